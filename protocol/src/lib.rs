@@ -1,0 +1,9 @@
+//! The Hallway wire contract, version 1: the JSON shapes and error codes that the server, the SDK and
+//! every other client agree on. No I/O lives here, so nothing can drift between the two sides.
+
+pub mod auth;
+pub mod error;
+pub mod model;
+
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use model::{Role, User};

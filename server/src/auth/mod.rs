@@ -1,0 +1,122 @@
+//! Who is calling: passwords, access and refresh tokens, the request extractor, sign-in rate limits, and
+//! the session flows (sign in, rotate, sign out) that the HTTP handlers call.
+
+pub mod extractor;
+pub mod password;
+pub mod rate_limit;
+pub mod tokens;
+
+use hallway_protocol::ErrorCode;
+use hallway_protocol::auth::TokenResponse;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use extractor::AuthUser;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{self, users::UserRow};
+
+/// Opens a new session (one device) for a user who proved who they are, and returns its first tokens.
+pub async fn start_session(
+    state: &AppState,
+    user: &UserRow,
+    user_agent: Option<&str>,
+    address: Option<&str>,
+) -> ApiResult<TokenResponse> {
+    let mut tx = state.db.begin().await?;
+    let session_id = store::sessions::create(&mut *tx, user.id, user_agent, address).await?;
+    let refresh_token = tokens::new_refresh_token();
+    let expires_at = OffsetDateTime::now_utc() + state.config.tokens.refresh;
+    store::sessions::insert_refresh_token(
+        &mut *tx,
+        &tokens::hash_refresh_token(&refresh_token),
+        session_id,
+        expires_at,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token_response(state, user, session_id, refresh_token))
+}
+
+/// Exchanges a refresh token for a new pair. The old token stops working; presented again within the grace
+/// period it yields the same successor (an app killed mid-refresh stays signed in); presented later, it is
+/// taken as stolen and the whole session is revoked.
+pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenResponse> {
+    let invalid = || {
+        ApiError::new(
+            ErrorCode::InvalidRefreshToken,
+            "the refresh token is not valid",
+        )
+    };
+    let hash = tokens::hash_refresh_token(refresh_token);
+    let Some(row) = store::sessions::find_refresh_token(&state.db, &hash).await? else {
+        return Err(invalid());
+    };
+    let now = OffsetDateTime::now_utc();
+    if row.session_revoked_at.is_some() || row.expires_at <= now {
+        return Err(invalid());
+    }
+    let user = store::users::find(&state.db, row.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if user.is_deactivated() {
+        return Err(ApiError::new(
+            ErrorCode::AccountDeactivated,
+            "this account has been deactivated",
+        ));
+    }
+    let successor = state.keys.successor(refresh_token);
+    let successor_hash = tokens::hash_refresh_token(&successor);
+    let claimed = store::sessions::claim_rotation(&state.db, &hash).await?;
+    if !claimed {
+        // Used before: a lost answer being retried, or a stolen token being replayed.
+        let rotated_at = row.rotated_at.unwrap_or(now);
+        let within_grace = now - rotated_at <= state.config.tokens.refresh_grace;
+        let successor_unused = store::sessions::find_refresh_token(&state.db, &successor_hash)
+            .await?
+            .is_some_and(|s| s.rotated_at.is_none());
+        if !(within_grace && successor_unused) {
+            store::sessions::revoke(&state.db, row.session_id).await?;
+            tracing::warn!(session = %row.session_id, "refresh token reused: session revoked");
+            return Err(invalid());
+        }
+    }
+    let expires_at = now + state.config.tokens.refresh;
+    store::sessions::insert_refresh_token(&state.db, &successor_hash, row.session_id, expires_at)
+        .await?;
+    store::sessions::touch(&state.db, row.session_id).await?;
+    Ok(token_response(state, &user, row.session_id, successor))
+}
+
+/// Ends the session a refresh token belongs to, if it is the caller's.
+pub async fn end_session_of_refresh_token(
+    state: &AppState,
+    user_id: Uuid,
+    refresh_token: &str,
+) -> ApiResult<()> {
+    let hash = tokens::hash_refresh_token(refresh_token);
+    if let Some(row) = store::sessions::find_refresh_token(&state.db, &hash).await? {
+        if row.user_id == user_id {
+            store::sessions::revoke(&state.db, row.session_id).await?;
+        }
+    }
+    Ok(())
+}
+
+fn token_response(
+    state: &AppState,
+    user: &UserRow,
+    session_id: Uuid,
+    refresh_token: String,
+) -> TokenResponse {
+    let ttl = state.config.tokens.access;
+    TokenResponse {
+        access_token: state
+            .keys
+            .issue_access(user.id, session_id, OffsetDateTime::now_utc(), ttl),
+        refresh_token,
+        expires_in: ttl.as_secs(),
+        user: user.to_wire(),
+    }
+}

@@ -1,0 +1,152 @@
+//! Flags and environment, gathered into one typed `Config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// `hallway-server serve` flags; each may also come from the environment.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HALLWAY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Where the server keeps its files: the embedded database (when DATABASE_URL is unset), the token
+    /// secret, uploads.
+    #[arg(long, env = "HALLWAY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Seed the demo school (all passwords `demo-password`); refuses a database with non-demo users.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Settings shared by every subcommand that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Use this PostgreSQL database instead of the embedded cluster.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Secret that signs access tokens; without it, one is generated once and kept in the data dir.
+    #[arg(long, env = "HALLWAY_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM certificate chain; with --tls-key, the server speaks HTTPS and WSS only.
+    #[arg(long, env = "HALLWAY_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "HALLWAY_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "HALLWAY_WORKERS")]
+    pub workers: Option<usize>,
+    /// Failed logins allowed per account within the window before further attempts get 429.
+    #[arg(long, env = "HALLWAY_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5)]
+    pub login_failures_per_account: u32,
+    /// Failed logins allowed per client address within the window before further attempts get 429.
+    #[arg(long, env = "HALLWAY_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 30)]
+    pub login_failures_per_address: u32,
+    /// The window, in seconds, over which failed logins are counted.
+    #[arg(long, env = "HALLWAY_LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
+    pub login_failure_window_secs: u64,
+}
+
+/// The server's whole configuration, typed and validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    pub database_url: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub tls: Option<TlsFiles>,
+    pub workers: Option<usize>,
+    pub limits: Limits,
+    pub tokens: TokenLifetimes,
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Abuse limits; configurable so that a benchmark or a large school can raise them.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub login_failures_per_account: u32,
+    pub login_failures_per_address: u32,
+    pub login_failure_window: Duration,
+}
+
+/// How long tokens live.
+#[derive(Debug, Clone)]
+pub struct TokenLifetimes {
+    /// Access tokens (JWT): short, since they are checked without a round trip for their signature.
+    pub access: Duration,
+    /// A refresh token unused for this long no longer works.
+    pub refresh: Duration,
+    /// A rotated refresh token presented again within this time gets the same successor.
+    pub refresh_grace: Duration,
+}
+
+impl Default for TokenLifetimes {
+    fn default() -> Self {
+        TokenLifetimes {
+            access: Duration::from_secs(15 * 60),
+            refresh: Duration::from_secs(60 * 24 * 3600),
+            refresh_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Config {
+    /// A configuration with the documented defaults, for `data_dir`.
+    pub fn new(data_dir: PathBuf) -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            demo: false,
+            database_url: None,
+            jwt_secret: None,
+            tls: None,
+            workers: None,
+            limits: Limits {
+                login_failures_per_account: 5,
+                login_failures_per_address: 30,
+                login_failure_window: Duration::from_secs(900),
+            },
+            tokens: TokenLifetimes::default(),
+        }
+    }
+
+    /// Builds the configuration of `serve` from its flags.
+    pub fn from_serve_args(args: ServeArgs) -> Config {
+        let mut config = Config::from_common(args.data_dir, args.common);
+        config.bind = args.bind;
+        config.demo = args.demo;
+        config
+    }
+
+    /// Builds the configuration of a subcommand that only needs the database and secrets.
+    pub fn from_common(data_dir: PathBuf, common: CommonArgs) -> Config {
+        let tls = match (common.tls_cert, common.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => None,
+        };
+        Config {
+            database_url: common.database_url.filter(|u| !u.is_empty()),
+            jwt_secret: common.jwt_secret.filter(|s| !s.is_empty()),
+            tls,
+            workers: common.workers,
+            limits: Limits {
+                login_failures_per_account: common.login_failures_per_account,
+                login_failures_per_address: common.login_failures_per_address,
+                login_failure_window: Duration::from_secs(common.login_failure_window_secs),
+            },
+            ..Config::new(data_dir)
+        }
+    }
+}

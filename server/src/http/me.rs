@@ -1,0 +1,61 @@
+//! `/me`: the caller's own account.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use hallway_protocol::ErrorCode;
+use hallway_protocol::auth::ChangePasswordRequest;
+
+use super::client_address;
+use crate::auth::AuthUser;
+use crate::auth::password::{self, NewPassword};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{self, audit::AuditEntry};
+
+/// `GET /me`.
+pub async fn get(caller: AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(caller.user.to_wire())
+}
+
+/// `POST /me/password`: needs the current password; every other session of the caller ends.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: AuthUser,
+    body: web::Json<ChangePasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let account_key = caller.user.username.to_lowercase();
+    if let Some(wait) = state.login_failures_by_account.retry_after(&account_key) {
+        return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
+    }
+    let new_password = NewPassword::parse(&new_password)
+        .map_err(|e| ApiError::invalid_input("new_password", &e.to_string()))?;
+    if !password::verify(caller.user.password_hash.clone(), current_password).await? {
+        state.login_failures_by_account.record_failure(&account_key);
+        return Err(ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "the current password is wrong",
+        ));
+    }
+    let hash = password::hash(new_password).await?;
+    let mut tx = state.db.begin().await?;
+    store::users::set_password_hash(&mut *tx, caller.id(), &hash).await?;
+    let ended =
+        store::sessions::revoke_all_of_user(&mut *tx, caller.id(), Some(caller.session_id)).await?;
+    store::audit::record(
+        &mut *tx,
+        AuditEntry {
+            actor_id: Some(caller.id()),
+            action: "user.password_changed",
+            target: Some(format!("user:{}", caller.id())),
+            address: client_address(&req),
+            details: serde_json::json!({ "sessions_ended": ended.len() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

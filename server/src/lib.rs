@@ -1,0 +1,11 @@
+//! The Hallway server as a library: `main` and the black-box tests build the same application from it.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

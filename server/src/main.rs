@@ -1,0 +1,180 @@
+//! `hallway-server`: serve, migrate, create-admin.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hallway_protocol::Role;
+use hallway_server::auth::password::{self, NewPassword};
+use hallway_server::config::{CommonArgs, Config, ServeArgs};
+use hallway_server::startup::Application;
+use hallway_server::store::{self, Database, audit::AuditEntry, users::NewUser};
+use hallway_server::{demo, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "hallway-server",
+    version,
+    about = "Hallway: real-time messaging for schools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (with its own PostgreSQL unless DATABASE_URL is set).
+    Serve(ServeArgs),
+    /// Apply the database migrations, then exit.
+    Migrate(DatabaseArgs),
+    /// Create a school admin account (the password is read from standard input).
+    CreateAdmin(CreateAdminArgs),
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// The server's data dir (its embedded database lives there when DATABASE_URL is unset).
+    #[arg(long, env = "HALLWAY_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Args)]
+struct CreateAdminArgs {
+    /// Their username (letters, digits, `.`, `_` or `-`).
+    #[arg(long)]
+    username: String,
+    /// Their name as people see it.
+    #[arg(long)]
+    display_name: String,
+    /// Their email address (they may sign in with it too).
+    #[arg(long)]
+    email: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve(Config::from_serve_args(args)).await,
+        Command::Migrate(args) => migrate(Config::from_common(args.data_dir, args.common)).await,
+        Command::CreateAdmin(args) => create_admin(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let database = Database::open(&config).await?;
+    let demo = config.demo;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let result = async {
+        if demo {
+            demo::seed(&database.pool).await?;
+        }
+        let app = Application::build(config, database.pool.clone())?;
+        let url = format!("{scheme}://{}", app.local_addr());
+        tracing::info!(%url, "Hallway is listening");
+        if demo {
+            println!("{}", demo::banner(&url));
+        }
+        app.run().await.context("serving")
+    }
+    .await;
+    tracing::info!("shutting down");
+    database.close().await;
+    result
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let database = Database::open(&config).await?;
+    println!("migrations applied");
+    database.close().await;
+    Ok(())
+}
+
+async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
+    let username = args.username.trim().to_owned();
+    anyhow::ensure!(
+        !username.is_empty()
+            && username.chars().count() <= 64
+            && username
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')),
+        "the username must be 1 to 64 letters, digits, `.`, `_` or `-`"
+    );
+    let display_name = args.display_name.trim().to_owned();
+    anyhow::ensure!(
+        !display_name.is_empty(),
+        "the display name must not be empty"
+    );
+    let password =
+        NewPassword::parse(&read_password()?).map_err(|e| anyhow::anyhow!("the password {e}"))?;
+    let hash = password::hash(password).await?;
+
+    let config = Config::from_common(args.database.data_dir, args.database.common);
+    let database = Database::open(&config).await?;
+    let result = async {
+        let mut tx = database.pool.begin().await?;
+        let new = NewUser {
+            username: &username,
+            email: args
+                .email
+                .as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty()),
+            display_name: &display_name,
+            role: Role::Admin,
+            password_hash: Some(&hash),
+        };
+        let user = match store::users::insert(&mut *tx, &new).await {
+            Ok(user) => user,
+            Err(err) if store::violated_unique_constraint(&err).is_some() => {
+                anyhow::bail!("a user with that username or email already exists")
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let entry = AuditEntry {
+            actor_id: None,
+            action: "user.create_admin",
+            target: Some(format!("user:{}", user.id)),
+            address: None,
+            details: serde_json::json!({ "via": "command line" }),
+        };
+        store::audit::record(&mut *tx, entry).await?;
+        tx.commit().await?;
+        println!("created admin {} ({})", user.username, user.id);
+        Ok(())
+    }
+    .await;
+    database.close().await;
+    result
+}
+
+/// Reads the new admin's password: prompted twice on a terminal, else the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == second, "the two passwords differ");
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
