@@ -35,8 +35,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji
-            | InvalidPaging => 400,
+            InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging => 400,
             Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken => 401,
             AccountDeactivated | PolicyForbids | Forbidden => 403,
             NotFound => 404,
@@ -137,16 +136,8 @@ mod tests {
 
     #[test]
     fn envelope_has_the_contract_shape() {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: ErrorCode::NotFound,
-                message: "no such thing".into(),
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: ErrorCode::NotFound, message: "no such thing".into() } };
         let json = serde_json::to_string(&body).unwrap_or_default();
-        assert_eq!(
-            json,
-            r#"{"error":{"code":"not_found","message":"no such thing"}}"#
-        );
+        assert_eq!(json, r#"{"error":{"code":"not_found","message":"no such thing"}}"#);
     }
 }

@@ -24,19 +24,10 @@ pub const DEMO_USERS: [(&str, &str, Role); 7] = [
 
 const GROUP_NAME: &str = "Class 4B";
 const GROUP_MESSAGES: [(&str, &str); 4] = [
-    (
-        "teacher2",
-        "Welcome to the Class 4B group! I'll share news about our class here.",
-    ),
+    ("teacher2", "Welcome to the Class 4B group! I'll share news about our class here."),
     ("parent2", "Thank you, Mr. Okafor. Looking forward to it."),
-    (
-        "admin",
-        "Reminder: the science museum trip is on Friday. Please return the permission slips by Wednesday.",
-    ),
-    (
-        "teacher2",
-        "The class did a wonderful job on their science projects this week 🎉",
-    ),
+    ("admin", "Reminder: the science museum trip is on Friday. Please return the permission slips by Wednesday."),
+    ("teacher2", "The class did a wonderful job on their science projects this week 🎉"),
 ];
 
 /// Why the demo school could not be seeded.
@@ -56,18 +47,16 @@ pub enum DemoError {
 /// Seeds (or re-seeds) the demo school.
 pub async fn seed(db: &PgPool) -> Result<(), DemoError> {
     let demo_names: Vec<&str> = DEMO_USERS.iter().map(|(name, _, _)| *name).collect();
-    let foreign: Vec<String> = sqlx::query_scalar(
-        "SELECT username FROM users WHERE lower(username) <> ALL($1) ORDER BY username LIMIT 5",
-    )
-    .bind(&demo_names)
-    .fetch_all(db)
-    .await?;
+    let foreign: Vec<String> =
+        sqlx::query_scalar("SELECT username FROM users WHERE lower(username) <> ALL($1) ORDER BY username LIMIT 5")
+            .bind(&demo_names)
+            .fetch_all(db)
+            .await?;
     if !foreign.is_empty() {
         return Err(DemoError::ForeignUsers(foreign.join(", ")));
     }
-    let hash = tokio::task::spawn_blocking(|| password::hash_blocking(DEMO_PASSWORD))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let hash =
+        tokio::task::spawn_blocking(|| password::hash_blocking(DEMO_PASSWORD)).await.map_err(anyhow::Error::from)??;
 
     let mut tx = db.begin().await?;
     for (username, display_name, role) in DEMO_USERS {
@@ -111,9 +100,8 @@ pub async fn seed(db: &PgPool) -> Result<(), DemoError> {
 }
 
 async fn seed_group(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
-    let id_of = |name: &'static str| {
-        sqlx::query_scalar::<_, Uuid>("SELECT id FROM users WHERE username = $1").bind(name)
-    };
+    let id_of =
+        |name: &'static str| sqlx::query_scalar::<_, Uuid>("SELECT id FROM users WHERE username = $1").bind(name);
     let conversation_id = Uuid::now_v7();
     let start = OffsetDateTime::now_utc() - Duration::hours(3);
     let teacher2 = id_of("teacher2").fetch_one(&mut *tx).await?;
@@ -124,13 +112,8 @@ async fn seed_group(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
         .bind(start)
         .execute(&mut *tx)
         .await?;
-    for (i, (member, role)) in [
-        ("teacher2", "admin"),
-        ("parent2", "member"),
-        ("admin", "member"),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, (member, role)) in
+        [("teacher2", "admin"), ("parent2", "member"), ("admin", "member")].into_iter().enumerate()
     {
         sqlx::query(
             "INSERT INTO conversation_members (conversation_id, user_id, role, joined_at)
@@ -159,14 +142,12 @@ async fn seed_group(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
         .bind(sender)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE conversations SET next_seq = $2 + 1, last_message_at = $3 WHERE id = $1",
-        )
-        .bind(conversation_id)
-        .bind(seq)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE conversations SET next_seq = $2 + 1, last_message_at = $3 WHERE id = $1")
+            .bind(conversation_id)
+            .bind(seq)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
         // Each author has read up to their own message.
         sqlx::query(
             "UPDATE conversation_members SET last_read_seq = $2
@@ -183,14 +164,10 @@ async fn seed_group(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
 
 /// What `serve --demo` prints once the server listens.
 pub fn banner(url: &str) -> String {
-    let mut text = format!(
-        "\nHallway demo school is running at {url}\nSign in with any of these (password `{DEMO_PASSWORD}`):\n"
-    );
+    let mut text =
+        format!("\nHallway demo school is running at {url}\nSign in with any of these (password `{DEMO_PASSWORD}`):\n");
     for (username, display_name, role) in DEMO_USERS {
-        text.push_str(&format!(
-            "  {username:<10} {display_name:<12} ({})\n",
-            role.as_str()
-        ));
+        text.push_str(&format!("  {username:<10} {display_name:<12} ({})\n", role.as_str()));
     }
     text.push_str(&format!(
         "For example:\n  curl -s {url}/api/v1/auth/login -H 'content-type: application/json' \\\n    -d '{{\"login\":\"parent1\",\"password\":\"{DEMO_PASSWORD}\"}}'\n"

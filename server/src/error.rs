@@ -29,11 +29,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     /// A client error with its code and a sentence for people.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError::Client {
-            code,
-            message: message.into(),
-            retry_after_secs: None,
-        }
+        ApiError::Client { code, message: message.into(), retry_after_secs: None }
     }
 
     /// `invalid_input`, naming the field.
@@ -72,11 +68,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (message, retry_after) = match self {
-            ApiError::Client {
-                message,
-                retry_after_secs,
-                ..
-            } => (message.clone(), *retry_after_secs),
+            ApiError::Client { message, retry_after_secs, .. } => (message.clone(), *retry_after_secs),
             ApiError::Database(err) => {
                 tracing::error!(error = %err, cause = ?std::error::Error::source(err), "database error");
                 ("the server could not complete the request".to_owned(), None)
@@ -86,12 +78,7 @@ impl ResponseError for ApiError {
                 ("the server could not complete the request".to_owned(), None)
             }
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message,
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code(), message } };
         let mut response = HttpResponse::build(self.status_code());
         if let Some(secs) = retry_after {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));

@@ -14,11 +14,7 @@ use hallway_server::store::{self, Database, audit::AuditEntry, users::NewUser};
 use hallway_server::{demo, telemetry};
 
 #[derive(Parser)]
-#[command(
-    name = "hallway-server",
-    version,
-    about = "Hallway: real-time messaging for schools"
-)]
+#[command(name = "hallway-server", version, about = "Hallway: real-time messaging for schools")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,11 +74,7 @@ async fn main() -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let database = Database::open(&config).await?;
     let demo = config.demo;
-    let scheme = if config.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     let result = async {
         if demo {
             demo::seed(&database.pool).await?;
@@ -113,18 +105,12 @@ async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         !username.is_empty()
             && username.chars().count() <= 64
-            && username
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')),
+            && username.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')),
         "the username must be 1 to 64 letters, digits, `.`, `_` or `-`"
     );
     let display_name = args.display_name.trim().to_owned();
-    anyhow::ensure!(
-        !display_name.is_empty(),
-        "the display name must not be empty"
-    );
-    let password =
-        NewPassword::parse(&read_password()?).map_err(|e| anyhow::anyhow!("the password {e}"))?;
+    anyhow::ensure!(!display_name.is_empty(), "the display name must not be empty");
+    let password = NewPassword::parse(&read_password()?).map_err(|e| anyhow::anyhow!("the password {e}"))?;
     let hash = password::hash(password).await?;
 
     let config = Config::from_common(args.database.data_dir, args.database.common);
@@ -133,11 +119,7 @@ async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
         let mut tx = database.pool.begin().await?;
         let new = NewUser {
             username: &username,
-            email: args
-                .email
-                .as_deref()
-                .map(str::trim)
-                .filter(|e| !e.is_empty()),
+            email: args.email.as_deref().map(str::trim).filter(|e| !e.is_empty()),
             display_name: &display_name,
             role: Role::Admin,
             password_hash: Some(&hash),

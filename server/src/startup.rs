@@ -28,8 +28,7 @@ impl Application {
         let secret = load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)
             .context("loading the token-signing secret")?;
         let tls = config.tls.as_ref().map(rustls_config).transpose()?;
-        let listener =
-            TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
+        let listener = TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
         let local_addr = listener.local_addr()?;
         let workers = config.workers;
         let state = AppState::new(config, db, Keys::from_secret(&secret));
@@ -38,8 +37,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap_fn(|req, srv| {
-                    let (method, path, started) =
-                        (req.method().clone(), req.path().to_owned(), Instant::now());
+                    let (method, path, started) = (req.method().clone(), req.path().to_owned(), Instant::now());
                     srv.call(req).map(move |res| {
                         if let Ok(res) = &res {
                             let status = res.status().as_u16();
@@ -61,11 +59,7 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Application {
-            server,
-            local_addr,
-            state,
-        })
+        Ok(Application { server, local_addr, state })
     }
 
     /// The address the server listens on.
@@ -91,18 +85,12 @@ impl Application {
 
 fn rustls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
     let open = |path: &std::path::Path| {
-        std::fs::File::open(path)
-            .map(std::io::BufReader::new)
-            .with_context(|| format!("opening {}", path.display()))
+        std::fs::File::open(path).map(std::io::BufReader::new).with_context(|| format!("opening {}", path.display()))
     };
     let certs = rustls_pemfile::certs(&mut open(&files.cert)?)
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("reading certificates from {}", files.cert.display()))?;
-    anyhow::ensure!(
-        !certs.is_empty(),
-        "{} holds no certificate",
-        files.cert.display()
-    );
+    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", files.cert.display());
     let key = rustls_pemfile::private_key(&mut open(&files.key)?)
         .with_context(|| format!("reading the private key from {}", files.key.display()))?
         .with_context(|| format!("{} holds no private key", files.key.display()))?;

@@ -25,14 +25,8 @@ impl AppState {
     pub fn new(config: Config, db: PgPool, keys: Keys) -> AppState {
         let window = config.limits.login_failure_window;
         AppState {
-            login_failures_by_account: Arc::new(FailureLimiter::new(
-                config.limits.login_failures_per_account,
-                window,
-            )),
-            login_failures_by_address: Arc::new(FailureLimiter::new(
-                config.limits.login_failures_per_address,
-                window,
-            )),
+            login_failures_by_account: Arc::new(FailureLimiter::new(config.limits.login_failures_per_account, window)),
+            login_failures_by_address: Arc::new(FailureLimiter::new(config.limits.login_failures_per_address, window)),
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),

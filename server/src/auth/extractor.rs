@@ -33,10 +33,8 @@ impl FromRequest for AuthUser {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
         Box::pin(async move {
-            let state = state
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not registered")))?;
-            let token =
-                token.ok_or_else(|| unauthenticated("a Bearer access token is required"))?;
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not registered")))?;
+            let token = token.ok_or_else(|| unauthenticated("a Bearer access token is required"))?;
             authenticate(&state, &token).await
         })
     }
@@ -44,26 +42,16 @@ impl FromRequest for AuthUser {
 
 /// The token of an `Authorization: Bearer <token>` header, if there is one.
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// Checks an access token and loads its user: expired and bad tokens are told apart, and a revoked
 /// session or a deactivated account is refused at once, whatever the token's expiry says.
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<AuthUser> {
     let claims = state.keys.verify_access(token).map_err(|err| match err {
-        TokenError::Expired => ApiError::new(
-            ErrorCode::TokenExpired,
-            "the access token has expired: refresh it",
-        ),
+        TokenError::Expired => ApiError::new(ErrorCode::TokenExpired, "the access token has expired: refresh it"),
         TokenError::Invalid => unauthenticated("the access token is not valid"),
     })?;
     let row: Option<(bool, UserRow)> = sqlx::query_as::<_, SessionUser>(
@@ -79,14 +67,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<AuthUser> 
     .map(|r| (r.session_active, r.user));
     match row {
         None | Some((false, _)) => Err(unauthenticated("this session has ended: sign in again")),
-        Some((true, user)) if user.is_deactivated() => Err(ApiError::new(
-            ErrorCode::AccountDeactivated,
-            "this account has been deactivated",
-        )),
-        Some((true, user)) => Ok(AuthUser {
-            user,
-            session_id: claims.sid,
-        }),
+        Some((true, user)) if user.is_deactivated() => {
+            Err(ApiError::new(ErrorCode::AccountDeactivated, "this account has been deactivated"))
+        }
+        Some((true, user)) => Ok(AuthUser { user, session_id: claims.sid }),
     }
 }
 

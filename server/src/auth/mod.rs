@@ -43,12 +43,7 @@ pub async fn start_session(
 /// period it yields the same successor (an app killed mid-refresh stays signed in); presented later, it is
 /// taken as stolen and the whole session is revoked.
 pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenResponse> {
-    let invalid = || {
-        ApiError::new(
-            ErrorCode::InvalidRefreshToken,
-            "the refresh token is not valid",
-        )
-    };
+    let invalid = || ApiError::new(ErrorCode::InvalidRefreshToken, "the refresh token is not valid");
     let hash = tokens::hash_refresh_token(refresh_token);
     let Some(row) = store::sessions::find_refresh_token(&state.db, &hash).await? else {
         return Err(invalid());
@@ -57,14 +52,9 @@ pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenRes
     if row.session_revoked_at.is_some() || row.expires_at <= now {
         return Err(invalid());
     }
-    let user = store::users::find(&state.db, row.user_id)
-        .await?
-        .ok_or_else(invalid)?;
+    let user = store::users::find(&state.db, row.user_id).await?.ok_or_else(invalid)?;
     if user.is_deactivated() {
-        return Err(ApiError::new(
-            ErrorCode::AccountDeactivated,
-            "this account has been deactivated",
-        ));
+        return Err(ApiError::new(ErrorCode::AccountDeactivated, "this account has been deactivated"));
     }
     let successor = state.keys.successor(refresh_token);
     let successor_hash = tokens::hash_refresh_token(&successor);
@@ -83,38 +73,26 @@ pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenRes
         }
     }
     let expires_at = now + state.config.tokens.refresh;
-    store::sessions::insert_refresh_token(&state.db, &successor_hash, row.session_id, expires_at)
-        .await?;
+    store::sessions::insert_refresh_token(&state.db, &successor_hash, row.session_id, expires_at).await?;
     store::sessions::touch(&state.db, row.session_id).await?;
     Ok(token_response(state, &user, row.session_id, successor))
 }
 
 /// Ends the session a refresh token belongs to, if it is the caller's.
-pub async fn end_session_of_refresh_token(
-    state: &AppState,
-    user_id: Uuid,
-    refresh_token: &str,
-) -> ApiResult<()> {
+pub async fn end_session_of_refresh_token(state: &AppState, user_id: Uuid, refresh_token: &str) -> ApiResult<()> {
     let hash = tokens::hash_refresh_token(refresh_token);
-    if let Some(row) = store::sessions::find_refresh_token(&state.db, &hash).await? {
-        if row.user_id == user_id {
-            store::sessions::revoke(&state.db, row.session_id).await?;
-        }
+    if let Some(row) = store::sessions::find_refresh_token(&state.db, &hash).await?
+        && row.user_id == user_id
+    {
+        store::sessions::revoke(&state.db, row.session_id).await?;
     }
     Ok(())
 }
 
-fn token_response(
-    state: &AppState,
-    user: &UserRow,
-    session_id: Uuid,
-    refresh_token: String,
-) -> TokenResponse {
+fn token_response(state: &AppState, user: &UserRow, session_id: Uuid, refresh_token: String) -> TokenResponse {
     let ttl = state.config.tokens.access;
     TokenResponse {
-        access_token: state
-            .keys
-            .issue_access(user.id, session_id, OffsetDateTime::now_utc(), ttl),
+        access_token: state.keys.issue_access(user.id, session_id, OffsetDateTime::now_utc(), ttl),
         refresh_token,
         expires_in: ttl.as_secs(),
         user: user.to_wire(),

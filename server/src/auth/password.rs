@@ -68,11 +68,7 @@ pub async fn verify(stored: Option<String>, password: String) -> anyhow::Result<
 
 fn check(stored: &str, password: &str) -> bool {
     PasswordHash::new(stored)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
@@ -87,28 +83,16 @@ mod tests {
 
     #[test]
     fn length_rules_count_characters() {
-        assert_eq!(
-            NewPassword::parse("short").err(),
-            Some(PasswordError::TooShort)
-        );
+        assert_eq!(NewPassword::parse("short").err(), Some(PasswordError::TooShort));
         assert!(NewPassword::parse("ünïcödé!").is_ok());
-        assert_eq!(
-            NewPassword::parse(&"x".repeat(257)).err(),
-            Some(PasswordError::TooLong)
-        );
+        assert_eq!(NewPassword::parse(&"x".repeat(257)).err(), Some(PasswordError::TooLong));
     }
 
     #[tokio::test]
     async fn hash_then_verify() {
-        let hash = hash(NewPassword::parse("correct horse").unwrap())
-            .await
-            .unwrap();
+        let hash = hash(NewPassword::parse("correct horse").unwrap()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(
-            verify(Some(hash.clone()), "correct horse".into())
-                .await
-                .unwrap()
-        );
+        assert!(verify(Some(hash.clone()), "correct horse".into()).await.unwrap());
         assert!(!verify(Some(hash), "wrong horse".into()).await.unwrap());
         assert!(!verify(None, "anything".into()).await.unwrap());
     }

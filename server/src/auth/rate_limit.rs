@@ -22,11 +22,7 @@ pub struct FailureLimiter {
 impl FailureLimiter {
     /// A limiter allowing `max` failures per `window`.
     pub fn new(max: u32, window: Duration) -> FailureLimiter {
-        FailureLimiter {
-            max,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
+        FailureLimiter { max, window, failures: Mutex::new(HashMap::new()) }
     }
 
     /// How long until `key` may try again, if it is limited now.
@@ -43,11 +39,7 @@ impl FailureLimiter {
         }
         // The key is free again when the oldest failure still counted leaves the window.
         let oldest = times.get(times.len() - self.max as usize).copied()?;
-        Some(
-            (oldest + self.window)
-                .saturating_duration_since(now)
-                .max(Duration::from_secs(1)),
-        )
+        Some((oldest + self.window).saturating_duration_since(now).max(Duration::from_secs(1)))
     }
 
     /// Counts one failure for `key`.
@@ -58,11 +50,7 @@ impl FailureLimiter {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= SWEEP_THRESHOLD {
-            map.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|t| now.duration_since(*t) < self.window)
-            });
+            map.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < self.window));
         }
         let times = map.entry(key.to_owned()).or_default();
         self.expire(times, now);
@@ -75,17 +63,11 @@ impl FailureLimiter {
 
     /// Forgets `key`'s failures (after it proved itself).
     pub fn clear(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
     fn expire(&self, times: &mut VecDeque<Instant>, now: Instant) {
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
+        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             times.pop_front();
         }
     }

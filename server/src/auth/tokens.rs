@@ -55,23 +55,11 @@ impl Keys {
     }
 
     /// Signs an access token for a session, issued at `issued_at`, living `ttl`.
-    pub fn issue_access(
-        &self,
-        user_id: Uuid,
-        session_id: Uuid,
-        issued_at: OffsetDateTime,
-        ttl: Duration,
-    ) -> String {
+    pub fn issue_access(&self, user_id: Uuid, session_id: Uuid, issued_at: OffsetDateTime, ttl: Duration) -> String {
         let iat = issued_at.unix_timestamp();
-        let claims = Claims {
-            sub: user_id,
-            sid: session_id,
-            iat,
-            exp: iat + ttl.as_secs() as i64,
-        };
+        let claims = Claims { sub: user_id, sid: session_id, iat, exp: iat + ttl.as_secs() as i64 };
         // HS256 signing of a small JSON object cannot fail: the key is an HMAC secret and the claims serialise.
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .unwrap_or_default()
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
     }
 
     /// Checks an access token's signature and expiry.
@@ -79,12 +67,12 @@ impl Keys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|err| match err.kind() {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|data| data.claims).map_err(|err| {
+            match err.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            }
+        })
     }
 
     /// The refresh token that replaces `token`: always the same for the same token, so a client that
@@ -112,10 +100,7 @@ pub fn hash_refresh_token(token: &str) -> [u8; 32] {
 
 /// The server secret: `HALLWAY_JWT_SECRET` when set, else one generated on first start and kept in
 /// `<data dir>/jwt-secret` (mode 0600), so tokens survive restarts.
-pub fn load_or_create_secret(
-    configured: Option<&str>,
-    data_dir: &Path,
-) -> std::io::Result<Vec<u8>> {
+pub fn load_or_create_secret(configured: Option<&str>, data_dir: &Path) -> std::io::Result<Vec<u8>> {
     if let Some(secret) = configured {
         return Ok(secret.as_bytes().to_vec());
     }
@@ -132,12 +117,7 @@ pub fn load_or_create_secret(
     let mut bytes = [0u8; 48];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = URL_SAFE_NO_PAD.encode(bytes);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
     file.write_all(secret.as_bytes())?;
     tracing::info!(file = %path.display(), "generated a token-signing secret");
     Ok(secret.into_bytes())
@@ -151,41 +131,23 @@ mod tests {
     fn access_token_round_trips_and_expires() {
         let keys = Keys::from_secret(b"test secret");
         let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
-        let token = keys.issue_access(
-            user,
-            session,
-            OffsetDateTime::now_utc(),
-            Duration::from_secs(60),
-        );
+        let token = keys.issue_access(user, session, OffsetDateTime::now_utc(), Duration::from_secs(60));
         let claims = keys.verify_access(&token).unwrap();
         assert_eq!((claims.sub, claims.sid), (user, session));
 
         let old = OffsetDateTime::now_utc() - Duration::from_secs(3600);
         let expired = keys.issue_access(user, session, old, Duration::from_secs(60));
-        assert_eq!(
-            keys.verify_access(&expired).unwrap_err(),
-            TokenError::Expired
-        );
+        assert_eq!(keys.verify_access(&expired).unwrap_err(), TokenError::Expired);
     }
 
     #[test]
     fn token_signed_with_another_secret_is_invalid() {
         let ours = Keys::from_secret(b"ours");
         let theirs = Keys::from_secret(b"theirs");
-        let forged = theirs.issue_access(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            OffsetDateTime::now_utc(),
-            Duration::from_secs(60),
-        );
-        assert_eq!(
-            ours.verify_access(&forged).unwrap_err(),
-            TokenError::Invalid
-        );
-        assert_eq!(
-            ours.verify_access("not.a.jwt").unwrap_err(),
-            TokenError::Invalid
-        );
+        let forged =
+            theirs.issue_access(Uuid::now_v7(), Uuid::now_v7(), OffsetDateTime::now_utc(), Duration::from_secs(60));
+        assert_eq!(ours.verify_access(&forged).unwrap_err(), TokenError::Invalid);
+        assert_eq!(ours.verify_access("not.a.jwt").unwrap_err(), TokenError::Invalid);
     }
 
     #[test]
@@ -194,10 +156,7 @@ mod tests {
         let token = new_refresh_token();
         assert_eq!(keys.successor(&token), keys.successor(&token));
         assert_ne!(keys.successor(&token), token);
-        assert_ne!(
-            Keys::from_secret(b"two").successor(&token),
-            keys.successor(&token)
-        );
+        assert_ne!(Keys::from_secret(b"two").successor(&token), keys.successor(&token));
     }
 
     #[test]
@@ -206,9 +165,6 @@ mod tests {
         let first = load_or_create_secret(None, dir.path()).unwrap();
         let second = load_or_create_secret(None, dir.path()).unwrap();
         assert_eq!(first, second);
-        assert_eq!(
-            load_or_create_secret(Some("configured"), dir.path()).unwrap(),
-            b"configured"
-        );
+        assert_eq!(load_or_create_secret(Some("configured"), dir.path()).unwrap(), b"configured");
     }
 }

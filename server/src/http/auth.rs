@@ -42,31 +42,19 @@ pub async fn login(
     let Some(user) = user.filter(|_| verified) else {
         state.login_failures_by_account.record_failure(&account_key);
         state.login_failures_by_address.record_failure(&address_key);
-        return Err(ApiError::new(
-            ErrorCode::InvalidCredentials,
-            "wrong username or password",
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password"));
     };
     if user.is_deactivated() {
-        return Err(ApiError::new(
-            ErrorCode::AccountDeactivated,
-            "this account has been deactivated",
-        ));
+        return Err(ApiError::new(ErrorCode::AccountDeactivated, "this account has been deactivated"));
     }
     state.login_failures_by_account.clear(&account_key);
-    let user_agent = req
-        .headers()
-        .get(actix_web::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let user_agent = req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok());
     let tokens = auth::start_session(&state, &user, user_agent, address.as_deref()).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
 /// `POST /auth/refresh`.
-pub async fn refresh(
-    state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
-) -> ApiResult<HttpResponse> {
+pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> ApiResult<HttpResponse> {
     let tokens = auth::rotate(&state, body.refresh_token.trim()).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }

@@ -18,9 +18,6 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db);
     match tokio::time::timeout(Duration::from_secs(2), probe).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))),
-        _ => Err(ApiError::new(
-            ErrorCode::Unavailable,
-            "the database does not answer",
-        )),
+        _ => Err(ApiError::new(ErrorCode::Unavailable, "the database does not answer")),
     }
 }

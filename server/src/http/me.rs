@@ -23,28 +23,21 @@ pub async fn change_password(
     caller: AuthUser,
     body: web::Json<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
-    let ChangePasswordRequest {
-        current_password,
-        new_password,
-    } = body.into_inner();
+    let ChangePasswordRequest { current_password, new_password } = body.into_inner();
     let account_key = caller.user.username.to_lowercase();
     if let Some(wait) = state.login_failures_by_account.retry_after(&account_key) {
         return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
     }
-    let new_password = NewPassword::parse(&new_password)
-        .map_err(|e| ApiError::invalid_input("new_password", &e.to_string()))?;
+    let new_password =
+        NewPassword::parse(&new_password).map_err(|e| ApiError::invalid_input("new_password", &e.to_string()))?;
     if !password::verify(caller.user.password_hash.clone(), current_password).await? {
         state.login_failures_by_account.record_failure(&account_key);
-        return Err(ApiError::new(
-            ErrorCode::InvalidCredentials,
-            "the current password is wrong",
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, "the current password is wrong"));
     }
     let hash = password::hash(new_password).await?;
     let mut tx = state.db.begin().await?;
     store::users::set_password_hash(&mut *tx, caller.id(), &hash).await?;
-    let ended =
-        store::sessions::revoke_all_of_user(&mut *tx, caller.id(), Some(caller.session_id)).await?;
+    let ended = store::sessions::revoke_all_of_user(&mut *tx, caller.id(), Some(caller.session_id)).await?;
     store::audit::record(
         &mut *tx,
         AuditEntry {

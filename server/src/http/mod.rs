@@ -16,24 +16,20 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 /// Registers every route and the extractor configurations.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(MAX_JSON_BODY)
-            .error_handler(json_error),
-    )
-    .app_data(web::PathConfig::default().error_handler(path_error))
-    .app_data(web::QueryConfig::default().error_handler(query_error))
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .service(
-        web::scope("/api/v1")
-            .route("/auth/login", web::post().to(auth::login))
-            .route("/auth/refresh", web::post().to(auth::refresh))
-            .route("/auth/logout", web::post().to(auth::logout))
-            .route("/auth/logout-all", web::post().to(auth::logout_all))
-            .route("/me", web::get().to(me::get))
-            .route("/me/password", web::post().to(me::change_password)),
-    );
+    cfg.app_data(web::JsonConfig::default().limit(MAX_JSON_BODY).error_handler(json_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/api/v1")
+                .route("/auth/login", web::post().to(auth::login))
+                .route("/auth/refresh", web::post().to(auth::refresh))
+                .route("/auth/logout", web::post().to(auth::logout))
+                .route("/auth/logout-all", web::post().to(auth::logout_all))
+                .route("/me", web::get().to(me::get))
+                .route("/me/password", web::post().to(me::change_password)),
+        );
 }
 
 /// The answer for any route that does not exist.
@@ -44,18 +40,12 @@ pub async fn not_found() -> HttpResponse {
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::new(
-                ErrorCode::TooLarge,
-                format!("the request body is larger than {MAX_JSON_BODY} bytes"),
-            )
+            ApiError::new(ErrorCode::TooLarge, format!("the request body is larger than {MAX_JSON_BODY} bytes"))
         }
-        JsonPayloadError::ContentType => ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "the request body must be application/json",
-        ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            ApiError::new(ErrorCode::InvalidInput, e.to_string())
+        JsonPayloadError::ContentType => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, "the request body must be application/json")
         }
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(ErrorCode::InvalidInput, e.to_string()),
         _ => ApiError::new(ErrorCode::InvalidJson, "the request body is not valid JSON"),
     };
     api.into()
@@ -65,11 +55,7 @@ fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
     let PathError::Deserialize(e) = &err else {
         return ApiError::new(ErrorCode::InvalidId, "the path is not valid").into();
     };
-    ApiError::new(
-        ErrorCode::InvalidId,
-        format!("the id in the path is not valid: {e}"),
-    )
-    .into()
+    ApiError::new(ErrorCode::InvalidId, format!("the id in the path is not valid: {e}")).into()
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {

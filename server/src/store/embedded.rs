@@ -39,16 +39,9 @@ pub enum EmbeddedError {
     )]
     NoUnprivilegedUser(String),
     #[error("{what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
+    Io { what: String, source: std::io::Error },
     #[error("{command} failed ({status}); see {log}")]
-    CommandFailed {
-        command: String,
-        status: String,
-        log: String,
-    },
+    CommandFailed { command: String, status: String, log: String },
     #[error("the socket path {0} is longer than the {MAX_SOCKET_PATH} bytes a Unix socket allows")]
     SocketPathTooLong(String),
     #[error("could not reach the embedded cluster: {0}")]
@@ -84,23 +77,14 @@ impl EmbeddedCluster {
     pub async fn start(data_dir: &Path, database: &str) -> Result<Self, EmbeddedError> {
         let bin_dir = find_bin_dir().ok_or(EmbeddedError::BinariesNotFound)?;
         let run_as = unprivileged_user()?;
-        std::fs::create_dir_all(data_dir)
-            .map_err(io_err(format!("creating {}", data_dir.display())))?;
-        let data_dir = data_dir
-            .canonicalize()
-            .map_err(io_err(format!("resolving {}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir).map_err(io_err(format!("creating {}", data_dir.display())))?;
+        let data_dir = data_dir.canonicalize().map_err(io_err(format!("resolving {}", data_dir.display())))?;
         let base_dir = cluster_base_dir(&data_dir, run_as).await?;
-        let cluster = EmbeddedCluster {
-            base_dir,
-            bin_dir,
-            run_as,
-        };
+        let cluster = EmbeddedCluster { base_dir, bin_dir, run_as };
         cluster.prepare_dirs()?;
         let socket_file = cluster.socket_dir().join(format!(".s.PGSQL.{SOCKET_PORT}"));
         if socket_file.as_os_str().len() > MAX_SOCKET_PATH {
-            return Err(EmbeddedError::SocketPathTooLong(
-                socket_file.display().to_string(),
-            ));
+            return Err(EmbeddedError::SocketPathTooLong(socket_file.display().to_string()));
         }
         if !cluster.pgdata().join("PG_VERSION").exists() {
             cluster.initdb().await?;
@@ -121,6 +105,11 @@ impl EmbeddedCluster {
             .log_statements(tracing::log::LevelFilter::Debug)
     }
 
+    /// A `postgres://` URL for one database of this cluster (the socket directory goes in `host`).
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@localhost:{SOCKET_PORT}/{database}?host={}", self.socket_dir().display())
+    }
+
     /// Where the cluster's files live (for logs and backups).
     pub fn base_dir(&self) -> &Path {
         &self.base_dir
@@ -133,8 +122,7 @@ impl EmbeddedCluster {
 
     /// Stops the cluster, waiting until its processes are gone.
     pub async fn stop(&self) -> Result<(), EmbeddedError> {
-        self.pg_ctl(["stop", "-m", "fast", "-w", "-t", PG_CTL_TIMEOUT_SECS])
-            .await
+        self.pg_ctl(["stop", "-m", "fast", "-w", "-t", PG_CTL_TIMEOUT_SECS]).await
     }
 
     fn pgdata(&self) -> PathBuf {
@@ -157,10 +145,7 @@ impl EmbeddedCluster {
             std::fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
             if let Some(user) = self.run_as {
                 std::os::unix::fs::chown(&dir, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
-                    .map_err(io_err(format!(
-                        "handing {} to the postgres user",
-                        dir.display()
-                    )))?;
+                    .map_err(io_err(format!("handing {} to the postgres user", dir.display())))?;
             }
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
                 .map_err(io_err(format!("closing {}", dir.display())))?;
@@ -173,8 +158,7 @@ impl EmbeddedCluster {
         if pgdata.exists() {
             // A previous initdb died half way: nothing in it is worth keeping.
             tracing::warn!(dir = %pgdata.display(), "removing an incomplete cluster directory");
-            std::fs::remove_dir_all(&pgdata)
-                .map_err(io_err(format!("removing {}", pgdata.display())))?;
+            std::fs::remove_dir_all(&pgdata).map_err(io_err(format!("removing {}", pgdata.display())))?;
         }
         tracing::info!(dir = %pgdata.display(), "creating the embedded PostgreSQL cluster");
         let args: Vec<&OsStr> = vec![
@@ -189,8 +173,7 @@ impl EmbeddedCluster {
         ];
         self.run("initdb", &args).await?;
         let conf = pgdata.join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&conf)
-            .map_err(io_err(format!("reading {}", conf.display())))?;
+        let mut text = std::fs::read_to_string(&conf).map_err(io_err(format!("reading {}", conf.display())))?;
         text.push_str("\ninclude_if_exists = 'hallway.conf'\n");
         std::fs::write(&conf, text).map_err(io_err(format!("writing {}", conf.display())))
     }
@@ -214,10 +197,7 @@ impl EmbeddedCluster {
         std::fs::write(&path, text).map_err(io_err(format!("writing {}", path.display())))?;
         if let Some(user) = self.run_as {
             std::os::unix::fs::chown(&path, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
-                .map_err(io_err(format!(
-                    "handing {} to the postgres user",
-                    path.display()
-                )))?;
+                .map_err(io_err(format!("handing {} to the postgres user", path.display())))?;
         }
         Ok(())
     }
@@ -230,15 +210,12 @@ impl EmbeddedCluster {
                 return Ok(());
             }
             tracing::warn!("a cluster left running does not answer on its socket: restarting it");
-            let _ = self
-                .pg_ctl(["stop", "-m", "immediate", "-w", "-t", PG_CTL_TIMEOUT_SECS])
-                .await;
+            let _ = self.pg_ctl(["stop", "-m", "immediate", "-w", "-t", PG_CTL_TIMEOUT_SECS]).await;
         }
         let pid_file = self.pgdata().join("postmaster.pid");
         if pid_file.exists() {
             tracing::warn!(file = %pid_file.display(), "removing the stale pid file of a crashed cluster");
-            std::fs::remove_file(&pid_file)
-                .map_err(io_err(format!("removing {}", pid_file.display())))?;
+            std::fs::remove_file(&pid_file).map_err(io_err(format!("removing {}", pid_file.display())))?;
         }
         let log = self.log_file();
         let pgdata = self.pgdata();
@@ -272,25 +249,21 @@ impl EmbeddedCluster {
     async fn ping(&self) -> Result<(), sqlx::Error> {
         let options = self.connect_options("postgres");
         let connect = PgConnection::connect_with(&options);
-        let mut conn = tokio::time::timeout(Duration::from_secs(5), connect)
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let mut conn =
+            tokio::time::timeout(Duration::from_secs(5), connect).await.map_err(|_| sqlx::Error::PoolTimedOut)??;
         conn.ping().await?;
         conn.close().await
     }
 
     async fn ensure_database(&self, database: &str) -> Result<(), EmbeddedError> {
         let mut conn = PgConnection::connect_with(&self.connect_options("postgres")).await?;
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-                .bind(database)
-                .fetch_optional(&mut conn)
-                .await?;
+        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(database)
+            .fetch_optional(&mut conn)
+            .await?;
         if exists.is_none() {
             let quoted = database.replace('"', "\"\"");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\"")))
-                .execute(&mut conn)
-                .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\""))).execute(&mut conn).await?;
         }
         conn.close().await?;
         Ok(())
@@ -305,11 +278,7 @@ impl EmbeddedCluster {
 
     fn command(&self, program: &str, args: &[&OsStr]) -> Command {
         let mut cmd = Command::new(self.bin_dir.join(program));
-        cmd.args(args)
-            .current_dir(&self.base_dir)
-            .env("LC_ALL", "C.UTF-8")
-            .stdin(Stdio::null())
-            .kill_on_drop(false);
+        cmd.args(args).current_dir(&self.base_dir).env("LC_ALL", "C.UTF-8").stdin(Stdio::null()).kill_on_drop(false);
         if let Some(user) = self.run_as {
             cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
         }
@@ -317,11 +286,7 @@ impl EmbeddedCluster {
     }
 
     async fn run(&self, program: &str, args: &[&OsStr]) -> Result<(), EmbeddedError> {
-        let output = self
-            .command(program, args)
-            .output()
-            .await
-            .map_err(io_err(format!("running {program}")))?;
+        let output = self.command(program, args).output().await.map_err(io_err(format!("running {program}")))?;
         if output.status.success() {
             return Ok(());
         }
@@ -345,19 +310,15 @@ impl EmbeddedCluster {
 /// Looks for `pg_ctl` on PATH, then under Debian's /usr/lib/postgresql/<version>/bin (newest first).
 /// `HALLWAY_PG_BIN` overrides both.
 pub fn find_bin_dir() -> Option<PathBuf> {
-    let has_binaries = |dir: &Path| {
-        ["initdb", "pg_ctl", "postgres"]
-            .iter()
-            .all(|b| dir.join(b).is_file())
-    };
+    let has_binaries = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file());
     if let Some(dir) = std::env::var_os("HALLWAY_PG_BIN") {
         let dir = PathBuf::from(dir);
         return has_binaries(&dir).then_some(dir);
     }
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|d| has_binaries(d)) {
-            return Some(dir);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|d| has_binaries(d))
+    {
+        return Some(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
@@ -378,20 +339,14 @@ fn unprivileged_user() -> Result<Option<RunAs>, EmbeddedError> {
     }
     let name = std::env::var("HALLWAY_PG_USER").unwrap_or_else(|_| DEFAULT_RUN_AS.to_owned());
     match nix::unistd::User::from_name(&name) {
-        Ok(Some(user)) => Ok(Some(RunAs {
-            uid: user.uid,
-            gid: user.gid,
-        })),
+        Ok(Some(user)) => Ok(Some(RunAs { uid: user.uid, gid: user.gid })),
         _ => Err(EmbeddedError::NoUnprivilegedUser(name)),
     }
 }
 
 /// `<data dir>/postgres` when the unprivileged user can reach the data dir; otherwise (say, under /root,
 /// mode 0700) a directory under /var/lib/hallway/clusters named by a hash of the data dir's path.
-async fn cluster_base_dir(
-    data_dir: &Path,
-    run_as: Option<RunAs>,
-) -> Result<PathBuf, EmbeddedError> {
+async fn cluster_base_dir(data_dir: &Path, run_as: Option<RunAs>) -> Result<PathBuf, EmbeddedError> {
     let in_data_dir = data_dir.join("postgres");
     let Some(user) = run_as else {
         return Ok(in_data_dir);

@@ -43,10 +43,7 @@ impl Database {
     /// Opens `DATABASE_URL` or, without it, the embedded cluster of the data dir; then applies migrations.
     pub async fn open(config: &Config) -> Result<Database, OpenError> {
         let (options, cluster) = match &config.database_url {
-            Some(url) => (
-                url.parse::<PgConnectOptions>().map_err(OpenError::BadUrl)?,
-                None,
-            ),
+            Some(url) => (url.parse::<PgConnectOptions>().map_err(OpenError::BadUrl)?, None),
             None => {
                 let cluster = EmbeddedCluster::start(&config.data_dir, EMBEDDED_DATABASE).await?;
                 (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
@@ -77,20 +74,17 @@ impl Database {
     /// Closes the pool and stops the embedded cluster, if any.
     pub async fn close(self) {
         self.pool.close().await;
-        if let Some(cluster) = self.cluster {
-            if let Err(err) = cluster.stop().await {
-                tracing::error!(error = %err, "could not stop the embedded PostgreSQL cluster");
-            }
+        if let Some(cluster) = self.cluster
+            && let Err(err) = cluster.stop().await
+        {
+            tracing::error!(error = %err, "could not stop the embedded PostgreSQL cluster");
         }
     }
 }
 
 /// Pool settings shared by the server and the test harness.
 pub fn pool_options() -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(32)
-        .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+    PgPoolOptions::new().max_connections(32).min_connections(1).acquire_timeout(Duration::from_secs(10))
 }
 
 /// The name of the unique constraint (or unique index) that `err` violated, if that is what it is: the one

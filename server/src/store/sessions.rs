@@ -77,26 +77,17 @@ pub async fn find_refresh_token(
 }
 
 /// Marks a refresh token as used, if nobody did yet; `true` when this call was the one that did.
-pub async fn claim_rotation(
-    db: impl PgExecutor<'_>,
-    token_hash: &[u8],
-) -> Result<bool, sqlx::Error> {
-    sqlx::query(
-        "UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1 AND rotated_at IS NULL",
-    )
-    .bind(token_hash)
-    .execute(db)
-    .await
-    .map(|r| r.rows_affected() == 1)
+pub async fn claim_rotation(db: impl PgExecutor<'_>, token_hash: &[u8]) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1 AND rotated_at IS NULL")
+        .bind(token_hash)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
 }
 
 /// Records that a session was used just now.
 pub async fn touch(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET last_used_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map(|_| ())
+    sqlx::query("UPDATE sessions SET last_used_at = now() WHERE id = $1").bind(id).execute(db).await.map(|_| ())
 }
 
 /// Ends one session; `true` if it was active.

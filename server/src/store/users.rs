@@ -36,10 +36,7 @@ impl UserRow {
             username: self.username.clone(),
             display_name: self.display_name.clone(),
             role: self.role(),
-            avatar_url: self
-                .avatar_key
-                .as_ref()
-                .map(|_| format!("/api/v1/users/{}/avatar", self.id)),
+            avatar_url: self.avatar_key.as_ref().map(|_| format!("/api/v1/users/{}/avatar", self.id)),
         }
     }
 }
@@ -80,21 +77,11 @@ pub async fn insert(db: impl PgExecutor<'_>, new: &NewUser<'_>) -> Result<UserRo
 
 /// Finds a user by id.
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM users WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
 /// Finds a user by username or email, ignoring letter case.
-pub async fn find_by_login(
-    db: impl PgExecutor<'_>,
-    login: &str,
-) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find_by_login(db: impl PgExecutor<'_>, login: &str) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),
@@ -108,11 +95,7 @@ pub async fn find_by_login(
 }
 
 /// Replaces the password hash.
-pub async fn set_password_hash(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-    hash: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
         .bind(id)
         .bind(hash)
@@ -122,11 +105,7 @@ pub async fn set_password_hash(
 }
 
 /// Switches an account off (`true`) or on again (`false`). Returns whether the user exists.
-pub async fn set_deactivated(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-    deactivated: bool,
-) -> Result<bool, sqlx::Error> {
+pub async fn set_deactivated(db: impl PgExecutor<'_>, id: Uuid, deactivated: bool) -> Result<bool, sqlx::Error> {
     sqlx::query(
         "UPDATE users SET deactivated_at = CASE WHEN $2 THEN coalesce(deactivated_at, now()) END,
                           updated_at = now()

@@ -1,0 +1,310 @@
+//! Sign-in, tokens and sessions over real HTTP against a real PostgreSQL.
+
+use std::time::Duration;
+
+use hallway_protocol::Role;
+use hallway_server::store;
+use hallway_test_support::{PASSWORD, TestServer, error_code};
+use reqwest::StatusCode;
+use serde_json::json;
+use time::OffsetDateTime;
+
+#[actix_web::test]
+async fn login_succeeds_and_me_returns_the_user() {
+    let server = TestServer::start().await;
+    let user = server.create_user("mei", Role::Parent).await;
+    let tokens = server.login("mei", PASSWORD).await;
+    assert_eq!(tokens.user.id, user.id);
+    assert_eq!(tokens.expires_in, 15 * 60);
+    assert!(!tokens.refresh_token.is_empty());
+
+    let (status, me) = server.get("/api/v1/me", Some(&tokens.access_token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["username"], "mei");
+    assert_eq!(me["role"], "parent");
+    assert_eq!(me["display_name"], "mei Display");
+    assert!(me["avatar_url"].is_null());
+    assert!(me.get("password_hash").is_none());
+}
+
+#[actix_web::test]
+async fn usernames_and_emails_are_case_insensitive() {
+    let server = TestServer::start().await;
+    server.create_user("Teacher7", Role::Teacher).await;
+    for login in ["teacher7", "TEACHER7", "  Teacher7 ", "TEACHER7@School.Example"] {
+        let tokens = server.login(login, PASSWORD).await;
+        assert_eq!(tokens.user.username, "Teacher7", "login as {login:?}");
+    }
+}
+
+#[actix_web::test]
+async fn wrong_password_and_unknown_user_get_invalid_credentials() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    for (login, password) in [("mei", "not the password"), ("nobody", PASSWORD), ("mei", "")] {
+        let (status, body) =
+            server.post("/api/v1/auth/login", None, &json!({"login": login, "password": password})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{login}/{password}");
+        assert_eq!(error_code(&body), "invalid_credentials");
+    }
+}
+
+#[actix_web::test]
+async fn failed_logins_are_rate_limited_per_account_but_successes_are_not() {
+    let server = TestServer::start_with(|c| c.limits.login_failures_per_account = 3).await;
+    server.create_user("mei", Role::Parent).await;
+    server.create_user("ravi", Role::Parent).await;
+    // Many successful logins in a row are never slowed.
+    for _ in 0..6 {
+        server.login("ravi", PASSWORD).await;
+    }
+    for _ in 0..3 {
+        let (status, _) = server.post("/api/v1/auth/login", None, &json!({"login": "mei", "password": "wrong"})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let response = server
+        .client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"login": "MEI", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "Retry-After {retry_after}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "rate_limited");
+    // Another account from the same address is not affected.
+    server.login("ravi", PASSWORD).await;
+}
+
+#[actix_web::test]
+async fn failed_logins_are_rate_limited_per_address() {
+    let server = TestServer::start_with(|c| c.limits.login_failures_per_address = 4).await;
+    server.create_user("mei", Role::Parent).await;
+    for i in 0..4 {
+        let login = format!("guess{i}");
+        let (status, _) = server.post("/api/v1/auth/login", None, &json!({"login": login, "password": "x"})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = server.post("/api/v1/auth/login", None, &json!({"login": "mei", "password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&body), "rate_limited");
+}
+
+#[actix_web::test]
+async fn refresh_rotates_and_the_old_token_stops_working_after_the_grace_period() {
+    let server = TestServer::start_with(|c| c.tokens.refresh_grace = Duration::from_millis(1500)).await;
+    server.create_user("mei", Role::Parent).await;
+    let first = server.login("mei", PASSWORD).await;
+
+    let (status, second) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh_token})).await;
+    assert_eq!(status, StatusCode::OK);
+    let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_refresh, first.refresh_token);
+    let (status, _) = server.get("/api/v1/me", second["access_token"].as_str()).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A retry within the grace period (the app was killed before it saved the answer) gets the same successor.
+    let (status, retry) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh_token})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(retry["refresh_token"], second_refresh.as_str());
+
+    // The successor keeps working and rotates in turn.
+    let (status, third) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": second_refresh})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(third["refresh_token"], second_refresh.as_str());
+}
+
+#[actix_web::test]
+async fn reusing_a_rotated_refresh_token_later_revokes_the_whole_session() {
+    let server = TestServer::start_with(|c| c.tokens.refresh_grace = Duration::from_millis(300)).await;
+    server.create_user("mei", Role::Parent).await;
+    let first = server.login("mei", PASSWORD).await;
+    let (_, second) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh_token})).await;
+    let second_access = second["access_token"].as_str().unwrap().to_owned();
+    let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (status, body) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh_token})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&body), "invalid_refresh_token");
+
+    // The thief's replay ended the session: the legitimate successor and its access token are dead too.
+    let (status, body) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": second_refresh})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+    let (status, body) = server.get("/api/v1/me", Some(&second_access)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+}
+
+#[actix_web::test]
+async fn a_retry_after_the_successor_was_used_revokes_the_session() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let first = server.login("mei", PASSWORD).await;
+    let (_, second) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh_token})).await;
+    let (status, _) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": second["refresh_token"]})).await;
+    assert_eq!(status, StatusCode::OK);
+    // Within the grace period, but the successor has been used already: someone else holds the old token.
+    let (status, body) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh_token})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+}
+
+#[actix_web::test]
+async fn unknown_refresh_token_is_refused() {
+    let server = TestServer::start().await;
+    let (status, body) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": "made-up"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+}
+
+#[actix_web::test]
+async fn logout_ends_only_that_device() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let phone = server.login("mei", PASSWORD).await;
+    let tablet = server.login("mei", PASSWORD).await;
+
+    let (status, _) = server
+        .post("/api/v1/auth/logout", Some(&phone.access_token), &json!({"refresh_token": phone.refresh_token}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (status, body) = server.get("/api/v1/me", Some(&phone.access_token)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let (status, body) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": phone.refresh_token})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+
+    let (status, _) = server.get("/api/v1/me", Some(&tablet.access_token)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": tablet.refresh_token})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn logout_needs_a_bearer_token() {
+    let server = TestServer::start().await;
+    let (status, body) = server.post("/api/v1/auth/logout", None, &json!({"refresh_token": "x"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+}
+
+#[actix_web::test]
+async fn logout_all_ends_every_device() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let phone = server.login("mei", PASSWORD).await;
+    let tablet = server.login("mei", PASSWORD).await;
+    let (status, _) = server.post("/api/v1/auth/logout-all", Some(&tablet.access_token), &json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for tokens in [&phone, &tablet] {
+        let (status, _) = server.get("/api/v1/me", Some(&tokens.access_token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) =
+            server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": tokens.refresh_token})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[actix_web::test]
+async fn password_change_needs_the_current_password_and_ends_other_sessions() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let phone = server.login("mei", PASSWORD).await;
+    let tablet = server.login("mei", PASSWORD).await;
+
+    let (status, body) = server
+        .post(
+            "/api/v1/me/password",
+            Some(&phone.access_token),
+            &json!({"current_password": "wrong", "new_password": "a new secret"}),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    let (status, body) = server
+        .post(
+            "/api/v1/me/password",
+            Some(&phone.access_token),
+            &json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_input"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("new_password"));
+
+    let (status, _) = server
+        .post(
+            "/api/v1/me/password",
+            Some(&phone.access_token),
+            &json!({"current_password": PASSWORD, "new_password": "a new secret"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // This device stays signed in; the other one is signed out.
+    assert_eq!(server.get("/api/v1/me", Some(&phone.access_token)).await.0, StatusCode::OK);
+    assert_eq!(server.get("/api/v1/me", Some(&tablet.access_token)).await.0, StatusCode::UNAUTHORIZED);
+    // The old password no longer works; the new one does.
+    let (status, _) = server.post("/api/v1/auth/login", None, &json!({"login": "mei", "password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    server.login("mei", "a new secret").await;
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.password_changed'")
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+}
+
+#[actix_web::test]
+async fn expired_token_is_told_apart_from_a_forged_one() {
+    let server = TestServer::start().await;
+    let user = server.create_user("mei", Role::Parent).await;
+    let tokens = server.login("mei", PASSWORD).await;
+    let claims = server.state.keys.verify_access(&tokens.access_token).unwrap();
+
+    let an_hour_ago = OffsetDateTime::now_utc() - Duration::from_secs(3600);
+    let expired = server.state.keys.issue_access(user.id, claims.sid, an_hour_ago, Duration::from_secs(60));
+    let (status, body) = server.get("/api/v1/me", Some(&expired)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "token_expired"));
+
+    let forger = hallway_server::auth::tokens::Keys::from_secret(b"someone else's secret");
+    let forged = forger.issue_access(user.id, claims.sid, OffsetDateTime::now_utc(), Duration::from_secs(600));
+    let (status, body) = server.get("/api/v1/me", Some(&forged)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+
+    let mut tampered = tokens.access_token.clone();
+    tampered.pop();
+    tampered.push(if tokens.access_token.ends_with('A') { 'B' } else { 'A' });
+    for bad in [tampered.as_str(), "garbage", ""] {
+        let (status, body) = server.get("/api/v1/me", Some(bad)).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "token {bad:?}");
+    }
+    let response =
+        server.client.get(server.url("/api/v1/me")).header("authorization", "Basic abc").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn deactivated_user_cannot_log_in_and_their_live_token_is_refused_at_once() {
+    let server = TestServer::start().await;
+    let user = server.create_user("mei", Role::Parent).await;
+    let tokens = server.login("mei", PASSWORD).await;
+    assert!(store::users::set_deactivated(&server.pool, user.id, true).await.unwrap());
+
+    let (status, body) = server.get("/api/v1/me", Some(&tokens.access_token)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_deactivated"));
+    let (status, body) = server.post("/api/v1/auth/login", None, &json!({"login": "mei", "password": PASSWORD})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_deactivated"));
+    let (status, body) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": tokens.refresh_token})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_deactivated"));
+    // A wrong password does not reveal that the account exists but is deactivated.
+    let (status, body) = server.post("/api/v1/auth/login", None, &json!({"login": "mei", "password": "wrong"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+
+    store::users::set_deactivated(&server.pool, user.id, false).await.unwrap();
+    server.login("mei", PASSWORD).await;
+}
