@@ -2,8 +2,11 @@
 //! every other client agree on. No I/O lives here, so nothing can drift between the two sides.
 
 pub mod auth;
+pub mod conversations;
 pub mod error;
+pub mod messages;
 pub mod model;
+pub mod validate;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use model::{Role, User};
+pub use model::{Attachment, Conversation, ConversationKind, Message, ReactionSummary, Role, User};

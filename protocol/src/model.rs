@@ -1,6 +1,7 @@
 //! The resources of the contract as they travel on the wire.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A person's role in the school; the messaging policy is written in these terms.
@@ -41,6 +42,92 @@ pub struct User {
     pub display_name: String,
     pub role: Role,
     pub avatar_url: Option<String>,
+}
+
+/// A one-to-one chat or a named group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    Direct,
+    Group,
+}
+
+impl ConversationKind {
+    /// The kind as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Direct => "direct",
+            ConversationKind::Group => "group",
+        }
+    }
+
+    /// Parses the wire name of a kind.
+    pub fn parse(s: &str) -> Option<ConversationKind> {
+        match s {
+            "direct" => Some(ConversationKind::Direct),
+            "group" => Some(ConversationKind::Group),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation as one member sees it: the shared part plus that member's own read marker and settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub kind: ConversationKind,
+    pub name: Option<String>,
+    pub members: Vec<User>,
+    pub admin_ids: Vec<Uuid>,
+    pub last_message: Option<Message>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_message_at: Option<OffsetDateTime>,
+    /// Messages after `last_read_seq` that others sent and that are not deleted.
+    pub unread_count: i64,
+    pub last_read_seq: i64,
+    pub muted: bool,
+    pub pinned: bool,
+    pub archived: bool,
+}
+
+/// One message. A deleted message keeps its `seq`, with an empty body and no attachments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    /// 1, 2, 3, ... per conversation, with no gaps: a client that sees a gap fetches what it missed.
+    pub seq: i64,
+    pub sender_id: Uuid,
+    pub client_msg_id: String,
+    pub body: String,
+    pub attachments: Vec<Attachment>,
+    pub reactions: Vec<ReactionSummary>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub edited_at: Option<OffsetDateTime>,
+    pub deleted: bool,
+}
+
+/// A file carried by a message. `url` and `thumbnail_url` carry an expiring signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: Uuid,
+    pub file_name: String,
+    pub mime_type: String,
+    pub size_bytes: i64,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub url: String,
+    pub thumbnail_url: Option<String>,
+}
+
+/// Who reacted to a message with one emoji.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionSummary {
+    pub emoji: String,
+    pub count: i64,
+    pub user_ids: Vec<Uuid>,
 }
 
 #[cfg(test)]

@@ -79,7 +79,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         if demo {
             demo::seed(&database.pool).await?;
         }
-        let app = Application::build(config, database.pool.clone())?;
+        let app = Application::build(config, database.pool.clone()).await?;
         let url = format!("{scheme}://{}", app.local_addr());
         tracing::info!(%url, "Hallway is listening");
         if demo {

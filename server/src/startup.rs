@@ -13,7 +13,8 @@ use sqlx::PgPool;
 use crate::auth::tokens::{Keys, load_or_create_secret};
 use crate::config::{Config, TlsFiles};
 use crate::http;
-use crate::state::AppState;
+use crate::state::{AppState, POLICY_SETTING};
+use crate::store;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -24,14 +25,15 @@ pub struct Application {
 
 impl Application {
     /// Binds the listening socket (port 0 picks a free one) and prepares the workers.
-    pub fn build(config: Config, db: PgPool) -> anyhow::Result<Application> {
+    pub async fn build(config: Config, db: PgPool) -> anyhow::Result<Application> {
         let secret = load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)
             .context("loading the token-signing secret")?;
         let tls = config.tls.as_ref().map(rustls_config).transpose()?;
         let listener = TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
         let local_addr = listener.local_addr()?;
         let workers = config.workers;
-        let state = AppState::new(config, db, Keys::from_secret(&secret));
+        let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
+        let state = AppState::new(config, db, Keys::from_secret(&secret), policy);
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
             App::new()

@@ -1,12 +1,16 @@
 //! What request handlers share.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use sqlx::PgPool;
 
 use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::tokens::Keys;
 use crate::config::Config;
+use crate::policy::Policy;
+
+/// The settings key of the messaging policy.
+pub const POLICY_SETTING: &str = "policy";
 
 /// Shared by every worker; cheap to clone (everything is behind an `Arc` or is a pool handle).
 #[derive(Clone)]
@@ -14,6 +18,8 @@ pub struct AppState {
     pub db: PgPool,
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
+    /// The school's messaging rules; admins may change them while the server runs.
+    pub policy: Arc<RwLock<Policy>>,
     /// Failed sign-ins counted per account (lower-cased login).
     pub login_failures_by_account: Arc<FailureLimiter>,
     /// Failed sign-ins counted per client address.
@@ -22,7 +28,7 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the shared state from the configuration, the database pool and the signing keys.
-    pub fn new(config: Config, db: PgPool, keys: Keys) -> AppState {
+    pub fn new(config: Config, db: PgPool, keys: Keys, policy: Policy) -> AppState {
         let window = config.limits.login_failure_window;
         AppState {
             login_failures_by_account: Arc::new(FailureLimiter::new(config.limits.login_failures_per_account, window)),
@@ -30,6 +36,14 @@ impl AppState {
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),
+            policy: Arc::new(RwLock::new(policy)),
         }
+    }
+}
+
+impl AppState {
+    /// A copy of the current messaging policy.
+    pub fn policy(&self) -> Policy {
+        self.policy.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 }

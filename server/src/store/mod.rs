@@ -2,8 +2,11 @@
 //! or a transaction. `Database` opens either the configured database or the embedded cluster.
 
 pub mod audit;
+pub mod conversations;
 pub mod embedded;
+pub mod messages;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 use std::time::Duration;

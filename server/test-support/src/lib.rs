@@ -89,7 +89,7 @@ impl TestServer {
         let mut config = test_config(data_dir.path());
         adjust(&mut config);
         let pool = fresh_database().await;
-        let app = Application::build(config, pool.clone()).expect("building the application");
+        let app = Application::build(config, pool.clone()).await.expect("building the application");
         let base_url = format!("http://{}", app.local_addr());
         let handle = app.handle();
         let state = app.state().clone();
@@ -132,6 +132,23 @@ impl TestServer {
         let user = self.create_user(username, role).await;
         let tokens = self.login(username, PASSWORD).await;
         (user, tokens)
+    }
+
+    /// Creates a conversation directly in the database (the creator first, as group admin), returning its id.
+    pub async fn create_conversation(
+        &self,
+        kind: hallway_protocol::ConversationKind,
+        name: Option<&str>,
+        creator: Uuid,
+        others: &[Uuid],
+    ) -> Uuid {
+        let mut members = vec![(creator, kind == hallway_protocol::ConversationKind::Group)];
+        members.extend(others.iter().map(|id| (*id, false)));
+        let mut tx = self.pool.begin().await.expect("a transaction");
+        let new = store::conversations::NewConversation { kind, name, created_by: creator, members: &members };
+        let id = store::conversations::create(&mut tx, &new).await.expect("creating a conversation");
+        tx.commit().await.expect("committing the conversation");
+        id
     }
 
     /// `GET` with an optional Bearer token; the status and the JSON body (`Null` when empty).
