@@ -7,6 +7,7 @@ pub mod error;
 pub mod messages;
 pub mod model;
 pub mod validate;
+pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use model::{Attachment, Conversation, ConversationKind, Message, ReactionSummary, Role, User};

@@ -50,6 +50,18 @@ pub struct CommonArgs {
     /// The window, in seconds, over which failed logins are counted.
     #[arg(long, env = "HALLWAY_LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
     pub login_failure_window_secs: u64,
+    /// Messages one WebSocket session may send per second (sustained).
+    #[arg(long, env = "HALLWAY_WS_SENDS_PER_SEC", default_value_t = 10)]
+    pub ws_sends_per_sec: u32,
+    /// Messages one WebSocket session may send in a burst.
+    #[arg(long, env = "HALLWAY_WS_SEND_BURST", default_value_t = 30)]
+    pub ws_send_burst: u32,
+    /// Typing frames one WebSocket session may send per second (sustained; bursts of 5).
+    #[arg(long, env = "HALLWAY_WS_TYPING_PER_SEC", default_value_t = 2)]
+    pub ws_typing_per_sec: u32,
+    /// Frames queued for one WebSocket session before it counts as too far behind and is closed.
+    #[arg(long, env = "HALLWAY_WS_MAX_PENDING_FRAMES", default_value_t = 2048)]
+    pub ws_max_pending_frames: usize,
 }
 
 /// The server's whole configuration, typed and validated.
@@ -64,6 +76,7 @@ pub struct Config {
     pub workers: Option<usize>,
     pub limits: Limits,
     pub tokens: TokenLifetimes,
+    pub realtime: RealtimeLimits,
 }
 
 /// A PEM certificate chain and its private key.
@@ -79,6 +92,43 @@ pub struct Limits {
     pub login_failures_per_account: u32,
     pub login_failures_per_address: u32,
     pub login_failure_window: Duration,
+}
+
+/// The WebSocket layer's timings and limits.
+#[derive(Debug, Clone)]
+pub struct RealtimeLimits {
+    /// How often the server pings each socket.
+    pub heartbeat_interval: Duration,
+    /// A socket from which nothing (pong or frame) arrived for this long is dropped.
+    pub client_timeout: Duration,
+    pub sends_per_sec: u32,
+    pub send_burst: u32,
+    pub typing_per_sec: u32,
+    /// Frames queued for one session before it is closed as too far behind.
+    pub max_pending_frames: usize,
+    /// A typing state not refreshed within this time ends by itself.
+    pub typing_expiry: Duration,
+    /// How long a user's last socket must stay closed before others see them offline (a flapping phone
+    /// does not spam its contacts).
+    pub presence_debounce: Duration,
+    /// A conversation actor with no traffic for this long stops (it restarts on next use).
+    pub conversation_idle: Duration,
+}
+
+impl Default for RealtimeLimits {
+    fn default() -> Self {
+        RealtimeLimits {
+            heartbeat_interval: Duration::from_secs(10),
+            client_timeout: Duration::from_secs(30),
+            sends_per_sec: 10,
+            send_burst: 30,
+            typing_per_sec: 2,
+            max_pending_frames: 2048,
+            typing_expiry: Duration::from_secs(5),
+            presence_debounce: Duration::from_secs(5),
+            conversation_idle: Duration::from_secs(300),
+        }
+    }
 }
 
 /// How long tokens live.
@@ -119,6 +169,7 @@ impl Config {
                 login_failure_window: Duration::from_secs(900),
             },
             tokens: TokenLifetimes::default(),
+            realtime: RealtimeLimits::default(),
         }
     }
 
@@ -145,6 +196,13 @@ impl Config {
                 login_failures_per_account: common.login_failures_per_account,
                 login_failures_per_address: common.login_failures_per_address,
                 login_failure_window: Duration::from_secs(common.login_failure_window_secs),
+            },
+            realtime: RealtimeLimits {
+                sends_per_sec: common.ws_sends_per_sec,
+                send_burst: common.ws_send_burst,
+                typing_per_sec: common.ws_typing_per_sec,
+                max_pending_frames: common.ws_max_pending_frames,
+                ..RealtimeLimits::default()
             },
             ..Config::new(data_dir)
         }

@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use hallway_protocol::validate::Invalid;
 use hallway_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 
 /// A failure answered to a client. Database and unexpected errors are logged with their cause and
@@ -14,8 +15,9 @@ pub enum ApiError {
     Client {
         code: ErrorCode,
         message: String,
-        /// For `rate_limited`: seconds until a retry may succeed (`Retry-After`).
-        retry_after_secs: Option<u64>,
+        /// For `rate_limited`: milliseconds until a retry may succeed (`Retry-After` in whole seconds over
+        /// HTTP, `retry_after_ms` over the socket).
+        retry_after_ms: Option<u64>,
     },
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -29,7 +31,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     /// A client error with its code and a sentence for people.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError::Client { code, message: message.into(), retry_after_secs: None }
+        ApiError::Client { code, message: message.into(), retry_after_ms: None }
     }
 
     /// `invalid_input`, naming the field.
@@ -42,12 +44,36 @@ impl ApiError {
         ApiError::new(ErrorCode::NotFound, "not found")
     }
 
-    /// `rate_limited` with the number of seconds to wait.
-    pub fn rate_limited(retry_after_secs: u64) -> ApiError {
+    /// `rate_limited` with the time to wait.
+    pub fn rate_limited(wait: std::time::Duration) -> ApiError {
+        ApiError::rate_limited_ms(wait.as_millis().max(1) as u64)
+    }
+
+    /// `rate_limited` with the number of milliseconds to wait.
+    pub fn rate_limited_ms(retry_after_ms: u64) -> ApiError {
         ApiError::Client {
             code: ErrorCode::RateLimited,
-            message: format!("too many attempts: retry in {retry_after_secs} s"),
-            retry_after_secs: Some(retry_after_secs),
+            message: format!("too many attempts: retry in {:.1} s", retry_after_ms as f64 / 1000.0),
+            retry_after_ms: Some(retry_after_ms),
+        }
+    }
+
+    /// The sentence a client sees: the client error's own, or an opaque one for server faults.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Client { message, .. } => message.clone(),
+            ApiError::Database(_) | ApiError::Internal(_) => "the server could not complete the request".to_owned(),
+        }
+    }
+
+    /// Logs server faults with their cause chain (client errors are the client's business).
+    pub fn log(&self) {
+        match self {
+            ApiError::Client { .. } => {}
+            ApiError::Database(err) => {
+                tracing::error!(error = %err, cause = ?std::error::Error::source(err), "database error")
+            }
+            ApiError::Internal(err) => tracing::error!(error = format!("{err:#}"), "internal error"),
         }
     }
 
@@ -67,22 +93,18 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (message, retry_after) = match self {
-            ApiError::Client { message, retry_after_secs, .. } => (message.clone(), *retry_after_secs),
-            ApiError::Database(err) => {
-                tracing::error!(error = %err, cause = ?std::error::Error::source(err), "database error");
-                ("the server could not complete the request".to_owned(), None)
-            }
-            ApiError::Internal(err) => {
-                tracing::error!(error = format!("{err:#}"), "internal error");
-                ("the server could not complete the request".to_owned(), None)
-            }
-        };
-        let body = ErrorBody { error: ErrorDetail { code: self.code(), message } };
+        self.log();
+        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.public_message() } };
         let mut response = HttpResponse::build(self.status_code());
-        if let Some(secs) = retry_after {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        if let ApiError::Client { retry_after_ms: Some(ms), .. } = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000).max(1))));
         }
         response.json(body)
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> ApiError {
+        ApiError::new(invalid.code, invalid.message)
     }
 }

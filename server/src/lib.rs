@@ -6,6 +6,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod policy;
+pub mod realtime;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -8,6 +8,7 @@ use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::tokens::Keys;
 use crate::config::Config;
 use crate::policy::Policy;
+use crate::realtime::Realtime;
 
 /// The settings key of the messaging policy.
 pub const POLICY_SETTING: &str = "policy";
@@ -20,6 +21,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// The school's messaging rules; admins may change them while the server runs.
     pub policy: Arc<RwLock<Policy>>,
+    /// The actors: conversations, connected users, sockets.
+    pub realtime: Realtime,
     /// Failed sign-ins counted per account (lower-cased login).
     pub login_failures_by_account: Arc<FailureLimiter>,
     /// Failed sign-ins counted per client address.
@@ -28,7 +31,7 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the shared state from the configuration, the database pool and the signing keys.
-    pub fn new(config: Config, db: PgPool, keys: Keys, policy: Policy) -> AppState {
+    pub fn new(config: Config, db: PgPool, keys: Keys, policy: Policy, realtime: Realtime) -> AppState {
         let window = config.limits.login_failure_window;
         AppState {
             login_failures_by_account: Arc::new(FailureLimiter::new(config.limits.login_failures_per_account, window)),
@@ -37,6 +40,7 @@ impl AppState {
             config: Arc::new(config),
             keys: Arc::new(keys),
             policy: Arc::new(RwLock::new(policy)),
+            realtime,
         }
     }
 }

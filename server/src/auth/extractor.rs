@@ -66,10 +66,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<AuthUser> 
     .await?
     .map(|r| (r.session_active, r.user));
     match row {
-        None | Some((false, _)) => Err(unauthenticated("this session has ended: sign in again")),
-        Some((true, user)) if user.is_deactivated() => {
+        // Deactivation also ends the sessions; the token's owner learns why it stopped working.
+        Some((_, user)) if user.is_deactivated() => {
             Err(ApiError::new(ErrorCode::AccountDeactivated, "this account has been deactivated"))
         }
+        None | Some((false, _)) => Err(unauthenticated("this session has ended: sign in again")),
         Some((true, user)) => Ok(AuthUser { user, session_id: claims.sid }),
     }
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub use extractor::AuthUser;
 
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::SessionFilter;
 use crate::state::AppState;
 use crate::store::{self, users::UserRow};
 
@@ -68,6 +69,8 @@ pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenRes
             .is_some_and(|s| s.rotated_at.is_none());
         if !(within_grace && successor_unused) {
             store::sessions::revoke(&state.db, row.session_id).await?;
+            let ended = SessionFilter::Sessions(vec![row.session_id]);
+            state.realtime.close_sessions(row.user_id, ended, "the session was revoked");
             tracing::warn!(session = %row.session_id, "refresh token reused: session revoked");
             return Err(invalid());
         }
@@ -78,15 +81,34 @@ pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenRes
     Ok(token_response(state, &user, row.session_id, successor))
 }
 
-/// Ends the session a refresh token belongs to, if it is the caller's.
-pub async fn end_session_of_refresh_token(state: &AppState, user_id: Uuid, refresh_token: &str) -> ApiResult<()> {
+/// Ends the session a refresh token belongs to, if it is the caller's; returns the ids of sessions ended.
+pub async fn end_session_of_refresh_token(
+    state: &AppState,
+    user_id: Uuid,
+    refresh_token: &str,
+) -> ApiResult<Vec<Uuid>> {
     let hash = tokens::hash_refresh_token(refresh_token);
-    if let Some(row) = store::sessions::find_refresh_token(&state.db, &hash).await?
-        && row.user_id == user_id
-    {
-        store::sessions::revoke(&state.db, row.session_id).await?;
+    match store::sessions::find_refresh_token(&state.db, &hash).await? {
+        Some(row) if row.user_id == user_id => {
+            store::sessions::revoke(&state.db, row.session_id).await?;
+            Ok(vec![row.session_id])
+        }
+        _ => Ok(Vec::new()),
     }
-    Ok(())
+}
+
+/// Deactivates or reactivates an account; deactivation ends every session and closes every socket at once.
+pub async fn set_deactivated(state: &AppState, user_id: Uuid, deactivated: bool) -> ApiResult<bool> {
+    let mut tx = state.db.begin().await?;
+    let found = store::users::set_deactivated(&mut *tx, user_id, deactivated).await?;
+    if found && deactivated {
+        store::sessions::revoke_all_of_user(&mut *tx, user_id, None).await?;
+    }
+    tx.commit().await?;
+    if found && deactivated {
+        state.realtime.close_sessions(user_id, SessionFilter::All, "the account was deactivated");
+    }
+    Ok(found)
 }
 
 fn token_response(state: &AppState, user: &UserRow, session_id: Uuid, refresh_token: String) -> TokenResponse {

@@ -7,6 +7,7 @@ use hallway_protocol::auth::{LoginRequest, RefreshRequest};
 use super::client_address;
 use crate::auth::{self, AuthUser, password};
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::SessionFilter;
 use crate::state::AppState;
 use crate::store;
 
@@ -33,7 +34,7 @@ pub async fn login(
     .flatten()
     .max();
     if let Some(wait) = wait {
-        return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
+        return Err(ApiError::rate_limited(wait));
     }
 
     let user = store::users::find_by_login(&state.db, login).await?;
@@ -65,13 +66,16 @@ pub async fn logout(
     caller: AuthUser,
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    auth::end_session_of_refresh_token(&state, caller.id(), body.refresh_token.trim()).await?;
+    let mut ended = auth::end_session_of_refresh_token(&state, caller.id(), body.refresh_token.trim()).await?;
     store::sessions::revoke(&state.db, caller.session_id).await?;
+    ended.push(caller.session_id);
+    state.realtime.close_sessions(caller.id(), SessionFilter::Sessions(ended), "signed out");
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /auth/logout-all`: ends every session of the caller, this one included.
 pub async fn logout_all(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     store::sessions::revoke_all_of_user(&state.db, caller.id(), None).await?;
+    state.realtime.close_sessions(caller.id(), SessionFilter::All, "signed out everywhere");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,6 +8,7 @@ use super::client_address;
 use crate::auth::AuthUser;
 use crate::auth::password::{self, NewPassword};
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::SessionFilter;
 use crate::state::AppState;
 use crate::store::{self, audit::AuditEntry};
 
@@ -26,7 +27,7 @@ pub async fn change_password(
     let ChangePasswordRequest { current_password, new_password } = body.into_inner();
     let account_key = caller.user.username.to_lowercase();
     if let Some(wait) = state.login_failures_by_account.retry_after(&account_key) {
-        return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
+        return Err(ApiError::rate_limited(wait));
     }
     let new_password =
         NewPassword::parse(&new_password).map_err(|e| ApiError::invalid_input("new_password", &e.to_string()))?;
@@ -50,5 +51,7 @@ pub async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    let keep = SessionFilter::AllExcept(caller.session_id);
+    state.realtime.close_sessions(caller.id(), keep, "the password was changed on another device");
     Ok(HttpResponse::NoContent().finish())
 }

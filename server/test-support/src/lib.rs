@@ -52,7 +52,8 @@ pub async fn fresh_database() -> PgPool {
     store::pool_options()
         .min_connections(0)
         .max_connections(10)
-        .connect_with(admin.database(&name))
+        // Durability is the server's business in production; in tests, waiting for fsync only slows them.
+        .connect_with(admin.database(&name).options([("synchronous_commit", "off")]))
         .await
         .expect("connecting to the test database")
 }
@@ -197,6 +198,8 @@ impl Drop for TestServer {
         drop(self.handle.stop(false));
     }
 }
+
+pub mod ws;
 
 /// The error code of an error envelope, or `""` when the body is not one.
 pub fn error_code(body: &Value) -> &str {

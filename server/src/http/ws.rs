@@ -1,0 +1,32 @@
+//! `GET /api/v1/ws`: the WebSocket upgrade. The token (header, or `?access_token=` for browsers) is checked
+//! here only: an open socket outlives its access token, and is closed when its session ends.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_actors::ws;
+use hallway_protocol::ErrorCode;
+use serde::Deserialize;
+
+use crate::auth::extractor::{authenticate, bearer_token};
+use crate::error::{ApiError, ApiResult};
+use crate::realtime::session::{MAX_FRAME_BYTES, WsSession};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    access_token: Option<String>,
+}
+
+/// Authenticates, then hands the connection to a new `WsSession`.
+pub async fn connect(state: web::Data<AppState>, req: HttpRequest, stream: web::Payload) -> ApiResult<HttpResponse> {
+    let from_query =
+        || web::Query::<TokenQuery>::from_query(req.query_string()).ok().and_then(|q| q.into_inner().access_token);
+    let token = bearer_token(&req)
+        .or_else(from_query)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "an access token is required"))?;
+    let caller = authenticate(&state, &token).await?;
+    let session = WsSession::new(caller.user.to_wire(), caller.session_id, state.realtime.clone());
+    ws::WsResponseBuilder::new(session, &req, stream)
+        .frame_size(MAX_FRAME_BYTES)
+        .start()
+        .map_err(|err| ApiError::new(ErrorCode::InvalidInput, format!("not a WebSocket upgrade: {err}")))
+}

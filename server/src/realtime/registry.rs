@@ -1,0 +1,131 @@
+//! Finds or starts the actor of a conversation or a user. Actors live on a few dedicated arbiter threads,
+//! chosen by hashing the id, so no HTTP worker's lifetime bounds theirs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use actix::{Actor, Addr, ArbiterHandle};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::conversation::ConversationActor;
+use super::user::{CloseSessions, Deliver, UserActor};
+use super::{FrameText, SessionFilter, Target};
+use crate::config::RealtimeLimits;
+
+/// The handle every part of the server uses to reach the actors; cheap to clone.
+#[derive(Clone)]
+pub struct Realtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: PgPool,
+    limits: RealtimeLimits,
+    /// The threads actors run on; an actor's thread is chosen by its id.
+    arbiters: Vec<ArbiterHandle>,
+    /// Running conversation actors. An entry may point at an actor that is stopping; callers that find its
+    /// mailbox closed ask again and get a fresh one.
+    conversations: Mutex<HashMap<Uuid, Addr<ConversationActor>>>,
+    /// The actor of every user with at least one open socket (or whose offline notice is pending).
+    users: RwLock<HashMap<Uuid, Addr<UserActor>>>,
+}
+
+impl Realtime {
+    /// Starts the arbiter threads. Must be called inside an actix system.
+    pub fn start(db: PgPool, limits: RealtimeLimits) -> Realtime {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
+        let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
+        Realtime {
+            inner: Arc::new(Inner {
+                db,
+                limits,
+                arbiters,
+                conversations: Mutex::new(HashMap::new()),
+                users: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The database the actors persist to.
+    pub fn db(&self) -> &PgPool {
+        &self.inner.db
+    }
+
+    /// The timings and limits in force.
+    pub fn limits(&self) -> &RealtimeLimits {
+        &self.inner.limits
+    }
+
+    fn arbiter_for(&self, id: Uuid) -> &ArbiterHandle {
+        let index = (id.as_u128() % self.inner.arbiters.len() as u128) as usize;
+        &self.inner.arbiters[index]
+    }
+
+    /// The actor of a conversation, started if it is not running.
+    pub fn conversation(&self, id: Uuid) -> Addr<ConversationActor> {
+        let mut map = self.inner.conversations.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(addr) = map.get(&id).filter(|a| a.connected()) {
+            return addr.clone();
+        }
+        let actor = ConversationActor::new(id, self.clone());
+        let addr = ConversationActor::start_in_arbiter(self.arbiter_for(id), move |_| actor);
+        map.insert(id, addr.clone());
+        addr
+    }
+
+    /// Forgets a conversation actor that is stopping (only if the map still points at that very actor).
+    pub(super) fn conversation_stopped(&self, id: Uuid, addr: &Addr<ConversationActor>) {
+        let mut map = self.inner.conversations.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(&id) == Some(addr) {
+            map.remove(&id);
+        }
+    }
+
+    /// The actor of a connected user, started if needed (when their first socket opens).
+    pub fn user_or_start(&self, user_id: Uuid) -> Addr<UserActor> {
+        if let Some(addr) = self.user(user_id) {
+            return addr;
+        }
+        let mut map = self.inner.users.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(addr) = map.get(&user_id).filter(|a| a.connected()) {
+            return addr.clone();
+        }
+        let actor = UserActor::new(user_id, self.clone());
+        let addr = UserActor::start_in_arbiter(self.arbiter_for(user_id), move |_| actor);
+        map.insert(user_id, addr.clone());
+        addr
+    }
+
+    /// The actor of a user if they are connected.
+    pub fn user(&self, user_id: Uuid) -> Option<Addr<UserActor>> {
+        let map = self.inner.users.read().unwrap_or_else(|p| p.into_inner());
+        map.get(&user_id).filter(|a| a.connected()).cloned()
+    }
+
+    /// Whether a user has an actor (is online, or their offline notice is still pending).
+    pub fn is_connected(&self, user_id: Uuid) -> bool {
+        self.user(user_id).is_some()
+    }
+
+    pub(super) fn user_stopped(&self, user_id: Uuid, addr: &Addr<UserActor>) {
+        let mut map = self.inner.users.write().unwrap_or_else(|p| p.into_inner());
+        if map.get(&user_id) == Some(addr) {
+            map.remove(&user_id);
+        }
+    }
+
+    /// Sends a frame to some of a user's sessions, if the user is connected.
+    pub fn deliver(&self, user_id: Uuid, frame: FrameText, target: Target) {
+        if let Some(addr) = self.user(user_id) {
+            addr.do_send(Deliver { frame, target });
+        }
+    }
+
+    /// Closes some of a user's sockets at once (sign-out, revoked session, password change, deactivation).
+    pub fn close_sessions(&self, user_id: Uuid, which: SessionFilter, reason: &'static str) {
+        if let Some(addr) = self.user(user_id) {
+            addr.do_send(CloseSessions { which, reason });
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! `WsSession`: one per WebSocket connection. Parses and validates frames, keeps the heartbeat, applies the
+//! per-session rate limits, forwards intents to the conversation actors, and writes what its user actor
+//! sends it. It holds nothing that a restart would miss.
+
+use std::collections::{HashSet, VecDeque};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
+use bytes::BytesMut;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
+use hallway_protocol::validate::{ClientMsgId, MessageBody};
+use hallway_protocol::ws::{ClientFrame, ServerFrame};
+use hallway_protocol::{ErrorCode, User};
+use uuid::Uuid;
+
+use super::conversation::{Origin, SendMessage, SetTyping, SocketClosed};
+use super::user::{Connect, Disconnect, Outgoing};
+use super::{ConnId, Realtime, encode};
+use crate::error::ApiError;
+
+/// Largest frame (or message assembled from continuation frames) a client may send.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Errors a session may earn within `ERROR_WINDOW` before it is closed for misbehaving.
+const MAX_ERRORS: usize = 30;
+const ERROR_WINDOW: Duration = Duration::from_secs(60);
+/// Typing frames allowed in a burst, beyond the sustained rate.
+const TYPING_BURST: u32 = 5;
+
+/// The actor of one WebSocket connection.
+pub struct WsSession {
+    conn_id: ConnId,
+    user: User,
+    /// The sign-in session (device) whose token opened the socket: signing that device out closes it.
+    auth_session: Uuid,
+    realtime: Realtime,
+    /// When the client was last heard from (any frame, pong included); silence past the timeout drops it.
+    last_heard: Instant,
+    /// Frames the user actor sent that this session has not written yet (the user actor cuts the session
+    /// off when it grows past the limit).
+    pending: Arc<AtomicUsize>,
+    sends: DefaultDirectRateLimiter,
+    typing_limit: DefaultDirectRateLimiter,
+    /// When recent errors were sent; too many in the window closes the socket.
+    recent_errors: VecDeque<Instant>,
+    /// Conversations where this socket's user is typing, so closing the socket ends those typing states.
+    typing_in: HashSet<Uuid>,
+    /// A text message being assembled from continuation frames.
+    partial: Option<BytesMut>,
+}
+
+impl WsSession {
+    /// A session for an authenticated user.
+    pub fn new(user: User, auth_session: Uuid, realtime: Realtime) -> WsSession {
+        let limits = realtime.limits();
+        let per_sec = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        let sends = Quota::per_second(per_sec(limits.sends_per_sec)).allow_burst(per_sec(limits.send_burst));
+        let typing = Quota::per_second(per_sec(limits.typing_per_sec)).allow_burst(per_sec(TYPING_BURST));
+        WsSession {
+            conn_id: Uuid::now_v7(),
+            user,
+            auth_session,
+            last_heard: Instant::now(),
+            pending: Arc::new(AtomicUsize::new(0)),
+            sends: RateLimiter::direct(sends),
+            typing_limit: RateLimiter::direct(typing),
+            recent_errors: VecDeque::new(),
+            typing_in: HashSet::new(),
+            partial: None,
+            realtime,
+        }
+    }
+
+    fn origin(&self) -> Origin {
+        Origin { user_id: self.user.id, conn: Some(self.conn_id) }
+    }
+
+    fn send_frame(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
+        ctx.text(&*encode(frame));
+    }
+
+    /// Refuses a frame with an `error` frame; a session that keeps misbehaving is closed.
+    fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>, error: &ApiError, reference: Option<String>) {
+        let retry_after_ms = match error {
+            ApiError::Client { retry_after_ms, .. } => *retry_after_ms,
+            _ => None,
+        };
+        error.log();
+        let frame =
+            ServerFrame::Error { code: error.code(), message: error.public_message(), reference, retry_after_ms };
+        self.send_frame(ctx, &frame);
+        let now = Instant::now();
+        self.recent_errors.push_back(now);
+        while self.recent_errors.front().is_some_and(|t| now.duration_since(*t) > ERROR_WINDOW) {
+            self.recent_errors.pop_front();
+        }
+        if self.recent_errors.len() > MAX_ERRORS {
+            self.close(ctx, CloseCode::Policy, "too many refused frames");
+        }
+    }
+
+    fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, code: CloseCode, reason: &str) {
+        ctx.close(Some(CloseReason { code, description: Some(reason.to_owned()) }));
+        ctx.stop();
+    }
+
+    fn rate_limited(limiter: &DefaultDirectRateLimiter) -> Option<ApiError> {
+        limiter.check().err().map(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            ApiError::rate_limited_ms(wait.as_millis().max(1) as u64)
+        })
+    }
+
+    fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(_) => {
+                let error = ApiError::new(ErrorCode::InvalidJson, "the frame is not valid JSON");
+                return self.refuse(ctx, &error, None);
+            }
+        };
+        let reference = value.get("ref").and_then(|r| r.as_str()).map(str::to_owned);
+        let frame: ClientFrame = match serde_json::from_value(value) {
+            Ok(frame) => frame,
+            Err(err) => {
+                let error = ApiError::new(ErrorCode::InvalidInput, format!("frame: {err}"));
+                return self.refuse(ctx, &error, reference);
+            }
+        };
+        let reference = frame.reference().map(str::to_owned);
+        if let Err(error) = self.dispatch(frame, ctx) {
+            self.refuse(ctx, &error, reference);
+        }
+    }
+
+    /// Acts on one valid frame; answers that come later (acks, errors from actors) are sent when they arrive.
+    fn dispatch(&mut self, frame: ClientFrame, ctx: &mut ws::WebsocketContext<Self>) -> Result<(), ApiError> {
+        match frame {
+            ClientFrame::Ping { .. } => self.send_frame(ctx, &ServerFrame::Pong),
+            ClientFrame::Send { client_msg_id, conversation_id, body, attachment_ids, .. } => {
+                if let Some(limited) = Self::rate_limited(&self.sends) {
+                    return Err(limited);
+                }
+                let client_msg_id = ClientMsgId::parse(&client_msg_id)?;
+                let body = MessageBody::parse(&body, !attachment_ids.is_empty())?;
+                let reference = Some(client_msg_id.as_str().to_owned());
+                self.typing_in.remove(&conversation_id);
+                let request = SendMessage { origin: self.origin(), client_msg_id, body, attachment_ids };
+                self.ask(ctx, conversation_id, request, reference);
+            }
+            ClientFrame::Typing { conversation_id, typing, reference } => {
+                if typing && let Some(limited) = Self::rate_limited(&self.typing_limit) {
+                    return Err(limited);
+                }
+                if typing {
+                    self.typing_in.insert(conversation_id);
+                } else {
+                    self.typing_in.remove(&conversation_id);
+                }
+                self.ask(ctx, conversation_id, SetTyping { origin: self.origin(), typing }, reference);
+            }
+            ClientFrame::Read { .. }
+            | ClientFrame::React { .. }
+            | ClientFrame::Edit { .. }
+            | ClientFrame::Delete { .. } => {
+                return Err(ApiError::new(ErrorCode::InvalidInput, "this frame type is not supported yet"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends an intent to a conversation's actor (restarted transparently if it had stopped) and turns a
+    /// refusal into an `error` frame carrying the frame's `ref`.
+    fn ask<M, T>(
+        &self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        conversation_id: Uuid,
+        request: M,
+        reference: Option<String>,
+    ) where
+        M: actix::Message<Result = Result<T, ApiError>> + Send + Clone + 'static,
+        M::Result: Send,
+        T: Send + 'static,
+        super::conversation::ConversationActor: Handler<M>,
+    {
+        let realtime = self.realtime.clone();
+        let answer = async move {
+            let first = realtime.conversation(conversation_id).send(request.clone()).await;
+            match first {
+                Ok(result) => result.map(|_| ()),
+                // The actor was stopping when asked: the registry starts a fresh one.
+                Err(MailboxError::Closed) => realtime
+                    .conversation(conversation_id)
+                    .send(request)
+                    .await
+                    .map_err(|e| ApiError::Internal(e.into()))?
+                    .map(|_| ()),
+                Err(err) => Err(ApiError::Internal(err.into())),
+            }
+        };
+        ctx.spawn(answer.into_actor(self).map(move |result, act, ctx| {
+            if let Err(error) = result {
+                act.refuse(ctx, &error, reference);
+            }
+        }));
+    }
+}
+
+impl Actor for WsSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.send_frame(ctx, &ServerFrame::Hello { session_id: self.conn_id, user: self.user.clone() });
+        let limits = self.realtime.limits().clone();
+        ctx.run_interval(limits.heartbeat_interval, move |act, ctx| {
+            if act.last_heard.elapsed() > limits.client_timeout {
+                act.close(ctx, CloseCode::Away, "no pong or frame for too long");
+            } else {
+                ctx.ping(b"");
+            }
+        });
+        let connect = Connect {
+            conn_id: self.conn_id,
+            auth_session: self.auth_session,
+            recipient: ctx.address().recipient(),
+            pending: self.pending.clone(),
+        };
+        let realtime = self.realtime.clone();
+        let user_id = self.user.id;
+        // Registration waits for the user actor, so no frame meant for this socket is missed after `hello`.
+        ctx.wait(
+            async move {
+                match realtime.user_or_start(user_id).send(connect.clone()).await {
+                    Ok(()) => Ok(()),
+                    // The user actor was stopping: a fresh one takes the socket.
+                    Err(_) => realtime.user_or_start(user_id).send(connect).await,
+                }
+            }
+            .into_actor(self)
+            .map(|result, act, ctx| {
+                if result.is_err() {
+                    act.close(ctx, CloseCode::Error, "could not register the connection");
+                }
+            }),
+        );
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        if let Some(user) = self.realtime.user(self.user.id) {
+            user.do_send(Disconnect { conn_id: self.conn_id });
+        }
+        for conversation_id in self.typing_in.drain() {
+            self.realtime
+                .conversation(conversation_id)
+                .do_send(SocketClosed { user_id: self.user.id, conn: self.conn_id });
+        }
+    }
+}
+
+impl Handler<Outgoing> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Outgoing, ctx: &mut Self::Context) {
+        match msg {
+            Outgoing::Frame(text) => {
+                self.pending.fetch_sub(1, Ordering::Relaxed);
+                ctx.text(&*text);
+            }
+            Outgoing::Close(code, reason) => self.close(ctx, code, reason),
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
+    fn handle(&mut self, item: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        let message = match item {
+            Ok(message) => message,
+            Err(ProtocolError::Overflow) => {
+                return self.close(ctx, CloseCode::Size, "frame larger than 64 KiB");
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "WebSocket protocol error");
+                return self.close(ctx, CloseCode::Protocol, "protocol error");
+            }
+        };
+        match message {
+            ws::Message::Text(text) => self.handle_text(&text, ctx),
+            ws::Message::Ping(bytes) => ctx.pong(&bytes),
+            ws::Message::Pong(_) | ws::Message::Nop => {}
+            ws::Message::Binary(_) => {
+                let error = ApiError::new(ErrorCode::InvalidInput, "binary frames are not supported: send JSON text");
+                self.refuse(ctx, &error, None);
+            }
+            ws::Message::Continuation(item) => self.continuation(item, ctx),
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl WsSession {
+    /// Assembles a fragmented message, holding it to the same 64 KiB limit as a single frame.
+    fn continuation(&mut self, item: actix_http::ws::Item, ctx: &mut ws::WebsocketContext<Self>) {
+        let (bytes, last) = match item {
+            actix_http::ws::Item::FirstText(bytes) => {
+                self.partial = Some(BytesMut::new());
+                (bytes, false)
+            }
+            actix_http::ws::Item::FirstBinary(_) => {
+                self.partial = None;
+                let error = ApiError::new(ErrorCode::InvalidInput, "binary frames are not supported: send JSON text");
+                return self.refuse(ctx, &error, None);
+            }
+            actix_http::ws::Item::Continue(bytes) => (bytes, false),
+            actix_http::ws::Item::Last(bytes) => (bytes, true),
+        };
+        let Some(buffer) = self.partial.as_mut() else { return };
+        if buffer.len() + bytes.len() > MAX_FRAME_BYTES {
+            self.partial = None;
+            return self.close(ctx, CloseCode::Size, "message larger than 64 KiB");
+        }
+        buffer.extend_from_slice(&bytes);
+        if last && let Some(buffer) = self.partial.take() {
+            match std::str::from_utf8(&buffer) {
+                Ok(text) => self.handle_text(text, ctx),
+                Err(_) => self.close(ctx, CloseCode::Invalid, "text is not UTF-8"),
+            }
+        }
+    }
+}

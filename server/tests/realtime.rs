@@ -1,0 +1,403 @@
+//! The WebSocket protocol with real clients: delivery, ordering, acks, typing, errors, limits, closing.
+
+use std::time::Duration;
+
+use hallway_protocol::{ConversationKind, Role};
+use hallway_test_support::ws::{Closed, WsClient};
+use hallway_test_support::{TestServer, error_code};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const QUIET: Duration = Duration::from_millis(400);
+
+fn send_frame(conversation_id: Uuid, client_msg_id: &str, body: &str) -> Value {
+    json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": client_msg_id, "body": body})
+}
+
+/// A teacher and a parent in a direct chat, each signed in once.
+async fn direct_chat(server: &TestServer) -> (String, String, Uuid, Uuid, Uuid) {
+    let (teacher, teacher_tokens) = server.signed_in("rivera", Role::Teacher).await;
+    let (parent, parent_tokens) = server.signed_in("mei", Role::Parent).await;
+    let conversation = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    (teacher_tokens.access_token, parent_tokens.access_token, conversation, teacher.id, parent.id)
+}
+
+#[actix_web::test]
+async fn hello_is_the_first_frame_and_names_the_user() {
+    let server = TestServer::start().await;
+    let (user, tokens) = server.signed_in("mei", Role::Parent).await;
+    let client = WsClient::connect(&server, &tokens.access_token).await;
+    assert_eq!(client.hello["user"]["id"], user.id.to_string());
+    assert_eq!(client.hello["user"]["username"], "mei");
+    assert!(client.hello["session_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).is_some());
+}
+
+#[actix_web::test]
+async fn upgrade_without_a_valid_token_is_refused_with_the_envelope() {
+    let server = TestServer::start().await;
+    let ws_headers = |request: reqwest::RequestBuilder| {
+        request
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+    };
+    let (status, body) = server.send(ws_headers(server.client.get(server.url("/api/v1/ws"))), None).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let (status, body) =
+        server.send(ws_headers(server.client.get(server.url("/api/v1/ws?access_token=forged"))), None).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+}
+
+#[actix_web::test]
+async fn browsers_may_pass_the_token_in_the_query() {
+    let server = TestServer::start().await;
+    let (_, tokens) = server.signed_in("mei", Role::Parent).await;
+    let client = WsClient::connect_with_query_token(&server, &tokens.access_token).await;
+    assert_eq!(client.hello["user"]["username"], "mei");
+}
+
+#[actix_web::test]
+async fn send_is_acked_to_the_sender_and_delivered_to_every_other_session() {
+    let server = TestServer::start().await;
+    let (teacher_token, parent_token, conversation, teacher_id, _) = direct_chat(&server).await;
+    let teacher_second_device = server.login("rivera", hallway_test_support::PASSWORD).await.access_token;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    let mut teacher_tablet = WsClient::connect(&server, &teacher_second_device).await;
+    let mut parent = WsClient::connect(&server, &parent_token).await;
+
+    teacher.send(send_frame(conversation, "c-1", "Hello 👋 مرحبا")).await;
+    let ack = teacher.expect("ack").await;
+    assert_eq!(ack["client_msg_id"], "c-1");
+    assert_eq!(ack["message"]["seq"], 1);
+    assert_eq!(ack["message"]["body"], "Hello 👋 مرحبا");
+    assert_eq!(ack["message"]["sender_id"], teacher_id.to_string());
+
+    for client in [&mut parent, &mut teacher_tablet] {
+        let delivered = client.expect("message").await;
+        assert_eq!(delivered["message"], ack["message"]);
+    }
+    // The sender's own socket gets the ack, not a second copy as `message`.
+    teacher.expect_none_of(&["message", "ack"], QUIET).await;
+    // The message is durable: it is in the database.
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE conversation_id = $1")
+        .bind(conversation)
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+#[actix_web::test]
+async fn a_group_of_five_sees_every_message_in_seq_order() {
+    let server = TestServer::start_with(|c| c.realtime.send_burst = 100).await;
+    let mut people = Vec::new();
+    for (i, role) in [Role::Teacher, Role::Parent, Role::Parent, Role::Teacher, Role::Admin].into_iter().enumerate() {
+        people.push(server.signed_in(&format!("member{i}"), role).await);
+    }
+    let ids: Vec<Uuid> = people.iter().map(|(u, _)| u.id).collect();
+    let group = server.create_conversation(ConversationKind::Group, Some("Class 4B"), ids[0], &ids[1..]).await;
+    let mut clients = Vec::new();
+    for (_, tokens) in &people {
+        clients.push(WsClient::connect(&server, &tokens.access_token).await);
+    }
+    // Two senders interleave; everyone must still see seq 1..=20 in order.
+    for i in 0..10 {
+        clients[0].send(send_frame(group, &format!("a{i}"), &format!("from zero {i}"))).await;
+        clients[3].send(send_frame(group, &format!("b{i}"), &format!("from three {i}"))).await;
+    }
+    for (index, client) in clients.iter_mut().enumerate() {
+        let own = if index == 0 || index == 3 { 10 } else { 0 };
+        let mut seqs = Vec::new();
+        while seqs.len() < 20 {
+            let frame = client.next_frame().await.expect("a frame");
+            match frame["type"].as_str() {
+                Some("message") => seqs.push(frame["message"]["seq"].as_i64().unwrap()),
+                Some("ack") => seqs.push(frame["message"]["seq"].as_i64().unwrap()),
+                _ => {}
+            }
+        }
+        let _ = own;
+        assert_eq!(seqs, (1..=20).collect::<Vec<i64>>(), "client {index} saw messages out of order");
+    }
+}
+
+#[actix_web::test]
+async fn a_repeated_client_msg_id_gets_the_original_ack_and_is_never_broadcast_twice() {
+    let server = TestServer::start().await;
+    let (teacher_token, parent_token, conversation, _, _) = direct_chat(&server).await;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    let mut parent = WsClient::connect(&server, &parent_token).await;
+    teacher.send(send_frame(conversation, "same", "first")).await;
+    let first = teacher.expect("ack").await;
+    parent.expect("message").await;
+
+    // The connection drops before the app saw the ack; it resends on a new socket, even with other text.
+    drop(teacher);
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    teacher.send(send_frame(conversation, "same", "edited text in the retry")).await;
+    let again = teacher.expect("ack").await;
+    assert_eq!(again["message"], first["message"]);
+    parent.expect_none_of(&["message"], QUIET).await;
+}
+
+#[actix_web::test]
+async fn outsiders_get_not_found_and_see_nothing() {
+    let server = TestServer::start().await;
+    let (teacher_token, _, conversation, _, _) = direct_chat(&server).await;
+    let (_, outsider_tokens) = server.signed_in("ravi", Role::Parent).await;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    let mut outsider = WsClient::connect(&server, &outsider_tokens.access_token).await;
+
+    outsider.send(send_frame(conversation, "sneak", "let me in")).await;
+    let error = outsider.expect("error").await;
+    assert_eq!((error["code"].as_str(), error["ref"].as_str()), (Some("not_found"), Some("sneak")));
+    outsider.send(json!({"type": "typing", "conversation_id": conversation, "typing": true, "ref": "t1"})).await;
+    let error = outsider.expect("error").await;
+    assert_eq!((error["code"].as_str(), error["ref"].as_str()), (Some("not_found"), Some("t1")));
+    // A conversation that does not exist answers exactly the same.
+    outsider.send(send_frame(Uuid::now_v7(), "nowhere", "hello?")).await;
+    assert_eq!(outsider.expect("error").await["code"], "not_found");
+
+    teacher.send(send_frame(conversation, "c1", "private")).await;
+    teacher.expect("ack").await;
+    outsider.expect_none_of(&["message", "typing", "ack"], QUIET).await;
+}
+
+#[actix_web::test]
+async fn typing_reaches_the_other_members_and_ends_on_send_stop_expiry_and_disconnect() {
+    let server = TestServer::start_with(|c| c.realtime.typing_expiry = Duration::from_millis(500)).await;
+    let (teacher_token, parent_token, conversation, teacher_id, _) = direct_chat(&server).await;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    let mut parent = WsClient::connect(&server, &parent_token).await;
+    let typing = |on: bool| json!({"type": "typing", "conversation_id": conversation, "typing": on});
+
+    // Start, then an explicit stop.
+    teacher.send(typing(true)).await;
+    let frame = parent.expect("typing").await;
+    assert_eq!(
+        frame,
+        json!({"type": "typing", "conversation_id": conversation, "user_id": teacher_id, "typing": true})
+    );
+    teacher.send(typing(false)).await;
+    assert_eq!(parent.expect("typing").await["typing"], false);
+    teacher.expect_none_of(&["typing"], QUIET).await;
+
+    // Start, then nothing: the server ends it by itself.
+    teacher.send(typing(true)).await;
+    assert_eq!(parent.expect("typing").await["typing"], true);
+    let started = std::time::Instant::now();
+    assert_eq!(parent.expect("typing").await["typing"], false);
+    assert!(started.elapsed() >= Duration::from_millis(300), "expired too early: {:?}", started.elapsed());
+
+    // Start, then send: the stop comes before the message.
+    teacher.send(typing(true)).await;
+    assert_eq!(parent.expect("typing").await["typing"], true);
+    teacher.send(send_frame(conversation, "m1", "here it is")).await;
+    let next = parent.next_frame().await.unwrap();
+    assert_eq!((next["type"].as_str(), next["typing"].as_bool()), (Some("typing"), Some(false)));
+    assert_eq!(parent.expect("message").await["message"]["body"], "here it is");
+
+    // Start, then the socket goes away.
+    teacher.send(typing(true)).await;
+    assert_eq!(parent.expect("typing").await["typing"], true);
+    drop(teacher);
+    assert_eq!(parent.expect("typing").await["typing"], false);
+}
+
+#[actix_web::test]
+async fn malformed_frames_get_error_frames_and_the_connection_stays_open() {
+    let server = TestServer::start().await;
+    let (_, tokens) = server.signed_in("mei", Role::Parent).await;
+    let mut client = WsClient::connect(&server, &tokens.access_token).await;
+
+    client.send_raw("{not json".into()).await;
+    assert_eq!(client.expect("error").await["code"], "invalid_json");
+    client.send(json!({"type": "dance", "ref": "r1"})).await;
+    let error = client.expect("error").await;
+    assert_eq!((error["code"].as_str(), error["ref"].as_str()), (Some("invalid_input"), Some("r1")));
+    client.send(json!({"type": "send", "conversation_id": "not-a-uuid", "client_msg_id": "x", "ref": "r2"})).await;
+    assert_eq!(client.expect("error").await["ref"], "r2");
+    client.send(send_frame(Uuid::now_v7(), "empty", "   ")).await;
+    let error = client.expect("error").await;
+    assert_eq!((error["code"].as_str(), error["ref"].as_str()), (Some("body_empty"), Some("empty")));
+    client.send(send_frame(Uuid::now_v7(), "long", &"x".repeat(4001))).await;
+    assert_eq!(client.expect("error").await["code"], "body_too_long");
+
+    client.send(json!({"type": "ping", "ref": "p"})).await;
+    assert_eq!(client.expect("pong").await, json!({"type": "pong"}));
+}
+
+#[actix_web::test]
+async fn a_frame_over_64_kib_closes_the_socket_with_1009() {
+    let server = TestServer::start().await;
+    let (_, tokens) = server.signed_in("mei", Role::Parent).await;
+    let mut client = WsClient::connect(&server, &tokens.access_token).await;
+    client.send_raw(format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(70 * 1024))).await;
+    assert_eq!(client.close_code(Duration::from_secs(5)).await, 1009);
+}
+
+#[actix_web::test]
+async fn repeated_abuse_closes_the_socket() {
+    let server = TestServer::start().await;
+    let (_, tokens) = server.signed_in("mei", Role::Parent).await;
+    let mut client = WsClient::connect(&server, &tokens.access_token).await;
+    for _ in 0..40 {
+        client.send_raw("garbage".into()).await;
+    }
+    let (closed, frames) = client.until_closed(Duration::from_secs(5)).await;
+    assert!(frames.iter().all(|f| f["type"] == "error"));
+    match closed {
+        Closed::Frame(Some(frame)) => assert_eq!(u16::from(frame.code), 1008),
+        other => panic!("expected a policy close, got {other:?}"),
+    }
+}
+
+#[actix_web::test]
+async fn sends_beyond_the_rate_limit_are_refused_with_retry_after() {
+    let server = TestServer::start_with(|c| {
+        c.realtime.sends_per_sec = 1;
+        c.realtime.send_burst = 2;
+    })
+    .await;
+    let (teacher_token, _, conversation, _, _) = direct_chat(&server).await;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    for i in 0..3 {
+        teacher.send(send_frame(conversation, &format!("r{i}"), "quick")).await;
+    }
+    let mut acks = 0;
+    let mut limited = None;
+    while acks + usize::from(limited.is_some()) < 3 {
+        let frame = teacher.next_frame().await.expect("a frame");
+        match frame["type"].as_str() {
+            Some("ack") => acks += 1,
+            Some("error") => limited = Some(frame),
+            _ => {}
+        }
+    }
+    let limited = limited.expect("one send was limited");
+    assert_eq!((acks, limited["code"].as_str(), limited["ref"].as_str()), (2, Some("rate_limited"), Some("r2")));
+    let wait = limited["retry_after_ms"].as_u64().unwrap();
+    assert!((1..=1000).contains(&wait), "retry_after_ms {wait}");
+}
+
+#[actix_web::test]
+async fn a_silent_client_is_dropped_after_the_timeout() {
+    let server = TestServer::start_with(|c| {
+        c.realtime.heartbeat_interval = Duration::from_millis(100);
+        c.realtime.client_timeout = Duration::from_millis(400);
+    })
+    .await;
+    let (_, tokens) = server.signed_in("mei", Role::Parent).await;
+    let mut client = WsClient::connect(&server, &tokens.access_token).await;
+    // Not reading means not answering pings: the server hears nothing.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // The server closed it: with 1001, or (when the client library's late pongs hit the closed socket) reset.
+    match client.until_closed(Duration::from_secs(5)).await.0 {
+        Closed::Frame(Some(frame)) => assert_eq!(u16::from(frame.code), 1001),
+        Closed::Frame(None) | Closed::Dropped => {}
+    }
+}
+
+#[actix_web::test]
+async fn a_client_that_answers_pings_stays_connected() {
+    let server = TestServer::start_with(|c| {
+        c.realtime.heartbeat_interval = Duration::from_millis(100);
+        c.realtime.client_timeout = Duration::from_millis(400);
+    })
+    .await;
+    let (_, tokens) = server.signed_in("mei", Role::Parent).await;
+    let mut client = WsClient::connect(&server, &tokens.access_token).await;
+    // Reading lets the client library answer pings by itself.
+    client.expect_none_of(&["error"], Duration::from_millis(1200)).await;
+    client.send(json!({"type": "ping"})).await;
+    client.expect("pong").await;
+}
+
+#[actix_web::test]
+async fn logout_closes_that_devices_socket_only() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let phone = server.login("mei", hallway_test_support::PASSWORD).await;
+    let tablet = server.login("mei", hallway_test_support::PASSWORD).await;
+    let mut phone_socket = WsClient::connect(&server, &phone.access_token).await;
+    let mut tablet_socket = WsClient::connect(&server, &tablet.access_token).await;
+    let (status, _) = server
+        .post("/api/v1/auth/logout", Some(&phone.access_token), &json!({"refresh_token": phone.refresh_token}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(phone_socket.close_code(Duration::from_secs(5)).await, 1008);
+    tablet_socket.send(json!({"type": "ping"})).await;
+    tablet_socket.expect("pong").await;
+}
+
+#[actix_web::test]
+async fn logout_all_and_deactivation_close_every_socket_and_password_change_closes_the_others() {
+    let server = TestServer::start().await;
+    let user = server.create_user("mei", Role::Parent).await;
+    let password = hallway_test_support::PASSWORD;
+    let (phone, tablet) = (server.login("mei", password).await, server.login("mei", password).await);
+
+    let mut phone_socket = WsClient::connect(&server, &phone.access_token).await;
+    let mut tablet_socket = WsClient::connect(&server, &tablet.access_token).await;
+    let body = json!({"current_password": password, "new_password": "another password"});
+    assert_eq!(server.post("/api/v1/me/password", Some(&phone.access_token), &body).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(tablet_socket.close_code(Duration::from_secs(5)).await, 1008);
+    phone_socket.send(json!({"type": "ping"})).await;
+    phone_socket.expect("pong").await;
+
+    let laptop = server.login("mei", "another password").await;
+    let mut laptop_socket = WsClient::connect(&server, &laptop.access_token).await;
+    assert_eq!(
+        server.post("/api/v1/auth/logout-all", Some(&phone.access_token), &json!({})).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(phone_socket.close_code(Duration::from_secs(5)).await, 1008);
+    assert_eq!(laptop_socket.close_code(Duration::from_secs(5)).await, 1008);
+
+    let again = server.login("mei", "another password").await;
+    let mut socket = WsClient::connect(&server, &again.access_token).await;
+    assert!(hallway_server::auth::set_deactivated(&server.state, user.id, true).await.unwrap());
+    assert_eq!(socket.close_code(Duration::from_secs(5)).await, 1008);
+    let (status, body) = server.get("/api/v1/me", Some(&again.access_token)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_deactivated"));
+}
+
+#[actix_web::test]
+async fn presence_goes_to_contacts_and_a_quick_reconnect_does_not_flap() {
+    let server = TestServer::start_with(|c| c.realtime.presence_debounce = Duration::from_millis(300)).await;
+    let (teacher_token, parent_token, _, _, parent_id) = direct_chat(&server).await;
+    let (_, stranger_tokens) = server.signed_in("stranger", Role::Teacher).await;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    let mut stranger = WsClient::connect(&server, &stranger_tokens.access_token).await;
+
+    let parent = WsClient::connect(&server, &parent_token).await;
+    let online = teacher.expect("presence").await;
+    assert_eq!((online["user_id"].as_str(), online["online"].as_bool()), (Some(&*parent_id.to_string()), Some(true)));
+
+    // A flapping phone: closed and reopened within the debounce time, nobody hears of it.
+    drop(parent);
+    let parent = WsClient::connect(&server, &parent_token).await;
+    teacher.expect_none_of(&["presence"], Duration::from_millis(700)).await;
+
+    drop(parent);
+    let offline = teacher.expect("presence").await;
+    assert_eq!(offline["online"], false);
+    assert!(offline["last_seen_at"].is_string());
+    // Someone who shares no conversation with the parent hears nothing about them.
+    stranger.expect_none_of(&["presence"], QUIET).await;
+}
+
+#[actix_web::test]
+async fn a_new_socket_learns_which_contacts_are_online() {
+    let server = TestServer::start().await;
+    let (teacher_token, parent_token, _, teacher_id, _) = direct_chat(&server).await;
+    let _teacher = WsClient::connect(&server, &teacher_token).await;
+    let mut parent = WsClient::connect(&server, &parent_token).await;
+    let presence = parent.expect("presence").await;
+    assert_eq!(
+        (presence["user_id"].as_str(), presence["online"].as_bool()),
+        (Some(&*teacher_id.to_string()), Some(true))
+    );
+}
