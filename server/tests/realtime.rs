@@ -401,3 +401,58 @@ async fn a_new_socket_learns_which_contacts_are_online() {
         (Some(&*teacher_id.to_string()), Some(true))
     );
 }
+
+#[actix_web::test]
+async fn a_slow_consumer_is_cut_off_without_holding_up_the_others() {
+    const MESSAGES: i64 = 2500;
+    let server = TestServer::start_with(|c| {
+        c.realtime.max_pending_frames = 32;
+        c.realtime.sends_per_sec = 100_000;
+        c.realtime.send_burst = 100_000;
+    })
+    .await;
+    let (sender, sender_tokens) = server.signed_in("okafor", Role::Teacher).await;
+    let (reader, reader_tokens) = server.signed_in("ravi", Role::Parent).await;
+    let (sleeper, sleeper_tokens) = server.signed_in("alex", Role::Admin).await;
+    let group = server
+        .create_conversation(ConversationKind::Group, Some("Class 4B"), sender.id, &[reader.id, sleeper.id])
+        .await;
+    let mut sender_socket = WsClient::connect(&server, &sender_tokens.access_token).await;
+    let mut reader_socket = WsClient::connect(&server, &reader_tokens.access_token).await;
+    // This phone stops reading at once: its kernel buffers fill, then the server's queue for it.
+    let mut sleeper_socket = WsClient::connect_with_small_receive_buffer(&server, &sleeper_tokens.access_token).await;
+
+    let reader_task = actix_rt::spawn(async move {
+        let mut seqs = Vec::new();
+        while seqs.len() < MESSAGES as usize {
+            let frame = reader_socket.next_frame().await.expect("the reader keeps receiving");
+            if frame["type"] == "message" {
+                seqs.push(frame["message"]["seq"].as_i64().unwrap());
+            }
+        }
+        seqs
+    });
+    let body = "a long announcement ".repeat(195);
+    for i in 0..MESSAGES {
+        sender_socket.send(send_frame(group, &format!("m{i}"), &body)).await;
+        assert_eq!(sender_socket.expect("ack").await["message"]["seq"], i + 1);
+    }
+    let seqs = reader_task.await.unwrap();
+    assert_eq!(seqs, (1..=MESSAGES).collect::<Vec<_>>(), "the reader got every message in order");
+
+    // The sleeper wakes up: it finds a bounded backlog, then the close that tells it to reconnect and catch up.
+    let (closed, frames) = sleeper_socket.until_closed(Duration::from_secs(20)).await;
+    match closed {
+        Closed::Frame(Some(frame)) => assert_eq!(u16::from(frame.code), 1013),
+        other => panic!("the slow consumer should get a close frame, got {other:?}"),
+    }
+    let delivered = frames.iter().filter(|f| f["type"] == "message").count() as i64;
+    assert!(delivered < MESSAGES, "the slow consumer was never cut off ({delivered} messages)");
+    // Nothing was lost for it either: everything is in the database to backfill.
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE conversation_id = $1")
+        .bind(group)
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, MESSAGES);
+}

@@ -41,6 +41,21 @@ impl WsClient {
         WsClient::after_upgrade(stream).await
     }
 
+    /// Connects through a socket with a tiny receive buffer, so a test can play a phone that stops reading.
+    pub async fn connect_with_small_receive_buffer(server: &TestServer, token: &str) -> WsClient {
+        let address = server.base_url.trim_start_matches("http://").parse().expect("a socket address");
+        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+        socket.set_recv_buffer_size(4096).expect("setting SO_RCVBUF");
+        let stream = socket.connect(address).await.expect("connecting");
+        let url = format!("ws://{address}/api/v1/ws");
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).expect("a ws URL");
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().expect("a header value"));
+        let (stream, _) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await.expect("the upgrade");
+        WsClient::after_upgrade(stream).await
+    }
+
     /// Connects with the token in the query (as browsers must) and reads the `hello`.
     pub async fn connect_with_query_token(server: &TestServer, token: &str) -> WsClient {
         let url = format!("{}/api/v1/ws?access_token={token}", server.base_url.replacen("http", "ws", 1));
