@@ -235,7 +235,9 @@ mod tests {
     #[test]
     fn anything_but_one_emoji_is_invalid_emoji() {
         let long = "👍".repeat(MAX_EMOJI_CHARS + 1);
-        for bad in ["", " ", "a", "1", "ok", "👍👍", "👍 ", " 👍", "👍a", "🇫", "\u{fe0f}", "\u{200d}", "❤\u{fe0e}x", &long] {
+        for bad in
+            ["", " ", "a", "1", "ok", "👍👍", "👍 ", " 👍", "👍a", "🇫", "\u{fe0f}", "\u{200d}", "❤\u{fe0e}x", &long]
+        {
             assert_eq!(Emoji::parse(bad).unwrap_err().code, ErrorCode::InvalidEmoji, "{bad:?}");
         }
     }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod health;
 pub mod me;
+pub mod messages;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -28,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/auth/logout", web::post().to(auth::logout))
                 .route("/auth/logout-all", web::post().to(auth::logout_all))
                 .route("/me", web::get().to(me::get))
-                .route("/me/password", web::post().to(me::change_password)),
+                .route("/me/password", web::post().to(me::change_password))
+                .configure(messages::routes),
         );
 }
 
