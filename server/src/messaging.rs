@@ -90,18 +90,18 @@ impl Outgoing {
     /// number of attachments.
     pub fn parse(request: &SendMessageRequest) -> Result<Outgoing, Invalid> {
         let client_msg_id = ClientMsgId::parse(&request.client_msg_id)?;
+        if request.attachment_ids.len() > validate::MAX_ATTACHMENTS {
+            return Err(invalid_input(&format!(
+                "attachment_ids: at most {} attachments per message",
+                validate::MAX_ATTACHMENTS
+            )));
+        }
         let mut attachment_ids = Vec::with_capacity(request.attachment_ids.len());
         for id in &request.attachment_ids {
             if attachment_ids.contains(id) {
                 return Err(invalid_input("attachment_ids: the same attachment is named twice"));
             }
             attachment_ids.push(*id);
-        }
-        if attachment_ids.len() > validate::MAX_ATTACHMENTS {
-            return Err(invalid_input(&format!(
-                "attachment_ids: at most {} attachments per message",
-                validate::MAX_ATTACHMENTS
-            )));
         }
         let body = MessageBody::parse(&request.body, !attachment_ids.is_empty())?;
         Ok(Outgoing { client_msg_id, body, attachment_ids })
@@ -395,4 +395,61 @@ fn invalid_input(message: &str) -> Invalid {
 
 fn invalid_paging(message: &str) -> Invalid {
     Invalid { code: ErrorCode::InvalidPaging, message: message.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_reads_each_mode_and_refuses_the_rest() {
+        let ok = |b, a, l| Paging::parse(b, a, l).unwrap();
+        assert_eq!(ok(None, None, None), Paging { window: Window::Latest, limit: DEFAULT_PAGE_LIMIT });
+        assert_eq!(ok(Some(""), Some(" "), Some("")), Paging { window: Window::Latest, limit: DEFAULT_PAGE_LIMIT });
+        assert_eq!(ok(Some("7"), None, Some("200")), Paging { window: Window::Before(7), limit: 200 });
+        assert_eq!(ok(None, Some("0"), Some("1")), Paging { window: Window::After(0), limit: 1 });
+        let bad = [
+            (Some("1"), Some("2"), None),
+            (Some("-1"), None, None),
+            (None, Some("-1"), None),
+            (None, Some("x"), None),
+            (None, None, Some("0")),
+            (None, None, Some("201")),
+            (None, None, Some("-5")),
+            (None, None, Some("1e2")),
+        ];
+        for (b, a, l) in bad {
+            assert_eq!(Paging::parse(b, a, l).unwrap_err().code, ErrorCode::InvalidPaging, "{b:?} {a:?} {l:?}");
+        }
+    }
+
+    #[test]
+    fn search_queries_keep_letters_and_digits_only() {
+        let q = SearchQuery::parse(Some("  O'Brien's (1/2) day & élève: 日本 "), None).unwrap();
+        assert_eq!(q.words(), Some("O Brien s 1 2 day élève 日本".to_owned()));
+        assert_eq!(q.limit, DEFAULT_SEARCH_LIMIT);
+        assert_eq!(SearchQuery::parse(Some("&!:*"), Some("100")).unwrap().words(), None);
+        let many = "w ".repeat(40);
+        assert_eq!(SearchQuery::parse(Some(&many), None).unwrap().words.len(), MAX_SEARCH_WORDS);
+        for (q, limit) in [(None, None), (Some(" "), None), (Some("a"), Some("0")), (Some("a"), Some("101"))] {
+            assert_eq!(SearchQuery::parse(q, limit).unwrap_err().code, ErrorCode::InvalidInput, "{q:?} {limit:?}");
+        }
+    }
+
+    #[test]
+    fn sends_are_checked_before_anything_is_stored() {
+        let request = |id: &str, body: &str, attachments: Vec<Uuid>| SendMessageRequest {
+            client_msg_id: id.to_owned(),
+            body: body.to_owned(),
+            attachment_ids: attachments,
+        };
+        assert!(Outgoing::parse(&request("a", "hi", vec![])).is_ok());
+        assert!(Outgoing::parse(&request("a", "", vec![Uuid::now_v7()])).is_ok());
+        assert_eq!(Outgoing::parse(&request("a", " ", vec![])).unwrap_err().code, ErrorCode::BodyEmpty);
+        assert_eq!(Outgoing::parse(&request("", "hi", vec![])).unwrap_err().code, ErrorCode::InvalidInput);
+        let twice = Uuid::now_v7();
+        assert_eq!(Outgoing::parse(&request("a", "hi", vec![twice, twice])).unwrap_err().code, ErrorCode::InvalidInput);
+        let eleven = (0..11).map(|_| Uuid::now_v7()).collect();
+        assert_eq!(Outgoing::parse(&request("a", "hi", eleven)).unwrap_err().code, ErrorCode::InvalidInput);
+    }
 }
