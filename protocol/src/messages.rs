@@ -27,3 +27,35 @@ pub struct MessagePage {
 pub struct ReadRequest {
     pub seq: i64,
 }
+
+/// `PATCH /messages/{id}`: the sender's new text (and the WebSocket `edit` frame's content).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EditMessageRequest {
+    pub body: String,
+}
+
+/// `POST /messages/{id}/reactions`, mirroring the WebSocket `react` frame: `on: false` takes it back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReactRequest {
+    pub emoji: String,
+    #[serde(default = "reaction_on")]
+    pub on: bool,
+}
+
+fn reaction_on() -> bool {
+    true
+}
+
+/// `GET /search`: matching messages, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub results: Vec<SearchHit>,
+}
+
+/// One message that matched, with where it lives so a client can open the conversation at that `seq`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub conversation_id: Uuid,
+    pub seq: i64,
+    pub message: Message,
+}

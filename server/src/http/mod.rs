@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod health;
 pub mod me;
+pub mod messages;
 pub mod ws;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -30,7 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/auth/logout-all", web::post().to(auth::logout_all))
                 .route("/me", web::get().to(me::get))
                 .route("/me/password", web::post().to(me::change_password))
-                .route("/ws", web::get().to(ws::connect)),
+                .route("/ws", web::get().to(ws::connect))
+                .configure(messages::routes),
         );
 }
 

@@ -49,6 +49,18 @@ pub async fn member_ids(db: impl PgExecutor<'_>, conversation_id: Uuid) -> Resul
         .await
 }
 
+/// A conversation's kind, or `None` when it does not exist.
+pub async fn kind(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+) -> Result<Option<hallway_protocol::ConversationKind>, sqlx::Error> {
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM conversations WHERE id = $1")
+        .bind(conversation_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(kind.as_deref().and_then(hallway_protocol::ConversationKind::parse))
+}
+
 /// A conversation to create, with its first members (the creator among them, as group admin).
 pub struct NewConversation<'a> {
     pub kind: hallway_protocol::ConversationKind,

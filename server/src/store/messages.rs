@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use hallway_protocol::validate::{ClientMsgId, MessageBody};
+use hallway_protocol::validate::{ClientMsgId, Emoji, MessageBody};
 use hallway_protocol::{Attachment, Message, ReactionSummary};
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
@@ -144,6 +144,134 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<MessageRow
         .await
 }
 
+/// Which part of a conversation's history a page holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The oldest messages after this seq.
+    After(i64),
+    /// The newest messages before this seq.
+    Before(i64),
+    /// The newest messages.
+    Latest,
+}
+
+/// Up to `limit` messages of one window, ascending by seq, and whether more remain beyond it (newer ones
+/// for `After`, older ones otherwise). One range scan of the `(conversation_id, seq)` index, reading one row
+/// more than asked to learn whether more remain.
+pub async fn page(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+    window: Window,
+    limit: i64,
+) -> Result<(Vec<MessageRow>, bool), sqlx::Error> {
+    const AFTER: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+    );
+    const BEFORE: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+    );
+    let (query, from) = match window {
+        Window::After(seq) => (AFTER, seq),
+        Window::Before(seq) => (BEFORE, seq),
+        Window::Latest => (BEFORE, i64::MAX),
+    };
+    let mut rows: Vec<MessageRow> =
+        sqlx::query_as(query).bind(conversation_id).bind(from).bind(limit.saturating_add(1)).fetch_all(db).await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    if !matches!(window, Window::After(_)) {
+        rows.reverse();
+    }
+    Ok((rows, has_more))
+}
+
+/// One message by id, row-locked until the transaction ends, so an edit, a delete and a reaction on the
+/// same message happen one after the other.
+pub async fn find_for_update(tx: &mut PgConnection, id: Uuid) -> Result<Option<MessageRow>, sqlx::Error> {
+    sqlx::query_as(concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+}
+
+/// Whether a message carries at least one attachment (then its body may be empty).
+pub async fn has_attachments(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM message_attachments WHERE message_id = $1)")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+/// Replaces a message's body, keeping the old one in `message_edits` for the school's records. The caller
+/// holds the row lock (`find_for_update`) and has checked that the message is not deleted.
+pub async fn edit(tx: &mut PgConnection, id: Uuid, body: &MessageBody) -> Result<MessageRow, sqlx::Error> {
+    sqlx::query("INSERT INTO message_edits (message_id, old_body) SELECT id, body FROM messages WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query_as(concat!(
+        "UPDATE messages SET body = $2, edited_at = now() WHERE id = $1 RETURNING ",
+        message_columns!()
+    ))
+    .bind(id)
+    .bind(body.as_str())
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// Soft-deletes a message: the body goes, its attachments are unlinked and its reactions removed; the row
+/// and its `seq` stay, so clients see no gap. Earlier versions in `message_edits` stay for the school's
+/// records. Deleting a deleted message changes nothing.
+pub async fn soft_delete(tx: &mut PgConnection, id: Uuid) -> Result<Option<MessageRow>, sqlx::Error> {
+    sqlx::query("DELETE FROM message_attachments WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query_as(concat!(
+        "UPDATE messages SET body = '', deleted_at = coalesce(deleted_at, now()) WHERE id = $1 RETURNING ",
+        message_columns!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+/// Messages containing every word of `words` (space-separated; each matches as a word prefix) in
+/// conversations `user_id` is a member of now, not deleted, newest first. The words are folded exactly as
+/// the `messages.search` column is (`hallway_fold`), then each is quoted as one tsquery operand inside SQL:
+/// folding can turn letters into tsquery syntax (`⑴` into `(1)`, `ʼ` into a quote), so quoting must come
+/// after it, and user text is only ever a bound parameter. The GIN index on `messages.search` finds the
+/// candidates.
+pub async fn search(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    words: &str,
+    limit: i64,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    sqlx::query_as(
+        r#"WITH q AS (
+             SELECT to_tsquery('simple', string_agg(
+                        '''' || replace(replace(word, '\', '\\'), '''', '''''') || ''':*', ' & ')) AS query
+             FROM unnest(string_to_array(hallway_fold($2), ' ')) AS word
+             WHERE word <> ''
+           )
+           SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at, m.edited_at,
+                  m.deleted_at
+           FROM q, messages m
+           JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $1
+           WHERE m.search @@ q.query AND m.deleted_at IS NULL
+           ORDER BY m.created_at DESC, m.id DESC
+           LIMIT $3"#,
+    )
+    .bind(user_id)
+    .bind(words)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// Turns rows into wire messages, loading their reactions and attachments in two queries for the whole batch.
 pub async fn to_wire(db: &PgPool, rows: Vec<MessageRow>) -> Result<Vec<Message>, sqlx::Error> {
     if rows.is_empty() {
@@ -161,7 +289,7 @@ pub async fn to_wire(db: &PgPool, rows: Vec<MessageRow>) -> Result<Vec<Message>,
     let mut reactions: HashMap<Uuid, Vec<ReactionSummary>> = HashMap::new();
     for (message_id, emoji, user_ids) in reaction_rows {
         reactions.entry(message_id).or_default().push(ReactionSummary {
-            emoji,
+            emoji: Emoji::qualified_from_key(&emoji),
             count: user_ids.len() as i64,
             user_ids,
         });
