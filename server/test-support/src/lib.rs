@@ -3,6 +3,7 @@
 //! real server (the same `startup` code as `main`) on a free port and talk to it over real HTTP.
 #![expect(clippy::expect_used, reason = "a test that cannot set up must fail loudly, with the reason")]
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -68,12 +69,13 @@ pub fn test_config(data_dir: &Path) -> Config {
 
 /// The real server on a free loopback port, with its own database; stopped when dropped.
 pub struct TestServer {
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://` when the configuration has TLS.
     pub base_url: String,
     pub pool: PgPool,
     pub client: reqwest::Client,
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
+    local_addr: SocketAddr,
     _data_dir: tempfile::TempDir,
 }
 
@@ -83,19 +85,29 @@ impl TestServer {
         TestServer::start_with(|_| {}).await
     }
 
-    /// Starts a server after letting the test adjust the configuration.
+    /// Starts a server after letting the test adjust the configuration (its `data_dir` is the test's own).
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::launch(fresh_database().await, adjust)
+    }
+
+    fn launch(pool: PgPool, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let data_dir = reachable_temp_dir().expect("creating a data dir");
         let mut config = test_config(data_dir.path());
         adjust(&mut config);
-        let pool = fresh_database().await;
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
         let app = Application::build(config, pool.clone()).expect("building the application");
-        let base_url = format!("http://{}", app.local_addr());
+        let local_addr = app.local_addr();
+        let base_url = format!("{scheme}://{local_addr}");
         let handle = app.handle();
         let state = app.state().clone();
         actix_rt::spawn(app.run());
         let client = reqwest::Client::builder().build().expect("building the HTTP client");
-        TestServer { base_url, pool, client, state, handle, _data_dir: data_dir }
+        TestServer { base_url, pool, client, state, handle, local_addr, _data_dir: data_dir }
+    }
+
+    /// The loopback address the server listens on (for clients that must dial it themselves).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
     }
 
     /// The absolute URL of a path such as `/api/v1/me`.
