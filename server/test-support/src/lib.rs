@@ -39,6 +39,12 @@ pub fn reachable_temp_dir() -> std::io::Result<tempfile::TempDir> {
 
 /// A fresh database for one test, cloned from the migrated template of this run's cluster.
 pub async fn fresh_database() -> PgPool {
+    fresh_database_with_url().await.0
+}
+
+/// A fresh database as `fresh_database` makes it, with its URL too, for tests that hand the database to
+/// another process (the `hallway-server` binary through `DATABASE_URL`).
+pub async fn fresh_database_with_url() -> (PgPool, String) {
     let url = std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| {
         panic!("{DATABASE_URL_VAR} is not set: run the tests through scripts/test, which starts the test cluster")
     });
@@ -50,12 +56,16 @@ pub async fn fresh_database() -> PgPool {
         .await
         .expect("cloning the template database");
     conn.close().await.ok();
-    store::pool_options()
+    let pool = store::pool_options()
         .min_connections(0)
         .max_connections(10)
         .connect_with(admin.database(&name))
         .await
-        .expect("connecting to the test database")
+        .expect("connecting to the test database");
+    // Same cluster and socket (the `host` query parameter), another database: only the path changes.
+    let mut database_url = reqwest::Url::parse(&url).expect("HALLWAY_TEST_DATABASE_URL is a URL");
+    database_url.set_path(&format!("/{name}"));
+    (pool, database_url.into())
 }
 
 /// A configuration for a test server: loopback, a free port, a known secret, a private data dir.
@@ -88,6 +98,11 @@ impl TestServer {
     /// Starts a server after letting the test adjust the configuration (its `data_dir` is the test's own).
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         TestServer::launch(fresh_database().await, adjust)
+    }
+
+    /// Starts a server on a database the test prepared (say, one the command-line tools wrote to).
+    pub async fn start_on(pool: PgPool) -> TestServer {
+        TestServer::launch(pool, |_| {})
     }
 
     fn launch(pool: PgPool, adjust: impl FnOnce(&mut Config)) -> TestServer {
