@@ -3,6 +3,7 @@
 //! real server (the same `startup` code as `main`) on a free port and talk to it over real HTTP.
 #![expect(clippy::expect_used, reason = "a test that cannot set up must fail loudly, with the reason")]
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -38,6 +39,12 @@ pub fn reachable_temp_dir() -> std::io::Result<tempfile::TempDir> {
 
 /// A fresh database for one test, cloned from the migrated template of this run's cluster.
 pub async fn fresh_database() -> PgPool {
+    fresh_database_with_url().await.0
+}
+
+/// A fresh database as `fresh_database` makes it, with its URL too, for tests that hand the database to
+/// another process (the `hallway-server` binary through `DATABASE_URL`).
+pub async fn fresh_database_with_url() -> (PgPool, String) {
     let url = std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| {
         panic!("{DATABASE_URL_VAR} is not set: run the tests through scripts/test, which starts the test cluster")
     });
@@ -49,13 +56,17 @@ pub async fn fresh_database() -> PgPool {
         .await
         .expect("cloning the template database");
     conn.close().await.ok();
-    store::pool_options()
+    let pool = store::pool_options()
         .min_connections(0)
         .max_connections(10)
         // Durability is the server's business in production; in tests, waiting for fsync only slows them.
         .connect_with(admin.database(&name).options([("synchronous_commit", "off")]))
         .await
-        .expect("connecting to the test database")
+        .expect("connecting to the test database");
+    // Same cluster and socket (the `host` query parameter), another database: only the path changes.
+    let mut database_url = reqwest::Url::parse(&url).expect("HALLWAY_TEST_DATABASE_URL is a URL");
+    database_url.set_path(&format!("/{name}"));
+    (pool, database_url.into())
 }
 
 /// A configuration for a test server: loopback, a free port, a known secret, a private data dir.
@@ -69,12 +80,13 @@ pub fn test_config(data_dir: &Path) -> Config {
 
 /// The real server on a free loopback port, with its own database; stopped when dropped.
 pub struct TestServer {
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://` when the configuration has TLS.
     pub base_url: String,
     pub pool: PgPool,
     pub client: reqwest::Client,
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
+    local_addr: SocketAddr,
     _data_dir: tempfile::TempDir,
 }
 
@@ -84,19 +96,35 @@ impl TestServer {
         TestServer::start_with(|_| {}).await
     }
 
-    /// Starts a server after letting the test adjust the configuration.
+    /// Starts a server after letting the test adjust the configuration (its `data_dir` is the test's own).
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_on_with(fresh_database().await, adjust).await
+    }
+
+    /// Starts a server on a database the test prepared (say, one the command-line tools wrote to).
+    pub async fn start_on(pool: PgPool) -> TestServer {
+        TestServer::start_on_with(pool, |_| {}).await
+    }
+
+    /// Starts a server on a prepared database, after letting the test adjust the configuration.
+    pub async fn start_on_with(pool: PgPool, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let data_dir = reachable_temp_dir().expect("creating a data dir");
         let mut config = test_config(data_dir.path());
         adjust(&mut config);
-        let pool = fresh_database().await;
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
         let app = Application::build(config, pool.clone()).await.expect("building the application");
-        let base_url = format!("http://{}", app.local_addr());
+        let local_addr = app.local_addr();
+        let base_url = format!("{scheme}://{local_addr}");
         let handle = app.handle();
         let state = app.state().clone();
         actix_rt::spawn(app.run());
         let client = reqwest::Client::builder().build().expect("building the HTTP client");
-        TestServer { base_url, pool, client, state, handle, _data_dir: data_dir }
+        TestServer { base_url, pool, client, state, handle, local_addr, _data_dir: data_dir }
+    }
+
+    /// The loopback address the server listens on (for clients that must dial it themselves).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
     }
 
     /// The absolute URL of a path such as `/api/v1/me`.
