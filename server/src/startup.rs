@@ -81,7 +81,7 @@ impl Application {
         &self.state
     }
 
-    /// Serves until stopped (SIGINT or SIGTERM, or the handle), finishing requests in flight first.
+    /// Serves until stopped: SIGTERM (or the handle) finishes requests in flight first; SIGINT stops at once.
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }

@@ -280,3 +280,19 @@ async fn a_socket_path_of_exactly_the_limit_works() {
     assert_eq!(notes(&cluster).await, ["through a 107-byte socket path"]);
     cluster.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_second_process_borrows_a_running_cluster_without_stopping_it() {
+    let dir = hallway_test_support::reachable_temp_dir().unwrap();
+    let owner = EmbeddedCluster::start(dir.path(), "hallway").await.unwrap();
+    assert!(owner.is_owner());
+    // `migrate` or `create-admin` beside a running server: same data dir, another handle.
+    let borrower = EmbeddedCluster::start(dir.path(), "hallway").await.unwrap();
+    assert!(!borrower.is_owner());
+    borrower.stop().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect_with(&owner.connect_options("hallway")).await.unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1, "the owner's cluster still answers");
+    conn.close().await.unwrap();
+    owner.stop().await.unwrap();
+}

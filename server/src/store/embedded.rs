@@ -60,9 +60,14 @@ struct RunAs {
     gid: nix::unistd::Gid,
 }
 
-/// A running private cluster. `stop` shuts it down; dropping it leaves it running (the next start adopts it).
+/// A running private cluster. `stop` shuts it down if this process owns it; dropping it leaves it running (the
+/// next start adopts it).
 #[derive(Debug)]
 pub struct EmbeddedCluster {
+    /// Held (locked) by the process that owns the cluster: the one that stops it. A second process on the same
+    /// data dir (`migrate` or `create-admin` beside a running `serve`) finds it locked, uses the cluster and
+    /// leaves it running. The lock dies with its process, so after a crash the next start takes over.
+    owner_lock: Option<std::fs::File>,
     /// The directory holding `pgdata/`, `socket/` and `postgres.log`, owned by the unprivileged user.
     base_dir: PathBuf,
     /// Directory of `initdb`, `pg_ctl` and `postgres`.
@@ -80,8 +85,9 @@ impl EmbeddedCluster {
         std::fs::create_dir_all(data_dir).map_err(io_err(format!("creating {}", data_dir.display())))?;
         let data_dir = data_dir.canonicalize().map_err(io_err(format!("resolving {}", data_dir.display())))?;
         let base_dir = cluster_base_dir(&data_dir, run_as).await?;
-        let cluster = EmbeddedCluster { base_dir, bin_dir, run_as };
+        let mut cluster = EmbeddedCluster { owner_lock: None, base_dir, bin_dir, run_as };
         cluster.prepare_dirs()?;
+        cluster.owner_lock = cluster.try_own()?;
         let socket_file = cluster.socket_dir().join(format!(".s.PGSQL.{SOCKET_PORT}"));
         if socket_file.as_os_str().len() > MAX_SOCKET_PATH {
             return Err(EmbeddedError::SocketPathTooLong(socket_file.display().to_string()));
@@ -120,9 +126,34 @@ impl EmbeddedCluster {
         &self.bin_dir
     }
 
-    /// Stops the cluster, waiting until its processes are gone.
+    /// Stops the cluster, waiting until its processes are gone; a process that merely borrowed a cluster owned
+    /// by another (a running server) leaves it running.
     pub async fn stop(&self) -> Result<(), EmbeddedError> {
+        if self.owner_lock.is_none() {
+            tracing::info!("leaving the embedded cluster running for the process that owns it");
+            return Ok(());
+        }
         self.pg_ctl(["stop", "-m", "fast", "-w", "-t", PG_CTL_TIMEOUT_SECS]).await
+    }
+
+    /// Whether this process owns (and will stop) the cluster.
+    pub fn is_owner(&self) -> bool {
+        self.owner_lock.is_some()
+    }
+
+    fn try_own(&self) -> Result<Option<std::fs::File>, EmbeddedError> {
+        let path = self.base_dir.join("owner.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(format!("opening {}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(err)) => Err(io_err(format!("locking {}", path.display()))(err)),
+        }
     }
 
     fn pgdata(&self) -> PathBuf {
