@@ -34,7 +34,8 @@ impl Application {
         let local_addr = listener.local_addr()?;
         let workers = config.workers;
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
-        let realtime = Realtime::start(db.clone(), config.realtime.clone());
+        let policy = Arc::new(std::sync::RwLock::new(policy));
+        let realtime = Realtime::start(db.clone(), config.realtime.clone(), policy.clone());
         let state = AppState::new(config, db, Keys::from_secret(&secret), policy, realtime);
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {

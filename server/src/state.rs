@@ -31,7 +31,7 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the shared state from the configuration, the database pool and the signing keys.
-    pub fn new(config: Config, db: PgPool, keys: Keys, policy: Policy, realtime: Realtime) -> AppState {
+    pub fn new(config: Config, db: PgPool, keys: Keys, policy: Arc<RwLock<Policy>>, realtime: Realtime) -> AppState {
         let window = config.limits.login_failure_window;
         AppState {
             login_failures_by_account: Arc::new(FailureLimiter::new(config.limits.login_failures_per_account, window)),
@@ -39,7 +39,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),
-            policy: Arc::new(RwLock::new(policy)),
+            policy,
             realtime,
         }
     }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::messaging::{self, Outgoing, Paging, SearchQuery};
+use crate::realtime::conversation::{ApplyChange, Change, Changed, Origin, SendMessage};
 use crate::state::AppState;
 
 /// Registers this module's routes (under `/api/v1`).
@@ -32,8 +33,8 @@ pub async fn send(
     body: web::Json<SendMessageRequest>,
 ) -> ApiResult<HttpResponse> {
     let outgoing = Outgoing::parse(&body).map_err(invalid)?;
-    let policy = state.policy();
-    let sent = messaging::send(&state.db, &policy, &caller.user, conversation_id.into_inner(), &outgoing).await?;
+    let request = SendMessage { origin: origin(&caller), sender: caller.user.clone(), outgoing };
+    let sent = state.realtime.ask(conversation_id.into_inner(), request).await?;
     Ok(if sent.new { HttpResponse::Created() } else { HttpResponse::Ok() }.json(sent.message))
 }
 
@@ -65,7 +66,8 @@ pub async fn read(
     conversation_id: web::Path<Uuid>,
     body: web::Json<ReadRequest>,
 ) -> ApiResult<HttpResponse> {
-    messaging::mark_read(&state.db, caller.id(), conversation_id.into_inner(), body.seq).await?;
+    let request = ApplyChange { origin: origin(&caller), change: Change::Read { seq: body.seq } };
+    state.realtime.ask(conversation_id.into_inner(), request).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -76,8 +78,10 @@ pub async fn edit(
     message_id: web::Path<Uuid>,
     body: web::Json<EditMessageRequest>,
 ) -> ApiResult<HttpResponse> {
-    let edited = messaging::edit(&state.db, caller.id(), message_id.into_inner(), &body.body).await?;
-    Ok(HttpResponse::Ok().json(edited.message))
+    let message_id = message_id.into_inner();
+    let change = Change::Edit { message_id, body: body.into_inner().body };
+    let edited = state.realtime.change_message(origin(&caller), message_id, change).await?;
+    Ok(HttpResponse::Ok().json(changed_message(edited)?))
 }
 
 /// `DELETE /messages/{id}`: 200 with the deleted message, the second time too.
@@ -86,8 +90,9 @@ pub async fn delete(
     caller: AuthUser,
     message_id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let deleted = messaging::delete(&state.db, caller.id(), message_id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(deleted.message))
+    let message_id = message_id.into_inner();
+    let deleted = state.realtime.change_message(origin(&caller), message_id, Change::Delete { message_id }).await?;
+    Ok(HttpResponse::Ok().json(changed_message(deleted)?))
 }
 
 /// `POST /messages/{id}/reactions`: 200 with the message and its reactions as they now stand.
@@ -98,8 +103,10 @@ pub async fn react(
     body: web::Json<ReactRequest>,
 ) -> ApiResult<HttpResponse> {
     let emoji = Emoji::parse(&body.emoji).map_err(invalid)?;
-    let reacted = messaging::react(&state.db, caller.id(), message_id.into_inner(), &emoji, body.on).await?;
-    Ok(HttpResponse::Ok().json(reacted.message))
+    let message_id = message_id.into_inner();
+    let change = Change::React { message_id, emoji, on: body.on };
+    let reacted = state.realtime.change_message(origin(&caller), message_id, change).await?;
+    Ok(HttpResponse::Ok().json(changed_message(reacted)?))
 }
 
 /// The raw search parameters.
@@ -123,4 +130,19 @@ pub async fn search(
 /// A refused input, answered with its own contract code.
 fn invalid(e: Invalid) -> ApiError {
     ApiError::new(e.code, e.message)
+}
+
+/// Changes made over REST come from no socket: every session of the caller hears of them.
+fn origin(caller: &AuthUser) -> Origin {
+    Origin { user_id: caller.id(), conn: None }
+}
+
+/// The message an edit, delete or reaction answers with.
+fn changed_message(changed: Changed) -> ApiResult<hallway_protocol::Message> {
+    match changed {
+        Changed::Message(message) => Ok(message),
+        Changed::ReadUpTo(_) => {
+            Err(ApiError::Internal(anyhow::anyhow!("a message change answered with a read marker")))
+        }
+    }
 }

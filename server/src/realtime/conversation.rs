@@ -7,14 +7,15 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use actix::prelude::*;
-use hallway_protocol::validate::{ClientMsgId, MessageBody};
+use hallway_protocol::validate::Emoji;
 use hallway_protocol::ws::ServerFrame;
 use hallway_protocol::{ErrorCode, Message};
 use uuid::Uuid;
 
 use super::{ConnId, Realtime, Target, encode};
 use crate::error::ApiError;
-use crate::store::{self, messages::Inserted, messages::NewMessage};
+use crate::messaging::{self, Outgoing, Sent};
+use crate::store::{self, users::UserRow};
 
 /// Intents queued for one conversation before senders wait (deliveries use `do_send` and never wait).
 const MAILBOX_CAPACITY: usize = 4096;
@@ -31,12 +32,36 @@ pub struct Origin {
 
 /// Send a message. Answers with the message and whether it is new (a repeated `client_msg_id` is not).
 #[derive(Message, Clone)]
-#[rtype(result = "Result<(Message, bool), ApiError>")]
+#[rtype(result = "Result<Sent, ApiError>")]
 pub struct SendMessage {
     pub origin: Origin,
-    pub client_msg_id: ClientMsgId,
-    pub body: MessageBody,
-    pub attachment_ids: Vec<Uuid>,
+    /// The sender as stored (role and status matter to the policy of direct chats).
+    pub sender: UserRow,
+    pub outgoing: Outgoing,
+}
+
+/// A change to something already in the conversation.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Edit { message_id: Uuid, body: String },
+    Delete { message_id: Uuid },
+    React { message_id: Uuid, emoji: Emoji, on: bool },
+    Read { seq: i64 },
+}
+
+/// What a change left behind: the message as it now stands, or the reader's marker.
+#[derive(Debug, Clone)]
+pub enum Changed {
+    Message(Message),
+    ReadUpTo(i64),
+}
+
+/// Apply a change and tell every member's sessions about it (if it changed anything).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Changed, ApiError>")]
+pub struct ApplyChange {
+    pub origin: Origin,
+    pub change: Change,
 }
 
 /// Start or stop typing.
@@ -161,7 +186,7 @@ impl Actor for ConversationActor {
 }
 
 impl Handler<SendMessage> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<(Message, bool), ApiError>>;
+    type Result = AtomicResponse<Self, Result<Sent, ApiError>>;
 
     fn handle(&mut self, msg: SendMessage, ctx: &mut Self::Context) -> Self::Result {
         self.last_activity = Instant::now();
@@ -169,40 +194,78 @@ impl Handler<SendMessage> for ConversationActor {
             return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
         }
         self.stop_typing(ctx, msg.origin.user_id);
-        let (db, conversation_id) = (self.realtime.db().clone(), self.id);
-        let persist = async move {
-            let new = NewMessage {
-                conversation_id,
-                sender_id: msg.origin.user_id,
-                client_msg_id: &msg.client_msg_id,
-                body: &msg.body,
-                attachment_ids: &msg.attachment_ids,
-            };
-            let inserted = store::messages::insert(&db, &new).await?;
-            let is_new = matches!(inserted, Inserted::New(_));
-            let row = match inserted {
-                Inserted::New(row) | Inserted::Existing(row) => row,
-            };
-            let message = store::messages::to_wire(&db, vec![row]).await?.pop().ok_or(sqlx::Error::RowNotFound)?;
-            Ok::<_, ApiError>((message, is_new))
-        };
-        AtomicResponse::new(Box::pin(persist.into_actor(self).map(move |result, act, _| {
-            let (message, is_new) = result?;
-            if message.conversation_id != act.id {
-                // A retry whose client_msg_id was first used in another conversation: answer the original,
-                // as the contract says, without broadcasting anything here.
-                return Ok((message, false));
+        let (db, policy, conversation_id) = (self.realtime.db().clone(), self.realtime.policy(), self.id);
+        let SendMessage { origin, sender, outgoing } = msg;
+        let persist = async move { Ok(messaging::send(&db, &policy, &sender, conversation_id, &outgoing).await?) };
+        AtomicResponse::new(Box::pin(persist.into_actor(self).map(move |result: Result<Sent, ApiError>, act, _| {
+            let sent = result?;
+            if sent.message.conversation_id != act.id {
+                // A client_msg_id first used in another conversation: the original is the answer, as the
+                // contract says, and nothing is broadcast here.
+                return Ok(Sent { new: false, ..sent });
             }
-            let origin = msg.origin;
             if let Some(conn) = origin.conn {
-                let ack = ServerFrame::Ack { client_msg_id: message.client_msg_id.clone(), message: message.clone() };
+                let ack = ServerFrame::Ack {
+                    client_msg_id: sent.message.client_msg_id.clone(),
+                    message: sent.message.clone(),
+                };
                 act.realtime.deliver(origin.user_id, encode(&ack), Target::Only(conn));
             }
-            if is_new {
+            if sent.new {
                 let except = origin.conn.map(|conn| (origin.user_id, Target::Except(conn)));
-                act.broadcast(&ServerFrame::Message { message: message.clone() }, except);
+                act.broadcast(&ServerFrame::Message { message: sent.message.clone() }, except);
             }
-            Ok((message, is_new))
+            Ok(sent)
+        })))
+    }
+}
+
+impl Handler<ApplyChange> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Changed, ApiError>>;
+
+    fn handle(&mut self, msg: ApplyChange, _: &mut Self::Context) -> Self::Result {
+        self.last_activity = Instant::now();
+        if let Err(err) = self.check_member(msg.origin.user_id) {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
+        }
+        let (db, conversation_id, user_id) = (self.realtime.db().clone(), self.id, msg.origin.user_id);
+        let change = msg.change;
+        let apply = async move {
+            let (frame, answer) = match change {
+                Change::Edit { message_id, body } => {
+                    let edited = messaging::edit(&db, user_id, message_id, &body).await?;
+                    let frame = edited.changed.then(|| ServerFrame::MessageUpdated { message: edited.message.clone() });
+                    (frame, Changed::Message(edited.message))
+                }
+                Change::Delete { message_id } => {
+                    let deleted = messaging::delete(&db, user_id, message_id).await?;
+                    let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
+                    (frame, Changed::Message(deleted.message))
+                }
+                Change::React { message_id, emoji, on } => {
+                    let reacted = messaging::react(&db, user_id, message_id, &emoji, on).await?;
+                    let frame = reacted.changed.then(|| ServerFrame::Reaction {
+                        conversation_id,
+                        message_id,
+                        emoji: emoji.as_str().to_owned(),
+                        user_id,
+                        on,
+                    });
+                    (frame, Changed::Message(reacted.message))
+                }
+                Change::Read { seq } => {
+                    let marker = messaging::mark_read(&db, user_id, conversation_id, seq).await?;
+                    (Some(ServerFrame::Read { conversation_id, user_id, seq: marker }), Changed::ReadUpTo(marker))
+                }
+            };
+            Ok::<_, ApiError>((frame, answer))
+        };
+        AtomicResponse::new(Box::pin(apply.into_actor(self).map(|result, act, _| {
+            let (frame, answer) = result?;
+            if let Some(frame) = frame {
+                act.broadcast(&frame, None);
+            }
+            Ok(answer)
         })))
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use actix::{Actor, Addr, ArbiterHandle};
+use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -12,6 +12,8 @@ use super::conversation::ConversationActor;
 use super::user::{CloseSessions, Deliver, UserActor};
 use super::{FrameText, SessionFilter, Target};
 use crate::config::RealtimeLimits;
+use crate::error::ApiError;
+use crate::policy::Policy;
 
 /// The handle every part of the server uses to reach the actors; cheap to clone.
 #[derive(Clone)]
@@ -21,6 +23,8 @@ pub struct Realtime {
 
 struct Inner {
     db: PgPool,
+    /// The school's messaging rules, shared with the HTTP handlers (admins may change them at run time).
+    policy: Arc<RwLock<Policy>>,
     limits: RealtimeLimits,
     /// The threads actors run on; an actor's thread is chosen by its id.
     arbiters: Vec<ArbiterHandle>,
@@ -33,12 +37,13 @@ struct Inner {
 
 impl Realtime {
     /// Starts the arbiter threads. Must be called inside an actix system.
-    pub fn start(db: PgPool, limits: RealtimeLimits) -> Realtime {
+    pub fn start(db: PgPool, limits: RealtimeLimits, policy: Arc<RwLock<Policy>>) -> Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
         Realtime {
             inner: Arc::new(Inner {
                 db,
+                policy,
                 limits,
                 arbiters,
                 conversations: Mutex::new(HashMap::new()),
@@ -50,6 +55,41 @@ impl Realtime {
     /// The database the actors persist to.
     pub fn db(&self) -> &PgPool {
         &self.inner.db
+    }
+
+    /// A copy of the messaging policy in force.
+    pub fn policy(&self) -> Policy {
+        self.inner.policy.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Sends an intent to a conversation's actor and waits for its answer. An actor found stopping (idle) is
+    /// replaced by a fresh one transparently.
+    pub async fn ask<M, T>(&self, conversation_id: Uuid, request: M) -> Result<T, ApiError>
+    where
+        M: actix::Message<Result = Result<T, ApiError>> + Send + Clone + 'static,
+        T: Send + 'static,
+        ConversationActor: Handler<M>,
+    {
+        match self.conversation(conversation_id).send(request.clone()).await {
+            Ok(answer) => answer,
+            Err(MailboxError::Closed) => self
+                .conversation(conversation_id)
+                .send(request)
+                .await
+                .map_err(|err| ApiError::Internal(anyhow::anyhow!("conversation actor: {err}")))?,
+            Err(err) => Err(ApiError::Internal(anyhow::anyhow!("conversation actor: {err}"))),
+        }
+    }
+
+    /// Applies a change to a message through its conversation's actor (404 when it does not exist).
+    pub async fn change_message(
+        &self,
+        origin: super::conversation::Origin,
+        message_id: Uuid,
+        change: super::conversation::Change,
+    ) -> Result<super::conversation::Changed, ApiError> {
+        let message = crate::store::messages::find(self.db(), message_id).await?.ok_or_else(ApiError::not_found)?;
+        self.ask(message.conversation_id, super::conversation::ApplyChange { origin, change }).await
     }
 
     /// The timings and limits in force.

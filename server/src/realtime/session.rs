@@ -12,15 +12,18 @@ use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
 use bytes::BytesMut;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
-use hallway_protocol::validate::{ClientMsgId, MessageBody};
+use hallway_protocol::messages::SendMessageRequest;
+use hallway_protocol::validate::Emoji;
 use hallway_protocol::ws::{ClientFrame, ServerFrame};
 use hallway_protocol::{ErrorCode, User};
 use uuid::Uuid;
 
-use super::conversation::{Origin, SendMessage, SetTyping, SocketClosed};
+use super::conversation::{ApplyChange, Change, Origin, SendMessage, SetTyping, SocketClosed};
 use super::user::{Connect, Disconnect, Outgoing};
 use super::{ConnId, Realtime, encode};
 use crate::error::ApiError;
+use crate::messaging;
+use crate::store::users::UserRow;
 
 /// Largest frame (or message assembled from continuation frames) a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -33,7 +36,10 @@ const TYPING_BURST: u32 = 5;
 /// The actor of one WebSocket connection.
 pub struct WsSession {
     conn_id: ConnId,
+    /// The user as clients see them (for `hello`).
     user: User,
+    /// The user as stored when the socket opened (the policy of direct chats looks at role and status).
+    user_row: UserRow,
     /// The sign-in session (device) whose token opened the socket: signing that device out closes it.
     auth_session: Uuid,
     realtime: Realtime,
@@ -54,14 +60,15 @@ pub struct WsSession {
 
 impl WsSession {
     /// A session for an authenticated user.
-    pub fn new(user: User, auth_session: Uuid, realtime: Realtime) -> WsSession {
+    pub fn new(user_row: UserRow, auth_session: Uuid, realtime: Realtime) -> WsSession {
         let limits = realtime.limits();
         let per_sec = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
         let sends = Quota::per_second(per_sec(limits.sends_per_sec)).allow_burst(per_sec(limits.send_burst));
         let typing = Quota::per_second(per_sec(limits.typing_per_sec)).allow_burst(per_sec(TYPING_BURST));
         WsSession {
             conn_id: Uuid::now_v7(),
-            user,
+            user: user_row.to_wire(),
+            user_row,
             auth_session,
             last_heard: Instant::now(),
             pending: Arc::new(AtomicUsize::new(0)),
@@ -144,12 +151,12 @@ impl WsSession {
                 if let Some(limited) = Self::rate_limited(&self.sends) {
                     return Err(limited);
                 }
-                let client_msg_id = ClientMsgId::parse(&client_msg_id)?;
-                let body = MessageBody::parse(&body, !attachment_ids.is_empty())?;
-                let reference = Some(client_msg_id.as_str().to_owned());
+                let outgoing = messaging::Outgoing::parse(&SendMessageRequest { client_msg_id, body, attachment_ids })?;
+                let reference = Some(outgoing.client_msg_id.as_str().to_owned());
                 self.typing_in.remove(&conversation_id);
-                let request = SendMessage { origin: self.origin(), client_msg_id, body, attachment_ids };
-                self.ask(ctx, conversation_id, request, reference);
+                let request = SendMessage { origin: self.origin(), sender: self.user_row.clone(), outgoing };
+                let realtime = self.realtime.clone();
+                self.forward(ctx, async move { realtime.ask(conversation_id, request).await }, reference);
             }
             ClientFrame::Typing { conversation_id, typing, reference } => {
                 if typing && let Some(limited) = Self::rate_limited(&self.typing_limit) {
@@ -160,47 +167,48 @@ impl WsSession {
                 } else {
                     self.typing_in.remove(&conversation_id);
                 }
-                self.ask(ctx, conversation_id, SetTyping { origin: self.origin(), typing }, reference);
+                let (realtime, request) = (self.realtime.clone(), SetTyping { origin: self.origin(), typing });
+                self.forward(ctx, async move { realtime.ask(conversation_id, request).await }, reference);
             }
-            ClientFrame::Read { .. }
-            | ClientFrame::React { .. }
-            | ClientFrame::Edit { .. }
-            | ClientFrame::Delete { .. } => {
-                return Err(ApiError::new(ErrorCode::InvalidInput, "this frame type is not supported yet"));
+            ClientFrame::Read { conversation_id, seq, reference } => {
+                let request = ApplyChange { origin: self.origin(), change: Change::Read { seq } };
+                let realtime = self.realtime.clone();
+                self.forward(ctx, async move { realtime.ask(conversation_id, request).await }, reference);
+            }
+            ClientFrame::React { message_id, emoji, on, reference } => {
+                let emoji = Emoji::parse(&emoji)?;
+                self.change_message(ctx, message_id, Change::React { message_id, emoji, on }, reference);
+            }
+            ClientFrame::Edit { message_id, body, reference } => {
+                self.change_message(ctx, message_id, Change::Edit { message_id, body }, reference);
+            }
+            ClientFrame::Delete { message_id, reference } => {
+                self.change_message(ctx, message_id, Change::Delete { message_id }, reference);
             }
         }
         Ok(())
     }
 
-    /// Sends an intent to a conversation's actor (restarted transparently if it had stopped) and turns a
-    /// refusal into an `error` frame carrying the frame's `ref`.
-    fn ask<M, T>(
+    /// Applies a change to a message through the actor of the message's conversation.
+    fn change_message(
         &self,
         ctx: &mut ws::WebsocketContext<Self>,
-        conversation_id: Uuid,
-        request: M,
+        message_id: Uuid,
+        change: Change,
         reference: Option<String>,
-    ) where
-        M: actix::Message<Result = Result<T, ApiError>> + Send + Clone + 'static,
-        M::Result: Send,
-        T: Send + 'static,
-        super::conversation::ConversationActor: Handler<M>,
-    {
-        let realtime = self.realtime.clone();
-        let answer = async move {
-            let first = realtime.conversation(conversation_id).send(request.clone()).await;
-            match first {
-                Ok(result) => result.map(|_| ()),
-                // The actor was stopping when asked: the registry starts a fresh one.
-                Err(MailboxError::Closed) => realtime
-                    .conversation(conversation_id)
-                    .send(request)
-                    .await
-                    .map_err(|e| ApiError::Internal(e.into()))?
-                    .map(|_| ()),
-                Err(err) => Err(ApiError::Internal(err.into())),
-            }
-        };
+    ) {
+        let (realtime, origin) = (self.realtime.clone(), self.origin());
+        self.forward(ctx, async move { realtime.change_message(origin, message_id, change).await }, reference);
+    }
+
+    /// Waits for an actor's answer to an intent and turns a refusal into an `error` frame carrying the frame's
+    /// `ref`. Answers that succeed reach the socket as frames from the actors (`ack`, broadcasts).
+    fn forward<T: 'static>(
+        &self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        answer: impl Future<Output = Result<T, ApiError>> + 'static,
+        reference: Option<String>,
+    ) {
         ctx.spawn(answer.into_actor(self).map(move |result, act, ctx| {
             if let Err(error) = result {
                 act.refuse(ctx, &error, reference);
