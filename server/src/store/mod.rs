@@ -2,7 +2,9 @@
 //! or a transaction. `Database` opens either the configured database or the embedded cluster.
 
 pub mod audit;
+pub mod conversation_views;
 pub mod conversations;
+pub mod directory;
 pub mod embedded;
 pub mod messages;
 pub mod sessions;
