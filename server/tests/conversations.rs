@@ -556,6 +556,28 @@ async fn new_members_must_be_people_the_adder_may_message() {
 }
 
 #[actix_web::test]
+async fn a_newcomer_sees_the_whole_history_with_nothing_unread() {
+    let server = TestServer::start().await;
+    let g = class_group(&server).await;
+    for text in ["one", "two", "three"] {
+        send(&server, g.id, g.admin.id, text).await;
+    }
+    let newcomer = sign_in(&server, "newcomer", Role::Teacher).await;
+    let path = format!("/api/v1/conversations/{}/members", g.id);
+    let (status, _) = server.post(&path, Some(&g.admin.token), &json!({"user_ids": [newcomer.id]})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, seen) = get(&server, &newcomer, g.id).await;
+    assert_eq!((seen["unread_count"].as_i64(), seen["last_read_seq"].as_i64()), (Some(0), Some(3)));
+    assert_eq!(seen["last_message"]["body"], "three");
+    send(&server, g.id, g.admin.id, "four").await;
+    let (_, seen) = get(&server, &newcomer, g.id).await;
+    assert_eq!(seen["unread_count"], 1);
+    // The members who were there all along still count what they have not read.
+    let (_, theirs) = get(&server, &g.parent, g.id).await;
+    assert_eq!(theirs["unread_count"], 4);
+}
+
+#[actix_web::test]
 async fn adding_people_already_in_the_group_is_ignored() {
     let server = TestServer::start().await;
     let g = class_group(&server).await;

@@ -142,10 +142,14 @@ pub async fn rename(db: impl PgExecutor<'_>, id: Uuid, name: &str) -> Result<(),
 
 /// Adds people as plain members; people already in it are left as they are. All of one batch share one
 /// `joined_at`, taken when the statement runs (after the lock was granted), not when the transaction began.
+/// Newcomers start with the history marked read: they may read all of it, but a parent added to a year-old
+/// class group is not greeted by hundreds of unread messages. Call it holding `lock_for_change`, which keeps
+/// the last seq still until the commit.
 pub async fn add_members(db: impl PgExecutor<'_>, id: Uuid, user_ids: &[Uuid]) -> Result<u64, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO conversation_members (conversation_id, user_id, role, joined_at)
-         SELECT $1, user_id, 'member', statement_timestamp() FROM unnest($2::uuid[]) AS user_id
+        "INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, last_read_seq)
+         SELECT $1, user_id, 'member', statement_timestamp(), (SELECT next_seq - 1 FROM conversations WHERE id = $1)
+         FROM unnest($2::uuid[]) AS user_id
          ON CONFLICT (conversation_id, user_id) DO NOTHING",
     )
     .bind(id)
