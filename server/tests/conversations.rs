@@ -1,5 +1,6 @@
 //! Conversations over real HTTP: creating direct chats and groups under the policy, the list and its order,
 //! reading one, group management by admins, leaving, and each member's own settings.
+#![expect(clippy::unwrap_used, reason = "helpers, like the tests, fail the test loudly on an unexpected answer")]
 
 use std::collections::HashSet;
 

@@ -1,5 +1,6 @@
 //! The directory (`GET /users`) over real HTTP: whom each role may find under the policy, search, filters
 //! and paging.
+#![expect(clippy::unwrap_used, reason = "helpers, like the tests, fail the test loudly on an unexpected answer")]
 
 use hallway_protocol::Role;
 use hallway_server::store::{self, users::NewUser, users::UserRow};

@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use hallway_protocol::conversations::{
     AddMembersRequest, ConversationList, ConversationSettingsRequest, CreateConversationRequest, MAX_GROUP_MEMBERS,
@@ -78,13 +79,13 @@ async fn create_direct(
     let (status, id) = match store_conversations::create(&mut tx, &new).await {
         Ok(id) => {
             tx.commit().await?;
-            (actix_web::http::StatusCode::CREATED, id)
+            (StatusCode::CREATED, id)
         }
         Err(err) if store::violated_unique_constraint(&err) == Some(store_conversations::DIRECT_KEY_CONSTRAINT) => {
             // The other person (or another device) created it at the same moment: theirs is ours.
             tx.rollback().await?;
             let id = store_conversations::find_direct(&state.db, &key).await?.ok_or(sqlx::Error::RowNotFound)?;
-            (actix_web::http::StatusCode::OK, id)
+            (StatusCode::OK, id)
         }
         Err(err) => return Err(err.into()),
     };

@@ -1,7 +1,6 @@
 //! Conversations and their members.
 
-use hallway_protocol::ConversationKind;
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -52,7 +51,7 @@ pub async fn member_ids(db: impl PgExecutor<'_>, conversation_id: Uuid) -> Resul
 
 /// A conversation to create, with its first members (the creator among them, as group admin).
 pub struct NewConversation<'a> {
-    pub kind: ConversationKind,
+    pub kind: hallway_protocol::ConversationKind,
     pub name: Option<&'a str>,
     pub created_by: Uuid,
     /// Everyone in it, the creator included; `true` marks a group admin.
@@ -67,7 +66,8 @@ pub fn direct_key(a: Uuid, b: Uuid) -> String {
 
 /// Creates a conversation and its members in the caller's transaction, returning its id. For a direct chat
 /// that exists already (unique `direct_key`), the insert fails with `conversations_direct_key_key`.
-pub async fn create(tx: &mut PgConnection, new: &NewConversation<'_>) -> Result<Uuid, sqlx::Error> {
+pub async fn create(tx: &mut sqlx::PgConnection, new: &NewConversation<'_>) -> Result<Uuid, sqlx::Error> {
+    use hallway_protocol::ConversationKind;
     let id = Uuid::now_v7();
     let direct_key = match (new.kind, new.members) {
         (ConversationKind::Direct, [(a, _), (b, _)]) => Some(direct_key(*a, *b)),
@@ -119,7 +119,8 @@ pub async fn find_direct(db: impl PgExecutor<'_>, direct_key: &str) -> Result<Op
 }
 
 /// A conversation's kind as stored; the table's CHECK constraint keeps it to the two known names.
-pub fn kind_from_db(kind: &str) -> ConversationKind {
+pub fn kind_from_db(kind: &str) -> hallway_protocol::ConversationKind {
+    use hallway_protocol::ConversationKind;
     ConversationKind::parse(kind).unwrap_or(ConversationKind::Group)
 }
 
@@ -127,7 +128,10 @@ pub fn kind_from_db(kind: &str) -> ConversationKind {
 /// does not exist). Every such change takes this lock first, so two of them never interleave (two admins
 /// leaving at once cannot both believe the other stays). `NO KEY UPDATE` leaves foreign-key checks free;
 /// message inserts take the same row briefly for the seq, so a send waits at most for one short change.
-pub async fn lock_for_change(tx: &mut PgConnection, id: Uuid) -> Result<Option<ConversationKind>, sqlx::Error> {
+pub async fn lock_for_change(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<hallway_protocol::ConversationKind>, sqlx::Error> {
     let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM conversations WHERE id = $1 FOR NO KEY UPDATE")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -182,7 +186,7 @@ pub async fn promote(db: impl PgExecutor<'_>, id: Uuid, user_id: Uuid) -> Result
 /// When a group has members but no admin left, makes the longest-standing member (earliest `joined_at`, then
 /// lowest id among people who joined together) its admin, and returns who that is. Call it holding
 /// `lock_for_change`, so that nobody joins, leaves or is promoted in between.
-pub async fn ensure_an_admin(tx: &mut PgConnection, id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn ensure_an_admin(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE conversation_members SET role = 'admin'
          WHERE conversation_id = $1
