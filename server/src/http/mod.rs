@@ -2,6 +2,8 @@
 //! bad path ids, unknown routes), is answered with the contract's error envelope.
 
 pub mod auth;
+pub mod conversations;
+pub mod directory;
 pub mod health;
 pub mod me;
 pub mod messages;
@@ -32,8 +34,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/me", web::get().to(me::get))
                 .route("/me/password", web::post().to(me::change_password))
                 .route("/ws", web::get().to(ws::connect))
+                .configure(conversation_routes)
                 .configure(messages::routes),
         );
+}
+
+/// The directory and conversation management (`/users`, `/conversations/...`); messages register their own.
+fn conversation_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users", web::get().to(directory::search))
+        .route("/conversations", web::get().to(conversations::list))
+        .route("/conversations", web::post().to(conversations::create))
+        .route("/conversations/{id}", web::get().to(conversations::get))
+        .route("/conversations/{id}", web::patch().to(conversations::rename))
+        .route("/conversations/{id}/members", web::post().to(conversations::add_members))
+        .route("/conversations/{id}/members/{user_id}", web::delete().to(conversations::remove_member))
+        .route("/conversations/{id}/admins", web::post().to(conversations::promote))
+        .route("/conversations/{id}/leave", web::post().to(conversations::leave))
+        .route("/conversations/{id}/settings", web::patch().to(conversations::settings));
 }
 
 /// The answer for any route that does not exist.

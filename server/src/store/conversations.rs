@@ -93,14 +93,18 @@ pub async fn create(tx: &mut sqlx::PgConnection, new: &NewConversation<'_>) -> R
         .bind(direct_key)
         .execute(&mut *tx)
         .await?;
-    for (user_id, admin) in new.members {
-        sqlx::query("INSERT INTO conversation_members (conversation_id, user_id, role) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(user_id)
-            .bind(if *admin { "admin" } else { "member" })
-            .execute(&mut *tx)
-            .await?;
-    }
+    // One statement for all members: a group may start with a thousand people.
+    let (user_ids, admins): (Vec<Uuid>, Vec<bool>) = new.members.iter().copied().unzip();
+    sqlx::query(
+        "INSERT INTO conversation_members (conversation_id, user_id, role)
+         SELECT $1, m.user_id, CASE WHEN m.admin THEN 'admin' ELSE 'member' END
+         FROM unnest($2::uuid[], $3::bool[]) AS m(user_id, admin)",
+    )
+    .bind(id)
+    .bind(&user_ids)
+    .bind(&admins)
+    .execute(&mut *tx)
+    .await?;
     Ok(id)
 }
 
@@ -116,4 +120,124 @@ pub async fn unread_count(db: impl PgExecutor<'_>, conversation_id: Uuid, user_i
     .bind(user_id)
     .fetch_one(db)
     .await
+}
+
+/// The unique constraint that keeps one direct chat per pair; losing a creation race shows up as its violation.
+pub const DIRECT_KEY_CONSTRAINT: &str = "conversations_direct_key_key";
+
+/// The direct chat with this `direct_key`, if the pair has one.
+pub async fn find_direct(db: impl PgExecutor<'_>, direct_key: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = $1").bind(direct_key).fetch_optional(db).await
+}
+
+/// A conversation's kind as stored; the table's CHECK constraint keeps it to the two known names.
+pub fn kind_from_db(kind: &str) -> hallway_protocol::ConversationKind {
+    use hallway_protocol::ConversationKind;
+    ConversationKind::parse(kind).unwrap_or(ConversationKind::Group)
+}
+
+/// Locks a conversation's row for a change to its name, members or admins, returning its kind (`None` when it
+/// does not exist). Every such change takes this lock first, so two of them never interleave (two admins
+/// leaving at once cannot both believe the other stays). `NO KEY UPDATE` leaves foreign-key checks free;
+/// message inserts take the same row briefly for the seq, so a send waits at most for one short change.
+pub async fn lock_for_change(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<hallway_protocol::ConversationKind>, sqlx::Error> {
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM conversations WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(kind.as_deref().map(kind_from_db))
+}
+
+/// Renames a group.
+pub async fn rename(db: impl PgExecutor<'_>, id: Uuid, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE conversations SET name = $2 WHERE id = $1").bind(id).bind(name).execute(db).await.map(|_| ())
+}
+
+/// Adds people as plain members; people already in it are left as they are. All of one batch share one
+/// `joined_at`, taken when the statement runs (after the lock was granted), not when the transaction began.
+/// Newcomers start with the history marked read: they may read all of it, but a parent added to a year-old
+/// class group is not greeted by hundreds of unread messages. Call it holding `lock_for_change`, which keeps
+/// the last seq still until the commit.
+pub async fn add_members(db: impl PgExecutor<'_>, id: Uuid, user_ids: &[Uuid]) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, last_read_seq)
+         SELECT $1, user_id, 'member', statement_timestamp(), (SELECT next_seq - 1 FROM conversations WHERE id = $1)
+         FROM unnest($2::uuid[]) AS user_id
+         ON CONFLICT (conversation_id, user_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(user_ids)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// Takes someone out of a conversation; `false` when they were not in it.
+pub async fn remove_member(db: impl PgExecutor<'_>, id: Uuid, user_id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Makes a member a group admin (a no-op for an admin); `false` when they are not a member.
+pub async fn promote(db: impl PgExecutor<'_>, id: Uuid, user_id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE conversation_members SET role = 'admin' WHERE conversation_id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// When a group has members but no admin left, makes the longest-standing member (earliest `joined_at`, then
+/// lowest id among people who joined together) its admin, and returns who that is. Call it holding
+/// `lock_for_change`, so that nobody joins, leaves or is promoted in between.
+pub async fn ensure_an_admin(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE conversation_members SET role = 'admin'
+         WHERE conversation_id = $1
+           AND NOT EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND role = 'admin')
+           AND user_id = (SELECT user_id FROM conversation_members WHERE conversation_id = $1
+                          ORDER BY joined_at, user_id LIMIT 1)
+         RETURNING user_id",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+/// A member's own settings to change; `None` leaves one as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SettingsChange {
+    pub muted: Option<bool>,
+    pub pinned: Option<bool>,
+    pub archived: Option<bool>,
+}
+
+/// Changes a member's mute, pin and archive settings in one statement; `false` when they are not a member.
+pub async fn update_settings(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    user_id: Uuid,
+    change: SettingsChange,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversation_members
+         SET muted = coalesce($3, muted), pinned = coalesce($4, pinned), archived = coalesce($5, archived)
+         WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(change.muted)
+    .bind(change.pinned)
+    .bind(change.archived)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
 }

@@ -3,7 +3,9 @@
 
 pub mod attachments;
 pub mod audit;
+pub mod conversation_views;
 pub mod conversations;
+pub mod directory;
 pub mod embedded;
 pub mod messages;
 pub mod reactions;

@@ -80,6 +80,11 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, 
     sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
+/// Finds several users by id in one query (absent ids are simply missing from the answer).
+pub async fn find_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = ANY($1)")).bind(ids).fetch_all(db).await
+}
+
 /// Finds a user by username or email, ignoring letter case.
 pub async fn find_by_login(db: impl PgExecutor<'_>, login: &str) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(concat!(

@@ -1,0 +1,324 @@
+//! `/conversations`: creating direct chats and groups, listing and reading them, group management (rename,
+//! members, admins, leaving) and each member's own settings. Messages live in their own module.
+//!
+//! Outsiders get 404 for everything about a conversation, exactly as for one that does not exist. Changes to a
+//! group's name, members or admins take the conversation's row lock first (`lock_for_change`), so concurrent
+//! changes apply one after the other, each seeing the result of the last.
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use hallway_protocol::conversations::{
+    AddMembersRequest, ConversationList, ConversationSettingsRequest, CreateConversationRequest, MAX_GROUP_MEMBERS,
+    PromoteAdminRequest, RenameConversationRequest,
+};
+use hallway_protocol::validate::{GroupName, Invalid};
+use hallway_protocol::{ConversationKind, ErrorCode};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{Party, Policy, Verdict};
+use crate::state::AppState;
+use crate::store::conversations::{self as store_conversations, MemberRow, NewConversation, SettingsChange};
+use crate::store::users::UserRow;
+use crate::store::{self, conversation_views};
+
+/// `GET /conversations`: the caller's conversations, pinned first, then newest activity first.
+pub async fn list(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
+    let conversations = conversation_views::list_for(&state.db, caller.id()).await?;
+    Ok(HttpResponse::Ok().json(ConversationList { conversations }))
+}
+
+/// `GET /conversations/{id}`: members only.
+pub async fn get(state: web::Data<AppState>, caller: AuthUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let conversation = view(&state, caller.id(), path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(conversation))
+}
+
+/// `POST /conversations`: a direct chat (201 when new, 200 with the existing one for the same pair, whichever
+/// of the two asks) or a group (201, the creator its first admin).
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    body: web::Json<CreateConversationRequest>,
+) -> ApiResult<HttpResponse> {
+    let CreateConversationRequest { kind, name, member_ids } = body.into_inner();
+    let others = distinct_others(member_ids, caller.id());
+    match kind {
+        ConversationKind::Direct => create_direct(&state, &caller, name, &others).await,
+        ConversationKind::Group => create_group(&state, &caller, name, &others).await,
+    }
+}
+
+async fn create_direct(
+    state: &AppState,
+    caller: &AuthUser,
+    name: Option<String>,
+    others: &[Uuid],
+) -> ApiResult<HttpResponse> {
+    if name.is_some() {
+        return Err(ApiError::invalid_input("name", "a direct chat has no name"));
+    }
+    let &[other] = others else {
+        return Err(ApiError::invalid_input("member_ids", "a direct chat needs exactly one other person"));
+    };
+    let people = store::users::find_many(&state.db, &[other]).await?;
+    check_addable(&state.policy(), &caller.user, &[other], &people, "member_ids")?;
+
+    let key = store_conversations::direct_key(caller.id(), other);
+    if let Some(id) = store_conversations::find_direct(&state.db, &key).await? {
+        return Ok(HttpResponse::Ok().json(view(state, caller.id(), id).await?));
+    }
+    let members = [(caller.id(), false), (other, false)];
+    let new =
+        NewConversation { kind: ConversationKind::Direct, name: None, created_by: caller.id(), members: &members };
+    let mut tx = state.db.begin().await?;
+    let (status, id) = match store_conversations::create(&mut tx, &new).await {
+        Ok(id) => {
+            tx.commit().await?;
+            (StatusCode::CREATED, id)
+        }
+        Err(err) if store::violated_unique_constraint(&err) == Some(store_conversations::DIRECT_KEY_CONSTRAINT) => {
+            // The other person (or another device) created it at the same moment: theirs is ours.
+            tx.rollback().await?;
+            let id = store_conversations::find_direct(&state.db, &key).await?.ok_or(sqlx::Error::RowNotFound)?;
+            (StatusCode::OK, id)
+        }
+        Err(err) => return Err(err.into()),
+    };
+    Ok(HttpResponse::build(status).json(view(state, caller.id(), id).await?))
+}
+
+async fn create_group(
+    state: &AppState,
+    caller: &AuthUser,
+    name: Option<String>,
+    others: &[Uuid],
+) -> ApiResult<HttpResponse> {
+    let name = name.ok_or_else(|| ApiError::invalid_input("name", "a group needs a name"))?;
+    let name = GroupName::parse(&name).map_err(invalid)?;
+    if others.len() + 1 > MAX_GROUP_MEMBERS {
+        return Err(too_many_members("member_ids"));
+    }
+    let people = store::users::find_many(&state.db, others).await?;
+    check_addable(&state.policy(), &caller.user, others, &people, "member_ids")?;
+
+    let members: Vec<(Uuid, bool)> =
+        std::iter::once((caller.id(), true)).chain(others.iter().map(|id| (*id, false))).collect();
+    let new = NewConversation {
+        kind: ConversationKind::Group,
+        name: Some(name.as_str()),
+        created_by: caller.id(),
+        members: &members,
+    };
+    let mut tx = state.db.begin().await?;
+    let id = store_conversations::create(&mut tx, &new).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(view(state, caller.id(), id).await?))
+}
+
+/// `PATCH /conversations/{id}` `{"name"}`: renames a group (group admins only).
+pub async fn rename(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<RenameConversationRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let name = GroupName::parse(&body.name).map_err(invalid)?;
+    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
+    store_conversations::rename(&mut *change.tx, id, name.as_str()).await?;
+    change.tx.commit().await?;
+    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+}
+
+/// `POST /conversations/{id}/members` `{"user_ids"}`: adds people to a group (group admins only). Each new
+/// member must be someone the adder may message; people already in the group are skipped.
+pub async fn add_members(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<AddMembersRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let wanted = distinct_others(body.into_inner().user_ids, caller.id());
+    if wanted.is_empty() {
+        return Err(ApiError::invalid_input("user_ids", "name at least one person other than yourself"));
+    }
+    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
+    let current: HashSet<Uuid> = store_conversations::member_ids(&mut *change.tx, id).await?.into_iter().collect();
+    let new: Vec<Uuid> = wanted.into_iter().filter(|user_id| !current.contains(user_id)).collect();
+    if !new.is_empty() {
+        if current.len() + new.len() > MAX_GROUP_MEMBERS {
+            return Err(too_many_members("user_ids"));
+        }
+        let people = store::users::find_many(&mut *change.tx, &new).await?;
+        check_addable(&state.policy(), &caller.user, &new, &people, "user_ids")?;
+        store_conversations::add_members(&mut *change.tx, id, &new).await?;
+    }
+    change.tx.commit().await?;
+    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+}
+
+/// `DELETE /conversations/{id}/members/{user_id}`: takes someone else out of a group (group admins only; an
+/// admin may remove another admin). The removed person loses access at once. To leave, use `/leave`.
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (id, user_id) = path.into_inner();
+    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
+    if user_id == caller.id() {
+        return Err(ApiError::invalid_input(
+            "user_id",
+            "to leave a group yourself, use POST /conversations/{id}/leave",
+        ));
+    }
+    if !store_conversations::remove_member(&mut *change.tx, id, user_id).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such member in this conversation"));
+    }
+    change.tx.commit().await?;
+    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+}
+
+/// `POST /conversations/{id}/admins` `{"user_id"}`: makes a member a group admin (group admins only; promoting
+/// an admin again changes nothing).
+pub async fn promote(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<PromoteAdminRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
+    if !store_conversations::promote(&mut *change.tx, id, body.user_id).await? {
+        return Err(ApiError::invalid_input("user_id", "not a member of this conversation"));
+    }
+    change.tx.commit().await?;
+    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+}
+
+/// `POST /conversations/{id}/leave`: any member leaves a group (204). When the last admin leaves, the
+/// longest-standing remaining member becomes admin; the last member leaving leaves an empty conversation.
+pub async fn leave(state: web::Data<AppState>, caller: AuthUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Member).await?;
+    store_conversations::remove_member(&mut *change.tx, id, caller.id()).await?;
+    if change.me.is_admin()
+        && let Some(promoted) = store_conversations::ensure_an_admin(&mut change.tx, id).await?
+    {
+        tracing::info!(conversation_id = %id, user_id = %promoted, "the last admin left: promoted the longest-standing member");
+    }
+    change.tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PATCH /conversations/{id}/settings` `{"muted"?, "pinned"?, "archived"?}`: the caller's own settings, in any
+/// conversation they are in; absent fields stay as they are. Answers the caller's conversation.
+pub async fn settings(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<ConversationSettingsRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let ConversationSettingsRequest { muted, pinned, archived } = body.into_inner();
+    let change = SettingsChange { muted, pinned, archived };
+    if !store_conversations::update_settings(&state.db, id, caller.id(), change).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+}
+
+/// The conversation as `viewer` sees it, or 404 when they are not in it.
+async fn view(state: &AppState, viewer: Uuid, id: Uuid) -> ApiResult<hallway_protocol::Conversation> {
+    conversation_views::one_for(&state.db, viewer, id).await?.ok_or_else(ApiError::not_found)
+}
+
+/// Who may make a group change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Any member (leaving).
+    Member,
+    /// A group admin (rename, add, remove, promote).
+    Admin,
+}
+
+/// A change to a group in progress: the transaction holds the conversation's row lock, and the caller's
+/// membership was read under it.
+struct GroupChange {
+    tx: Transaction<'static, Postgres>,
+    me: MemberRow,
+}
+
+impl GroupChange {
+    /// Locks the conversation and checks, in this order: the caller is a member (else 404, as if it did not
+    /// exist), it is a group (else 400: a direct chat's pair, and its lack of name and admins, are fixed), and
+    /// the caller is a group admin when the change needs one (else 403 `forbidden`).
+    async fn begin(state: &AppState, id: Uuid, caller: Uuid, need: Need) -> ApiResult<GroupChange> {
+        let mut tx = state.db.begin().await?;
+        let kind = store_conversations::lock_for_change(&mut tx, id).await?.ok_or_else(ApiError::not_found)?;
+        let me = store_conversations::membership(&mut *tx, id, caller).await?.ok_or_else(ApiError::not_found)?;
+        if kind == ConversationKind::Direct {
+            let problem = match need {
+                Need::Member => "a direct chat cannot be left: archive it instead",
+                Need::Admin => "a direct chat has no name, admins or member changes",
+            };
+            return Err(ApiError::invalid_input("conversation", problem));
+        }
+        if need == Need::Admin && !me.is_admin() {
+            return Err(ApiError::new(ErrorCode::Forbidden, "only a group admin may do this"));
+        }
+        Ok(GroupChange { tx, me })
+    }
+}
+
+/// The ids in the order given, without repeats and without the caller (naming oneself changes nothing).
+fn distinct_others(ids: Vec<Uuid>, caller: Uuid) -> Vec<Uuid> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.into_iter().filter(|id| *id != caller && seen.insert(*id)).collect()
+}
+
+/// Checks that `adder` may bring every one of `ids` into a conversation: each must exist (else 400
+/// `invalid_input` naming `field`: the request names nobody, while the resource in the URL is fine) and be
+/// someone the policy lets the adder message, which also rules out deactivated accounts (else 403
+/// `policy_forbids`).
+fn check_addable(policy: &Policy, adder: &UserRow, ids: &[Uuid], people: &[UserRow], field: &str) -> ApiResult<()> {
+    let by_id: HashMap<Uuid, &UserRow> = people.iter().map(|u| (u.id, u)).collect();
+    if let Some(unknown) = ids.iter().find(|id| !by_id.contains_key(id)) {
+        return Err(ApiError::invalid_input(field, &format!("no user has the id {unknown}")));
+    }
+    let from = party(adder);
+    let refused: Vec<(Uuid, Verdict)> = ids
+        .iter()
+        .filter_map(|id| by_id.get(id))
+        .map(|user| (user.id, policy.may_message(from, party(user))))
+        .filter(|(_, verdict)| !verdict.is_allowed())
+        .collect();
+    let Some(&(first, verdict)) = refused.first() else { return Ok(()) };
+    let reason = match verdict {
+        Verdict::Deactivated => format!("the account of {first} is deactivated"),
+        _ => format!("the school's rules do not let you message {first}"),
+    };
+    let more = match refused.len() {
+        1 => String::new(),
+        n => format!(" (and {} more of the people named)", n - 1),
+    };
+    Err(ApiError::new(ErrorCode::PolicyForbids, format!("{field}: {reason}{more}")))
+}
+
+fn party(user: &UserRow) -> Party {
+    Party { role: user.role(), deactivated: user.is_deactivated() }
+}
+
+fn too_many_members(field: &str) -> ApiError {
+    ApiError::invalid_input(field, &format!("a group holds at most {MAX_GROUP_MEMBERS} people, its admins included"))
+}
+
+fn invalid(err: Invalid) -> ApiError {
+    ApiError::new(err.code, err.message)
+}

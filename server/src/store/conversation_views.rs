@@ -1,0 +1,135 @@
+//! Conversations as one member sees them (`Conversation` on the wire): the one place that builds them, used by
+//! the list, the single get, every endpoint that answers with a conversation, and (later) the `conversation`
+//! frames of the WebSocket layer, so they can never disagree.
+//!
+//! A whole list takes five queries whatever its length: the member's rows (with the unread counts, counted
+//! in the same statement), every member of those conversations with their user, the latest message of each,
+//! and the reactions and attachments of those messages (`messages::to_wire`).
+
+use std::collections::HashMap;
+
+use hallway_protocol::{Conversation, Message, User};
+use sqlx::{FromRow, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::conversations::kind_from_db;
+use super::messages::{self, MessageRow};
+use super::users::UserRow;
+
+/// The viewer's side of their conversations, in list order. `unread_count` follows the definition of
+/// `conversations::unread_count`: after the read marker, sent by others, not deleted.
+macro_rules! viewer_rows {
+    ($filter:literal) => {
+        concat!(
+            "SELECT c.id, c.kind, c.name, c.last_message_at, cm.last_read_seq, cm.muted, cm.pinned, cm.archived,
+                    (SELECT count(*) FROM messages m
+                     WHERE m.conversation_id = c.id AND m.seq > cm.last_read_seq AND m.sender_id <> cm.user_id
+                       AND m.deleted_at IS NULL) AS unread_count
+             FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
+             WHERE cm.user_id = $1 ",
+            $filter,
+            " ORDER BY cm.pinned DESC, coalesce(c.last_message_at, c.created_at) DESC, c.id DESC"
+        )
+    };
+}
+
+#[derive(FromRow)]
+struct ViewerRow {
+    id: Uuid,
+    kind: String,
+    name: Option<String>,
+    last_message_at: Option<OffsetDateTime>,
+    last_read_seq: i64,
+    muted: bool,
+    pinned: bool,
+    archived: bool,
+    unread_count: i64,
+}
+
+#[derive(FromRow)]
+struct MemberUserRow {
+    conversation_id: Uuid,
+    is_admin: bool,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// Every conversation of `viewer`: pinned first, then newest activity first (the last message, or the
+/// creation for a conversation without messages); archived ones included, flagged.
+pub async fn list_for(db: &PgPool, viewer: Uuid) -> Result<Vec<Conversation>, sqlx::Error> {
+    let rows: Vec<ViewerRow> = sqlx::query_as(viewer_rows!("")).bind(viewer).fetch_all(db).await?;
+    build(db, rows).await
+}
+
+/// One conversation as `viewer` sees it, or `None` when they are not a member (or it does not exist): the
+/// caller answers both with the same 404.
+pub async fn one_for(db: &PgPool, viewer: Uuid, conversation_id: Uuid) -> Result<Option<Conversation>, sqlx::Error> {
+    let rows: Vec<ViewerRow> = sqlx::query_as(viewer_rows!("AND cm.conversation_id = $2"))
+        .bind(viewer)
+        .bind(conversation_id)
+        .fetch_all(db)
+        .await?;
+    Ok(build(db, rows).await?.pop())
+}
+
+/// Completes the viewer's rows with members, admins and last messages, in a fixed number of queries.
+async fn build(db: &PgPool, rows: Vec<ViewerRow>) -> Result<Vec<Conversation>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+
+    let member_rows: Vec<MemberUserRow> = sqlx::query_as(
+        "SELECT cm.conversation_id, cm.role = 'admin' AS is_admin,
+                u.id, u.username, u.email, u.display_name, u.role, u.password_hash, u.avatar_key, u.deactivated_at
+         FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+         WHERE cm.conversation_id = ANY($1)
+         ORDER BY cm.conversation_id, cm.joined_at, cm.user_id",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    let mut members: HashMap<Uuid, (Vec<User>, Vec<Uuid>)> = HashMap::new();
+    for row in member_rows {
+        let (users, admins) = members.entry(row.conversation_id).or_default();
+        if row.is_admin {
+            admins.push(row.user.id);
+        }
+        users.push(row.user.to_wire());
+    }
+
+    // The newest message of each, by seq: a backward scan of (conversation_id, seq) per conversation.
+    let last_rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "SELECT m.* FROM unnest($1::uuid[]) AS c(id)
+         CROSS JOIN LATERAL (SELECT ",
+        crate::message_columns!(),
+        " FROM messages WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1) m"
+    ))
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    let mut last_messages: HashMap<Uuid, Message> =
+        messages::to_wire(db, last_rows).await?.into_iter().map(|m| (m.conversation_id, m)).collect();
+
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (members, admin_ids) = members.remove(&row.id).unwrap_or_default();
+            Conversation {
+                id: row.id,
+                kind: kind_from_db(&row.kind),
+                name: row.name,
+                members,
+                admin_ids,
+                last_message: last_messages.remove(&row.id),
+                last_message_at: row.last_message_at,
+                unread_count: row.unread_count,
+                last_read_seq: row.last_read_seq,
+                muted: row.muted,
+                pinned: row.pinned,
+                archived: row.archived,
+            }
+        })
+        .collect())
+}
