@@ -89,6 +89,9 @@ async fn create_direct(
         }
         Err(err) => return Err(err.into()),
     };
+    if status == StatusCode::CREATED {
+        state.realtime.conversation_changed(id, Vec::new()).await;
+    }
     Ok(HttpResponse::build(status).json(view(state, caller.id(), id).await?))
 }
 
@@ -117,6 +120,7 @@ async fn create_group(
     let mut tx = state.db.begin().await?;
     let id = store_conversations::create(&mut tx, &new).await?;
     tx.commit().await?;
+    state.realtime.conversation_changed(id, Vec::new()).await;
     Ok(HttpResponse::Created().json(view(state, caller.id(), id).await?))
 }
 
@@ -132,6 +136,7 @@ pub async fn rename(
     let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
     store_conversations::rename(&mut *change.tx, id, name.as_str()).await?;
     change.tx.commit().await?;
+    state.realtime.conversation_changed(id, Vec::new()).await;
     Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
 }
 
@@ -160,6 +165,9 @@ pub async fn add_members(
         store_conversations::add_members(&mut *change.tx, id, &new).await?;
     }
     change.tx.commit().await?;
+    if !new.is_empty() {
+        state.realtime.conversation_changed(id, Vec::new()).await;
+    }
     Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
 }
 
@@ -182,6 +190,7 @@ pub async fn remove_member(
         return Err(ApiError::new(ErrorCode::NotFound, "no such member in this conversation"));
     }
     change.tx.commit().await?;
+    state.realtime.conversation_changed(id, vec![user_id]).await;
     Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
 }
 
@@ -199,6 +208,7 @@ pub async fn promote(
         return Err(ApiError::invalid_input("user_id", "not a member of this conversation"));
     }
     change.tx.commit().await?;
+    state.realtime.conversation_changed(id, Vec::new()).await;
     Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
 }
 
@@ -214,6 +224,7 @@ pub async fn leave(state: web::Data<AppState>, caller: AuthUser, path: web::Path
         tracing::info!(conversation_id = %id, user_id = %promoted, "the last admin left: promoted the longest-standing member");
     }
     change.tx.commit().await?;
+    state.realtime.conversation_changed(id, vec![caller.id()]).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -231,7 +242,9 @@ pub async fn settings(
     if !store_conversations::update_settings(&state.db, id, caller.id(), change).await? {
         return Err(ApiError::not_found());
     }
-    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+    let conversation = view(&state, caller.id(), id).await?;
+    state.realtime.conversation_updated_for(caller.id(), conversation.clone());
+    Ok(HttpResponse::Ok().json(conversation))
 }
 
 /// The conversation as `viewer` sees it, or 404 when they are not in it.

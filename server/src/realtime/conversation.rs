@@ -80,16 +80,14 @@ pub struct SocketClosed {
     pub conn: ConnId,
 }
 
-/// The members changed in the database: reload them before the next intent.
-#[derive(Message)]
+/// The conversation changed in the database (created, renamed, members or admins changed): reload the
+/// members before the next intent, send every member their own view of it as a `conversation` frame, and
+/// tell `removed` people it is gone (`conversation_removed`). Run in the actor, so no message is broadcast
+/// between the change and the reload to people who are no longer members.
+#[derive(Message, Clone)]
 #[rtype(result = "Result<(), ApiError>")]
-pub struct ReloadMembers;
-
-/// Broadcast a frame to every session of every member (for changes whose writer already committed).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Broadcast {
-    pub frame: ServerFrame,
+pub struct ConversationChanged {
+    pub removed: Vec<Uuid>,
 }
 
 /// A user who is typing, and the timer that ends it.
@@ -102,7 +100,7 @@ struct Typist {
 pub struct ConversationActor {
     id: Uuid,
     realtime: Realtime,
-    /// The current members, loaded at start and reloaded on `ReloadMembers`; every intent is checked
+    /// The current members, loaded at start and reloaded on `ConversationChanged`; every intent is checked
     /// against it, and every broadcast reaches exactly these users.
     members: HashSet<Uuid>,
     /// Who is typing now; an entry ends when its timer fires, its user sends, stops, or closes the socket.
@@ -308,28 +306,38 @@ impl Handler<SocketClosed> for ConversationActor {
     }
 }
 
-impl Handler<ReloadMembers> for ConversationActor {
+impl Handler<ConversationChanged> for ConversationActor {
     type Result = AtomicResponse<Self, Result<(), ApiError>>;
 
-    fn handle(&mut self, _: ReloadMembers, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: ConversationChanged, _: &mut Self::Context) -> Self::Result {
         self.last_activity = Instant::now();
-        AtomicResponse::new(Box::pin(self.load_members().into_actor(self).map(|loaded, act, ctx| {
-            let members = loaded?;
+        let (db, id) = (self.realtime.db().clone(), self.id);
+        let reload = self.load_members();
+        let work = async move {
+            let members = reload.await?;
+            let mut views = Vec::with_capacity(members.len());
+            for member in &members {
+                if let Some(conversation) = store::conversation_views::one_for(&db, *member, id).await? {
+                    views.push((*member, conversation));
+                }
+            }
+            Ok::<_, ApiError>((members, views))
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, ctx| {
+            let (members, views) = result?;
             let gone: Vec<Uuid> = act.typing.keys().filter(|u| !members.contains(u)).copied().collect();
             act.members = members;
             for user_id in gone {
                 act.stop_typing(ctx, user_id);
             }
+            for user_id in msg.removed.iter().filter(|u| !act.members.contains(u)) {
+                let frame = ServerFrame::ConversationRemoved { conversation_id: act.id };
+                act.realtime.deliver(*user_id, encode(&frame), Target::All);
+            }
+            for (user_id, conversation) in views {
+                act.realtime.deliver(user_id, encode(&ServerFrame::Conversation { conversation }), Target::All);
+            }
             Ok(())
         })))
-    }
-}
-
-impl Handler<Broadcast> for ConversationActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Broadcast, _: &mut Self::Context) {
-        self.last_activity = Instant::now();
-        self.broadcast(&msg.frame, None);
     }
 }

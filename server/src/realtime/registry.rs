@@ -92,6 +92,21 @@ impl Realtime {
         self.ask(message.conversation_id, super::conversation::ApplyChange { origin, change }).await
     }
 
+    /// Tells a conversation's members that it changed (see `ConversationChanged`). A failure is logged, not
+    /// returned: the change itself is committed, and clients catch up on their next list.
+    pub async fn conversation_changed(&self, conversation_id: Uuid, removed: Vec<Uuid>) {
+        let change = super::conversation::ConversationChanged { removed };
+        if let Err(err) = self.ask(conversation_id, change).await {
+            tracing::error!(conversation = %conversation_id, error = %err, "could not push a conversation change");
+        }
+    }
+
+    /// Sends a user's own view of a conversation to all of their sockets (after a change of their settings).
+    pub fn conversation_updated_for(&self, user_id: Uuid, conversation: hallway_protocol::Conversation) {
+        let frame = hallway_protocol::ws::ServerFrame::Conversation { conversation };
+        self.deliver(user_id, super::encode(&frame), Target::All);
+    }
+
     /// The timings and limits in force.
     pub fn limits(&self) -> &RealtimeLimits {
         &self.inner.limits
