@@ -84,9 +84,7 @@ impl Application {
 
     /// Serves until stopped: SIGTERM (or the handle) finishes requests in flight first; SIGINT stops at once.
     pub async fn run(self) -> std::io::Result<()> {
-        let result = self.server.await;
-        self.state.realtime.shutdown();
-        result
+        self.server.await
     }
 }
 

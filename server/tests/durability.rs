@@ -81,7 +81,8 @@ async fn acknowledged_messages_survive_a_restart_and_resuming_clients_converge_w
             "/api/v1/conversations/{conversation}/messages?after_seq={}&limit=1",
             message["seq"].as_i64().unwrap_or(0) - 1
         );
-        let (_, page) = second.get(&path, Some(&teacher_token)).await;
+        let (status, page) = second.get(&path, Some(&teacher_token)).await;
+        assert!(status.is_success(), "{page}");
         assert_eq!(&page["messages"][0], message, "an acknowledged message changed or vanished");
     }
 

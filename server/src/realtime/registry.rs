@@ -52,13 +52,6 @@ impl Realtime {
         }
     }
 
-    /// Stops the actor threads (when the server stops); actors on them stop with them.
-    pub fn shutdown(&self) {
-        for arbiter in &self.inner.arbiters {
-            arbiter.stop();
-        }
-    }
-
     /// The database the actors persist to.
     pub fn db(&self) -> &PgPool {
         &self.inner.db
