@@ -1,6 +1,7 @@
 //! Who is calling: passwords, access and refresh tokens, the request extractor, sign-in rate limits, and
 //! the session flows (sign in, rotate, sign out) that the HTTP handlers call.
 
+pub mod admin;
 pub mod extractor;
 pub mod password;
 pub mod rate_limit;
@@ -11,6 +12,7 @@ use hallway_protocol::auth::TokenResponse;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use admin::AdminUser;
 pub use extractor::AuthUser;
 
 use crate::error::{ApiError, ApiResult};

@@ -1,6 +1,7 @@
 //! actix-web routes, one module per resource. Every failure, including the framework's own (bad JSON,
 //! bad path ids, unknown routes), is answered with the contract's error envelope.
 
+pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod directory;
@@ -35,7 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/me/password", web::post().to(me::change_password))
                 .route("/ws", web::get().to(ws::connect))
                 .configure(conversation_routes)
-                .configure(messages::routes),
+                .configure(messages::routes)
+                .service(web::scope("/admin").configure(admin::configure)),
         );
 }
 
