@@ -1,6 +1,7 @@
 //! The Hallway server as a library: `main` and the black-box tests build the same application from it.
 
 pub mod auth;
+pub mod bench_seed;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hallway_server::store::embedded::Durability;
 use hallway_server::store::{EmbeddedCluster, MIGRATOR};
 use hallway_test_support::{DATABASE_URL_VAR, TEMPLATE_DATABASE};
 use sqlx::Connection;
@@ -29,7 +30,7 @@ async fn main() -> ExitCode {
 
 async fn run(program: std::ffi::OsString, args: Vec<std::ffi::OsString>) -> anyhow::Result<ExitCode> {
     let dir = hallway_test_support::reachable_temp_dir()?;
-    let cluster = EmbeddedCluster::start(dir.path(), TEMPLATE_DATABASE).await?;
+    let cluster = EmbeddedCluster::start_with(dir.path(), TEMPLATE_DATABASE, Durability::Throwaway).await?;
     let outcome = async {
         let mut conn = sqlx::PgConnection::connect_with(&cluster.connect_options(TEMPLATE_DATABASE)).await?;
         MIGRATOR.run(&mut conn).await.context("migrating the template database")?;

@@ -1,0 +1,85 @@
+//! `hallway-loadgen`: load scenarios against a running Hallway server, each stopping by itself and printing
+//! one JSON line of results. Users, groups and tokens come from `hallway-server bench-seed --tokens-out`.
+//! It talks only to the address it is given (loopback in every documented run).
+
+mod client;
+mod scenarios;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The load generator's command line.
+#[derive(Parser)]
+#[command(name = "hallway-loadgen", version, about = "Load scenarios for a Hallway server")]
+pub struct Cli {
+    /// The server (host:port).
+    #[arg(long, default_value = "127.0.0.1:8080", global = true)]
+    pub server: SocketAddr,
+    /// The file `hallway-server bench-seed --tokens-out` wrote.
+    #[arg(long, default_value = "bench-tokens.json", global = true)]
+    pub tokens: PathBuf,
+    /// The server's process id, to read its memory from /proc (found by name when absent).
+    #[arg(long, global = true)]
+    pub server_pid: Option<u32>,
+    /// Spread client sockets over this many loopback source addresses (127.0.0.2 ...), so tens of
+    /// thousands of connections do not run out of ephemeral ports on one address.
+    #[arg(long, default_value_t = 8, global = true)]
+    pub source_addresses: u8,
+    #[command(subcommand)]
+    pub scenario: Scenario,
+}
+
+/// The scenarios.
+#[derive(Subcommand)]
+pub enum Scenario {
+    /// Hold N authenticated idle WebSocket connections; report how many held and server memory per connection.
+    Connections {
+        #[arg(long)]
+        n: usize,
+        /// How long to hold them once all are open, in seconds.
+        #[arg(long, default_value_t = 5)]
+        hold_secs: u64,
+    },
+    /// G groups of M connected members, one sender per group at R messages/s for S seconds.
+    Fanout {
+        #[arg(long)]
+        groups: usize,
+        #[arg(long)]
+        members: usize,
+        #[arg(long)]
+        rate: f64,
+        #[arg(long)]
+        secs: u64,
+    },
+    /// Every member of one group sends one message at once; time until every delivery arrived.
+    Burst {
+        /// Members of the group to use (the first seeded group with at least this many).
+        #[arg(long, default_value_t = 500)]
+        members: usize,
+    },
+    /// Latency of listing conversations and paging a long history (seed it with --history-messages).
+    History {
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match scenarios::run(&cli).await {
+        Ok(result) => {
+            println!("{result}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("hallway-loadgen: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! The scenarios. Each stops by itself (bounded durations and timeouts) and returns one JSON object.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use hallway_server::bench_seed::{SeedOutput, SeededGroup};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, watch};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{self, source_address};
+use crate::{Cli, Scenario};
+
+/// Connections being opened at once (more only queues SYNs and handshakes).
+const CONNECT_CONCURRENCY: usize = 256;
+/// How long a scenario waits for its connections to open before giving up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(900);
+/// How long after the last send the receivers keep listening for stragglers.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// Runs the scenario the command line names.
+pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
+    let seed: SeedOutput = serde_json::from_slice(
+        &std::fs::read(&cli.tokens).with_context(|| format!("reading {}", cli.tokens.display()))?,
+    )?;
+    match cli.scenario {
+        Scenario::Connections { n, hold_secs } => connections(cli, &seed, n, Duration::from_secs(hold_secs)).await,
+        Scenario::Fanout { groups, members, rate, secs } => {
+            fanout(cli, &seed, groups, members, rate, Duration::from_secs(secs)).await
+        }
+        Scenario::Burst { members } => burst(cli, &seed, members).await,
+        Scenario::History { requests, concurrency } => history(cli, &seed, requests, concurrency).await,
+    }
+}
+
+/// Resident memory of a process in KiB, from /proc.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The pid of the running `hallway-server`, when not given.
+fn find_server_pid() -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+        (comm.trim() == "hallway-server").then_some(pid)
+    })
+}
+
+fn latency_summary(histogram: &Histogram<u64>) -> Value {
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    json!({
+        "p50_ms": ms(histogram.value_at_quantile(0.50)),
+        "p90_ms": ms(histogram.value_at_quantile(0.90)),
+        "p99_ms": ms(histogram.value_at_quantile(0.99)),
+        "max_ms": ms(histogram.max()),
+        "samples": histogram.len(),
+    })
+}
+
+fn new_histogram() -> anyhow::Result<Histogram<u64>> {
+    // Microseconds from 1 µs to 10 minutes, 3 significant figures.
+    Histogram::new_with_bounds(1, 600_000_000, 3).map_err(Into::into)
+}
+
+/// Holds N idle authenticated sockets and reports the server's memory per connection.
+async fn connections(cli: &Cli, seed: &SeedOutput, n: usize, hold: Duration) -> anyhow::Result<Value> {
+    anyhow::ensure!(!seed.users.is_empty(), "the seed has no users");
+    let pid = cli.server_pid.or_else(find_server_pid).context("no hallway-server process found: pass --server-pid")?;
+    let before = rss_kib(pid).context("reading the server's memory")?;
+    let started = Instant::now();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let permits = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let (held, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let token = seed.users[i % seed.users.len()].token.clone();
+        let (permits, held, failed, mut stop) = (permits.clone(), held.clone(), failed.clone(), stop_rx.clone());
+        let (server, source) = (cli.server, source_address(i, cli.source_addresses));
+        tasks.push(tokio::spawn(async move {
+            let permit = permits.acquire_owned().await;
+            let connected = client::connect(server, &token, source).await;
+            drop(permit);
+            let Ok(mut ws) = connected else {
+                failed.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            held.fetch_add(1, Ordering::Relaxed);
+            loop {
+                tokio::select! {
+                    // Reading lets the library answer the server's pings.
+                    frame = ws.next() => if !matches!(frame, Some(Ok(_))) { break },
+                    _ = stop.changed() => break,
+                }
+            }
+            let _ = ws.close(None).await;
+        }));
+    }
+    while held.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < n && started.elapsed() < CONNECT_TIMEOUT {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(hold).await;
+    let after = rss_kib(pid).context("reading the server's memory")?;
+    let still_held = held.load(Ordering::Relaxed);
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    }
+    let per_connection = after.saturating_sub(before) as f64 / still_held.max(1) as f64;
+    Ok(json!({
+        "scenario": "connections",
+        "requested": n,
+        "held": still_held,
+        "failed": failed.load(Ordering::Relaxed),
+        "connect_secs": connect_secs,
+        "server_rss_before_kib": before,
+        "server_rss_after_kib": after,
+        "server_kib_per_connection": per_connection,
+    }))
+}
+
+/// What one receiving socket saw.
+struct Received {
+    delivered: u64,
+    latency: Histogram<u64>,
+    acks: Histogram<u64>,
+}
+
+/// Reads a socket until told to stop: records the latency of every `message` of its group (its body carries
+/// the send time) and of every `ack`.
+async fn receive(
+    mut stream: futures_util::stream::SplitStream<client::Socket>,
+    group: uuid::Uuid,
+    epoch: Instant,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<Received> {
+    let mut received = Received { delivered: 0, latency: new_histogram()?, acks: new_histogram()? };
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            _ = stop.changed() => break,
+        };
+        let Some(Ok(Message::Text(text))) = frame else {
+            if matches!(frame, None | Some(Err(_))) {
+                break;
+            }
+            continue;
+        };
+        let frame: Value = serde_json::from_str(&text)?;
+        let is_ack = frame["type"] == "ack";
+        if (frame["type"] == "message" || is_ack) && frame["message"]["conversation_id"] == group.to_string() {
+            let sent_at = frame["message"]["body"].as_str().and_then(|b| b.strip_prefix("t:")?.parse::<u64>().ok());
+            if let Some(sent_at) = sent_at {
+                let now = epoch.elapsed().as_micros() as u64;
+                let latency = now.saturating_sub(sent_at).max(1);
+                if is_ack {
+                    received.acks.record(latency)?;
+                } else {
+                    received.delivered += 1;
+                    received.latency.record(latency)?;
+                }
+            }
+        }
+    }
+    Ok(received)
+}
+
+/// Opens one socket per member of each group, in parallel (bounded).
+async fn connect_groups(
+    cli: &Cli,
+    seed: &SeedOutput,
+    groups: &[SeededGroup],
+) -> anyhow::Result<Vec<Vec<client::Socket>>> {
+    let permits = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let mut pending = Vec::new();
+    let mut index = 0;
+    for group in groups {
+        let mut sockets = Vec::new();
+        for member in &group.members {
+            let token = seed.users[*member].token.clone();
+            let (permits, server, source) = (permits.clone(), cli.server, source_address(index, cli.source_addresses));
+            index += 1;
+            sockets.push(tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                client::connect(server, &token, source).await
+            }));
+        }
+        pending.push(sockets);
+    }
+    let mut connected = Vec::new();
+    for sockets in pending {
+        let mut group = Vec::new();
+        for socket in sockets {
+            group.push(tokio::time::timeout(CONNECT_TIMEOUT, socket).await.context("connecting timed out")???);
+        }
+        connected.push(group);
+    }
+    Ok(connected)
+}
+
+/// G groups of M members; member 0 of each group sends R messages per second for S seconds.
+async fn fanout(
+    cli: &Cli,
+    seed: &SeedOutput,
+    group_count: usize,
+    members: usize,
+    rate: f64,
+    secs: Duration,
+) -> anyhow::Result<Value> {
+    anyhow::ensure!(rate > 0.0 && members >= 2, "a rate above 0 and at least two members");
+    let groups: Vec<SeededGroup> = seed
+        .groups
+        .iter()
+        .filter(|g| g.members.len() >= members)
+        .take(group_count)
+        .map(|g| SeededGroup { id: g.id, members: g.members[..members].to_vec() })
+        .collect();
+    anyhow::ensure!(groups.len() == group_count, "the seed has only {} groups of {members}+ members", groups.len());
+    let connected = connect_groups(cli, seed, &groups).await?;
+    let epoch = Instant::now();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut receivers = Vec::new();
+    let mut senders = Vec::new();
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    for (group, sockets) in groups.iter().zip(connected) {
+        for (j, socket) in sockets.into_iter().enumerate() {
+            let (mut sink, stream) = socket.split();
+            receivers.push(tokio::spawn(receive(stream, group.id, epoch, stop_rx.clone())));
+            if j == 0 {
+                let (group_id, run) = (group.id, run.clone());
+                senders.push(tokio::spawn(async move {
+                    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+                    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                    let mut sent = 0u64;
+                    let started = Instant::now();
+                    while started.elapsed() < secs {
+                        ticker.tick().await;
+                        let frame = json!({
+                            "type": "send", "conversation_id": group_id,
+                            "client_msg_id": format!("{run}-{sent}"),
+                            "body": format!("t:{}", epoch.elapsed().as_micros()),
+                        });
+                        if sink.send(Message::text(frame.to_string())).await.is_err() {
+                            break;
+                        }
+                        sent += 1;
+                    }
+                    (sent, sink)
+                }));
+            }
+        }
+    }
+    let mut sent = 0u64;
+    let mut sinks = Vec::new();
+    for sender in senders {
+        let (count, sink) = sender.await?;
+        sent += count;
+        sinks.push(sink);
+    }
+    tokio::time::sleep(DRAIN).await;
+    let _ = stop_tx.send(true);
+    let (mut delivered, mut latency, mut acks) = (0u64, new_histogram()?, new_histogram()?);
+    for receiver in receivers {
+        let received = receiver.await??;
+        delivered += received.delivered;
+        latency.add(&received.latency)?;
+        acks.add(&received.acks)?;
+    }
+    drop(sinks);
+    let expected = sent * (members as u64 - 1);
+    Ok(json!({
+        "scenario": "fanout",
+        "groups": group_count, "members": members, "rate_per_group": rate, "secs": secs.as_secs(),
+        "connections": group_count * members,
+        "sent": sent, "acked": acks.len(), "expected_deliveries": expected, "delivered": delivered,
+        "lost": expected.saturating_sub(delivered),
+        "messages_per_sec": sent as f64 / secs.as_secs_f64(),
+        "deliveries_per_sec": delivered as f64 / secs.as_secs_f64(),
+        "send_to_delivery": latency_summary(&latency),
+        "send_to_ack": latency_summary(&acks),
+    }))
+}
+
+/// Every member of one group sends one message at the same moment.
+async fn burst(cli: &Cli, seed: &SeedOutput, members: usize) -> anyhow::Result<Value> {
+    let group = seed
+        .groups
+        .iter()
+        .find(|g| g.members.len() >= members)
+        .map(|g| SeededGroup { id: g.id, members: g.members[..members].to_vec() })
+        .with_context(|| format!("the seed has no group of {members}+ members"))?;
+    let sockets = connect_groups(cli, seed, std::slice::from_ref(&group)).await?.pop().unwrap_or_default();
+    let epoch = Instant::now();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let expected = (members * (members - 1)) as u64;
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    for (j, socket) in sockets.into_iter().enumerate() {
+        let (mut sink, mut stream) = socket.split();
+        let (delivered, mut stop, group_id) = (delivered.clone(), stop_rx.clone(), group.id);
+        let frame = json!({"type": "send", "conversation_id": group_id, "client_msg_id": format!("{run}-{j}"),
+                           "body": format!("t:{}", 0)});
+        let _ = sink.send(Message::text(frame.to_string())).await;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    frame = stream.next() => match frame {
+                        Some(Ok(Message::Text(text))) if text.contains("\"type\":\"message\"") => {
+                            delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                    _ = stop.changed() => break,
+                }
+            }
+            drop(sink);
+        }));
+    }
+    let deadline = Duration::from_secs(120);
+    while (delivered.load(Ordering::Relaxed) as u64) < expected && epoch.elapsed() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = epoch.elapsed().as_secs_f64();
+    let got = delivered.load(Ordering::Relaxed) as u64;
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    }
+    Ok(json!({
+        "scenario": "burst", "members": members, "expected_deliveries": expected, "delivered": got,
+        "lost": expected.saturating_sub(got), "secs_until_all_delivered": secs,
+        "deliveries_per_sec": got as f64 / secs,
+    }))
+}
+
+/// Latency of the two reads a phone does most: the conversation list and a page of older messages.
+async fn history(cli: &Cli, seed: &SeedOutput, requests: usize, concurrency: usize) -> anyhow::Result<Value> {
+    let history = seed.history.as_ref().context("the seed has no history: run bench-seed with --history-messages")?;
+    let token = seed.users[history.reader].token.clone();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let base = format!("http://{}/api/v1", cli.server);
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    // A fixed xorshift sequence: reproducible page positions across runs, no extra dependency.
+    let mut next_seq = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        2 + (state % history.messages.max(2) as u64) as i64
+    };
+    let mut jobs = Vec::with_capacity(requests);
+    for i in 0..requests {
+        let url = if i % 2 == 0 {
+            format!("{base}/conversations")
+        } else {
+            format!("{base}/conversations/{}/messages?before_seq={}&limit=50", history.conversation_id, next_seq())
+        };
+        jobs.push((i % 2 == 0, url));
+    }
+    let timings: Vec<anyhow::Result<(bool, u64)>> = futures_util::stream::iter(jobs)
+        .map(|(is_list, url)| {
+            let (client, token) = (client.clone(), token.clone());
+            async move {
+                let started = Instant::now();
+                let response = client.get(url).bearer_auth(token).send().await?;
+                anyhow::ensure!(response.status().is_success(), "status {}", response.status());
+                let _ = response.bytes().await?;
+                Ok((is_list, started.elapsed().as_micros() as u64))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let (mut list, mut page) = (new_histogram()?, new_histogram()?);
+    for timing in timings {
+        let (is_list, micros) = timing?;
+        if is_list { list.record(micros.max(1))? } else { page.record(micros.max(1))? }
+    }
+    Ok(json!({
+        "scenario": "history", "messages_in_conversation": history.messages, "requests": requests,
+        "concurrency": concurrency,
+        "list_conversations": latency_summary(&list),
+        "page_messages": latency_summary(&page),
+    }))
+}

@@ -1,0 +1,67 @@
+//! Each scenario runs to completion at a tiny size against a real server. No timing is asserted here:
+//! speed is measured by the scenarios themselves and written to docs/benchmarks.md.
+
+use std::time::Duration;
+
+use hallway_server::bench_seed::{SeedPlan, seed};
+use hallway_test_support::TestServer;
+use serde_json::Value;
+
+async fn loadgen(server: &TestServer, tokens: &std::path::Path, args: &[&str]) -> Value {
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_hallway-loadgen"))
+            .arg("--server")
+            .arg(server.local_addr().to_string())
+            .arg("--tokens")
+            .arg(tokens)
+            .arg("--server-pid")
+            .arg(std::process::id().to_string())
+            .args(args)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{args:?} did not stop by itself"))
+    .unwrap_or_else(|err| panic!("the load generator did not run: {err}"));
+    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    let line = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(line.trim()).unwrap_or_else(|err| panic!("one JSON line, not {line:?}: {err}"))
+}
+
+#[actix_web::test]
+async fn every_scenario_runs_to_completion_at_a_tiny_size() {
+    let server = TestServer::start().await;
+    let plan = SeedPlan {
+        users: 30,
+        groups: 6,
+        members_per_group: 5,
+        history_messages: 300,
+        token_ttl: Duration::from_secs(600),
+    };
+    let seeded = seed(&server.pool, &server.state.keys, &plan).await.unwrap();
+    assert_eq!((seeded.users.len(), seeded.groups.len()), (30, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(&tokens, serde_json::to_vec(&seeded).unwrap()).unwrap();
+
+    let connections = loadgen(&server, &tokens, &["connections", "--n", "20", "--hold-secs", "1"]).await;
+    assert_eq!((connections["held"].as_u64(), connections["failed"].as_u64()), (Some(20), Some(0)));
+    assert!(connections["server_kib_per_connection"].is_number());
+
+    let fanout =
+        loadgen(&server, &tokens, &["fanout", "--groups", "2", "--members", "4", "--rate", "4", "--secs", "1"]).await;
+    let sent = fanout["sent"].as_u64().unwrap();
+    assert!(sent >= 2, "{fanout}");
+    assert_eq!(fanout["expected_deliveries"].as_u64(), Some(sent * 3));
+    assert_eq!(fanout["lost"].as_u64(), Some(0), "{fanout}");
+    assert_eq!(fanout["acked"].as_u64(), Some(sent));
+    assert!(fanout["send_to_delivery"]["p99_ms"].is_number());
+
+    let burst = loadgen(&server, &tokens, &["burst", "--members", "5"]).await;
+    assert_eq!((burst["delivered"].as_u64(), burst["lost"].as_u64()), (Some(20), Some(0)), "{burst}");
+
+    let history = loadgen(&server, &tokens, &["history", "--requests", "20", "--concurrency", "2"]).await;
+    assert_eq!(history["list_conversations"]["samples"].as_u64(), Some(10));
+    assert_eq!(history["page_messages"]["samples"].as_u64(), Some(10));
+}

@@ -1,0 +1,170 @@
+//! `hallway-server bench-seed`: fills a database for the load generator quickly (batched `UNNEST` inserts,
+//! not one HTTP call per user) and mints access tokens with the server's own secret, so that a run measures
+//! the messaging, not 50,000 argon2 sign-ins. The tokens file is what `hallway-loadgen` reads.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::tokens::Keys;
+
+/// Rows sent per statement: large enough to amortise round trips, small enough for PostgreSQL's limits.
+const CHUNK: usize = 10_000;
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct SeedPlan {
+    pub users: usize,
+    pub groups: usize,
+    pub members_per_group: usize,
+    /// Messages in one extra two-person conversation, for the history scenario (0: none).
+    pub history_messages: i64,
+    /// How long the minted access tokens live (a run may last longer than the usual 15 minutes).
+    pub token_ttl: Duration,
+}
+
+/// What was created: the load generator's input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeedOutput {
+    pub users: Vec<SeededUser>,
+    pub groups: Vec<SeededGroup>,
+    pub history: Option<SeededHistory>,
+}
+
+/// One user and a ready access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeededUser {
+    pub id: Uuid,
+    pub token: String,
+}
+
+/// One group and its members, as indices into `users` (the first is its admin).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeededGroup {
+    pub id: Uuid,
+    pub members: Vec<usize>,
+}
+
+/// The conversation that holds the history messages, and a member who reads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeededHistory {
+    pub conversation_id: Uuid,
+    pub reader: usize,
+    pub messages: i64,
+}
+
+/// Creates the users, their sessions, the groups and the history, and mints one token per user.
+pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<SeedOutput> {
+    anyhow::ensure!(plan.users >= 2, "at least two users");
+    anyhow::ensure!(plan.members_per_group <= plan.users, "a group cannot have more members than there are users");
+    let run = &Uuid::now_v7().simple().to_string()[20..];
+    let user_ids: Vec<Uuid> = (0..plan.users).map(|_| Uuid::now_v7()).collect();
+    let session_ids: Vec<Uuid> = (0..plan.users).map(|_| Uuid::now_v7()).collect();
+    for (start, ids) in user_ids.chunks(CHUNK).enumerate().map(|(i, c)| (i * CHUNK, c)) {
+        let names: Vec<String> = (start..start + ids.len()).map(|i| format!("bench-{run}-{i}")).collect();
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, role)
+             SELECT id, name, name, 'teacher' FROM UNNEST($1::uuid[], $2::text[]) AS t(id, name)",
+        )
+        .bind(ids)
+        .bind(&names)
+        .execute(db)
+        .await?;
+        sqlx::query("INSERT INTO sessions (id, user_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[])")
+            .bind(&session_ids[start..start + ids.len()])
+            .bind(ids)
+            .execute(db)
+            .await?;
+    }
+
+    let mut groups = Vec::with_capacity(plan.groups);
+    let (mut member_conversations, mut member_users, mut member_roles) = (Vec::new(), Vec::new(), Vec::new());
+    for g in 0..plan.groups {
+        let id = Uuid::now_v7();
+        let members: Vec<usize> =
+            (0..plan.members_per_group).map(|j| (g * plan.members_per_group + j) % plan.users).collect();
+        for (j, index) in members.iter().enumerate() {
+            member_conversations.push(id);
+            member_users.push(user_ids[*index]);
+            member_roles.push(if j == 0 { "admin" } else { "member" });
+        }
+        groups.push(SeededGroup { id, members });
+    }
+    for chunk in groups.chunks(CHUNK) {
+        let ids: Vec<Uuid> = chunk.iter().map(|g| g.id).collect();
+        let creators: Vec<Uuid> = chunk.iter().map(|g| user_ids[g.members.first().copied().unwrap_or(0)]).collect();
+        sqlx::query(
+            "INSERT INTO conversations (id, kind, name, created_by)
+             SELECT id, 'group', 'Bench group', creator FROM UNNEST($1::uuid[], $2::uuid[]) AS t(id, creator)",
+        )
+        .bind(&ids)
+        .bind(&creators)
+        .execute(db)
+        .await?;
+    }
+    for start in (0..member_users.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(member_users.len());
+        sqlx::query(
+            "INSERT INTO conversation_members (conversation_id, user_id, role)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[])",
+        )
+        .bind(&member_conversations[start..end])
+        .bind(&member_users[start..end])
+        .bind(&member_roles[start..end])
+        .execute(db)
+        .await?;
+    }
+
+    let history =
+        if plan.history_messages > 0 { Some(seed_history(db, &user_ids, plan.history_messages).await?) } else { None };
+
+    let now = OffsetDateTime::now_utc();
+    let users = user_ids
+        .iter()
+        .zip(&session_ids)
+        .map(|(id, session)| SeededUser { id: *id, token: keys.issue_access(*id, *session, now, plan.token_ttl) })
+        .collect();
+    Ok(SeedOutput { users, groups, history })
+}
+
+/// A two-person conversation between users 0 and 1 holding `count` messages, written by one statement.
+async fn seed_history(db: &PgPool, user_ids: &[Uuid], count: i64) -> anyhow::Result<SeededHistory> {
+    let id = Uuid::now_v7();
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO conversations (id, kind, name, created_by) VALUES ($1, 'group', 'History', $2)")
+        .bind(id)
+        .bind(user_ids[0])
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO conversation_members (conversation_id, user_id, role) VALUES ($1, $2, 'admin'), ($1, $3, 'member')",
+    )
+    .bind(id)
+    .bind(user_ids[0])
+    .bind(user_ids[1])
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
+         SELECT gen_random_uuid(), $1, s, CASE WHEN s % 2 = 0 THEN $2 ELSE $3 END, 'history-' || s,
+                'History message number ' || s || ', about the class trip and the science fair',
+                now() - make_interval(secs => ($4 - s)::double precision)
+         FROM generate_series(1, $4::bigint) AS s",
+    )
+    .bind(id)
+    .bind(user_ids[0])
+    .bind(user_ids[1])
+    .bind(count)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE conversations SET next_seq = $2 + 1, last_message_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(count)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(SeededHistory { conversation_id: id, reader: 1, messages: count })
+}
