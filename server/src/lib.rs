@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod policy;
 pub mod realtime;
 pub mod startup;

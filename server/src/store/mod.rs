@@ -1,6 +1,7 @@
 //! PostgreSQL access: one module per aggregate, each a set of free functions taking a pool, a connection
 //! or a transaction. `Database` opens either the configured database or the embedded cluster.
 
+pub mod attachments;
 pub mod audit;
 pub mod conversations;
 pub mod embedded;
