@@ -1,7 +1,9 @@
 //! actix-web routes, one module per resource. Every failure, including the framework's own (bad JSON,
 //! bad path ids, unknown routes), is answered with the contract's error envelope.
 
+pub mod attachments;
 pub mod auth;
+pub mod avatars;
 pub mod health;
 pub mod me;
 pub mod ws;
@@ -30,6 +32,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/auth/logout-all", web::post().to(auth::logout_all))
                 .route("/me", web::get().to(me::get))
                 .route("/me/password", web::post().to(me::change_password))
+                .route("/me/avatar", web::put().to(avatars::put))
+                .route("/me/avatar", web::delete().to(avatars::delete))
+                .route("/users/{id}/avatar", web::get().to(avatars::get))
+                .route("/attachments", web::post().to(attachments::upload))
+                .route("/attachments/{id}", web::get().to(attachments::download))
+                .route("/attachments/{id}/thumbnail", web::get().to(attachments::thumbnail))
                 .route("/ws", web::get().to(ws::connect)),
         );
 }

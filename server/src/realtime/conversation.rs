@@ -169,7 +169,7 @@ impl Handler<SendMessage> for ConversationActor {
             return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
         }
         self.stop_typing(ctx, msg.origin.user_id);
-        let (db, conversation_id) = (self.realtime.db().clone(), self.id);
+        let (db, realtime, conversation_id) = (self.realtime.db().clone(), self.realtime.clone(), self.id);
         let persist = async move {
             let new = NewMessage {
                 conversation_id,
@@ -183,7 +183,10 @@ impl Handler<SendMessage> for ConversationActor {
             let row = match inserted {
                 Inserted::New(row) | Inserted::Existing(row) => row,
             };
-            let message = store::messages::to_wire(&db, vec![row]).await?.pop().ok_or(sqlx::Error::RowNotFound)?;
+            let message = store::messages::to_wire(&db, realtime.keys(), vec![row])
+                .await?
+                .pop()
+                .ok_or(sqlx::Error::RowNotFound)?;
             Ok::<_, ApiError>((message, is_new))
         };
         AtomicResponse::new(Box::pin(persist.into_actor(self).map(move |result, act, _| {

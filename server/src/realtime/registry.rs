@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::conversation::ConversationActor;
 use super::user::{CloseSessions, Deliver, UserActor};
 use super::{FrameText, SessionFilter, Target};
+use crate::auth::tokens::Keys;
 use crate::config::RealtimeLimits;
 
 /// The handle every part of the server uses to reach the actors; cheap to clone.
@@ -21,6 +22,8 @@ pub struct Realtime {
 
 struct Inner {
     db: PgPool,
+    /// Sign the attachment links of the messages the actors send out.
+    keys: Arc<Keys>,
     limits: RealtimeLimits,
     /// The threads actors run on; an actor's thread is chosen by its id.
     arbiters: Vec<ArbiterHandle>,
@@ -33,12 +36,13 @@ struct Inner {
 
 impl Realtime {
     /// Starts the arbiter threads. Must be called inside an actix system.
-    pub fn start(db: PgPool, limits: RealtimeLimits) -> Realtime {
+    pub fn start(db: PgPool, keys: Arc<Keys>, limits: RealtimeLimits) -> Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
         Realtime {
             inner: Arc::new(Inner {
                 db,
+                keys,
                 limits,
                 arbiters,
                 conversations: Mutex::new(HashMap::new()),
@@ -50,6 +54,11 @@ impl Realtime {
     /// The database the actors persist to.
     pub fn db(&self) -> &PgPool {
         &self.inner.db
+    }
+
+    /// The keys that sign attachment links.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
     }
 
     /// The timings and limits in force.
