@@ -194,9 +194,8 @@ fn ogg(head: &[u8]) -> Result<FileKind, MediaError> {
 fn office_open_xml(path: &Path) -> Result<FileKind, MediaError> {
     let not_office = || MediaError::Unsupported("ZIP archives are not accepted, except Office documents".into());
     let mut archive = zip::ZipArchive::new(BufReader::new(File::open(path)?)).map_err(|_| not_office())?;
-    let has_macros =
-        archive.file_names().any(|name| name.map_or(true, |n| n.to_ascii_lowercase().ends_with("vbaproject.bin")));
-    if has_macros {
+    let names = archive.file_names().collect::<Result<Vec<_>, _>>().map_err(|_| not_office())?;
+    if names.iter().any(|name| name.to_ascii_lowercase().ends_with("vbaproject.bin")) {
         return Err(MediaError::Unsupported("Office documents with macros are not accepted".into()));
     }
     let mut content_types = String::new();
