@@ -19,6 +19,18 @@ pub struct ServeArgs {
     /// Seed the demo school (all passwords `demo-password`); refuses a database with non-demo users.
     #[arg(long)]
     pub demo: bool,
+    /// Largest file one upload may carry, in bytes (default 25 MiB); larger uploads get 413.
+    #[arg(long, env = "HALLWAY_MAX_UPLOAD_BYTES", default_value_t = MediaLimits::DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
+    /// Bytes of distinct files one user may keep stored (default 2 GiB); uploads past it get 413.
+    #[arg(long, env = "HALLWAY_UPLOAD_QUOTA_BYTES", default_value_t = MediaLimits::DEFAULT_QUOTA_BYTES)]
+    pub upload_quota_bytes: u64,
+    /// Uploads not sent with any message within this many seconds are deleted (default one day).
+    #[arg(long, env = "HALLWAY_UNATTACHED_UPLOAD_MAX_AGE_SECS", default_value_t = 24 * 3600)]
+    pub unattached_upload_max_age_secs: u64,
+    /// How often, in seconds, the server looks for such forgotten uploads (default hourly).
+    #[arg(long, env = "HALLWAY_UPLOAD_CLEANUP_INTERVAL_SECS", default_value_t = 3600)]
+    pub upload_cleanup_interval_secs: u64,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -77,6 +89,7 @@ pub struct Config {
     pub limits: Limits,
     pub tokens: TokenLifetimes,
     pub realtime: RealtimeLimits,
+    pub media: MediaLimits,
 }
 
 /// A PEM certificate chain and its private key.
@@ -131,6 +144,38 @@ impl Default for RealtimeLimits {
     }
 }
 
+/// Uploads: how big, how much per person, how long an unsent upload is kept.
+#[derive(Debug, Clone)]
+pub struct MediaLimits {
+    /// Largest file one upload may carry; the server stops reading past it.
+    pub max_upload_bytes: u64,
+    /// Bytes of distinct stored files per uploader (the same file twice counts once).
+    pub quota_bytes: u64,
+    /// An upload attached to no message for this long is deleted (people who picked a photo and then
+    /// changed their mind should not keep it on the server forever).
+    pub unattached_max_age: Duration,
+    /// How often the server deletes such uploads.
+    pub cleanup_interval: Duration,
+}
+
+impl MediaLimits {
+    /// 25 MiB, as DESIGN.md says.
+    pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+    /// 2 GiB per person.
+    pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+}
+
+impl Default for MediaLimits {
+    fn default() -> Self {
+        MediaLimits {
+            max_upload_bytes: MediaLimits::DEFAULT_MAX_UPLOAD_BYTES,
+            quota_bytes: MediaLimits::DEFAULT_QUOTA_BYTES,
+            unattached_max_age: Duration::from_secs(24 * 3600),
+            cleanup_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
 /// How long tokens live.
 #[derive(Debug, Clone)]
 pub struct TokenLifetimes {
@@ -170,6 +215,7 @@ impl Config {
             },
             tokens: TokenLifetimes::default(),
             realtime: RealtimeLimits::default(),
+            media: MediaLimits::default(),
         }
     }
 
@@ -178,6 +224,13 @@ impl Config {
         let mut config = Config::from_common(args.data_dir, args.common);
         config.bind = args.bind;
         config.demo = args.demo;
+        config.media = MediaLimits {
+            max_upload_bytes: args.max_upload_bytes,
+            quota_bytes: args.upload_quota_bytes,
+            unattached_max_age: Duration::from_secs(args.unattached_upload_max_age_secs),
+            // Zero would make the cleanup loop spin.
+            cleanup_interval: Duration::from_secs(args.upload_cleanup_interval_secs.max(1)),
+        };
         config
     }
 

@@ -12,6 +12,7 @@ use hallway_protocol::{ConversationKind, ErrorCode, Message};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::auth::tokens::Keys;
 use crate::error::ApiError;
 use crate::policy::{Party, Policy, Verdict};
 use crate::store::conversations::MemberRow;
@@ -139,6 +140,7 @@ pub async fn require_member(db: &PgPool, conversation_id: Uuid, user_id: Uuid) -
 /// teacher may start a chat that a student may then answer); groups are governed when people are added.
 pub async fn send(
     db: &PgPool,
+    keys: &Keys,
     policy: &Policy,
     sender: &UserRow,
     conversation_id: Uuid,
@@ -148,7 +150,7 @@ pub async fn send(
     if let Some(existing) =
         store::messages::find_by_client_msg_id(db, sender.id, outgoing.client_msg_id.as_str()).await?
     {
-        return original(db, sender.id, existing).await;
+        return original(db, keys, sender.id, existing).await;
     }
     if store::conversations::kind(db, conversation_id).await? == Some(ConversationKind::Direct) {
         check_direct_contact(db, policy, sender, conversation_id).await?;
@@ -167,8 +169,8 @@ pub async fn send(
         attachment_ids: &outgoing.attachment_ids,
     };
     match store::messages::insert(db, &new).await {
-        Ok(Inserted::New(row)) => Ok(Sent { message: one_to_wire(db, row).await?, new: true }),
-        Ok(Inserted::Existing(row)) => original(db, sender.id, row).await,
+        Ok(Inserted::New(row)) => Ok(Sent { message: one_to_wire(db, keys, row).await?, new: true }),
+        Ok(Inserted::Existing(row)) => original(db, keys, sender.id, row).await,
         // Another message took one of the attachments between the check and the insert.
         Err(err) if violated_unique_constraint(&err) == Some("message_attachments_attachment_id_key") => {
             Err(unattachable())
@@ -179,11 +181,11 @@ pub async fn send(
 
 /// The original of a repeated send. It is the sender's own message, but if they have since left its
 /// conversation (the id was reused elsewhere) it is no longer theirs to see: 409, the id is taken.
-async fn original(db: &PgPool, sender_id: Uuid, row: MessageRow) -> Outcome<Sent> {
+async fn original(db: &PgPool, keys: &Keys, sender_id: Uuid, row: MessageRow) -> Outcome<Sent> {
     if store::conversations::membership(db, row.conversation_id, sender_id).await?.is_none() {
         return Err(Refusal::Conflict("client_msg_id: already used for a message in another conversation"));
     }
-    Ok(Sent { message: one_to_wire(db, row).await?, new: false })
+    Ok(Sent { message: one_to_wire(db, keys, row).await?, new: false })
 }
 
 async fn check_direct_contact(db: &PgPool, policy: &Policy, sender: &UserRow, conversation_id: Uuid) -> Outcome<()> {
@@ -249,10 +251,16 @@ impl Paging {
 }
 
 /// A page of a conversation's history, for members only.
-pub async fn history(db: &PgPool, user_id: Uuid, conversation_id: Uuid, paging: Paging) -> Outcome<MessagePage> {
+pub async fn history(
+    db: &PgPool,
+    keys: &Keys,
+    user_id: Uuid,
+    conversation_id: Uuid,
+    paging: Paging,
+) -> Outcome<MessagePage> {
     require_member(db, conversation_id, user_id).await?;
     let (rows, has_more) = store::messages::page(db, conversation_id, paging.window, paging.limit).await?;
-    Ok(MessagePage { messages: store::messages::to_wire(db, rows).await?, has_more })
+    Ok(MessagePage { messages: store::messages::to_wire(db, keys, rows).await?, has_more })
 }
 
 /// A message and the caller's membership of its conversation, or `NotFound` for either.
@@ -264,7 +272,7 @@ async fn visible_message(db: &PgPool, user_id: Uuid, message_id: Uuid) -> Outcom
 
 /// Edits a message: its sender only, and not once deleted (409). The old body is kept in `message_edits`;
 /// the same body again changes nothing (no edit recorded, `edited_at` untouched).
-pub async fn edit(db: &PgPool, user_id: Uuid, message_id: Uuid, raw_body: &str) -> Outcome<Changed> {
+pub async fn edit(db: &PgPool, keys: &Keys, user_id: Uuid, message_id: Uuid, raw_body: &str) -> Outcome<Changed> {
     let (row, _) = visible_message(db, user_id, message_id).await?;
     if row.sender_id != user_id {
         return Err(Refusal::Forbidden("only the sender may edit a message"));
@@ -277,16 +285,16 @@ pub async fn edit(db: &PgPool, user_id: Uuid, message_id: Uuid, raw_body: &str) 
     }
     if row.body == body.as_str() {
         tx.rollback().await?;
-        return Ok(Changed { message: one_to_wire(db, row).await?, changed: false });
+        return Ok(Changed { message: one_to_wire(db, keys, row).await?, changed: false });
     }
     let row = store::messages::edit(&mut tx, message_id, &body).await?;
     tx.commit().await?;
-    Ok(Changed { message: one_to_wire(db, row).await?, changed: true })
+    Ok(Changed { message: one_to_wire(db, keys, row).await?, changed: true })
 }
 
 /// Deletes a message: its sender, or an admin of the group it is in. Idempotent: deleting it again
 /// answers the deleted message with `changed: false`.
-pub async fn delete(db: &PgPool, user_id: Uuid, message_id: Uuid) -> Outcome<Changed> {
+pub async fn delete(db: &PgPool, keys: &Keys, user_id: Uuid, message_id: Uuid) -> Outcome<Changed> {
     let (row, member) = visible_message(db, user_id, message_id).await?;
     if row.sender_id != user_id {
         let group = store::conversations::kind(db, row.conversation_id).await? == Some(ConversationKind::Group);
@@ -298,16 +306,23 @@ pub async fn delete(db: &PgPool, user_id: Uuid, message_id: Uuid) -> Outcome<Cha
     let row = store::messages::find_for_update(&mut tx, message_id).await?.ok_or(Refusal::NotFound)?;
     if row.deleted_at.is_some() {
         tx.rollback().await?;
-        return Ok(Changed { message: one_to_wire(db, row).await?, changed: false });
+        return Ok(Changed { message: one_to_wire(db, keys, row).await?, changed: false });
     }
     let row = store::messages::soft_delete(&mut tx, message_id).await?.ok_or(Refusal::NotFound)?;
     tx.commit().await?;
-    Ok(Changed { message: one_to_wire(db, row).await?, changed: true })
+    Ok(Changed { message: one_to_wire(db, keys, row).await?, changed: true })
 }
 
 /// Adds (`on`) or takes back a reaction, for members; not on a deleted message (409). Repeating either
 /// changes nothing.
-pub async fn react(db: &PgPool, user_id: Uuid, message_id: Uuid, emoji: &Emoji, on: bool) -> Outcome<Changed> {
+pub async fn react(
+    db: &PgPool,
+    keys: &Keys,
+    user_id: Uuid,
+    message_id: Uuid,
+    emoji: &Emoji,
+    on: bool,
+) -> Outcome<Changed> {
     visible_message(db, user_id, message_id).await?;
     let mut tx = db.begin().await?;
     // The lock orders this after a concurrent delete, which removes reactions.
@@ -321,7 +336,7 @@ pub async fn react(db: &PgPool, user_id: Uuid, message_id: Uuid, emoji: &Emoji, 
         store::reactions::remove(&mut *tx, message_id, user_id, emoji).await?
     };
     tx.commit().await?;
-    Ok(Changed { message: one_to_wire(db, row).await?, changed })
+    Ok(Changed { message: one_to_wire(db, keys, row).await?, changed })
 }
 
 /// Moves the caller's read marker forward (never back; a seq past the end is the end) and returns it.
@@ -375,18 +390,18 @@ impl SearchQuery {
 }
 
 /// Messages matching every word, in conversations the caller is a member of now, not deleted, newest first.
-pub async fn search(db: &PgPool, user_id: Uuid, query: &SearchQuery) -> Outcome<Vec<SearchHit>> {
+pub async fn search(db: &PgPool, keys: &Keys, user_id: Uuid, query: &SearchQuery) -> Outcome<Vec<SearchHit>> {
     let Some(words) = query.words() else { return Ok(Vec::new()) };
     let rows = store::messages::search(db, user_id, &words, query.limit).await?;
-    Ok(store::messages::to_wire(db, rows)
+    Ok(store::messages::to_wire(db, keys, rows)
         .await?
         .into_iter()
         .map(|message| SearchHit { conversation_id: message.conversation_id, seq: message.seq, message })
         .collect())
 }
 
-async fn one_to_wire(db: &PgPool, row: MessageRow) -> Outcome<Message> {
-    store::messages::to_wire(db, vec![row]).await?.pop().ok_or(Refusal::NotFound)
+async fn one_to_wire(db: &PgPool, keys: &Keys, row: MessageRow) -> Outcome<Message> {
+    store::messages::to_wire(db, keys, vec![row]).await?.pop().ok_or(Refusal::NotFound)
 }
 
 fn invalid_input(message: &str) -> Invalid {

@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use crate::auth::tokens::{Keys, load_or_create_secret};
 use crate::config::{Config, TlsFiles};
 use crate::http;
+use crate::media;
 use crate::realtime::Realtime;
 use crate::state::{AppState, POLICY_SETTING};
 use crate::store;
@@ -35,8 +36,11 @@ impl Application {
         let workers = config.workers;
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
         let policy = Arc::new(std::sync::RwLock::new(policy));
-        let realtime = Realtime::start(db.clone(), config.realtime.clone(), policy.clone());
-        let state = AppState::new(config, db, Keys::from_secret(&secret), policy, realtime);
+        let keys = Arc::new(Keys::from_secret(&secret));
+        let realtime = Realtime::start(db.clone(), keys.clone(), config.realtime.clone(), policy.clone());
+        let state = AppState::new(config, db, keys, policy, realtime);
+        let media = &state.config.media;
+        media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
             App::new()

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::tokens::Keys;
 use crate::config::Config;
+use crate::media::Media;
 use crate::policy::Policy;
 use crate::realtime::Realtime;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub policy: Arc<RwLock<Policy>>,
     /// The actors: conversations, connected users, sockets.
     pub realtime: Realtime,
+    /// Uploaded files: the blob store and the bound on concurrent image processing.
+    pub media: Media,
     /// Failed sign-ins counted per account (lower-cased login).
     pub login_failures_by_account: Arc<FailureLimiter>,
     /// Failed sign-ins counted per client address.
@@ -31,14 +34,21 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the shared state from the configuration, the database pool and the signing keys.
-    pub fn new(config: Config, db: PgPool, keys: Keys, policy: Arc<RwLock<Policy>>, realtime: Realtime) -> AppState {
+    pub fn new(
+        config: Config,
+        db: PgPool,
+        keys: Arc<Keys>,
+        policy: Arc<RwLock<Policy>>,
+        realtime: Realtime,
+    ) -> AppState {
         let window = config.limits.login_failure_window;
         AppState {
             login_failures_by_account: Arc::new(FailureLimiter::new(config.limits.login_failures_per_account, window)),
             login_failures_by_address: Arc::new(FailureLimiter::new(config.limits.login_failures_per_address, window)),
+            media: Media::local(&config.data_dir),
             db,
             config: Arc::new(config),
-            keys: Arc::new(keys),
+            keys,
             policy,
             realtime,
         }

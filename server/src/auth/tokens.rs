@@ -39,6 +39,9 @@ pub struct Keys {
     decoding: DecodingKey,
     /// Key of the HMAC that derives a refresh token's successor (distinct from the JWT key).
     successor_key: [u8; 32],
+    /// Key of the HMAC that signs attachment URLs (distinct from the others, so a signature made for one
+    /// purpose never passes for another).
+    attachment_key: [u8; 32],
 }
 
 impl Keys {
@@ -47,10 +50,14 @@ impl Keys {
         let mut successor = Sha256::new();
         successor.update(b"hallway refresh-token successor\0");
         successor.update(secret);
+        let mut attachment = Sha256::new();
+        attachment.update(b"hallway attachment url\0");
+        attachment.update(secret);
         Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             successor_key: successor.finalize().into(),
+            attachment_key: attachment.finalize().into(),
         }
     }
 
@@ -83,6 +90,28 @@ impl Keys {
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(token.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+impl Keys {
+    /// The signature of an attachment URL: an HMAC of `id|variant|expires` (unix seconds), so a link lets
+    /// image loaders and browsers fetch one file, in one variant, until it expires, without a header.
+    pub fn sign_attachment(&self, id: Uuid, variant: &str, expires: i64) -> String {
+        URL_SAFE_NO_PAD.encode(self.attachment_mac(id, variant, expires).finalize().into_bytes())
+    }
+
+    /// Whether `signature` was made by `sign_attachment` for this id, variant and expiry, and `now` (unix
+    /// seconds) is before the expiry. The comparison takes constant time.
+    pub fn verify_attachment(&self, id: Uuid, variant: &str, expires: i64, signature: &str, now: i64) -> bool {
+        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else { return false };
+        now < expires && self.attachment_mac(id, variant, expires).verify_slice(&signature).is_ok()
+    }
+
+    fn attachment_mac(&self, id: Uuid, variant: &str, expires: i64) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.attachment_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(format!("{id}|{variant}|{expires}").as_bytes());
+        mac
     }
 }
 
@@ -157,6 +186,20 @@ mod tests {
         assert_eq!(keys.successor(&token), keys.successor(&token));
         assert_ne!(keys.successor(&token), token);
         assert_ne!(Keys::from_secret(b"two").successor(&token), keys.successor(&token));
+    }
+
+    #[test]
+    fn attachment_signatures_bind_id_variant_and_expiry() {
+        let keys = Keys::from_secret(b"one");
+        let (id, now) = (Uuid::now_v7(), 1_000_000);
+        let sig = keys.sign_attachment(id, "original", now + 60);
+        assert!(keys.verify_attachment(id, "original", now + 60, &sig, now));
+        assert!(!keys.verify_attachment(id, "original", now + 60, &sig, now + 60), "expired");
+        assert!(!keys.verify_attachment(id, "thumbnail", now + 60, &sig, now), "other variant");
+        assert!(!keys.verify_attachment(id, "original", now + 61, &sig, now), "other expiry");
+        assert!(!keys.verify_attachment(Uuid::now_v7(), "original", now + 60, &sig, now), "other id");
+        assert!(!Keys::from_secret(b"two").verify_attachment(id, "original", now + 60, &sig, now), "other key");
+        assert!(!keys.verify_attachment(id, "original", now + 60, "not base64!", now));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::store::{self, conversation_views};
 
 /// `GET /conversations`: the caller's conversations, pinned first, then newest activity first.
 pub async fn list(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
-    let conversations = conversation_views::list_for(&state.db, caller.id()).await?;
+    let conversations = conversation_views::list_for(&state.db, &state.keys, caller.id()).await?;
     Ok(HttpResponse::Ok().json(ConversationList { conversations }))
 }
 
@@ -249,7 +249,7 @@ pub async fn settings(
 
 /// The conversation as `viewer` sees it, or 404 when they are not in it.
 async fn view(state: &AppState, viewer: Uuid, id: Uuid) -> ApiResult<hallway_protocol::Conversation> {
-    conversation_views::one_for(&state.db, viewer, id).await?.ok_or_else(ApiError::not_found)
+    conversation_views::one_for(&state.db, &state.keys, viewer, id).await?.ok_or_else(ApiError::not_found)
 }
 
 /// Who may make a group change.

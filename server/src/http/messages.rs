@@ -55,7 +55,7 @@ pub async fn history(
 ) -> ApiResult<HttpResponse> {
     let paging = Paging::parse(query.before_seq.as_deref(), query.after_seq.as_deref(), query.limit.as_deref())
         .map_err(invalid)?;
-    let page = messaging::history(&state.db, caller.id(), conversation_id.into_inner(), paging).await?;
+    let page = messaging::history(&state.db, &state.keys, caller.id(), conversation_id.into_inner(), paging).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -123,7 +123,7 @@ pub async fn search(
     params: web::Query<SearchParams>,
 ) -> ApiResult<HttpResponse> {
     let query = SearchQuery::parse(params.q.as_deref(), params.limit.as_deref()).map_err(invalid)?;
-    let results = messaging::search(&state.db, caller.id(), &query).await?;
+    let results = messaging::search(&state.db, &state.keys, caller.id(), &query).await?;
     Ok(HttpResponse::Ok().json(SearchResults { results }))
 }
 

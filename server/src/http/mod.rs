@@ -2,7 +2,9 @@
 //! bad path ids, unknown routes), is answered with the contract's error envelope.
 
 pub mod admin;
+pub mod attachments;
 pub mod auth;
+pub mod avatars;
 pub mod conversations;
 pub mod directory;
 pub mod health;
@@ -34,6 +36,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/auth/logout-all", web::post().to(auth::logout_all))
                 .route("/me", web::get().to(me::get))
                 .route("/me/password", web::post().to(me::change_password))
+                .route("/me/avatar", web::put().to(avatars::put))
+                .route("/me/avatar", web::delete().to(avatars::delete))
+                .route("/users/{id}/avatar", web::get().to(avatars::get))
+                .route("/attachments", web::post().to(attachments::upload))
+                .route("/attachments/{id}", web::get().to(attachments::download))
+                .route("/attachments/{id}/thumbnail", web::get().to(attachments::thumbnail))
                 .route("/ws", web::get().to(ws::connect))
                 .configure(conversation_routes)
                 .configure(messages::routes)

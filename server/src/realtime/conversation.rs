@@ -192,9 +192,11 @@ impl Handler<SendMessage> for ConversationActor {
             return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
         }
         self.stop_typing(ctx, msg.origin.user_id);
-        let (db, policy, conversation_id) = (self.realtime.db().clone(), self.realtime.policy(), self.id);
+        let (realtime, policy, conversation_id) = (self.realtime.clone(), self.realtime.policy(), self.id);
         let SendMessage { origin, sender, outgoing } = msg;
-        let persist = async move { Ok(messaging::send(&db, &policy, &sender, conversation_id, &outgoing).await?) };
+        let persist = async move {
+            Ok(messaging::send(realtime.db(), realtime.keys(), &policy, &sender, conversation_id, &outgoing).await?)
+        };
         AtomicResponse::new(Box::pin(persist.into_actor(self).map(move |result: Result<Sent, ApiError>, act, _| {
             let sent = result?;
             if sent.message.conversation_id != act.id {
@@ -226,22 +228,23 @@ impl Handler<ApplyChange> for ConversationActor {
         if let Err(err) = self.check_member(msg.origin.user_id) {
             return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
         }
-        let (db, conversation_id, user_id) = (self.realtime.db().clone(), self.id, msg.origin.user_id);
+        let (realtime, conversation_id, user_id) = (self.realtime.clone(), self.id, msg.origin.user_id);
         let change = msg.change;
         let apply = async move {
+            let (db, keys) = (realtime.db(), realtime.keys());
             let (frame, answer) = match change {
                 Change::Edit { message_id, body } => {
-                    let edited = messaging::edit(&db, user_id, message_id, &body).await?;
+                    let edited = messaging::edit(db, keys, user_id, message_id, &body).await?;
                     let frame = edited.changed.then(|| ServerFrame::MessageUpdated { message: edited.message.clone() });
                     (frame, Changed::Message(edited.message))
                 }
                 Change::Delete { message_id } => {
-                    let deleted = messaging::delete(&db, user_id, message_id).await?;
+                    let deleted = messaging::delete(db, keys, user_id, message_id).await?;
                     let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
                     (frame, Changed::Message(deleted.message))
                 }
                 Change::React { message_id, emoji, on } => {
-                    let reacted = messaging::react(&db, user_id, message_id, &emoji, on).await?;
+                    let reacted = messaging::react(db, keys, user_id, message_id, &emoji, on).await?;
                     let frame = reacted.changed.then(|| ServerFrame::Reaction {
                         conversation_id,
                         message_id,
@@ -252,7 +255,7 @@ impl Handler<ApplyChange> for ConversationActor {
                     (frame, Changed::Message(reacted.message))
                 }
                 Change::Read { seq } => {
-                    let marker = messaging::mark_read(&db, user_id, conversation_id, seq).await?;
+                    let marker = messaging::mark_read(db, user_id, conversation_id, seq).await?;
                     (Some(ServerFrame::Read { conversation_id, user_id, seq: marker }), Changed::ReadUpTo(marker))
                 }
             };
@@ -311,13 +314,15 @@ impl Handler<ConversationChanged> for ConversationActor {
 
     fn handle(&mut self, msg: ConversationChanged, _: &mut Self::Context) -> Self::Result {
         self.last_activity = Instant::now();
-        let (db, id) = (self.realtime.db().clone(), self.id);
+        let (realtime, id) = (self.realtime.clone(), self.id);
         let reload = self.load_members();
         let work = async move {
             let members = reload.await?;
             let mut views = Vec::with_capacity(members.len());
             for member in &members {
-                if let Some(conversation) = store::conversation_views::one_for(&db, *member, id).await? {
+                if let Some(conversation) =
+                    store::conversation_views::one_for(realtime.db(), realtime.keys(), *member, id).await?
+                {
                     views.push((*member, conversation));
                 }
             }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::conversation::ConversationActor;
 use super::user::{CloseSessions, Deliver, UserActor};
 use super::{FrameText, SessionFilter, Target};
+use crate::auth::tokens::Keys;
 use crate::config::RealtimeLimits;
 use crate::error::ApiError;
 use crate::policy::Policy;
@@ -25,6 +26,8 @@ struct Inner {
     db: PgPool,
     /// The school's messaging rules, shared with the HTTP handlers (admins may change them at run time).
     policy: Arc<RwLock<Policy>>,
+    /// Sign the attachment links of the messages the actors send out.
+    keys: Arc<Keys>,
     limits: RealtimeLimits,
     /// The threads actors run on; an actor's thread is chosen by its id.
     arbiters: Vec<ArbiterHandle>,
@@ -37,13 +40,14 @@ struct Inner {
 
 impl Realtime {
     /// Starts the arbiter threads. Must be called inside an actix system.
-    pub fn start(db: PgPool, limits: RealtimeLimits, policy: Arc<RwLock<Policy>>) -> Realtime {
+    pub fn start(db: PgPool, keys: Arc<Keys>, limits: RealtimeLimits, policy: Arc<RwLock<Policy>>) -> Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
         Realtime {
             inner: Arc::new(Inner {
                 db,
                 policy,
+                keys,
                 limits,
                 arbiters,
                 conversations: Mutex::new(HashMap::new()),
@@ -105,6 +109,11 @@ impl Realtime {
     pub fn conversation_updated_for(&self, user_id: Uuid, conversation: hallway_protocol::Conversation) {
         let frame = hallway_protocol::ws::ServerFrame::Conversation { conversation };
         self.deliver(user_id, super::encode(&frame), Target::All);
+    }
+
+    /// The keys that sign attachment links.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
     }
 
     /// The timings and limits in force.

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use crate::auth::tokens::Keys;
 use hallway_protocol::{Conversation, Message, User};
 use sqlx::{FromRow, PgPool};
 use time::OffsetDateTime;
@@ -57,24 +58,29 @@ struct MemberUserRow {
 
 /// Every conversation of `viewer`: pinned first, then newest activity first (the last message, or the
 /// creation for a conversation without messages); archived ones included, flagged.
-pub async fn list_for(db: &PgPool, viewer: Uuid) -> Result<Vec<Conversation>, sqlx::Error> {
+pub async fn list_for(db: &PgPool, keys: &Keys, viewer: Uuid) -> Result<Vec<Conversation>, sqlx::Error> {
     let rows: Vec<ViewerRow> = sqlx::query_as(viewer_rows!("")).bind(viewer).fetch_all(db).await?;
-    build(db, rows).await
+    build(db, keys, rows).await
 }
 
 /// One conversation as `viewer` sees it, or `None` when they are not a member (or it does not exist): the
 /// caller answers both with the same 404.
-pub async fn one_for(db: &PgPool, viewer: Uuid, conversation_id: Uuid) -> Result<Option<Conversation>, sqlx::Error> {
+pub async fn one_for(
+    db: &PgPool,
+    keys: &Keys,
+    viewer: Uuid,
+    conversation_id: Uuid,
+) -> Result<Option<Conversation>, sqlx::Error> {
     let rows: Vec<ViewerRow> = sqlx::query_as(viewer_rows!("AND cm.conversation_id = $2"))
         .bind(viewer)
         .bind(conversation_id)
         .fetch_all(db)
         .await?;
-    Ok(build(db, rows).await?.pop())
+    Ok(build(db, keys, rows).await?.pop())
 }
 
 /// Completes the viewer's rows with members, admins and last messages, in a fixed number of queries.
-async fn build(db: &PgPool, rows: Vec<ViewerRow>) -> Result<Vec<Conversation>, sqlx::Error> {
+async fn build(db: &PgPool, keys: &Keys, rows: Vec<ViewerRow>) -> Result<Vec<Conversation>, sqlx::Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -110,7 +116,7 @@ async fn build(db: &PgPool, rows: Vec<ViewerRow>) -> Result<Vec<Conversation>, s
     .fetch_all(db)
     .await?;
     let mut last_messages: HashMap<Uuid, Message> =
-        messages::to_wire(db, last_rows).await?.into_iter().map(|m| (m.conversation_id, m)).collect();
+        messages::to_wire(db, keys, last_rows).await?.into_iter().map(|m| (m.conversation_id, m)).collect();
 
     Ok(rows
         .into_iter()

@@ -8,6 +8,9 @@ use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::auth::tokens::Keys;
+use crate::media::urls::AttachmentFields;
+
 /// A `messages` row.
 #[derive(Debug, Clone, FromRow)]
 pub struct MessageRow {
@@ -273,7 +276,8 @@ pub async fn search(
 }
 
 /// Turns rows into wire messages, loading their reactions and attachments in two queries for the whole batch.
-pub async fn to_wire(db: &PgPool, rows: Vec<MessageRow>) -> Result<Vec<Message>, sqlx::Error> {
+/// Attachment links are signed with `keys` (see `media::urls`).
+pub async fn to_wire(db: &PgPool, keys: &Keys, rows: Vec<MessageRow>) -> Result<Vec<Message>, sqlx::Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -305,16 +309,16 @@ pub async fn to_wire(db: &PgPool, rows: Vec<MessageRow>) -> Result<Vec<Message>,
     .await?;
     let mut attachments: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
     for a in attachment_rows {
-        attachments.entry(a.message_id).or_default().push(Attachment {
+        let fields = AttachmentFields {
             id: a.id,
-            url: format!("/api/v1/attachments/{}", a.id),
-            thumbnail_url: a.has_thumbnail.then(|| format!("/api/v1/attachments/{}/thumbnail", a.id)),
             file_name: a.file_name,
             mime_type: a.mime_type,
             size_bytes: a.size_bytes,
             width: a.width,
             height: a.height,
-        });
+            has_thumbnail: a.has_thumbnail,
+        };
+        attachments.entry(a.message_id).or_default().push(fields.to_wire(keys));
     }
     Ok(rows
         .into_iter()

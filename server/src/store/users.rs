@@ -36,7 +36,11 @@ impl UserRow {
             username: self.username.clone(),
             display_name: self.display_name.clone(),
             role: self.role(),
-            avatar_url: self.avatar_key.as_ref().map(|_| format!("/api/v1/users/{}/avatar", self.id)),
+            // The version (the start of the picture's hash) changes with the picture, so caches refresh.
+            avatar_url: self
+                .avatar_key
+                .as_ref()
+                .map(|key| format!("/api/v1/users/{}/avatar?v={}", self.id, key.get(..12).unwrap_or(key))),
         }
     }
 }
