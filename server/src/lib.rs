@@ -8,6 +8,7 @@ pub mod http;
 pub mod messaging;
 pub mod policy;
 pub mod realtime;
+pub mod safety;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -36,6 +36,7 @@ impl Application {
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
         let policy = Arc::new(std::sync::RwLock::new(policy));
         let realtime = Realtime::start(db.clone(), config.realtime.clone(), policy.clone());
+        realtime.set_banned_words(crate::safety::load_banned_words(&db).await?);
         let state = AppState::new(config, db, Keys::from_secret(&secret), policy, realtime);
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
