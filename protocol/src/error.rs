@@ -13,6 +13,8 @@ pub enum ErrorCode {
     BodyTooLong,
     InvalidEmoji,
     InvalidPaging,
+    /// The text contains a word or phrase on the school's banned list; nothing was stored or delivered.
+    BannedWord,
     Unauthenticated,
     TokenExpired,
     InvalidCredentials,
@@ -35,7 +37,8 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging => 400,
+            InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging
+            | BannedWord => 400,
             Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken => 401,
             AccountDeactivated | PolicyForbids | Forbidden => 403,
             NotFound => 404,
@@ -60,6 +63,7 @@ impl ErrorCode {
             BodyTooLong => "body_too_long",
             InvalidEmoji => "invalid_emoji",
             InvalidPaging => "invalid_paging",
+            BannedWord => "banned_word",
             Unauthenticated => "unauthenticated",
             TokenExpired => "token_expired",
             InvalidCredentials => "invalid_credentials",
@@ -113,6 +117,7 @@ mod tests {
             BodyTooLong,
             InvalidEmoji,
             InvalidPaging,
+            BannedWord,
             Unauthenticated,
             TokenExpired,
             InvalidCredentials,
@@ -139,5 +144,11 @@ mod tests {
         let body = ErrorBody { error: ErrorDetail { code: ErrorCode::NotFound, message: "no such thing".into() } };
         let json = serde_json::to_string(&body).unwrap_or_default();
         assert_eq!(json, r#"{"error":{"code":"not_found","message":"no such thing"}}"#);
+    }
+
+    #[test]
+    fn banned_word_is_a_bad_request() {
+        assert_eq!(ErrorCode::BannedWord.http_status(), 400);
+        assert_eq!(ErrorCode::BannedWord.as_str(), "banned_word");
     }
 }

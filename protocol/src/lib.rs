@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod error;
 pub mod messages;
 pub mod model;
+pub mod safety;
 pub mod validate;
 pub mod ws;
 

@@ -88,6 +88,11 @@ pub struct Conversation {
     pub muted: bool,
     pub pinned: bool,
     pub archived: bool,
+    /// A direct chat between a teacher and a student while the school's safeguarding setting is on: school
+    /// admins may read it through the admin endpoints, and apps show a banner saying so. An extension of
+    /// v1; absent (false) from older servers.
+    #[serde(default)]
+    pub safeguarding: bool,
 }
 
 /// One message. A deleted message keeps its `seq`, with an empty body and no attachments.

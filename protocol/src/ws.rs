@@ -130,6 +130,11 @@ pub enum ServerFrame {
         #[serde(with = "time::serde::rfc3339::option")]
         last_seen_at: Option<OffsetDateTime>,
     },
+    /// A report the user made was handled by a school admin (an extension of v1; never says how).
+    ReportUpdated {
+        report_id: Uuid,
+        status: crate::safety::ReportStatus,
+    },
     /// A frame was refused; the connection stays open.
     Error {
         code: ErrorCode,
@@ -181,6 +186,11 @@ mod tests {
         assert_eq!(
             serde_json::to_value(removed).unwrap(),
             json!({"type": "conversation_removed", "conversation_id": id})
+        );
+        let updated = ServerFrame::ReportUpdated { report_id: id, status: crate::safety::ReportStatus::Handled };
+        assert_eq!(
+            serde_json::to_value(updated).unwrap(),
+            json!({"type": "report_updated", "report_id": id, "status": "handled"})
         );
         let read = ServerFrame::Read { conversation_id: id, user_id: id, seq: 3 };
         assert_eq!(

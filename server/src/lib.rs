@@ -10,6 +10,7 @@ pub mod media;
 pub mod messaging;
 pub mod policy;
 pub mod realtime;
+pub mod safety;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::tokens::Keys;
 use crate::error::ApiError;
 use crate::policy::{Party, Policy, Verdict};
+use crate::safety::banned_words::BannedWords;
 use crate::store::conversations::MemberRow;
 use crate::store::messages::{Inserted, MessageRow, NewMessage, Window};
 use crate::store::users::UserRow;
@@ -138,10 +139,12 @@ pub async fn require_member(db: &PgPool, conversation_id: Uuid, user_id: Uuid) -
 /// policy or attachment check: a retry must get what the first attempt committed). In a direct chat the
 /// other person must be active and the school's rules must allow the contact in one direction at least (a
 /// teacher may start a chat that a student may then answer); groups are governed when people are added.
+/// A body with a word on the school's banned list is refused (`banned_word`) and never stored.
 pub async fn send(
     db: &PgPool,
     keys: &Keys,
     policy: &Policy,
+    banned: &BannedWords,
     sender: &UserRow,
     conversation_id: Uuid,
     outgoing: &Outgoing,
@@ -152,6 +155,7 @@ pub async fn send(
     {
         return original(db, keys, sender.id, existing).await;
     }
+    check_banned_words(banned, outgoing.body.as_str())?;
     if store::conversations::kind(db, conversation_id).await? == Some(ConversationKind::Direct) {
         check_direct_contact(db, policy, sender, conversation_id).await?;
     }
@@ -206,6 +210,18 @@ async fn check_direct_contact(db: &PgPool, policy: &Policy, sender: &UserRow, co
                 return Err(Refusal::PolicyForbids("the school's rules do not allow messages between you"));
             }
         }
+    }
+    Ok(())
+}
+
+/// Refuses text that contains a banned word or phrase. The answer does not repeat the word: the sender
+/// knows what they wrote, and the message is not logged anywhere.
+fn check_banned_words(banned: &BannedWords, body: &str) -> Outcome<()> {
+    if banned.matches(body) {
+        return Err(Refusal::Invalid(Invalid {
+            code: ErrorCode::BannedWord,
+            message: "body: contains a word or phrase that the school does not allow".to_owned(),
+        }));
     }
     Ok(())
 }
@@ -271,13 +287,22 @@ async fn visible_message(db: &PgPool, user_id: Uuid, message_id: Uuid) -> Outcom
 }
 
 /// Edits a message: its sender only, and not once deleted (409). The old body is kept in `message_edits`;
-/// the same body again changes nothing (no edit recorded, `edited_at` untouched).
-pub async fn edit(db: &PgPool, keys: &Keys, user_id: Uuid, message_id: Uuid, raw_body: &str) -> Outcome<Changed> {
+/// the same body again changes nothing (no edit recorded, `edited_at` untouched). A new body with a banned
+/// word is refused like a send.
+pub async fn edit(
+    db: &PgPool,
+    keys: &Keys,
+    banned: &BannedWords,
+    user_id: Uuid,
+    message_id: Uuid,
+    raw_body: &str,
+) -> Outcome<Changed> {
     let (row, _) = visible_message(db, user_id, message_id).await?;
     if row.sender_id != user_id {
         return Err(Refusal::Forbidden("only the sender may edit a message"));
     }
     let body = MessageBody::parse(raw_body, store::messages::has_attachments(db, message_id).await?)?;
+    check_banned_words(banned, body.as_str())?;
     let mut tx = db.begin().await?;
     let row = store::messages::find_for_update(&mut tx, message_id).await?.ok_or(Refusal::NotFound)?;
     if row.deleted_at.is_some() {
@@ -302,6 +327,17 @@ pub async fn delete(db: &PgPool, keys: &Keys, user_id: Uuid, message_id: Uuid) -
             return Err(Refusal::Forbidden("only the sender or a group admin may delete a message"));
         }
     }
+    soft_delete(db, keys, message_id).await
+}
+
+/// Deletes any message on a school admin's behalf (moderation, a report's resolution): no membership or
+/// sender check, which the admin endpoints replace with `AdminUser` and the audit log. Idempotent like a
+/// member's delete.
+pub async fn moderator_delete(db: &PgPool, keys: &Keys, message_id: Uuid) -> Outcome<Changed> {
+    soft_delete(db, keys, message_id).await
+}
+
+async fn soft_delete(db: &PgPool, keys: &Keys, message_id: Uuid) -> Outcome<Changed> {
     let mut tx = db.begin().await?;
     let row = store::messages::find_for_update(&mut tx, message_id).await?.ok_or(Refusal::NotFound)?;
     if row.deleted_at.is_some() {

@@ -38,6 +38,7 @@ impl Application {
         let policy = Arc::new(std::sync::RwLock::new(policy));
         let keys = Arc::new(Keys::from_secret(&secret));
         let realtime = Realtime::start(db.clone(), keys.clone(), config.realtime.clone(), policy.clone());
+        realtime.set_banned_words(crate::safety::load_banned_words(&db).await?);
         let state = AppState::new(config, db, keys, policy, realtime);
         let media = &state.config.media;
         media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);

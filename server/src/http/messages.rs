@@ -46,6 +46,13 @@ pub struct HistoryQuery {
     limit: Option<String>,
 }
 
+impl HistoryQuery {
+    /// The page asked for (the admins' safeguarding view pages the same way).
+    pub fn paging(&self) -> Result<Paging, Invalid> {
+        Paging::parse(self.before_seq.as_deref(), self.after_seq.as_deref(), self.limit.as_deref())
+    }
+}
+
 /// `GET /conversations/{id}/messages?before_seq=&after_seq=&limit=`.
 pub async fn history(
     state: web::Data<AppState>,

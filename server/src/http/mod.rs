@@ -10,6 +10,7 @@ pub mod directory;
 pub mod health;
 pub mod me;
 pub mod messages;
+pub mod reports;
 pub mod ws;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/ws", web::get().to(ws::connect))
                 .configure(conversation_routes)
                 .configure(messages::routes)
+                .configure(reports::routes)
                 .service(web::scope("/admin").configure(admin::configure)),
         );
 }

@@ -43,10 +43,26 @@ pub struct SendMessage {
 /// A change to something already in the conversation.
 #[derive(Debug, Clone)]
 pub enum Change {
-    Edit { message_id: Uuid, body: String },
-    Delete { message_id: Uuid },
-    React { message_id: Uuid, emoji: Emoji, on: bool },
-    Read { seq: i64 },
+    Edit {
+        message_id: Uuid,
+        body: String,
+    },
+    Delete {
+        message_id: Uuid,
+    },
+    /// A school admin deletes any message (moderation): the origin need not be a member; the admin endpoints
+    /// check the role and audit it.
+    ModeratorDelete {
+        message_id: Uuid,
+    },
+    React {
+        message_id: Uuid,
+        emoji: Emoji,
+        on: bool,
+    },
+    Read {
+        seq: i64,
+    },
 }
 
 /// What a change left behind: the message as it now stands, or the reader's marker.
@@ -193,9 +209,11 @@ impl Handler<SendMessage> for ConversationActor {
         }
         self.stop_typing(ctx, msg.origin.user_id);
         let (realtime, policy, conversation_id) = (self.realtime.clone(), self.realtime.policy(), self.id);
+        let banned = self.realtime.banned_words();
         let SendMessage { origin, sender, outgoing } = msg;
         let persist = async move {
-            Ok(messaging::send(realtime.db(), realtime.keys(), &policy, &sender, conversation_id, &outgoing).await?)
+            let (db, keys) = (realtime.db(), realtime.keys());
+            Ok(messaging::send(db, keys, &policy, &banned, &sender, conversation_id, &outgoing).await?)
         };
         AtomicResponse::new(Box::pin(persist.into_actor(self).map(move |result: Result<Sent, ApiError>, act, _| {
             let sent = result?;
@@ -225,21 +243,31 @@ impl Handler<ApplyChange> for ConversationActor {
 
     fn handle(&mut self, msg: ApplyChange, _: &mut Self::Context) -> Self::Result {
         self.last_activity = Instant::now();
-        if let Err(err) = self.check_member(msg.origin.user_id) {
+        let moderation = matches!(msg.change, Change::ModeratorDelete { .. });
+        if !moderation && let Err(err) = self.check_member(msg.origin.user_id) {
             return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
         }
         let (realtime, conversation_id, user_id) = (self.realtime.clone(), self.id, msg.origin.user_id);
+        let banned = self.realtime.banned_words();
         let change = msg.change;
         let apply = async move {
             let (db, keys) = (realtime.db(), realtime.keys());
             let (frame, answer) = match change {
                 Change::Edit { message_id, body } => {
-                    let edited = messaging::edit(db, keys, user_id, message_id, &body).await?;
+                    let edited = messaging::edit(db, keys, &banned, user_id, message_id, &body).await?;
                     let frame = edited.changed.then(|| ServerFrame::MessageUpdated { message: edited.message.clone() });
                     (frame, Changed::Message(edited.message))
                 }
                 Change::Delete { message_id } => {
                     let deleted = messaging::delete(db, keys, user_id, message_id).await?;
+                    let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
+                    (frame, Changed::Message(deleted.message))
+                }
+                Change::ModeratorDelete { message_id } => {
+                    let deleted = messaging::moderator_delete(db, keys, message_id).await?;
+                    if deleted.message.conversation_id != conversation_id {
+                        return Err(ApiError::not_found());
+                    }
                     let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
                     (frame, Changed::Message(deleted.message))
                 }

@@ -15,6 +15,7 @@ use crate::auth::tokens::Keys;
 use crate::config::RealtimeLimits;
 use crate::error::ApiError;
 use crate::policy::Policy;
+use crate::safety::banned_words::BannedWords;
 
 /// The handle every part of the server uses to reach the actors; cheap to clone.
 #[derive(Clone)]
@@ -28,6 +29,9 @@ struct Inner {
     policy: Arc<RwLock<Policy>>,
     /// Sign the attachment links of the messages the actors send out.
     keys: Arc<Keys>,
+    /// The school's banned words, compiled; replaced whole when an admin changes the list, so a check in
+    /// flight keeps the list it started with.
+    banned_words: RwLock<Arc<BannedWords>>,
     limits: RealtimeLimits,
     /// The threads actors run on; an actor's thread is chosen by its id.
     arbiters: Vec<ArbiterHandle>,
@@ -48,6 +52,7 @@ impl Realtime {
                 db,
                 policy,
                 keys,
+                banned_words: RwLock::new(Arc::new(BannedWords::default())),
                 limits,
                 arbiters,
                 conversations: Mutex::new(HashMap::new()),
@@ -64,6 +69,16 @@ impl Realtime {
     /// A copy of the messaging policy in force.
     pub fn policy(&self) -> Policy {
         self.inner.policy.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// The banned-words list in force (sends and edits are checked against it).
+    pub fn banned_words(&self) -> Arc<BannedWords> {
+        self.inner.banned_words.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Puts a new banned-words list in force (at start, and when an admin changes it).
+    pub fn set_banned_words(&self, words: BannedWords) {
+        *self.inner.banned_words.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(words);
     }
 
     /// Sends an intent to a conversation's actor and waits for its answer. An actor found stopping (idle) is

@@ -2,9 +2,9 @@
 //! the list, the single get, every endpoint that answers with a conversation, and (later) the `conversation`
 //! frames of the WebSocket layer, so they can never disagree.
 //!
-//! A whole list takes five queries whatever its length: the member's rows (with the unread counts, counted
+//! A whole list takes six queries whatever its length: the member's rows (with the unread counts, counted
 //! in the same statement), every member of those conversations with their user, the latest message of each,
-//! and the reactions and attachments of those messages (`messages::to_wire`).
+//! the reactions and attachments of those messages (`messages::to_wire`), and the safeguarding setting.
 
 use std::collections::HashMap;
 
@@ -117,14 +117,18 @@ async fn build(db: &PgPool, keys: &Keys, rows: Vec<ViewerRow>) -> Result<Vec<Con
     .await?;
     let mut last_messages: HashMap<Uuid, Message> =
         messages::to_wire(db, keys, last_rows).await?.into_iter().map(|m| (m.conversation_id, m)).collect();
+    let safeguarding = crate::safety::safeguarding_enabled(db).await?;
 
     Ok(rows
         .into_iter()
         .map(|row| {
             let (members, admin_ids) = members.remove(&row.id).unwrap_or_default();
+            let kind = kind_from_db(&row.kind);
+            let roles: Vec<_> = members.iter().map(|m| m.role).collect();
             Conversation {
                 id: row.id,
-                kind: kind_from_db(&row.kind),
+                kind,
+                safeguarding: safeguarding && crate::safety::is_safeguarded_kind(kind, &roles),
                 name: row.name,
                 members,
                 admin_ids,

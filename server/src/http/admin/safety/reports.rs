@@ -1,0 +1,174 @@
+//! The report queue: `GET /admin/reports?status=open|handled|all&limit=` and
+//! `POST /admin/reports/{id}/resolve`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use hallway_protocol::ErrorCode;
+use hallway_protocol::safety::{
+    AdminReport, AdminReportList, REPORT_CONTEXT, ReportAction, ReportStatus, ResolveReportRequest,
+};
+use hallway_protocol::ws::ServerFrame;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{audit, moderation};
+use crate::auth::{self, AdminUser};
+use crate::error::{ApiError, ApiResult};
+use crate::realtime::{Target, encode};
+use crate::state::AppState;
+use crate::store::messages::Window;
+use crate::store::reports::{ReportRow, Resolution};
+use crate::store::{self};
+
+/// Reports one page of the queue holds when the admin does not say.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// Most reports in one page of the queue (each comes with its context).
+pub const MAX_LIMIT: i64 = 200;
+
+/// Registers this module's routes (under `/api/v1/admin`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/reports", web::get().to(list)).route("/reports/{id}/resolve", web::post().to(resolve));
+}
+
+/// The raw queue parameters.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /admin/reports?status=open|handled|all&limit=`: open reports by default, oldest first, each with the
+/// reported text, the message as it stands, five messages of context on each side and the people involved.
+/// Audited (`report.list`): it shows people's messages.
+pub async fn list(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let status = match query.status.as_deref().map(str::trim).unwrap_or("open") {
+        "all" => None,
+        raw => Some(ReportStatus::parse(raw).ok_or_else(|| ApiError::invalid_input("status", "open, handled or all"))?),
+    };
+    let limit = match query.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::invalid_input("limit", &format!("1 to {MAX_LIMIT}")))?,
+    };
+    let rows = store::reports::list(&state.db, status, limit).await?;
+    let mut reports = Vec::with_capacity(rows.len());
+    for row in rows {
+        reports.push(admin_view(&state, row).await?);
+    }
+    let details = json!({"status": status.map(ReportStatus::as_str).unwrap_or("all"), "count": reports.len()});
+    audit(&state, &admin, &req, "report.list", "reports".to_owned(), details).await?;
+    Ok(HttpResponse::Ok().json(AdminReportList { reports }))
+}
+
+/// `POST /admin/reports/{id}/resolve` `{"action", "note"?}`: does what the action says (a moderation
+/// delete through the conversation's actor, or a deactivation that ends the sender's sessions), marks the
+/// report handled and tells the reporter's sockets (`report_updated`). Deleting a message settles every open
+/// report of it. 409 when the report was handled already. Each step is audited.
+pub async fn resolve(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    req: HttpRequest,
+    report_id: web::Path<Uuid>,
+    body: web::Json<ResolveReportRequest>,
+) -> ApiResult<HttpResponse> {
+    let note = crate::http::reports::note(body.note.as_deref())?;
+    let report = store::reports::find(&state.db, report_id.into_inner()).await?.ok_or_else(ApiError::not_found)?;
+    if report.status() == ReportStatus::Handled {
+        return Err(already_handled());
+    }
+    let message = store::messages::find(&state.db, report.message_id).await?.ok_or_else(ApiError::not_found)?;
+    let report_ref = json!(report.id);
+    match body.action {
+        ReportAction::Dismiss => {}
+        ReportAction::DeleteMessage => {
+            let (_, was_live) = moderation::moderator_delete(&state, &admin, message.id).await?;
+            let details =
+                json!({"conversation_id": message.conversation_id, "changed": was_live, "report_id": report_ref});
+            audit(&state, &admin, &req, "message.moderator_delete", format!("message:{}", message.id), details).await?;
+        }
+        ReportAction::DeactivateSender => {
+            if message.sender_id == admin.id() {
+                return Err(ApiError::new(ErrorCode::Conflict, "you cannot deactivate your own account"));
+            }
+            auth::set_deactivated(&state, message.sender_id, true).await?;
+            let details = json!({"report_id": report_ref, "via": "report"});
+            audit(&state, &admin, &req, "user.deactivate", format!("user:{}", message.sender_id), details).await?;
+        }
+    }
+    let resolution = Resolution { action: body.action, note: note.as_deref(), handled_by: admin.id() };
+    let same_message = body.action == ReportAction::DeleteMessage;
+    let handled = store::reports::resolve(&state.db, &report, &resolution, same_message).await?;
+    if !handled.iter().any(|r| r.id == report.id) {
+        // Another admin resolved it meanwhile; what this call did is audited above.
+        return Err(already_handled());
+    }
+    let details = json!({
+        "action": body.action.as_str(),
+        "message_id": message.id,
+        "reports_handled": handled.iter().map(|r| r.id).collect::<Vec<_>>(),
+    });
+    audit(&state, &admin, &req, "report.resolve", format!("report:{}", report.id), details).await?;
+    for row in &handled {
+        let frame = ServerFrame::ReportUpdated { report_id: row.id, status: ReportStatus::Handled };
+        state.realtime.deliver(row.reporter_id, encode(&frame), Target::All);
+    }
+    let row = handled.into_iter().find(|r| r.id == report.id).ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(admin_view(&state, row).await?))
+}
+
+fn already_handled() -> ApiError {
+    ApiError::new(ErrorCode::Conflict, "the report has been handled already")
+}
+
+/// A report as moderators see it: the message now and as reported, its context and the people involved.
+async fn admin_view(state: &AppState, row: ReportRow) -> ApiResult<AdminReport> {
+    let (db, keys) = (&state.db, &state.keys);
+    let message = store::messages::find(db, row.message_id).await?.ok_or_else(ApiError::not_found)?;
+    let (before, _) =
+        store::messages::page(db, message.conversation_id, Window::Before(message.seq), REPORT_CONTEXT).await?;
+    let (after, _) =
+        store::messages::page(db, message.conversation_id, Window::After(message.seq), REPORT_CONTEXT).await?;
+    let (before_count, sender_id) = (before.len(), message.sender_id);
+    let mut people: Vec<Uuid> = before.iter().chain(&after).map(|m| m.sender_id).collect();
+    people.extend([row.reporter_id, sender_id]);
+    people.sort_unstable();
+    people.dedup();
+    let mut wire =
+        store::messages::to_wire(db, keys, before.into_iter().chain([message]).chain(after).collect()).await?;
+    let context_after = wire.split_off(before_count + 1);
+    let message = wire.pop().ok_or_else(ApiError::not_found)?;
+    let people = store::safeguarding::users(db, &people).await?;
+    let person = |id: Uuid| {
+        people
+            .iter()
+            .find(|u| u.id == id)
+            .cloned()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a user of a report is gone")))
+    };
+    Ok(AdminReport {
+        id: row.id,
+        status: row.status(),
+        reason: row.reason(),
+        action: row.action(),
+        reporter: person(row.reporter_id)?,
+        sender: person(sender_id)?,
+        note: row.note,
+        created_at: row.created_at,
+        reported_body: row.reported_body,
+        message,
+        context_before: wire,
+        context_after,
+        people,
+        resolution_note: row.resolution_note,
+        handled_by: row.handled_by,
+        handled_at: row.handled_at,
+    })
+}
