@@ -17,6 +17,7 @@ pub enum ErrorCode {
     TokenExpired,
     InvalidCredentials,
     InvalidRefreshToken,
+    InvalidActivationCode,
     AccountDeactivated,
     PolicyForbids,
     Forbidden,
@@ -36,7 +37,7 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging => 400,
-            Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken => 401,
+            Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken | InvalidActivationCode => 401,
             AccountDeactivated | PolicyForbids | Forbidden => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
@@ -64,6 +65,7 @@ impl ErrorCode {
             TokenExpired => "token_expired",
             InvalidCredentials => "invalid_credentials",
             InvalidRefreshToken => "invalid_refresh_token",
+            InvalidActivationCode => "invalid_activation_code",
             AccountDeactivated => "account_deactivated",
             PolicyForbids => "policy_forbids",
             Forbidden => "forbidden",
@@ -117,6 +119,7 @@ mod tests {
             TokenExpired,
             InvalidCredentials,
             InvalidRefreshToken,
+            InvalidActivationCode,
             AccountDeactivated,
             PolicyForbids,
             Forbidden,

@@ -1,6 +1,7 @@
 //! The Hallway server as a library: `main` and the black-box tests build the same application from it.
 
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod http;
 pub mod messaging;
 pub mod policy;
 pub mod realtime;
+pub mod roster;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -1,6 +1,7 @@
 //! actix-web routes, one module per resource. Every failure, including the framework's own (bad JSON,
 //! bad path ids, unknown routes), is answered with the contract's error envelope.
 
+pub mod activate;
 pub mod admin;
 pub mod auth;
 pub mod conversations;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/auth/refresh", web::post().to(auth::refresh))
                 .route("/auth/logout", web::post().to(auth::logout))
                 .route("/auth/logout-all", web::post().to(auth::logout_all))
+                .route("/auth/activate", web::post().to(activate::activate))
                 .route("/me", web::get().to(me::get))
                 .route("/me/password", web::post().to(me::change_password))
                 .route("/ws", web::get().to(ws::connect))

@@ -1,0 +1,1 @@
+//! Backups (filled in below).
