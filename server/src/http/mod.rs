@@ -39,7 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/ws", web::get().to(ws::connect))
                 .configure(conversation_routes)
                 .configure(messages::routes)
-                .service(web::scope("/admin").configure(admin::configure)),
+                .service(
+                    web::scope("/admin")
+                        .wrap(actix_web::middleware::from_fn(admin::require_admin))
+                        .configure(admin::configure),
+                ),
         );
 }
 
