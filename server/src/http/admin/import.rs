@@ -59,9 +59,7 @@ pub async fn import(
     // Parsing thousands of lines is CPU work: off the runtime's threads.
     let mut roster = web::block(move || Roster::parse(&bytes)).await.map_err(anyhow::Error::from)?;
     let mut tx = state.db.begin().await?;
-    if roster.is_valid() {
-        roster.check_against(&existing(&mut tx, &roster).await?);
-    }
+    roster.check_against(&existing(&mut tx, &roster).await?);
     if params.dry_run {
         return Ok(HttpResponse::Ok().json(roster.report()));
     }
