@@ -415,3 +415,24 @@ async fn guardians_link_parents_to_students_only_and_unlink() {
         page["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, vec!["guardian.unlink", "guardian.link"]);
 }
+
+#[actix_web::test]
+async fn the_console_is_served_with_content_types_and_a_strict_csp() {
+    let server = TestServer::start().await;
+    for (path, content_type, marker) in [
+        ("/admin", "text/html", "<title>Hallway admin</title>"),
+        ("/admin/", "text/html", "console.js"),
+        ("/admin/console.js", "text/javascript", "/api/v1/admin/users"),
+        ("/admin/console.css", "text/css", "@media"),
+    ] {
+        let response = server.client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let headers = response.headers().clone();
+        assert!(headers["content-type"].to_str().unwrap().starts_with(content_type), "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(response.text().await.unwrap().contains(marker), "{path}");
+    }
+}

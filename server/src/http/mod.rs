@@ -4,6 +4,7 @@
 pub mod activate;
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod conversations;
 pub mod directory;
 pub mod health;
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .configure(console::routes)
         .service(
             web::scope("/api/v1")
                 .route("/auth/login", web::post().to(auth::login))
