@@ -1,4 +1,5 @@
 //! The audit log's filters and paging, usage statistics, and the messaging policy table, over real HTTP.
+#![expect(clippy::unwrap_used, reason = "helpers of a test fail the test loudly when setup breaks")]
 
 use hallway_protocol::validate::{ClientMsgId, MessageBody};
 use hallway_protocol::{ConversationKind, Role};

@@ -1,5 +1,10 @@
 //! `hallway-server backup` and `restore`, through the real binary: a database with people, a conversation and
 //! messages, plus an uploaded file and the token secret, comes back identical in another database and data dir.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of a test fail the test loudly when setup breaks"
+)]
 
 use std::path::Path;
 use std::time::Duration;

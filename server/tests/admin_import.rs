@@ -1,5 +1,6 @@
 //! Roster import over real HTTP: the dry-run report with line numbers, all-or-nothing imports, the codes CSV,
 //! and a school-sized file of 5,000 people.
+#![expect(clippy::unwrap_used, reason = "helpers of a test fail the test loudly when setup breaks")]
 
 use std::fmt::Write;
 use std::time::Instant;

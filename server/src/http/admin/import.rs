@@ -150,5 +150,5 @@ fn codes_csv(roster: &Roster, codes: &[String]) -> anyhow::Result<Vec<u8>> {
     for (row, code) in roster.rows.iter().zip(codes) {
         writer.write_record([row.username.as_str(), row.display_name.as_str(), row.role.as_str(), code])?;
     }
-    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("writing the codes: {e}"))?)
+    writer.into_inner().map_err(|e| anyhow::anyhow!("writing the codes: {e}"))
 }

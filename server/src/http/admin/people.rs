@@ -291,7 +291,7 @@ pub async fn unlink_child(
 /// One person's admin view, or 404.
 async fn load_view(state: &AppState, id: Uuid) -> ApiResult<AdminUserView> {
     let row = store::people::find(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(views(&state.db, vec![row]).await?.into_iter().next().ok_or_else(ApiError::not_found)?)
+    views(&state.db, vec![row]).await?.into_iter().next().ok_or_else(ApiError::not_found)
 }
 
 /// Admin views of `rows`, with their guardian links loaded in one query.
