@@ -91,16 +91,17 @@ impl Roster {
         let (role_at, username_at, name_at) = (column("role"), column("username"), column("display_name"));
         let (email_at, children_at) = (column("email"), column("children"));
         let mut emails: HashMap<String, u64> = HashMap::new();
+        let mut lines = LineCounter { bytes, offset: 0, line: 1 };
         for record in reader.records() {
             let record = match record {
                 Ok(record) => record,
                 Err(err) => {
-                    let line = err.position().map_or(0, |p| p.line());
+                    let line = err.position().map_or(0, |p| lines.line_at(p.byte()));
                     roster.problem(line, None, format!("this line cannot be read: {err}"));
                     continue;
                 }
             };
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
             if record.iter().all(str::is_empty) {
                 continue;
             }
@@ -295,6 +296,29 @@ impl Roster {
 
     fn problem(&mut self, line: u64, field: Option<&str>, message: String) {
         self.problems.push(ImportProblem { line, field: field.map(str::to_owned), message });
+    }
+}
+
+/// Line numbers from byte offsets, counted as a text editor shows them: the csv reader's own count skips blank
+/// lines, which would send an admin to the wrong line. Offsets only grow, so the file is scanned once.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut offset = (offset as usize).min(self.bytes.len());
+        // The reader's position of a record lies before the blank lines it skipped to reach it.
+        while self.bytes.get(offset).is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            offset += 1;
+        }
+        if offset > self.offset {
+            self.line += self.bytes[self.offset..offset].iter().filter(|b| **b == b'\n').count() as u64;
+            self.offset = offset;
+        }
+        self.line
     }
 }
 
