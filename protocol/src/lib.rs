@@ -1,6 +1,7 @@
 //! The Hallway wire contract, version 1: the JSON shapes and error codes that the server, the SDK and
 //! every other client agree on. No I/O lives here, so nothing can drift between the two sides.
 
+pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod error;

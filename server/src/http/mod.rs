@@ -1,10 +1,12 @@
 //! actix-web routes, one module per resource. Every failure, including the framework's own (bad JSON,
 //! bad path ids, unknown routes), is answered with the contract's error envelope.
 
+pub mod activate;
 pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod avatars;
+pub mod console;
 pub mod conversations;
 pub mod directory;
 pub mod health;
@@ -29,12 +31,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .configure(console::routes)
         .service(
             web::scope("/api/v1")
                 .route("/auth/login", web::post().to(auth::login))
                 .route("/auth/refresh", web::post().to(auth::refresh))
                 .route("/auth/logout", web::post().to(auth::logout))
                 .route("/auth/logout-all", web::post().to(auth::logout_all))
+                .route("/auth/activate", web::post().to(activate::activate))
                 .route("/me", web::get().to(me::get))
                 .route("/me/password", web::post().to(me::change_password))
                 .route("/me/avatar", web::put().to(avatars::put))
@@ -47,7 +51,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(conversation_routes)
                 .configure(messages::routes)
                 .configure(reports::routes)
-                .service(web::scope("/admin").configure(admin::configure)),
+                .service(
+                    web::scope("/admin")
+                        .wrap(actix_web::middleware::from_fn(admin::require_admin))
+                        .configure(admin::configure),
+                ),
         );
 }
 
