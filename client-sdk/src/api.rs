@@ -59,6 +59,15 @@ impl Api {
         Ok(Api { http, base, store, session: Mutex::new(None), refresh_lock: tokio::sync::Mutex::new(()) })
     }
 
+    /// The server's URL without a trailing slash (`https://school.example` or `https://host/prefix`).
+    pub(crate) fn server_url(&self) -> String {
+        let mut root = self.base.clone();
+        let path = root.path().trim_end_matches('/').trim_end_matches("api/v1").trim_end_matches('/').to_owned();
+        root.set_path(&path);
+        root.set_query(None);
+        root.as_str().trim_end_matches('/').to_owned()
+    }
+
     /// The WebSocket URL: the REST base with `ws`/`wss` for `http`/`https`.
     pub(crate) fn ws_url(&self) -> Result<Url> {
         let mut url = self.url("ws")?;
@@ -265,5 +274,34 @@ pub(crate) fn error_from_body(status: u16, body: &[u8], retry_after_ms: Option<u
         }
         Err(_) if status >= 500 => Error::Network(format!("status {status} without the error envelope")),
         Err(_) => Error::Protocol(format!("status {status} without the error envelope")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_built_under_the_server_url_and_keep_its_path_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let api = Api::new("https://school.example/hallway", store.clone()).unwrap();
+        assert_eq!(api.server_url(), "https://school.example/hallway");
+        assert_eq!(api.ws_url().unwrap().as_str(), "wss://school.example/hallway/api/v1/ws");
+        let api = Api::new("http://127.0.0.1:8080/", store.clone()).unwrap();
+        assert_eq!(api.server_url(), "http://127.0.0.1:8080");
+        assert_eq!(api.url("conversations").unwrap().as_str(), "http://127.0.0.1:8080/api/v1/conversations");
+        assert_eq!(api.ws_url().unwrap().as_str(), "ws://127.0.0.1:8080/api/v1/ws");
+        for bad in ["ftp://school.example", "school.example", "mailto:x@y"] {
+            assert!(Api::new(bad, store.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_bodies_that_are_not_the_envelope_are_network_or_protocol_errors() {
+        let envelope = br#"{"error": {"code": "not_found", "message": "no such conversation"}}"#;
+        assert_eq!(error_from_body(404, envelope, None).code(), Some(ErrorCode::NotFound));
+        assert!(matches!(error_from_body(502, b"<html>bad gateway</html>", None), Error::Network(_)));
+        assert!(matches!(error_from_body(404, b"<html>nope</html>", None), Error::Protocol(_)));
     }
 }

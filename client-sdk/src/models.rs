@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use hallway_protocol::{Conversation, ConversationKind, Message, ReactionSummary, Role, User};
+use hallway_protocol::{Attachment, Conversation, ConversationKind, Message, ReactionSummary, Role, User};
 
 /// A person as the app shows them.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -166,11 +166,45 @@ pub struct TimelineItem {
     pub edited_at: Option<SystemTime>,
     pub deleted: bool,
     pub reactions: Vec<ReactionInfo>,
+    /// Files the message carries (sent from another client: this SDK does not upload yet).
+    pub attachments: Vec<AttachmentInfo>,
     pub send_state: SendState,
 }
 
+/// A file carried by a message. The URLs are absolute and signed: image loaders fetch them without a header,
+/// until the signature expires (take a fresh snapshot then).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AttachmentInfo {
+    pub id: String,
+    pub file_name: String,
+    pub mime_type: String,
+    pub size_bytes: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub url: String,
+    pub thumbnail_url: Option<String>,
+}
+
+impl AttachmentInfo {
+    /// `server` is the server's URL without a trailing slash; the contract's URLs are paths on it.
+    fn new(attachment: &Attachment, server: &str) -> AttachmentInfo {
+        let absolute = |path: &str| if path.starts_with('/') { format!("{server}{path}") } else { path.to_owned() };
+        AttachmentInfo {
+            id: attachment.id.to_string(),
+            file_name: attachment.file_name.clone(),
+            mime_type: attachment.mime_type.clone(),
+            size_bytes: u64::try_from(attachment.size_bytes).unwrap_or(0),
+            width: attachment.width.and_then(|w| u32::try_from(w).ok()),
+            height: attachment.height.and_then(|h| u32::try_from(h).ok()),
+            url: absolute(&attachment.url),
+            thumbnail_url: attachment.thumbnail_url.as_deref().map(absolute),
+        }
+    }
+}
+
 impl TimelineItem {
-    pub(crate) fn from_message(message: &Message, me: Option<uuid::Uuid>) -> TimelineItem {
+    /// `server` is the server's URL without a trailing slash, for the attachments' URLs.
+    pub(crate) fn from_message(message: &Message, me: Option<uuid::Uuid>, server: &str) -> TimelineItem {
         let is_own = Some(message.sender_id) == me;
         TimelineItem {
             unique_id: if is_own { message.client_msg_id.clone() } else { message.id.to_string() },
@@ -184,6 +218,7 @@ impl TimelineItem {
             edited_at: message.edited_at.map(Into::into),
             deleted: message.deleted,
             reactions: message.reactions.iter().map(|r| reaction_info(r, me)).collect(),
+            attachments: message.attachments.iter().map(|a| AttachmentInfo::new(a, server)).collect(),
             send_state: SendState::Sent,
         }
     }

@@ -16,7 +16,7 @@ use crate::error::{Error, HallwayError, Result};
 use crate::listeners::{self, TimelineListener};
 use crate::models::{ReadMarker, SendState, TimelineItem, TimelineSnapshot};
 use crate::runtime;
-use crate::shared::Shared;
+use crate::shared::{OwnTyping, Shared};
 use crate::store::{self, OutboxEntry, PageKind};
 use crate::task::TaskHandle;
 
@@ -57,7 +57,8 @@ pub(crate) async fn snapshot(shared: Arc<Shared>, id: Uuid) -> Result<TimelineSn
         reached_start: false,
     };
     let Some(data) = data else { return Ok(snapshot) };
-    snapshot.items = data.messages.iter().map(|m| TimelineItem::from_message(m, me)).collect();
+    let server = shared.api.server_url();
+    snapshot.items = data.messages.iter().map(|m| TimelineItem::from_message(m, me, &server)).collect();
     snapshot.items.extend(data.outbox.iter().map(|entry| local_echo(entry, me)));
     snapshot.own_read_seq = data.own_read_seq;
     snapshot.read_markers =
@@ -79,6 +80,7 @@ fn local_echo(entry: &OutboxEntry, me: Option<Uuid>) -> TimelineItem {
         edited_at: None,
         deleted: false,
         reactions: Vec::new(),
+        attachments: Vec::new(),
         send_state: match &entry.failure {
             None => SendState::Sending,
             Some((code, reason)) => SendState::Failed { code: code.clone(), reason: reason.clone() },
@@ -95,26 +97,42 @@ async fn store_message(shared: &Shared, message: Message) -> Result<()> {
     Ok(())
 }
 
+/// Decides what one call of `set_typing` sends: `Some(typing)` for a frame, `None` to stay quiet. A keystroke
+/// sends "typing" when the server was not told so, or was last told more than `TYPING_REFRESH` ago (the
+/// server forgets a typing state after 5 s); a stop is sent only if the server was told "typing".
+fn typing_frame(state: &mut OwnTyping, now: Instant, typing: bool) -> Option<bool> {
+    state.generation += 1;
+    let send = if typing {
+        let due = !state.typing || state.last_sent.is_none_or(|at| now.duration_since(at) >= TYPING_REFRESH);
+        if due {
+            state.last_sent = Some(now);
+        }
+        due
+    } else {
+        state.typing
+    };
+    state.typing = typing;
+    send.then_some(typing)
+}
+
+/// The idle timer of keystroke `generation` fired: if no keystroke came since and the server was told
+/// "typing", it is now told "stopped".
+fn idle_stop(state: &mut OwnTyping, generation: u64) -> bool {
+    let idle = state.generation == generation && state.typing;
+    if idle {
+        state.typing = false;
+    }
+    idle
+}
+
 /// Sends the throttled typing frames of one conversation (see `Timeline::set_typing`).
 fn typing(shared: &Arc<Shared>, conversation: Uuid, typing: bool) {
-    let now = Instant::now();
-    let (send, generation) = {
+    let (frame, generation) = {
         let Ok(mut all) = shared.own_typing.lock() else { return };
         let state = all.entry(conversation).or_default();
-        state.generation += 1;
-        let send = if typing {
-            let due = !state.typing || state.last_sent.is_none_or(|at| now.duration_since(at) >= TYPING_REFRESH);
-            if due {
-                state.last_sent = Some(now);
-            }
-            due
-        } else {
-            state.typing
-        };
-        state.typing = typing;
-        (send, state.generation)
+        (typing_frame(state, Instant::now(), typing), state.generation)
     };
-    if send {
+    if let Some(typing) = frame {
         shared.send_frame(ClientFrame::Typing { conversation_id: conversation, typing, reference: None });
     }
     if typing {
@@ -122,15 +140,10 @@ fn typing(shared: &Arc<Shared>, conversation: Uuid, typing: bool) {
         let shared = shared.clone();
         runtime.spawn(async move {
             tokio::time::sleep(TYPING_IDLE).await;
-            let stop = shared.own_typing.lock().ok().is_some_and(|mut all| {
-                all.get_mut(&conversation).is_some_and(|state| {
-                    let idle = state.generation == generation && state.typing;
-                    if idle {
-                        state.typing = false;
-                    }
-                    idle
-                })
-            });
+            let stop =
+                shared.own_typing.lock().ok().is_some_and(|mut all| {
+                    all.get_mut(&conversation).is_some_and(|state| idle_stop(state, generation))
+                });
             if stop {
                 shared.send_frame(ClientFrame::Typing {
                     conversation_id: conversation,
@@ -338,5 +351,39 @@ impl Timeline {
             Ok(())
         })
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typing_sends_at_most_one_frame_per_refresh_interval_and_one_stop() {
+        let mut state = OwnTyping::default();
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert_eq!(typing_frame(&mut state, at(0), true), Some(true));
+        for ms in (250..3000).step_by(250) {
+            assert_eq!(typing_frame(&mut state, at(ms), true), None, "keystroke at {ms} ms");
+        }
+        assert_eq!(typing_frame(&mut state, at(3000), true), Some(true), "refreshed before the server forgets");
+        assert_eq!(typing_frame(&mut state, at(3100), false), Some(false));
+        assert_eq!(typing_frame(&mut state, at(3200), false), None, "one stop is enough");
+        assert_eq!(typing_frame(&mut state, at(3300), true), Some(true), "typing again is said at once");
+    }
+
+    #[test]
+    fn typing_stops_after_the_idle_time_of_the_last_keystroke_only() {
+        let mut state = OwnTyping::default();
+        let now = Instant::now();
+        typing_frame(&mut state, now, true);
+        let first = state.generation;
+        typing_frame(&mut state, now, true);
+        assert!(!idle_stop(&mut state, first), "a later keystroke keeps the user typing");
+        let last = state.generation;
+        assert!(idle_stop(&mut state, last));
+        assert!(!state.typing);
+        assert!(!idle_stop(&mut state, last), "stopped once");
     }
 }

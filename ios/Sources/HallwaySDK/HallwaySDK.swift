@@ -2379,6 +2379,88 @@ public func FfiConverterTypeTimelineListener_lower(_ value: TimelineListener) ->
 
 
 /**
+ * A file carried by a message. The URLs are absolute and signed: image loaders fetch them without a header,
+ * until the signature expires (take a fresh snapshot then).
+ */
+public struct AttachmentInfo: Equatable, Hashable {
+    public var id: String
+    public var fileName: String
+    public var mimeType: String
+    public var sizeBytes: UInt64
+    public var width: UInt32?
+    public var height: UInt32?
+    public var url: String
+    public var thumbnailUrl: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, fileName: String, mimeType: String, sizeBytes: UInt64, width: UInt32?, height: UInt32?, url: String, thumbnailUrl: String?) {
+        self.id = id
+        self.fileName = fileName
+        self.mimeType = mimeType
+        self.sizeBytes = sizeBytes
+        self.width = width
+        self.height = height
+        self.url = url
+        self.thumbnailUrl = thumbnailUrl
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AttachmentInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AttachmentInfo {
+        return
+            try AttachmentInfo(
+                id: FfiConverterString.read(from: &buf), 
+                fileName: FfiConverterString.read(from: &buf), 
+                mimeType: FfiConverterString.read(from: &buf), 
+                sizeBytes: FfiConverterUInt64.read(from: &buf), 
+                width: FfiConverterOptionUInt32.read(from: &buf), 
+                height: FfiConverterOptionUInt32.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf), 
+                thumbnailUrl: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AttachmentInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.fileName, into: &buf)
+        FfiConverterString.write(value.mimeType, into: &buf)
+        FfiConverterUInt64.write(value.sizeBytes, into: &buf)
+        FfiConverterOptionUInt32.write(value.width, into: &buf)
+        FfiConverterOptionUInt32.write(value.height, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterOptionString.write(value.thumbnailUrl, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentInfo_lift(_ buf: RustBuffer) throws -> AttachmentInfo {
+    return try FfiConverterTypeAttachmentInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentInfo_lower(_ value: AttachmentInfo) -> RustBuffer {
+    return FfiConverterTypeAttachmentInfo.lower(value)
+}
+
+
+/**
  * One entry of the conversation list.
  */
 public struct ConversationSummary: Equatable, Hashable {
@@ -2713,6 +2795,10 @@ public struct TimelineItem: Equatable, Hashable {
     public var editedAt: Date?
     public var deleted: Bool
     public var reactions: [ReactionInfo]
+    /**
+     * Files the message carries (sent from another client: this SDK does not upload yet).
+     */
+    public var attachments: [AttachmentInfo]
     public var sendState: SendState
 
     // Default memberwise initializers are never public by default, so we
@@ -2727,7 +2813,10 @@ public struct TimelineItem: Equatable, Hashable {
          */messageId: String?, clientMsgId: String, 
         /**
          * The position in the conversation, once sent.
-         */seq: Int64?, senderId: String, isOwn: Bool, body: String, createdAt: Date, editedAt: Date?, deleted: Bool, reactions: [ReactionInfo], sendState: SendState) {
+         */seq: Int64?, senderId: String, isOwn: Bool, body: String, createdAt: Date, editedAt: Date?, deleted: Bool, reactions: [ReactionInfo], 
+        /**
+         * Files the message carries (sent from another client: this SDK does not upload yet).
+         */attachments: [AttachmentInfo], sendState: SendState) {
         self.uniqueId = uniqueId
         self.messageId = messageId
         self.clientMsgId = clientMsgId
@@ -2739,6 +2828,7 @@ public struct TimelineItem: Equatable, Hashable {
         self.editedAt = editedAt
         self.deleted = deleted
         self.reactions = reactions
+        self.attachments = attachments
         self.sendState = sendState
     }
 
@@ -2769,6 +2859,7 @@ public struct FfiConverterTypeTimelineItem: FfiConverterRustBuffer {
                 editedAt: FfiConverterOptionTimestamp.read(from: &buf), 
                 deleted: FfiConverterBool.read(from: &buf), 
                 reactions: FfiConverterSequenceTypeReactionInfo.read(from: &buf), 
+                attachments: FfiConverterSequenceTypeAttachmentInfo.read(from: &buf), 
                 sendState: FfiConverterTypeSendState.read(from: &buf)
         )
     }
@@ -2785,6 +2876,7 @@ public struct FfiConverterTypeTimelineItem: FfiConverterRustBuffer {
         FfiConverterOptionTimestamp.write(value.editedAt, into: &buf)
         FfiConverterBool.write(value.deleted, into: &buf)
         FfiConverterSequenceTypeReactionInfo.write(value.reactions, into: &buf)
+        FfiConverterSequenceTypeAttachmentInfo.write(value.attachments, into: &buf)
         FfiConverterTypeSendState.write(value.sendState, into: &buf)
     }
 }
@@ -3408,6 +3500,30 @@ public func FfiConverterTypeUserRole_lower(_ value: UserRole) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
     typealias SwiftType = Int64?
 
@@ -3545,6 +3661,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAttachmentInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [AttachmentInfo]
+
+    public static func write(_ value: [AttachmentInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAttachmentInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AttachmentInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AttachmentInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAttachmentInfo.read(from: &buf))
         }
         return seq
     }

@@ -4392,6 +4392,78 @@ public object FfiConverterTypeTimelineListener: FfiConverter<TimelineListener, L
 
 
 /**
+ * A file carried by a message. The URLs are absolute and signed: image loaders fetch them without a header,
+ * until the signature expires (take a fresh snapshot then).
+ */
+data class AttachmentInfo (
+    var `id`: kotlin.String
+    , 
+    var `fileName`: kotlin.String
+    , 
+    var `mimeType`: kotlin.String
+    , 
+    var `sizeBytes`: kotlin.ULong
+    , 
+    var `width`: kotlin.UInt?
+    , 
+    var `height`: kotlin.UInt?
+    , 
+    var `url`: kotlin.String
+    , 
+    var `thumbnailUrl`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer<AttachmentInfo> {
+    override fun read(buf: ByteBuffer): AttachmentInfo {
+        return AttachmentInfo(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AttachmentInfo) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`fileName`) +
+            FfiConverterString.allocationSize(value.`mimeType`) +
+            FfiConverterULong.allocationSize(value.`sizeBytes`) +
+            FfiConverterOptionalUInt.allocationSize(value.`width`) +
+            FfiConverterOptionalUInt.allocationSize(value.`height`) +
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterOptionalString.allocationSize(value.`thumbnailUrl`)
+    )
+
+    override fun write(value: AttachmentInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`fileName`, buf)
+            FfiConverterString.write(value.`mimeType`, buf)
+            FfiConverterULong.write(value.`sizeBytes`, buf)
+            FfiConverterOptionalUInt.write(value.`width`, buf)
+            FfiConverterOptionalUInt.write(value.`height`, buf)
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterOptionalString.write(value.`thumbnailUrl`, buf)
+    }
+}
+
+
+
+/**
  * One entry of the conversation list.
  */
 data class ConversationSummary (
@@ -4680,6 +4752,11 @@ data class TimelineItem (
     , 
     var `reactions`: List<ReactionInfo>
     , 
+    /**
+     * Files the message carries (sent from another client: this SDK does not upload yet).
+     */
+    var `attachments`: List<AttachmentInfo>
+    , 
     var `sendState`: SendState
     
 ){
@@ -4708,6 +4785,7 @@ public object FfiConverterTypeTimelineItem: FfiConverterRustBuffer<TimelineItem>
             FfiConverterOptionalTimestamp.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterSequenceTypeReactionInfo.read(buf),
+            FfiConverterSequenceTypeAttachmentInfo.read(buf),
             FfiConverterTypeSendState.read(buf),
         )
     }
@@ -4724,6 +4802,7 @@ public object FfiConverterTypeTimelineItem: FfiConverterRustBuffer<TimelineItem>
             FfiConverterOptionalTimestamp.allocationSize(value.`editedAt`) +
             FfiConverterBoolean.allocationSize(value.`deleted`) +
             FfiConverterSequenceTypeReactionInfo.allocationSize(value.`reactions`) +
+            FfiConverterSequenceTypeAttachmentInfo.allocationSize(value.`attachments`) +
             FfiConverterTypeSendState.allocationSize(value.`sendState`)
     )
 
@@ -4739,6 +4818,7 @@ public object FfiConverterTypeTimelineItem: FfiConverterRustBuffer<TimelineItem>
             FfiConverterOptionalTimestamp.write(value.`editedAt`, buf)
             FfiConverterBoolean.write(value.`deleted`, buf)
             FfiConverterSequenceTypeReactionInfo.write(value.`reactions`, buf)
+            FfiConverterSequenceTypeAttachmentInfo.write(value.`attachments`, buf)
             FfiConverterTypeSendState.write(value.`sendState`, buf)
     }
 }
@@ -5365,6 +5445,38 @@ public object FfiConverterTypeUserRole: FfiConverterRustBuffer<UserRole> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
     override fun read(buf: ByteBuffer): kotlin.Long? {
         if (buf.get().toInt() == 0) {
@@ -5543,6 +5655,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeAttachmentInfo: FfiConverterRustBuffer<List<AttachmentInfo>> {
+    override fun read(buf: ByteBuffer): List<AttachmentInfo> {
+        val len = buf.getInt()
+        return List<AttachmentInfo>(len) {
+            FfiConverterTypeAttachmentInfo.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AttachmentInfo>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAttachmentInfo.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AttachmentInfo>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAttachmentInfo.write(it, buf)
         }
     }
 }
