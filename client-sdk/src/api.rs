@@ -218,8 +218,10 @@ impl Api {
         let token = self.access_token().await?;
         let response = build(&token).send().await?;
         if response.status() == StatusCode::UNAUTHORIZED {
+            // Expired: refresh and retry. Unauthenticated: the session may have ended (signed out everywhere),
+            // which only a refresh can tell; if it did, the refresh signs this client out.
             let error = error_from(response).await;
-            if error.code() != Some(ErrorCode::TokenExpired) {
+            if !matches!(error.code(), Some(ErrorCode::TokenExpired | ErrorCode::Unauthenticated)) {
                 return Err(error);
             }
             let token = self.refresh(&token).await?;

@@ -61,7 +61,7 @@ impl Drop for Client {
 async fn store_conversation(shared: &Shared, conversation: Conversation) -> Result<ConversationSummary> {
     let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
     let stored = conversation.clone();
-    shared.store.transaction(move |conn| store::upsert_conversation(conn, &stored, me)).await?;
+    shared.store.transaction(move |conn| store::upsert_conversation(conn, &stored)).await?;
     shared.conversation_changed(conversation.id);
     let pending = 0;
     Ok(ConversationSummary::new(&conversation, Some(me), shared.typing_in(conversation.id), pending))
@@ -92,6 +92,8 @@ impl Client {
 
     /// Signs in with a username (any letter case) or an email, and starts the connection.
     pub async fn login(&self, login: String, password: String) -> Result<UserInfo, HallwayError> {
+        // A connection of an earlier session must not feed its frames into the new one's store.
+        self.stop_connection();
         let shared = self.shared.clone();
         let user = runtime::run(async move {
             let user = shared.api.login(&login, &password).await?;

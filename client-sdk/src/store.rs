@@ -207,7 +207,7 @@ fn save_conversation_data(conn: &Connection, conversation: &Conversation) -> Res
 }
 
 /// Stores a conversation as the server sent it; the local history's position is kept.
-pub(crate) fn upsert_conversation(conn: &Connection, conversation: &Conversation, me: Uuid) -> Result<()> {
+pub(crate) fn upsert_conversation(conn: &Connection, conversation: &Conversation) -> Result<()> {
     let mut conversation = conversation.clone();
     // The list may be older than a message that arrived live: keep the newer last message.
     if let Some(stored) = self::conversation(conn, conversation.id)? {
@@ -219,13 +219,13 @@ pub(crate) fn upsert_conversation(conn: &Connection, conversation: &Conversation
         }
         conversation.last_read_seq = conversation.last_read_seq.max(stored.last_read_seq);
     }
+    // The server's unread count is exact at this moment (deletions this device missed included): keep it.
     save_conversation_data(conn, &conversation)?;
-    recompute_unread(conn, conversation.id, me)?;
     Ok(())
 }
 
 /// Replaces the list with the server's: conversations the user is no longer in are forgotten.
-pub(crate) fn replace_conversations(conn: &Connection, conversations: &[Conversation], me: Uuid) -> Result<()> {
+pub(crate) fn replace_conversations(conn: &Connection, conversations: &[Conversation]) -> Result<()> {
     let keep: std::collections::HashSet<String> = conversations.iter().map(|c| c.id.to_string()).collect();
     let stored: Vec<String> =
         conn.prepare("SELECT id FROM conversations")?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
@@ -233,7 +233,7 @@ pub(crate) fn replace_conversations(conn: &Connection, conversations: &[Conversa
         remove_conversation_str(conn, id)?;
     }
     for conversation in conversations {
-        upsert_conversation(conn, conversation, me)?;
+        upsert_conversation(conn, conversation)?;
     }
     Ok(())
 }
@@ -721,7 +721,7 @@ mod tests {
             pinned: false,
             archived: false,
         };
-        upsert_conversation(&conn, &conversation, me).unwrap();
+        upsert_conversation(&conn, &conversation).unwrap();
         (conn, me, other, id)
     }
 

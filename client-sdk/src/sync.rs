@@ -66,8 +66,6 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         match connect(&shared).await {
             Ok(socket) => {
                 let started = Instant::now();
-                shared.set_connection(ConnectionState::Online);
-                tracing::info!("connected");
                 session(&shared, socket).await;
                 if let Ok(mut outgoing) = shared.outgoing.lock() {
                     *outgoing = None;
@@ -162,6 +160,8 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
             return;
         }
     }
+    shared.set_connection(ConnectionState::Online);
+    tracing::info!("connected");
     let (frames_tx, mut frames_rx) = mpsc::unbounded_channel();
     if let Ok(mut outgoing) = shared.outgoing.lock() {
         *outgoing = Some(frames_tx);
@@ -300,7 +300,7 @@ async fn handle_frame(
             let known = store
                 .transaction(move |conn| {
                     let known = store::conversation(conn, conversation.id)?.is_some();
-                    store::upsert_conversation(conn, &conversation, me)?;
+                    store::upsert_conversation(conn, &conversation)?;
                     Ok(known)
                 })
                 .await;
@@ -466,10 +466,9 @@ async fn backfill_worker(shared: Arc<Shared>, mut requests: mpsc::UnboundedRecei
 
 /// The conversation list, then every conversation from its last known `seq`.
 async fn sync_everything(shared: &Shared) -> Result<()> {
-    let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
     let list: ConversationList = shared.api.call(Method::GET, "conversations", &[], NO_BODY).await?;
     let ids: Vec<Uuid> = list.conversations.iter().map(|c| c.id).collect();
-    shared.store.transaction(move |conn| store::replace_conversations(conn, &list.conversations, me)).await?;
+    shared.store.transaction(move |conn| store::replace_conversations(conn, &list.conversations)).await?;
     shared.changed(Change::Everything);
     for id in ids {
         match backfill(shared, id).await {
