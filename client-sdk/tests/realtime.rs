@@ -2,6 +2,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use hallway_protocol::{ConversationKind, Role};
 use hallway_sdk::{ConnectionState, SendState};
 use hallway_test_support::{PASSWORD, TestServer};
@@ -244,4 +246,36 @@ async fn refused_message_fails_with_the_reason_and_does_not_block_the_next() {
     timeline.wait_for("the discarded message to go", |s| item(s, "never mind").is_none()).await;
     assert_eq!(chat_timeline.discard_send(doomed).await, Err(hallway_sdk::HallwayError::NotFound));
     list.wait_for("nothing left unsent", |l| l[0].pending_sends == 0).await;
+}
+
+#[actix_web::test]
+async fn a_dead_link_is_found_by_heartbeats_and_nothing_is_lost_or_doubled() {
+    let server = TestServer::start().await;
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, _dir) = client(&proxy.url());
+    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
+    wait_for_conversation(&alice, &chat).await;
+    wait_online(&alice).await;
+
+    // The link dies without a word: no FIN, no RST, just silence. A message written then is held with it.
+    proxy.freeze();
+    let alice_chat = alice.timeline(chat.clone()).expect("a timeline");
+    alice_chat.send_text("into the void".into()).await.expect("queued");
+    let noticed = std::time::Instant::now();
+    eventually_within("the heartbeat to give the socket up", Duration::from_secs(40), || {
+        (alice.connection_state() != ConnectionState::Online).then_some(())
+    })
+    .await;
+    assert!(noticed.elapsed() >= Duration::from_secs(20), "not before the server's pings were due and missing");
+
+    proxy.restore();
+    alice.reconnect_now();
+    let (timeline, _t) = watch_timeline(&alice, &chat);
+    let sent = timeline.wait_for("the held message to be sent", |s| s.items.len() == 1 && all_sent(s)).await;
+    assert_eq!(sent.items[0].seq, Some(1));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stored_count(&server, "into the void").await, 1, "stored once, even if the held bytes arrived too");
 }

@@ -16,6 +16,8 @@ use hallway_sdk::{
     TaskHandle, TimelineItem, TimelineListener, TimelineSnapshot,
 };
 use hallway_test_support::TestServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -34,8 +36,13 @@ pub fn client_in(url: &str, dir: &tempfile::TempDir) -> Arc<Client> {
 }
 
 /// Polls `check` until it returns `Some`, failing the test after `WAIT`.
-pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
+pub async fn eventually<T>(what: &str, check: impl FnMut() -> Option<T>) -> T {
+    eventually_within(what, WAIT, check).await
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `limit`.
+pub async fn eventually_within<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(value) = check() {
             return value;
@@ -151,11 +158,13 @@ pub async fn stored_count(server: &TestServer, body: &str) -> i64 {
         .expect("counting messages")
 }
 
-/// A loopback TCP proxy in front of the server: `cut` drops every connection through it and refuses new
-/// ones (the phone lost its network); `restore` lets connections through again.
+/// A loopback TCP proxy in front of the server, playing the phone's network: `cut` drops every connection
+/// and refuses new ones (no network, noticed at once); `freeze` keeps connections open but holds every byte
+/// back (a dead link nobody closes, found only by heartbeats); `restore` lets everything through again.
 pub struct Proxy {
     pub addr: SocketAddr,
     up: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
 }
@@ -165,25 +174,31 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding the proxy");
         let addr = listener.local_addr().expect("the proxy's address");
         let up = Arc::new(AtomicBool::new(true));
+        let frozen = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let accept = tokio::spawn({
-            let (up, connections) = (up.clone(), connections.clone());
+            let (up, frozen, connections) = (up.clone(), frozen.clone(), connections.clone());
             async move {
-                while let Ok((mut inbound, _)) = listener.accept().await {
+                while let Ok((inbound, _)) = listener.accept().await {
                     if !up.load(Ordering::SeqCst) {
                         drop(inbound);
                         continue;
                     }
+                    let frozen = frozen.clone();
                     let pipe = tokio::spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        let Ok(outbound) = TcpStream::connect(target).await else { return };
+                        let (mut inbound_read, mut inbound_write) = inbound.into_split();
+                        let (mut outbound_read, mut outbound_write) = outbound.into_split();
+                        tokio::select! {
+                            () = pump(&mut inbound_read, &mut outbound_write, &frozen) => {}
+                            () = pump(&mut outbound_read, &mut inbound_write, &frozen) => {}
                         }
                     });
                     connections.lock().expect("the proxy's lock").push(pipe);
                 }
             }
         });
-        Proxy { addr, up, connections, accept }
+        Proxy { addr, up, frozen, connections, accept }
     }
 
     /// The URL a client uses to go through the proxy.
@@ -199,9 +214,32 @@ impl Proxy {
         }
     }
 
+    /// Holds back every byte in both directions, without closing anything.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
     /// Lets connections through again.
     pub fn restore(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
         self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copies bytes one way, holding them while the proxy is frozen.
+async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, frozen: &AtomicBool) {
+    let mut buffer = vec![0_u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        while frozen.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }
 
