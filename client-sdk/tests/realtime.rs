@@ -279,3 +279,87 @@ async fn a_dead_link_is_found_by_heartbeats_and_nothing_is_lost_or_doubled() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(stored_count(&server, "into the void").await, 1, "stored once, even if the held bytes arrived too");
 }
+
+#[actix_web::test]
+async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_the_rate_limit() {
+    let logs = capture_logs();
+    let server = TestServer::start().await;
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, _dir) = client(&proxy.url());
+    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
+    wait_for_conversation(&alice, &chat.to_string()).await;
+    let alice_chat = alice.timeline(chat.to_string()).expect("a timeline");
+    alice_chat.send_text("hello".into()).await.expect("queued");
+    let (timeline, _t) = watch_timeline(&alice, &chat.to_string());
+    timeline.wait_for("the first message", |s| s.items.len() == 1 && all_sent(s)).await;
+
+    // Offline: Alice writes 40 messages (more than the socket's burst of 30), Bob 250 (more than a page of 200).
+    proxy.cut();
+    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    for i in 1..=40 {
+        alice_chat.send_text(format!("alice {i}")).await.expect("queued");
+    }
+    let bob = server.login("chen", PASSWORD).await.access_token;
+    for i in 1..=250 {
+        let body = serde_json::json!({"client_msg_id": format!("bob-{i}"), "body": format!("bob {i}")});
+        let (status, _) = server.post(&format!("/api/v1/conversations/{chat}/messages"), Some(&bob), &body).await;
+        assert_eq!(status, 201);
+    }
+
+    proxy.restore();
+    alice.reconnect_now();
+    let all = eventually_within("everything to be caught up and sent", Duration::from_secs(60), || {
+        timeline.last().filter(|s| s.items.len() == 291 && all_sent(s))
+    })
+    .await;
+    assert_contiguous(&all);
+    let bodies = bodies(&all);
+    let alice_order: Vec<&String> = bodies.iter().filter(|b| b.starts_with("alice ")).collect();
+    let expected: Vec<String> = (1..=40).map(|i| format!("alice {i}")).collect();
+    assert_eq!(alice_order, expected.iter().collect::<Vec<_>>(), "Alice's messages keep their order");
+    let bob_order: Vec<&String> = bodies.iter().filter(|b| b.starts_with("bob ")).collect();
+    assert_eq!(bob_order.len(), 250);
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE conversation_id = $1")
+        .bind(chat)
+        .fetch_one(&server.pool)
+        .await
+        .expect("counting");
+    assert_eq!(total, 291, "each message stored once");
+    let logged = String::from_utf8(logs.lock().expect("the log buffer").clone()).expect("UTF-8 logs");
+    assert!(logged.contains("a send will be retried"), "the server slowed the outbox down, and it waited");
+}
+
+#[actix_web::test]
+async fn a_new_device_starts_from_the_newest_messages_and_paginates_back_to_the_start() {
+    let server = TestServer::start().await;
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    let token = server.login("rivera", PASSWORD).await.access_token;
+    for i in 1..=120 {
+        let body = serde_json::json!({"client_msg_id": format!("m-{i}"), "body": format!("m {i}")});
+        let (status, _) = server.post(&format!("/api/v1/conversations/{chat}/messages"), Some(&token), &body).await;
+        assert_eq!(status, 201);
+    }
+    let (bob, _dir) = client(&server.base_url);
+    bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
+    let (list, _l) = watch_list(&bob);
+    let listed = list.wait_for("the chat", |l| l.len() == 1).await;
+    assert_eq!(listed[0].unread_count, 120);
+    let timeline = bob.timeline(chat.to_string()).expect("a timeline");
+    let (snapshots, _t) = watch_timeline(&bob, &chat.to_string());
+    let newest = snapshots.wait_for("the newest page", |s| s.items.len() == 50).await;
+    assert_eq!((newest.items[0].seq, newest.items[49].seq, newest.reached_start), (Some(71), Some(120), false));
+
+    assert!(!timeline.paginate_backwards(50).await.expect("a page"), "more remain");
+    assert!(timeline.paginate_backwards(50).await.expect("a page"), "the start is reached");
+    assert!(timeline.paginate_backwards(50).await.expect("nothing to do"));
+    let whole = snapshots.wait_for("the whole history", |s| s.items.len() == 120 && s.reached_start).await;
+    assert_contiguous(&whole);
+
+    timeline.mark_read().await.expect("read");
+    list.wait_for("the badge to clear", |l| l[0].unread_count == 0).await;
+}

@@ -268,3 +268,50 @@ async fn public_operations_report_typed_errors() {
     bob.set_archived(sent.conversation_id.clone(), true).await.expect("archived");
     list.wait_for("the settings in the list", |l| l[0].pinned && l[0].muted && l[0].archived).await;
 }
+
+#[actix_web::test]
+async fn logs_and_errors_carry_no_message_text_tokens_or_passwords() {
+    let logs = capture_logs();
+    let server = TestServer::start().await;
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, dir) = client(&proxy.url());
+    let wrong = alice.login("rivera".into(), "a wrong secret password".into()).await.expect_err("refused");
+    alice.login("rivera@school.example".into(), PASSWORD.into()).await.expect("signed in by email");
+    wait_for_conversation(&alice, &chat).await;
+    let timeline = alice.timeline(chat.clone()).expect("a timeline");
+    timeline.send_text("Lily has a fever today".into()).await.expect("queued");
+    let refused = timeline.send_text("x".repeat(5000)).await.expect_err("too long");
+    // Reconnects, refreshes and failures log too.
+    proxy.cut();
+    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    proxy.restore();
+    alice.reconnect_now();
+    wait_online(&alice).await;
+    sqlx::query("UPDATE users SET deactivated_at = now() WHERE id = $1")
+        .bind(parent.id)
+        .execute(&server.pool)
+        .await
+        .expect("deactivating");
+    timeline.send_text("Refused words".into()).await.expect("queued");
+    let (snapshots, _t) = watch_timeline(&alice, &chat);
+    snapshots
+        .wait_for("the refusal", |s| s.items.iter().any(|i| matches!(i.send_state, SendState::Failed { .. })))
+        .await;
+
+    let db = rusqlite::Connection::open(dir.path().join(hallway_sdk::DATABASE_FILE)).expect("the store");
+    let (access, refresh): (String, String) = db
+        .query_row("SELECT access_token, refresh_token FROM session", [], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("a session");
+    let logged = String::from_utf8(logs.lock().expect("the log buffer").clone()).expect("UTF-8 logs");
+    assert!(logged.contains("connected"), "the capture works: {logged}");
+    for secret in ["Lily has a fever", "Refused words", PASSWORD, "a wrong secret", "school.example", &access, &refresh]
+    {
+        assert!(!logged.contains(secret), "the logs hold {secret:?}");
+        for error in [format!("{wrong:?} {wrong}"), format!("{refused:?} {refused}")] {
+            assert!(!error.contains(secret), "an error holds {secret:?}");
+        }
+    }
+}

@@ -262,3 +262,31 @@ pub async fn wait_for_conversation(client: &Client, id: &str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// Everything the SDK logs (at every level) from now on in this test process, for tests that check what
+/// logs may not contain.
+pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
+    let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let writer = LogWriter(buffer.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter("hallway_sdk=trace")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init()
+        .expect("the only subscriber of this test process");
+    buffer
+}
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("the log buffer's lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
