@@ -320,10 +320,13 @@ impl Timeline {
     pub async fn retry_send(&self, client_msg_id: String) -> Result<(), HallwayError> {
         let (shared, id) = (self.shared.clone(), self.conversation_id);
         Ok(runtime::run(async move {
-            let retried = shared.store.run(move |conn| store::retry(conn, &client_msg_id)).await?;
-            if !retried {
-                return Err(Error::api(404, ErrorCode::NotFound, "no such unsent message".into()));
-            }
+            shared
+                .store
+                .transaction(move |conn| match store::outbox_entry_by_id(conn, &client_msg_id)? {
+                    Some(entry) if entry.conversation_id == id => store::retry(conn, &client_msg_id).map(drop),
+                    _ => Err(Error::api(404, ErrorCode::NotFound, "no such unsent message".into())),
+                })
+                .await?;
             shared.conversation_changed(id);
             shared.outbox_wake.notify_one();
             Ok(())
@@ -339,6 +342,9 @@ impl Timeline {
             shared
                 .store
                 .transaction(move |conn| match store::outbox_entry_by_id(conn, &client_msg_id)? {
+                    Some(entry) if entry.conversation_id != id => {
+                        Err(Error::api(404, ErrorCode::NotFound, "no such unsent message".into()))
+                    }
                     None => Err(Error::api(404, ErrorCode::NotFound, "no such unsent message".into())),
                     Some(entry) if entry.failure.is_none() => Err(Error::Invalid {
                         code: ErrorCode::Conflict,

@@ -168,6 +168,15 @@ async fn timeline_shows_the_local_echo_then_sent() {
         (client_msg_id.as_str(), SendState::Sending, true)
     );
     assert_eq!((item.seq, item.message_id.clone()), (None, None));
+    // A message on its way cannot be discarded (it may already be on the server), nor touched from another chat.
+    let chat_timeline = alice.timeline(chat.clone()).expect("a timeline");
+    assert!(matches!(
+        chat_timeline.discard_send(client_msg_id.clone()).await,
+        Err(hallway_sdk::HallwayError::InvalidInput { code, .. }) if code == "conflict"
+    ));
+    let elsewhere = alice.timeline(uuid::Uuid::now_v7().to_string()).expect("a timeline");
+    assert_eq!(elsewhere.retry_send(client_msg_id.clone()).await, Err(hallway_sdk::HallwayError::NotFound));
+    assert_eq!(elsewhere.discard_send(client_msg_id.clone()).await, Err(hallway_sdk::HallwayError::NotFound));
 
     proxy.restore();
     alice.reconnect_now();
@@ -283,7 +292,12 @@ async fn a_dead_link_is_found_by_heartbeats_and_nothing_is_lost_or_doubled() {
 #[actix_web::test]
 async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_the_rate_limit() {
     let logs = capture_logs();
-    let server = TestServer::start().await;
+    // A tight send limit, so that the outbox certainly meets it: a burst of 5, then 4 per second.
+    let server = TestServer::start_with(|c| {
+        c.realtime.send_burst = 5;
+        c.realtime.sends_per_sec = 4;
+    })
+    .await;
     let teacher = server.create_user("rivera", Role::Teacher).await;
     let parent = server.create_user("chen", Role::Parent).await;
     let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
@@ -296,10 +310,10 @@ async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_t
     let (timeline, _t) = watch_timeline(&alice, &chat.to_string());
     timeline.wait_for("the first message", |s| s.items.len() == 1 && all_sent(s)).await;
 
-    // Offline: Alice writes 40 messages (more than the socket's burst of 30), Bob 250 (more than a page of 200).
+    // Offline: Alice writes 20 messages (more than the socket's burst), Bob 250 (more than a page of 200).
     proxy.cut();
     eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
-    for i in 1..=40 {
+    for i in 1..=20 {
         alice_chat.send_text(format!("alice {i}")).await.expect("queued");
     }
     let bob = server.login("chen", PASSWORD).await.access_token;
@@ -312,13 +326,13 @@ async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_t
     proxy.restore();
     alice.reconnect_now();
     let all = eventually_within("everything to be caught up and sent", Duration::from_secs(60), || {
-        timeline.last().filter(|s| s.items.len() == 291 && all_sent(s))
+        timeline.last().filter(|s| s.items.len() == 271 && all_sent(s))
     })
     .await;
     assert_contiguous(&all);
     let bodies = bodies(&all);
     let alice_order: Vec<&String> = bodies.iter().filter(|b| b.starts_with("alice ")).collect();
-    let expected: Vec<String> = (1..=40).map(|i| format!("alice {i}")).collect();
+    let expected: Vec<String> = (1..=20).map(|i| format!("alice {i}")).collect();
     assert_eq!(alice_order, expected.iter().collect::<Vec<_>>(), "Alice's messages keep their order");
     let bob_order: Vec<&String> = bodies.iter().filter(|b| b.starts_with("bob ")).collect();
     assert_eq!(bob_order.len(), 250);
@@ -327,7 +341,7 @@ async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_t
         .fetch_one(&server.pool)
         .await
         .expect("counting");
-    assert_eq!(total, 291, "each message stored once");
+    assert_eq!(total, 271, "each message stored once");
     let logged = String::from_utf8(logs.lock().expect("the log buffer").clone()).expect("UTF-8 logs");
     assert!(logged.contains("a send will be retried"), "the server slowed the outbox down, and it waited");
 }
