@@ -104,10 +104,10 @@ pub enum HallwayError {
     /// No such conversation, message or person, or one the user may not see.
     #[error("not found")]
     NotFound,
-    /// The input was refused; `code` is the contract's (`body_too_long`, `invalid_emoji`, ...), `message` names
-    /// the field or the limit.
-    #[error("invalid input: {code}: {message}")]
-    InvalidInput { code: String, message: String },
+    /// The input was refused; `code` is the contract's (`body_too_long`, `invalid_emoji`, ...), `reason` names
+    /// the field or the limit. (Not `message`: Kotlin exceptions have one already.)
+    #[error("invalid input: {code}: {reason}")]
+    InvalidInput { code: String, reason: String },
     /// Too many attempts: wait `retry_after_ms` before trying again.
     #[error("rate limited, retry after {retry_after_ms} ms")]
     RateLimited { retry_after_ms: u64 },
@@ -128,7 +128,7 @@ impl From<Error> for HallwayError {
             Error::NotSignedIn => HallwayError::Unauthorized,
             Error::Storage(_) => HallwayError::Storage,
             Error::Protocol(_) | Error::Internal(_) => HallwayError::Internal,
-            Error::Invalid { code, message } => HallwayError::InvalidInput { code: code.to_string(), message },
+            Error::Invalid { code, message } => HallwayError::InvalidInput { code: code.to_string(), reason: message },
             Error::Api { code, message, retry_after_ms, status } => match code {
                 Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken => HallwayError::Unauthorized,
                 AccountDeactivated | PolicyForbids | Forbidden => HallwayError::Forbidden { code: code.to_string() },
@@ -136,7 +136,7 @@ impl From<Error> for HallwayError {
                 RateLimited => HallwayError::RateLimited { retry_after_ms: retry_after_ms.unwrap_or(1000) },
                 InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging
                 | Conflict | TooLarge | UnsupportedMediaType => {
-                    HallwayError::InvalidInput { code: code.to_string(), message }
+                    HallwayError::InvalidInput { code: code.to_string(), reason: message }
                 }
                 Unavailable => HallwayError::Network,
                 MethodNotAllowed | Internal => HallwayError::Internal,
@@ -166,8 +166,8 @@ mod tests {
             (403, PolicyForbids, HallwayError::Forbidden { code: "policy_forbids".into() }),
             (403, Forbidden, HallwayError::Forbidden { code: "forbidden".into() }),
             (404, NotFound, HallwayError::NotFound),
-            (400, BodyTooLong, HallwayError::InvalidInput { code: "body_too_long".into(), message: "m".into() }),
-            (409, Conflict, HallwayError::InvalidInput { code: "conflict".into(), message: "m".into() }),
+            (400, BodyTooLong, HallwayError::InvalidInput { code: "body_too_long".into(), reason: "m".into() }),
+            (409, Conflict, HallwayError::InvalidInput { code: "conflict".into(), reason: "m".into() }),
             (503, Unavailable, HallwayError::Network),
             (500, Internal, HallwayError::Internal),
         ];

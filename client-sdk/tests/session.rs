@@ -217,7 +217,7 @@ async fn public_operations_report_typed_errors() {
     );
     assert!(matches!(
         bob.create_group("  ".into(), vec![teacher.id.to_string()]).await,
-        Err(HallwayError::InvalidInput { code, message }) if code == "invalid_input" && message.contains("name")
+        Err(HallwayError::InvalidInput { code, reason }) if code == "invalid_input" && reason.contains("name")
     ));
     assert!(matches!(bob.timeline("nope".into()), Err(HallwayError::InvalidInput { .. })));
 

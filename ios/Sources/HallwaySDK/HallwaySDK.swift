@@ -3197,10 +3197,10 @@ enum HallwayError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case NotFound
     /**
-     * The input was refused; `code` is the contract's (`body_too_long`, `invalid_emoji`, ...), `message` names
-     * the field or the limit.
+     * The input was refused; `code` is the contract's (`body_too_long`, `invalid_emoji`, ...), `reason` names
+     * the field or the limit. (Not `message`: Kotlin exceptions have one already.)
      */
-    case InvalidInput(code: String, message: String
+    case InvalidInput(code: String, reason: String
     )
     /**
      * Too many attempts: wait `retry_after_ms` before trying again.
@@ -3252,7 +3252,7 @@ public struct FfiConverterTypeHallwayError: FfiConverterRustBuffer {
         case 4: return .NotFound
         case 5: return .InvalidInput(
             code: try FfiConverterString.read(from: &buf), 
-            message: try FfiConverterString.read(from: &buf)
+            reason: try FfiConverterString.read(from: &buf)
             )
         case 6: return .RateLimited(
             retryAfterMs: try FfiConverterUInt64.read(from: &buf)
@@ -3288,10 +3288,10 @@ public struct FfiConverterTypeHallwayError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         
         
-        case let .InvalidInput(code,message):
+        case let .InvalidInput(code,reason):
             writeInt(&buf, Int32(5))
             FfiConverterString.write(code, into: &buf)
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
             
         
         case let .RateLimited(retryAfterMs):

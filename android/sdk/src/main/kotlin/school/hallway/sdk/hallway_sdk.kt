@@ -5133,17 +5133,17 @@ sealed class HallwayException: kotlin.Exception() {
     }
     
     /**
-     * The input was refused; `code` is the contract's (`body_too_long`, `invalid_emoji`, ...), `message` names
-     * the field or the limit.
+     * The input was refused; `code` is the contract's (`body_too_long`, `invalid_emoji`, ...), `reason` names
+     * the field or the limit. (Not `message`: Kotlin exceptions have one already.)
      */
     class InvalidInput(
         
         val `code`: kotlin.String, 
         
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : HallwayException() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, reason=${ `reason` }"
     }
     
     /**
@@ -5236,7 +5236,7 @@ public object FfiConverterTypeHallwayError : FfiConverterRustBuffer<HallwayExcep
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is HallwayException.RateLimited -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -5276,7 +5276,7 @@ public object FfiConverterTypeHallwayError : FfiConverterRustBuffer<HallwayExcep
             is HallwayException.InvalidInput -> {
                 buf.putInt(5)
                 FfiConverterString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is HallwayException.RateLimited -> {
