@@ -105,7 +105,8 @@ pub(crate) fn backoff(failures: u32) -> Duration {
     half + half.mul_f64(rand::thread_rng().r#gen::<f64>())
 }
 
-/// Opens the socket with a fresh access token; an expired one is refreshed and the upgrade tried once more.
+/// Opens the socket with a fresh access token; when the upgrade is refused, the token is refreshed and the
+/// upgrade tried once more.
 async fn connect(shared: &Shared) -> Result<Socket> {
     let mut token = shared.api.access_token().await?;
     let mut refreshed = false;
@@ -126,8 +127,9 @@ async fn connect(shared: &Shared) -> Result<Socket> {
             Ok(Err(WsError::Http(response))) => {
                 let status = response.status().as_u16();
                 let error = error_from_body(status, response.body().as_deref().unwrap_or_default(), None);
-                if status == 401 && !refreshed {
-                    // Expired, or the session ended: a refresh tells which (and signs out in the second case).
+                if matches!(status, 401 | 403) && !refreshed {
+                    // Expired, the session ended, or the account was deactivated: a refresh tells which, and
+                    // signs the client out in the last two cases instead of retrying forever.
                     token = shared.api.refresh(&token).await?;
                     refreshed = true;
                     continue;

@@ -315,3 +315,27 @@ async fn logs_and_errors_carry_no_message_text_tokens_or_passwords() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_deactivated_account_is_signed_out_at_the_next_connection() {
+    let server = TestServer::start().await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (bob, _dir) = client(&proxy.url());
+    bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
+    wait_online(&bob).await;
+    sqlx::query("UPDATE users SET deactivated_at = now() WHERE id = $1")
+        .bind(parent.id)
+        .execute(&server.pool)
+        .await
+        .expect("deactivating");
+    proxy.cut();
+    proxy.restore();
+    eventually("the client to be signed out", || (bob.connection_state() == ConnectionState::SignedOut).then_some(()))
+        .await;
+    assert_eq!(bob.user(), None);
+    assert_eq!(
+        bob.login("chen".into(), PASSWORD.into()).await,
+        Err(HallwayError::Forbidden { code: "account_deactivated".into() })
+    );
+}
