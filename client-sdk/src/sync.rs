@@ -50,6 +50,8 @@ const ACK_TIMEOUT: Duration = Duration::from_secs(20);
 const SEND_RETRY_AFTER: Duration = Duration::from_secs(2);
 /// Catching up a conversation asks for this many messages per page (the contract's maximum).
 const BACKFILL_PAGE: u32 = 200;
+/// Each catch-up takes this many of the newest known messages again, for what changed in them meanwhile.
+const RECHECK_WINDOW: i64 = 50;
 /// A conversation with nothing loaded starts from its newest messages, this many.
 pub(crate) const LATEST_PAGE: u32 = 50;
 /// A failed catch-up is tried again this many times, `SEND_RETRY_AFTER` apart, before waiting for a reconnect.
@@ -485,17 +487,25 @@ async fn sync_everything(shared: &Shared) -> Result<()> {
 /// page when nothing of it is loaded yet.
 pub(crate) async fn backfill(shared: &Shared, id: Uuid) -> Result<()> {
     let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
+    let mut first_page = true;
     loop {
         let Some(position) = shared.store.run(move |conn| store::sync_position(conn, id)).await? else {
             return Ok(());
         };
         let (query, kind) = match position.oldest_seq {
             None => (vec![("limit", LATEST_PAGE.to_string())], PageKind::Latest),
-            Some(_) => (
-                vec![("after_seq", position.synced_seq.to_string()), ("limit", BACKFILL_PAGE.to_string())],
-                PageKind::After,
-            ),
+            Some(oldest) => {
+                // The first page also takes the newest known messages again, so that edits, deletions and
+                // reactions made to them while this device was away are seen (seq only covers new messages).
+                let after = if first_page {
+                    (position.synced_seq - RECHECK_WINDOW).max(oldest - 1)
+                } else {
+                    position.synced_seq
+                };
+                (vec![("after_seq", after.to_string()), ("limit", BACKFILL_PAGE.to_string())], PageKind::After)
+            }
         };
+        first_page = false;
         let page: MessagePage =
             shared.api.call(Method::GET, &format!("conversations/{id}/messages"), &query, NO_BODY).await?;
         let has_more = page.has_more;

@@ -377,3 +377,49 @@ async fn a_new_device_starts_from_the_newest_messages_and_paginates_back_to_the_
     timeline.mark_read().await.expect("read");
     list.wait_for("the badge to clear", |l| l[0].unread_count == 0).await;
 }
+
+#[actix_web::test]
+async fn edits_deletions_and_reactions_made_while_offline_are_seen_after_reconnecting() {
+    let server = TestServer::start().await;
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    let bob = server.login("chen", PASSWORD).await.access_token;
+    let mut ids = Vec::new();
+    for i in 1..=3 {
+        let body = serde_json::json!({"client_msg_id": format!("b{i}"), "body": format!("bob {i}")});
+        let (_, message) = server.post(&format!("/api/v1/conversations/{chat}/messages"), Some(&bob), &body).await;
+        ids.push(message["id"].as_str().expect("an id").to_owned());
+    }
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, _dir) = client(&proxy.url());
+    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
+    let (timeline, _t) = watch_timeline(&alice, &chat.to_string());
+    timeline.wait_for("the history", |s| bodies(s) == ["bob 1", "bob 2", "bob 3"]).await;
+
+    proxy.cut();
+    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    let (status, _) = server
+        .patch(&format!("/api/v1/messages/{}", ids[0]), Some(&bob), &serde_json::json!({"body": "bob 1, edited"}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server.delete(&format!("/api/v1/messages/{}", ids[1]), Some(&bob)).await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .post(&format!("/api/v1/messages/{}/reactions", ids[2]), Some(&bob), &serde_json::json!({"emoji": "🎉"}))
+        .await;
+    assert_eq!(status, 200);
+
+    proxy.restore();
+    alice.reconnect_now();
+    let caught_up = timeline
+        .wait_for("the changes", |s| {
+            s.items.len() == 3
+                && s.items[0].edited_at.is_some()
+                && s.items[1].deleted
+                && s.items[2].reactions.len() == 1
+        })
+        .await;
+    assert_eq!(bodies(&caught_up), ["bob 1, edited", "", "bob 3"]);
+    assert_contiguous(&caught_up);
+}
