@@ -618,7 +618,8 @@ fn outbox_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let failed_reason: Option<String> = row.get(5)?;
     Ok(OutboxEntry {
         client_msg_id: row.get(0)?,
-        conversation_id: Uuid::parse_str(&conversation).unwrap_or_default(),
+        conversation_id: Uuid::parse_str(&conversation)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?,
         body: row.get(2)?,
         created_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(created_at) * 1_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
