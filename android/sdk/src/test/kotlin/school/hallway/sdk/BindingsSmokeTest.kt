@@ -1,0 +1,113 @@
+package school.hallway.sdk
+
+import java.nio.file.Files
+import java.util.UUID
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.runBlocking
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
+import org.junit.Test
+
+/**
+ * The generated Kotlin bindings against the real SDK library, without a server: constructors, suspend
+ * functions run on the SDK's tokio runtime, records, the error enum, and listeners called from Rust threads.
+ */
+class BindingsSmokeTest {
+    /** Nothing listens on port 1 of the loopback: every network call fails at once. */
+    private fun offlineClient() = Client("http://127.0.0.1:1", Files.createTempDirectory("hallway-sdk").toString())
+
+    @Test
+    fun aBadServerUrlIsInvalidInput() {
+        try {
+            Client("not a url", Files.createTempDirectory("hallway-sdk").toString())
+            fail("expected InvalidInput")
+        } catch (e: HallwayException.InvalidInput) {
+            assertEquals("invalid_input", e.code)
+        }
+    }
+
+    @Test
+    fun aFreshClientHasNoSessionAndIsOffline() = runBlocking {
+        offlineClient().use { client ->
+            assertNull(client.restoreSession())
+            assertNull(client.user())
+            assertEquals(ConnectionState.Offline, client.connectionState())
+        }
+    }
+
+    @Test
+    fun anUnreachableServerIsANetworkError() = runBlocking {
+        offlineClient().use { client ->
+            try {
+                client.login("parent1", "demo-password")
+                fail("expected Network")
+            } catch (e: HallwayException.Network) {
+                // what an app shows as "offline"
+            }
+        }
+    }
+
+    @Test
+    fun listenersGetTheCurrentStateFromTheSdksThreadsUntilTheHandleIsClosed() {
+        offlineClient().use { client ->
+            val lists = CountDownLatch(1)
+            var received: List<ConversationSummary>? = null
+            val handle = client.conversationList().subscribe(object : ConversationListListener {
+                override fun onUpdate(conversations: List<ConversationSummary>) {
+                    received = conversations
+                    lists.countDown()
+                }
+            })
+            assertTrue("the list is pushed on subscription", lists.await(10, TimeUnit.SECONDS))
+            assertEquals(emptyList<ConversationSummary>(), received)
+
+            val states = CountDownLatch(1)
+            var seen: ConnectionState? = null
+            client.subscribeConnectionState(object : ConnectionStateListener {
+                override fun onState(state: ConnectionState) {
+                    seen = state
+                    states.countDown()
+                }
+            }).use {
+                assertTrue(states.await(10, TimeUnit.SECONDS))
+                assertEquals(ConnectionState.Offline, seen)
+            }
+
+            handle.cancel()
+            val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
+            while (!handle.isFinished() && System.nanoTime() < deadline) Thread.sleep(10)
+            assertTrue("cancelled", handle.isFinished())
+            handle.close()
+        }
+    }
+
+    @Test
+    fun timelineErrorsAreTyped() = runBlocking {
+        offlineClient().use { client ->
+            try {
+                client.timeline("nope")
+                fail("expected InvalidInput")
+            } catch (e: HallwayException.InvalidInput) {
+                assertEquals("invalid_id", e.code)
+            }
+            val timeline = client.timeline(UUID.randomUUID().toString())
+            val snapshot = timeline.snapshot()
+            assertEquals(emptyList<TimelineItem>(), snapshot.items)
+            try {
+                timeline.sendText("   ")
+                fail("expected InvalidInput")
+            } catch (e: HallwayException.InvalidInput) {
+                assertEquals("body_empty", e.code)
+            }
+            try {
+                timeline.sendText("hello")
+                fail("expected NotFound")
+            } catch (e: HallwayException.NotFound) {
+                // a conversation this device does not know
+            }
+        }
+    }
+}

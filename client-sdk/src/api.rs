@@ -1,0 +1,309 @@
+//! The REST side of the contract and the session it runs under: sign-in, the access token refreshed before
+//! it expires (and once more when the server says `token_expired`), sign-out.
+//!
+//! Tokens are kept in the store so that a restarted app is still signed in; they never reach a log or an
+//! error.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hallway_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use hallway_protocol::{ErrorBody, ErrorCode, User};
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::store::{self, Store, StoredSession};
+
+/// Refresh this long before the access token expires (at most a quarter of its lifetime, for short ones).
+const REFRESH_MARGIN_SECS: u64 = 60;
+/// How long a connection attempt may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one REST call may take in all.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The server's REST API, signed in as the stored session's user.
+pub(crate) struct Api {
+    http: reqwest::Client,
+    /// `<server>/api/v1/`, with the trailing slash, so relative paths join under it.
+    base: Url,
+    store: Store,
+    /// The signed-in session; `None` when signed out. The store holds the same, for the next start.
+    session: Mutex<Option<StoredSession>>,
+    /// One refresh at a time: the refresh token rotates, so two concurrent refreshes would revoke the session.
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// A body-less request.
+pub(crate) const NO_BODY: Option<&()> = None;
+
+impl Api {
+    pub(crate) fn new(server_url: &str, store: Store) -> Result<Api> {
+        let invalid = || Error::Invalid { code: ErrorCode::InvalidInput, message: "server_url: an http(s) URL".into() };
+        let mut base = Url::parse(server_url).map_err(|_| invalid())?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(invalid());
+        }
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let base = base.join("api/v1/").map_err(|_| invalid())?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|_| Error::Internal("building the HTTP client".into()))?;
+        Ok(Api { http, base, store, session: Mutex::new(None), refresh_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    /// The server's URL without a trailing slash (`https://school.example` or `https://host/prefix`).
+    pub(crate) fn server_url(&self) -> String {
+        let mut root = self.base.clone();
+        let path = root.path().trim_end_matches('/').trim_end_matches("api/v1").trim_end_matches('/').to_owned();
+        root.set_path(&path);
+        root.set_query(None);
+        root.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The WebSocket URL: the REST base with `ws`/`wss` for `http`/`https`.
+    pub(crate) fn ws_url(&self) -> Result<Url> {
+        let mut url = self.url("ws")?;
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme).map_err(|_| Error::Internal("setting the ws scheme".into()))?;
+        Ok(url)
+    }
+
+    fn url(&self, path: &str) -> Result<Url> {
+        self.base.join(path).map_err(|_| Error::Internal("building a URL".into()))
+    }
+
+    /// The signed-in session, if any.
+    pub(crate) fn session(&self) -> Option<StoredSession> {
+        self.session.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// The signed-in user's id.
+    pub(crate) fn user_id(&self) -> Option<Uuid> {
+        self.session().map(|s| s.user.id)
+    }
+
+    fn set_session(&self, session: Option<StoredSession>) {
+        if let Ok(mut slot) = self.session.lock() {
+            *slot = session;
+        }
+    }
+
+    /// Loads the session the store kept from the last run (no network).
+    pub(crate) async fn restore(&self) -> Result<Option<User>> {
+        let session = self.store.run(|conn| store::load_session(conn)).await?;
+        let user = session.as_ref().map(|s| s.user.clone());
+        self.set_session(session);
+        Ok(user)
+    }
+
+    /// Signs in. Another account's data left in the store is wiped first.
+    pub(crate) async fn login(&self, login: &str, password: &str) -> Result<User> {
+        let request = LoginRequest { login: login.to_owned(), password: password.to_owned() };
+        let response = self.http.post(self.url("auth/login")?).json(&request).send().await?;
+        let tokens: TokenResponse = parse(response).await?;
+        let session = session_from(tokens);
+        let user = session.user.clone();
+        let saved = session.clone();
+        self.store
+            .transaction(move |conn| {
+                if store::load_session(conn)?.is_some_and(|old| old.user.id != saved.user.id) {
+                    store::wipe(conn)?;
+                }
+                store::save_session(conn, &saved)
+            })
+            .await?;
+        self.set_session(Some(session));
+        Ok(user)
+    }
+
+    /// Ends this device's session on the server (when it can be reached) and forgets it locally.
+    pub(crate) async fn logout(&self) -> Result<()> {
+        if let Some(session) = self.session() {
+            let request = RefreshRequest { refresh_token: session.refresh_token.clone() };
+            let sent =
+                self.http.post(self.url("auth/logout")?).bearer_auth(&session.access_token).json(&request).send().await;
+            if let Err(error) = sent {
+                tracing::info!(error = %Error::from(error), "signing out on the server failed; forgetting the session anyway");
+            }
+        }
+        self.set_session(None);
+        self.store.transaction(store::wipe).await
+    }
+
+    /// A valid access token, refreshed first when it is about to expire.
+    pub(crate) async fn access_token(&self) -> Result<String> {
+        let session = self.session().ok_or(Error::NotSignedIn)?;
+        if session.access_expires_at > OffsetDateTime::now_utc().unix_timestamp() {
+            return Ok(session.access_token);
+        }
+        self.refresh(&session.access_token).await
+    }
+
+    /// Trades the refresh token for new tokens, unless another task already did since `stale` was read.
+    /// A refused refresh token ends the session: the app must sign in again.
+    pub(crate) async fn refresh(&self, stale: &str) -> Result<String> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        let session = self.session().ok_or(Error::NotSignedIn)?;
+        if session.access_token != stale {
+            return Ok(session.access_token);
+        }
+        let request = RefreshRequest { refresh_token: session.refresh_token.clone() };
+        let response = self.http.post(self.url("auth/refresh")?).json(&request).send().await?;
+        match parse::<TokenResponse>(response).await {
+            Ok(tokens) => {
+                let fresh = session_from(tokens);
+                let saved = fresh.clone();
+                self.store.run(move |conn| store::save_session(conn, &saved)).await?;
+                let token = fresh.access_token.clone();
+                self.set_session(Some(fresh));
+                tracing::debug!("access token refreshed");
+                Ok(token)
+            }
+            Err(Error::Api { code: ErrorCode::InvalidRefreshToken | ErrorCode::AccountDeactivated, .. }) => {
+                tracing::info!("the server ended this session");
+                self.set_session(None);
+                self.store.run(|conn| Ok(conn.execute("DELETE FROM session", [])?)).await?;
+                Err(Error::NotSignedIn)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// A signed-in REST call with a JSON answer; a `token_expired` answer refreshes the token and retries once.
+    pub(crate) async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<T> {
+        let response = self.send(method, path, query, body).await?;
+        parse(response).await
+    }
+
+    /// A signed-in REST call whose answer has no body (204).
+    pub(crate) async fn call_empty<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<()> {
+        let response = self.send(method, path, &[], body).await?;
+        if response.status().is_success() { Ok(()) } else { Err(error_from(response).await) }
+    }
+
+    async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<reqwest::Response> {
+        let url = self.url(path)?;
+        let build = |token: &str| {
+            let request = self.http.request(method.clone(), url.clone()).bearer_auth(token).query(query);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        };
+        let token = self.access_token().await?;
+        let response = build(&token).send().await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            // Expired: refresh and retry. Unauthenticated: the session may have ended (signed out everywhere),
+            // which only a refresh can tell; if it did, the refresh signs this client out.
+            let error = error_from(response).await;
+            if !matches!(error.code(), Some(ErrorCode::TokenExpired | ErrorCode::Unauthenticated)) {
+                return Err(error);
+            }
+            let token = self.refresh(&token).await?;
+            return Ok(build(&token).send().await?);
+        }
+        Ok(response)
+    }
+}
+
+fn session_from(tokens: TokenResponse) -> StoredSession {
+    let lifetime = tokens.expires_in;
+    let margin = REFRESH_MARGIN_SECS.min(lifetime / 4);
+    let refresh_after = OffsetDateTime::now_utc().unix_timestamp() + i64::try_from(lifetime - margin).unwrap_or(0);
+    StoredSession {
+        user: tokens.user,
+        access_token: tokens.access_token,
+        access_expires_at: refresh_after,
+        refresh_token: tokens.refresh_token,
+    }
+}
+
+/// The JSON answer of a successful call, or the contract's error.
+pub(crate) async fn parse<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+    if !response.status().is_success() {
+        return Err(error_from(response).await);
+    }
+    let bytes = response.bytes().await?;
+    serde_json::from_slice(&bytes).map_err(|_| Error::Protocol("an answer that is not the contract's shape".into()))
+}
+
+/// Reads the error envelope of a failed answer.
+pub(crate) async fn error_from(response: reqwest::Response) -> Error {
+    let status = response.status().as_u16();
+    let retry_after_ms = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|secs| secs * 1000);
+    match response.bytes().await {
+        Ok(bytes) => error_from_body(status, &bytes, retry_after_ms),
+        Err(error) => error.into(),
+    }
+}
+
+/// Reads an error envelope; a body that is not one (a proxy's page) is a network trouble for 5xx, else a
+/// protocol one.
+pub(crate) fn error_from_body(status: u16, body: &[u8], retry_after_ms: Option<u64>) -> Error {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(envelope) => {
+            Error::Api { status, code: envelope.error.code, message: envelope.error.message, retry_after_ms }
+        }
+        Err(_) if status >= 500 => Error::Network(format!("status {status} without the error envelope")),
+        Err(_) => Error::Protocol(format!("status {status} without the error envelope")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_built_under_the_server_url_and_keep_its_path_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let api = Api::new("https://school.example/hallway", store.clone()).unwrap();
+        assert_eq!(api.server_url(), "https://school.example/hallway");
+        assert_eq!(api.ws_url().unwrap().as_str(), "wss://school.example/hallway/api/v1/ws");
+        let api = Api::new("http://127.0.0.1:8080/", store.clone()).unwrap();
+        assert_eq!(api.server_url(), "http://127.0.0.1:8080");
+        assert_eq!(api.url("conversations").unwrap().as_str(), "http://127.0.0.1:8080/api/v1/conversations");
+        assert_eq!(api.ws_url().unwrap().as_str(), "ws://127.0.0.1:8080/api/v1/ws");
+        for bad in ["ftp://school.example", "school.example", "mailto:x@y"] {
+            assert!(Api::new(bad, store.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_bodies_that_are_not_the_envelope_are_network_or_protocol_errors() {
+        let envelope = br#"{"error": {"code": "not_found", "message": "no such conversation"}}"#;
+        assert_eq!(error_from_body(404, envelope, None).code(), Some(ErrorCode::NotFound));
+        assert!(matches!(error_from_body(502, b"<html>bad gateway</html>", None), Error::Network(_)));
+        assert!(matches!(error_from_body(404, b"<html>nope</html>", None), Error::Protocol(_)));
+    }
+}

@@ -1,0 +1,231 @@
+//! [`Client`]: one signed-in account on one device. It owns the local store, the session and the connection
+//! task, and hands out the [`ConversationList`] and [`Timeline`] objects the app's screens observe.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use hallway_protocol::conversations::{ConversationSettingsRequest, CreateConversationRequest, UserList};
+use hallway_protocol::{Conversation, ConversationKind};
+use reqwest::Method;
+use tokio::task::JoinHandle;
+
+use crate::api::{Api, NO_BODY};
+use crate::error::{Error, HallwayError, Result};
+use crate::list::ConversationList;
+use crate::listeners::{self, ConnectionStateListener};
+use crate::models::{ConnectionState, ConversationSummary, UserInfo};
+use crate::shared::{Change, Shared};
+use crate::store::{self, Store};
+use crate::task::TaskHandle;
+use crate::timeline::{Timeline, parse_id};
+use crate::{runtime, sync};
+
+/// The entry point of the SDK: one per account, for the app's lifetime.
+#[derive(uniffi::Object)]
+pub struct Client {
+    shared: Arc<Shared>,
+    /// The connection task while signed in; aborted by `logout` and when the client is dropped.
+    connection: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Client {
+    /// Starts the connection task (once).
+    fn start_connection(&self) -> Result<()> {
+        let mut slot = self.connection.lock().map_err(|_| Error::Internal("the connection slot is poisoned".into()))?;
+        if slot.as_ref().is_none_or(JoinHandle::is_finished) {
+            *slot = Some(runtime::handle()?.spawn(sync::run(self.shared.clone())));
+        }
+        Ok(())
+    }
+
+    fn stop_connection(&self) {
+        if let Ok(mut slot) = self.connection.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
+        }
+        if let Ok(mut outgoing) = self.shared.outgoing.lock() {
+            *outgoing = None;
+        }
+        self.shared.set_connection(ConnectionState::Offline);
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.stop_connection();
+    }
+}
+
+/// Stores a conversation the server answered with and tells the list.
+async fn store_conversation(shared: &Shared, conversation: Conversation) -> Result<ConversationSummary> {
+    let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
+    let stored = conversation.clone();
+    shared.store.transaction(move |conn| store::upsert_conversation(conn, &stored)).await?;
+    shared.conversation_changed(conversation.id);
+    let pending = 0;
+    Ok(ConversationSummary::new(&conversation, Some(me), shared.typing_in(conversation.id), pending))
+}
+
+/// Changes the user's own settings in a conversation.
+async fn update_settings(
+    shared: Arc<Shared>,
+    conversation_id: String,
+    settings: ConversationSettingsRequest,
+) -> Result<()> {
+    let id = parse_id(&conversation_id, "conversation_id")?;
+    let conversation: Conversation =
+        shared.api.call(Method::PATCH, &format!("conversations/{id}/settings"), &[], Some(&settings)).await?;
+    store_conversation(&shared, conversation).await.map(drop)
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Client {
+    /// A client for the server at `server_url` (`https://school.example`), keeping its store in `data_dir`
+    /// (the app's private files directory). Nothing is sent until `login` or `restore_session`.
+    #[uniffi::constructor]
+    pub fn new(server_url: String, data_dir: String) -> Result<Arc<Client>, HallwayError> {
+        let store = Store::open(&PathBuf::from(data_dir))?;
+        let api = Api::new(&server_url, store.clone())?;
+        Ok(Arc::new(Client { shared: Arc::new(Shared::new(api, store)), connection: Mutex::new(None) }))
+    }
+
+    /// Signs in with a username (any letter case) or an email, and starts the connection.
+    pub async fn login(&self, login: String, password: String) -> Result<UserInfo, HallwayError> {
+        // A connection of an earlier session must not feed its frames into the new one's store.
+        self.stop_connection();
+        let shared = self.shared.clone();
+        let user = runtime::run(async move {
+            let user = shared.api.login(&login, &password).await?;
+            shared.changed(Change::Everything);
+            Ok(user)
+        })
+        .await?;
+        self.start_connection()?;
+        Ok(UserInfo::from(&user))
+    }
+
+    /// Resumes the session kept from the last run, without waiting for the network: the app shows the stored
+    /// conversations at once while the connection catches up. `None` when no one is signed in.
+    pub async fn restore_session(&self) -> Result<Option<UserInfo>, HallwayError> {
+        let shared = self.shared.clone();
+        let user = runtime::run(async move { shared.api.restore().await }).await?;
+        if user.is_some() {
+            self.start_connection()?;
+        }
+        Ok(user.as_ref().map(UserInfo::from))
+    }
+
+    /// Signs out: ends the session on the server when it can be reached, stops the connection and wipes the
+    /// local store (conversations, messages and unsent messages included).
+    pub async fn logout(&self) -> Result<(), HallwayError> {
+        self.stop_connection();
+        let shared = self.shared.clone();
+        runtime::run(async move {
+            shared.api.logout().await?;
+            shared.changed(Change::Everything);
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The signed-in user, if any.
+    pub fn user(&self) -> Option<UserInfo> {
+        self.shared.api.session().map(|s| UserInfo::from(&s.user))
+    }
+
+    /// Where the connection stands now.
+    pub fn connection_state(&self) -> ConnectionState {
+        *self.shared.connection.borrow()
+    }
+
+    /// Calls `listener` with the connection state now, then at every change, until the handle is dropped.
+    pub fn subscribe_connection_state(&self, listener: Arc<dyn ConnectionStateListener>) -> Arc<TaskHandle> {
+        listeners::feed_connection(&self.shared, listener)
+    }
+
+    /// Skips the wait before the next connection attempt: call it when the OS says the network is back.
+    pub fn reconnect_now(&self) {
+        self.shared.reconnect_wake.notify_one();
+    }
+
+    /// The conversation list.
+    pub fn conversation_list(&self) -> Arc<ConversationList> {
+        Arc::new(ConversationList::new(self.shared.clone()))
+    }
+
+    /// One conversation's timeline.
+    pub fn timeline(&self, conversation_id: String) -> Result<Arc<Timeline>, HallwayError> {
+        let id = parse_id(&conversation_id, "conversation_id")?;
+        Ok(Arc::new(Timeline::new(self.shared.clone(), id)))
+    }
+
+    /// People the user may start a chat with, matching every word of `query` (empty: everyone), at most
+    /// `limit` (1 to 200).
+    pub async fn search_directory(&self, query: String, limit: u32) -> Result<Vec<UserInfo>, HallwayError> {
+        let shared = self.shared.clone();
+        let list = runtime::run(async move {
+            let query = vec![("q", query), ("limit", limit.to_string())];
+            let list: UserList = shared.api.call(Method::GET, "users", &query, NO_BODY).await?;
+            Ok(list)
+        })
+        .await?;
+        Ok(list.users.iter().map(UserInfo::from).collect())
+    }
+
+    /// Opens the direct chat with one person, creating it the first time (the same pair always gets the same chat).
+    pub async fn start_direct_chat(&self, user_id: String) -> Result<ConversationSummary, HallwayError> {
+        let shared = self.shared.clone();
+        Ok(runtime::run(async move {
+            let other = parse_id(&user_id, "user_id")?;
+            let request =
+                CreateConversationRequest { kind: ConversationKind::Direct, name: None, member_ids: vec![other] };
+            let conversation: Conversation =
+                shared.api.call(Method::POST, "conversations", &[], Some(&request)).await?;
+            let id = conversation.id;
+            let summary = store_conversation(&shared, conversation).await?;
+            // An existing chat brings its history: load the newest page now (the connection would, too).
+            if let Err(error) = sync::backfill(&shared, id).await {
+                tracing::info!(%error, "loading the chat's history failed; the connection will retry");
+            }
+            Ok(summary)
+        })
+        .await?)
+    }
+
+    /// Creates a group with the user as its first admin.
+    pub async fn create_group(
+        &self,
+        name: String,
+        member_ids: Vec<String>,
+    ) -> Result<ConversationSummary, HallwayError> {
+        let shared = self.shared.clone();
+        Ok(runtime::run(async move {
+            let member_ids = member_ids.iter().map(|id| parse_id(id, "member_ids")).collect::<Result<Vec<_>>>()?;
+            let request = CreateConversationRequest { kind: ConversationKind::Group, name: Some(name), member_ids };
+            let conversation: Conversation =
+                shared.api.call(Method::POST, "conversations", &[], Some(&request)).await?;
+            store_conversation(&shared, conversation).await
+        })
+        .await?)
+    }
+
+    /// Mutes or unmutes a conversation (for this user only).
+    pub async fn set_muted(&self, conversation_id: String, muted: bool) -> Result<(), HallwayError> {
+        let settings = ConversationSettingsRequest { muted: Some(muted), ..Default::default() };
+        Ok(runtime::run(update_settings(self.shared.clone(), conversation_id, settings)).await?)
+    }
+
+    /// Pins or unpins a conversation (pinned ones lead the list).
+    pub async fn set_pinned(&self, conversation_id: String, pinned: bool) -> Result<(), HallwayError> {
+        let settings = ConversationSettingsRequest { pinned: Some(pinned), ..Default::default() };
+        Ok(runtime::run(update_settings(self.shared.clone(), conversation_id, settings)).await?)
+    }
+
+    /// Archives or unarchives a conversation (it stays in the list, flagged).
+    pub async fn set_archived(&self, conversation_id: String, archived: bool) -> Result<(), HallwayError> {
+        let settings = ConversationSettingsRequest { archived: Some(archived), ..Default::default() };
+        Ok(runtime::run(update_settings(self.shared.clone(), conversation_id, settings)).await?)
+    }
+}

@@ -1,0 +1,256 @@
+//! The records and enums handed to apps: plain data, copied across the FFI, built from the wire types of
+//! `hallway-protocol` (never redefined here) and from the local store.
+
+use std::time::SystemTime;
+
+use hallway_protocol::{Attachment, Conversation, ConversationKind, Message, ReactionSummary, Role, User};
+
+/// A person as the app shows them.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct UserInfo {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: UserRole,
+    pub avatar_url: Option<String>,
+}
+
+impl From<&User> for UserInfo {
+    fn from(user: &User) -> UserInfo {
+        UserInfo {
+            id: user.id.to_string(),
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            role: user.role.into(),
+            avatar_url: user.avatar_url.clone(),
+        }
+    }
+}
+
+/// A person's role in the school.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum UserRole {
+    Admin,
+    Teacher,
+    Parent,
+    Student,
+}
+
+impl From<Role> for UserRole {
+    fn from(role: Role) -> UserRole {
+        match role {
+            Role::Admin => UserRole::Admin,
+            Role::Teacher => UserRole::Teacher,
+            Role::Parent => UserRole::Parent,
+            Role::Student => UserRole::Student,
+        }
+    }
+}
+
+/// Where the connection to the server stands; the app shows a banner from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ConnectionState {
+    /// Not connected and not trying: before sign-in, or after sign-out.
+    Offline,
+    /// Opening the socket.
+    Connecting,
+    /// Connected: live updates flow and the outbox is being sent.
+    Online,
+    /// The last attempt failed; the next one starts after `delay_ms` (or at once on `Client::reconnect_now`).
+    WaitingToRetry { delay_ms: u64 },
+    /// The server ended the session (signed out elsewhere, password changed, account deactivated): sign in again.
+    SignedOut,
+}
+
+/// One entry of the conversation list.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub is_group: bool,
+    /// The group's name, or for a direct chat the other person's display name.
+    pub display_name: String,
+    pub members: Vec<UserInfo>,
+    pub admin_ids: Vec<String>,
+    pub last_message: Option<MessagePreview>,
+    pub last_activity_at: Option<SystemTime>,
+    pub unread_count: u64,
+    pub muted: bool,
+    pub pinned: bool,
+    pub archived: bool,
+    /// Other members typing right now.
+    pub typing_user_ids: Vec<String>,
+    /// Messages written here that the server has not acknowledged yet (or that it refused).
+    pub pending_sends: u64,
+}
+
+/// The last message of a conversation, as the list shows it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MessagePreview {
+    pub sender_id: String,
+    pub body: String,
+    pub deleted: bool,
+    pub has_attachments: bool,
+    pub created_at: SystemTime,
+}
+
+impl ConversationSummary {
+    pub(crate) fn new(conversation: &Conversation, me: Option<uuid::Uuid>, typing: Vec<String>, pending: u64) -> Self {
+        let display_name = match (conversation.kind, &conversation.name) {
+            (ConversationKind::Group, Some(name)) => name.clone(),
+            _ => conversation
+                .members
+                .iter()
+                .find(|member| Some(member.id) != me)
+                .map(|other| other.display_name.clone())
+                .unwrap_or_default(),
+        };
+        ConversationSummary {
+            id: conversation.id.to_string(),
+            is_group: conversation.kind == ConversationKind::Group,
+            display_name,
+            members: conversation.members.iter().map(UserInfo::from).collect(),
+            admin_ids: conversation.admin_ids.iter().map(ToString::to_string).collect(),
+            last_message: conversation.last_message.as_ref().map(|m| MessagePreview {
+                sender_id: m.sender_id.to_string(),
+                body: m.body.clone(),
+                deleted: m.deleted,
+                has_attachments: !m.attachments.is_empty(),
+                created_at: m.created_at.into(),
+            }),
+            last_activity_at: conversation.last_message_at.map(Into::into),
+            unread_count: u64::try_from(conversation.unread_count).unwrap_or(0),
+            muted: conversation.muted,
+            pinned: conversation.pinned,
+            archived: conversation.archived,
+            typing_user_ids: typing,
+            pending_sends: pending,
+        }
+    }
+}
+
+/// Where one of the user's own messages stands.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SendState {
+    /// Shown at once (local echo), queued in the outbox until the server acknowledges it.
+    Sending,
+    /// Committed on the server (also every message of other people).
+    Sent,
+    /// The server refused it (`code` from the contract, `reason` its sentence); `retry_send` or `discard_send`.
+    Failed { code: String, reason: String },
+}
+
+/// One reaction emoji on a message.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReactionInfo {
+    pub emoji: String,
+    pub count: u64,
+    pub user_ids: Vec<String>,
+    pub reacted_by_me: bool,
+}
+
+/// One message of a timeline, sent or still in the outbox.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TimelineItem {
+    /// Stable across the local echo and the acknowledged message: for the user's own messages their
+    /// `client_msg_id`, for other people's the message id. Use it as the list key.
+    pub unique_id: String,
+    /// The server's id, once it has one (needed for `react`, `edit` and `delete`).
+    pub message_id: Option<String>,
+    pub client_msg_id: String,
+    /// The position in the conversation, once sent.
+    pub seq: Option<i64>,
+    pub sender_id: String,
+    pub is_own: bool,
+    pub body: String,
+    pub created_at: SystemTime,
+    pub edited_at: Option<SystemTime>,
+    pub deleted: bool,
+    pub reactions: Vec<ReactionInfo>,
+    /// Files the message carries (sent from another client: this SDK does not upload yet).
+    pub attachments: Vec<AttachmentInfo>,
+    pub send_state: SendState,
+}
+
+/// A file carried by a message. The URLs are absolute and signed: image loaders fetch them without a header,
+/// until the signature expires (take a fresh snapshot then).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AttachmentInfo {
+    pub id: String,
+    pub file_name: String,
+    pub mime_type: String,
+    pub size_bytes: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub url: String,
+    pub thumbnail_url: Option<String>,
+}
+
+impl AttachmentInfo {
+    /// `server` is the server's URL without a trailing slash; the contract's URLs are paths on it.
+    fn new(attachment: &Attachment, server: &str) -> AttachmentInfo {
+        let absolute = |path: &str| if path.starts_with('/') { format!("{server}{path}") } else { path.to_owned() };
+        AttachmentInfo {
+            id: attachment.id.to_string(),
+            file_name: attachment.file_name.clone(),
+            mime_type: attachment.mime_type.clone(),
+            size_bytes: u64::try_from(attachment.size_bytes).unwrap_or(0),
+            width: attachment.width.and_then(|w| u32::try_from(w).ok()),
+            height: attachment.height.and_then(|h| u32::try_from(h).ok()),
+            url: absolute(&attachment.url),
+            thumbnail_url: attachment.thumbnail_url.as_deref().map(absolute),
+        }
+    }
+}
+
+impl TimelineItem {
+    /// `server` is the server's URL without a trailing slash, for the attachments' URLs.
+    pub(crate) fn from_message(message: &Message, me: Option<uuid::Uuid>, server: &str) -> TimelineItem {
+        let is_own = Some(message.sender_id) == me;
+        TimelineItem {
+            unique_id: if is_own { message.client_msg_id.clone() } else { message.id.to_string() },
+            message_id: Some(message.id.to_string()),
+            client_msg_id: message.client_msg_id.clone(),
+            seq: Some(message.seq),
+            sender_id: message.sender_id.to_string(),
+            is_own,
+            body: message.body.clone(),
+            created_at: message.created_at.into(),
+            edited_at: message.edited_at.map(Into::into),
+            deleted: message.deleted,
+            reactions: message.reactions.iter().map(|r| reaction_info(r, me)).collect(),
+            attachments: message.attachments.iter().map(|a| AttachmentInfo::new(a, server)).collect(),
+            send_state: SendState::Sent,
+        }
+    }
+}
+
+fn reaction_info(reaction: &ReactionSummary, me: Option<uuid::Uuid>) -> ReactionInfo {
+    ReactionInfo {
+        emoji: reaction.emoji.clone(),
+        count: u64::try_from(reaction.count).unwrap_or(0),
+        user_ids: reaction.user_ids.iter().map(ToString::to_string).collect(),
+        reacted_by_me: me.is_some_and(|me| reaction.user_ids.contains(&me)),
+    }
+}
+
+/// How far another member has read.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReadMarker {
+    pub user_id: String,
+    pub seq: i64,
+}
+
+/// Everything a conversation screen shows, delivered whole on every change.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TimelineSnapshot {
+    pub conversation_id: String,
+    /// Oldest first: the loaded history, then the messages still in the outbox.
+    pub items: Vec<TimelineItem>,
+    /// The user's own read marker.
+    pub own_read_seq: i64,
+    /// Other members' read markers, as far as this device has heard of them.
+    pub read_markers: Vec<ReadMarker>,
+    pub typing_user_ids: Vec<String>,
+    /// The first message of the conversation is loaded: nothing older to paginate.
+    pub reached_start: bool,
+}

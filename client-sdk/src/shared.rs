@@ -1,0 +1,147 @@
+//! What a client's objects and tasks share: the API, the store, the change feed that wakes listeners, the
+//! connection state, and the little that lives only in memory (who is typing).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hallway_protocol::ws::ClientFrame;
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+use uuid::Uuid;
+
+use crate::api::Api;
+use crate::models::ConnectionState;
+use crate::store::Store;
+
+/// How many changes a slow listener may fall behind before it just takes a fresh snapshot.
+const CHANGE_FEED_CAPACITY: usize = 256;
+/// The server ends a typing state not refreshed within 5 s; this side forgets it a little later, in case the
+/// `typing: false` frame was lost with the connection.
+pub(crate) const OTHERS_TYPING_EXPIRY: Duration = Duration::from_secs(6);
+
+/// Something in the store changed; listeners of that thing take a fresh snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// The conversation list (any conversation's summary).
+    List,
+    /// One conversation's timeline.
+    Timeline(Uuid),
+    /// Everything (sign-out wiped the store).
+    Everything,
+}
+
+/// Shared by the `Client`, its `ConversationList` and `Timeline` objects and its background tasks.
+pub(crate) struct Shared {
+    pub api: Api,
+    pub store: Store,
+    /// Every change to the store is announced here, after it is committed.
+    pub changes: broadcast::Sender<Change>,
+    /// Where the connection stands; listeners follow it.
+    pub connection: watch::Sender<ConnectionState>,
+    /// Frames to send on the open socket; `None` while there is none (typing is then simply not sent).
+    pub outgoing: Mutex<Option<mpsc::UnboundedSender<ClientFrame>>>,
+    /// Wakes the connection's outbox sender (a new message, a retry).
+    pub outbox_wake: Notify,
+    /// Cuts a reconnect delay short (the app saw the network come back).
+    pub reconnect_wake: Notify,
+    /// Other members typing now: conversation, then user, then when to forget it.
+    pub typing: Mutex<HashMap<Uuid, HashMap<Uuid, Instant>>>,
+    /// The user's own typing, throttled per conversation.
+    pub own_typing: Mutex<HashMap<Uuid, OwnTyping>>,
+}
+
+/// The user's own typing state in one conversation, as last told to the server.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct OwnTyping {
+    /// The server was last told "typing".
+    pub typing: bool,
+    /// When a `typing: true` frame was last sent.
+    pub last_sent: Option<Instant>,
+    /// Bumped on every keystroke: the idle timer of an older keystroke does nothing.
+    pub generation: u64,
+}
+
+impl Shared {
+    pub(crate) fn new(api: Api, store: Store) -> Shared {
+        Shared {
+            api,
+            store,
+            changes: broadcast::channel(CHANGE_FEED_CAPACITY).0,
+            connection: watch::channel(ConnectionState::Offline).0,
+            outgoing: Mutex::new(None),
+            outbox_wake: Notify::new(),
+            reconnect_wake: Notify::new(),
+            typing: Mutex::new(HashMap::new()),
+            own_typing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Announces a change (no one listening is fine).
+    pub(crate) fn changed(&self, change: Change) {
+        let _ = self.changes.send(change);
+    }
+
+    /// A conversation changed in a way both its timeline and the list show.
+    pub(crate) fn conversation_changed(&self, id: Uuid) {
+        self.changed(Change::Timeline(id));
+        self.changed(Change::List);
+    }
+
+    pub(crate) fn set_connection(&self, state: ConnectionState) {
+        self.connection.send_if_modified(|current| {
+            let changed = *current != state;
+            *current = state;
+            changed
+        });
+    }
+
+    /// Sends a frame if a socket is open; false when offline.
+    pub(crate) fn send_frame(&self, frame: ClientFrame) -> bool {
+        self.outgoing.lock().ok().and_then(|slot| slot.as_ref().map(|tx| tx.send(frame).is_ok())).unwrap_or(false)
+    }
+
+    /// Who is typing in a conversation now (ids as strings, sorted for stable snapshots).
+    pub(crate) fn typing_in(&self, conversation: Uuid) -> Vec<String> {
+        let now = Instant::now();
+        let mut users: Vec<String> = self
+            .typing
+            .lock()
+            .ok()
+            .and_then(|typing| {
+                typing.get(&conversation).map(|users| {
+                    users.iter().filter(|(_, until)| **until > now).map(|(user, _)| user.to_string()).collect()
+                })
+            })
+            .unwrap_or_default();
+        users.sort();
+        users
+    }
+
+    /// Records a `typing` frame; true when it changed what the app shows.
+    pub(crate) fn set_other_typing(&self, conversation: Uuid, user: Uuid, typing: bool) -> bool {
+        let Ok(mut all) = self.typing.lock() else { return false };
+        let users = all.entry(conversation).or_default();
+        if typing {
+            users.insert(user, Instant::now() + OTHERS_TYPING_EXPIRY).is_none()
+        } else {
+            users.remove(&user).is_some()
+        }
+    }
+
+    /// Forgets typing states past their expiry and forgets everyone's on a lost connection (`all`);
+    /// returns the conversations whose typing changed.
+    pub(crate) fn expire_typing(&self, all: bool) -> Vec<Uuid> {
+        let now = Instant::now();
+        let Ok(mut typing) = self.typing.lock() else { return Vec::new() };
+        let mut changed = Vec::new();
+        for (conversation, users) in typing.iter_mut() {
+            let before = users.len();
+            users.retain(|_, until| !all && *until > now);
+            if users.len() != before {
+                changed.push(*conversation);
+            }
+        }
+        typing.retain(|_, users| !users.is_empty());
+        changed
+    }
+}

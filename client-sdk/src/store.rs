@@ -1,0 +1,841 @@
+//! The local store: one SQLite file in the app's data directory holding the session, the conversation list,
+//! the loaded messages of each conversation (by `seq`) and the outbox. The app reads everything from here,
+//! so it shows the last known state at once, offline included; the network only ever writes into it.
+//!
+//! Wire objects are kept as the JSON of `hallway-protocol`'s types (the same serde the server speaks), with
+//! the columns that queries need beside them. Every function takes a connection or a transaction; [`Store`]
+//! runs them on tokio's blocking pool so SQLite never stalls the runtime.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use hallway_protocol::validate::Emoji;
+use hallway_protocol::{Conversation, Message, ReactionSummary, User};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// The file inside the data directory.
+pub(crate) const DATABASE_FILE: &str = "hallway.sqlite3";
+
+/// The schema, one entry per version; `PRAGMA user_version` says how many have been applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE session (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    user TEXT NOT NULL,
+    access_token TEXT NOT NULL,
+    access_expires_at INTEGER NOT NULL,
+    refresh_token TEXT NOT NULL
+);
+CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    -- Every message from oldest_seq up to synced_seq is stored: the next backfill asks for after_seq=synced_seq.
+    synced_seq INTEGER NOT NULL DEFAULT 0,
+    -- The oldest stored message; NULL while none is loaded.
+    oldest_seq INTEGER,
+    -- The first message of the conversation is stored (or it has none).
+    reached_start INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE messages (
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    sender_id TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+);
+CREATE TABLE read_markers (
+    conversation_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+);
+-- Messages written on this device and not yet acknowledged; local_id orders them.
+CREATE TABLE outbox (
+    local_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_msg_id TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    failed_code TEXT,
+    failed_reason TEXT
+);
+CREATE INDEX outbox_by_conversation ON outbox (conversation_id, local_id);
+"#];
+
+/// The SQLite connection, shared by the client's tasks. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating it if needed) the store in `data_dir` and brings its schema up to date.
+    pub(crate) fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| Error::Internal(format!("creating the data dir: {}", e.kind())))?;
+        let mut conn = Connection::open(data_dir.join(DATABASE_FILE))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the connection, on the blocking pool.
+    pub(crate) async fn run<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| Error::Internal("the store's lock is poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await?
+    }
+
+    /// Runs `f` in one transaction, on the blocking pool: all of it is stored, or none.
+    pub(crate) async fn transaction<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let result = f(&tx)?;
+            tx.commit()?;
+            Ok(result)
+        })
+        .await
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|_| Error::Internal("serialising a stored value".into()))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|_| Error::Internal("a stored value is unreadable".into()))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Session
+
+/// The signed-in account: who, and the tokens that prove it.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredSession {
+    pub user: User,
+    pub access_token: String,
+    /// Unix seconds.
+    pub access_expires_at: i64,
+    pub refresh_token: String,
+}
+
+pub(crate) fn load_session(conn: &Connection) -> Result<Option<StoredSession>> {
+    let row = conn
+        .query_row("SELECT user, access_token, access_expires_at, refresh_token FROM session WHERE id = 1", [], |row| {
+            Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()?;
+    row.map(|(user, access_token, access_expires_at, refresh_token)| {
+        Ok(StoredSession { user: from_json(&user)?, access_token, access_expires_at, refresh_token })
+    })
+    .transpose()
+}
+
+pub(crate) fn save_session(conn: &Connection, session: &StoredSession) -> Result<()> {
+    conn.execute(
+        "INSERT INTO session (id, user, access_token, access_expires_at, refresh_token) VALUES (1, ?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET user = ?1, access_token = ?2, access_expires_at = ?3, refresh_token = ?4",
+        params![to_json(&session.user)?, session.access_token, session.access_expires_at, session.refresh_token],
+    )?;
+    Ok(())
+}
+
+/// Forgets everything: the session, the conversations, the messages and the outbox.
+pub(crate) fn wipe(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM session; DELETE FROM conversations; DELETE FROM messages; DELETE FROM read_markers;
+         DELETE FROM outbox;",
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Conversations
+
+/// Where the stored history of one conversation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SyncPosition {
+    pub synced_seq: i64,
+    pub oldest_seq: Option<i64>,
+    pub reached_start: bool,
+}
+
+pub(crate) fn conversation(conn: &Connection, id: Uuid) -> Result<Option<Conversation>> {
+    let data: Option<String> = conn
+        .query_row("SELECT data FROM conversations WHERE id = ?1", [id.to_string()], |row| row.get(0))
+        .optional()?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+fn save_conversation_data(conn: &Connection, conversation: &Conversation) -> Result<()> {
+    conn.execute(
+        "INSERT INTO conversations (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = ?2",
+        params![conversation.id.to_string(), to_json(conversation)?],
+    )?;
+    Ok(())
+}
+
+/// Stores a conversation as the server sent it; the local history's position is kept.
+pub(crate) fn upsert_conversation(conn: &Connection, conversation: &Conversation) -> Result<()> {
+    let mut conversation = conversation.clone();
+    // The list may be older than a message that arrived live: keep the newer last message.
+    if let Some(stored) = self::conversation(conn, conversation.id)? {
+        let stored_seq = stored.last_message.as_ref().map_or(0, |m| m.seq);
+        let new_seq = conversation.last_message.as_ref().map_or(0, |m| m.seq);
+        if stored_seq > new_seq {
+            conversation.last_message = stored.last_message;
+            conversation.last_message_at = stored.last_message_at;
+        }
+        conversation.last_read_seq = conversation.last_read_seq.max(stored.last_read_seq);
+    }
+    // The server's unread count is exact at this moment (deletions this device missed included): keep it.
+    save_conversation_data(conn, &conversation)?;
+    Ok(())
+}
+
+/// Replaces the list with the server's: conversations the user is no longer in are forgotten.
+pub(crate) fn replace_conversations(conn: &Connection, conversations: &[Conversation]) -> Result<()> {
+    let keep: std::collections::HashSet<String> = conversations.iter().map(|c| c.id.to_string()).collect();
+    let stored: Vec<String> =
+        conn.prepare("SELECT id FROM conversations")?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    for id in stored.iter().filter(|id| !keep.contains(*id)) {
+        remove_conversation_str(conn, id)?;
+    }
+    for conversation in conversations {
+        upsert_conversation(conn, conversation)?;
+    }
+    Ok(())
+}
+
+/// Forgets a conversation the user left or was removed from, with its history and its outbox.
+pub(crate) fn remove_conversation(conn: &Connection, id: Uuid) -> Result<()> {
+    remove_conversation_str(conn, &id.to_string())
+}
+
+fn remove_conversation_str(conn: &Connection, id: &str) -> Result<()> {
+    for table in ["conversations WHERE id", "messages WHERE conversation_id", "read_markers WHERE conversation_id"] {
+        conn.execute(&format!("DELETE FROM {table} = ?1"), [id])?;
+    }
+    conn.execute("DELETE FROM outbox WHERE conversation_id = ?1", [id])?;
+    Ok(())
+}
+
+/// The list as the app shows it: pinned first, then the newest activity first, with the outbox size of each.
+pub(crate) fn conversations(conn: &Connection) -> Result<Vec<(Conversation, u64)>> {
+    let mut statement = conn.prepare(
+        "SELECT c.data, (SELECT count(*) FROM outbox o WHERE o.conversation_id = c.id) FROM conversations c",
+    )?;
+    let rows: Vec<(String, i64)> =
+        statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+    let mut list = rows
+        .into_iter()
+        .map(|(data, pending)| Ok((from_json::<Conversation>(&data)?, u64::try_from(pending).unwrap_or(0))))
+        .collect::<Result<Vec<_>>>()?;
+    list.sort_by(|(a, _), (b, _)| b.pinned.cmp(&a.pinned).then(b.last_message_at.cmp(&a.last_message_at)));
+    Ok(list)
+}
+
+pub(crate) fn sync_position(conn: &Connection, id: Uuid) -> Result<Option<SyncPosition>> {
+    Ok(conn
+        .query_row(
+            "SELECT synced_seq, oldest_seq, reached_start FROM conversations WHERE id = ?1",
+            [id.to_string()],
+            |row| Ok(SyncPosition { synced_seq: row.get(0)?, oldest_seq: row.get(1)?, reached_start: row.get(2)? }),
+        )
+        .optional()?)
+}
+
+fn set_sync_position(conn: &Connection, id: Uuid, position: SyncPosition) -> Result<()> {
+    conn.execute(
+        "UPDATE conversations SET synced_seq = ?2, oldest_seq = ?3, reached_start = ?4 WHERE id = ?1",
+        params![id.to_string(), position.synced_seq, position.oldest_seq, position.reached_start],
+    )?;
+    Ok(())
+}
+
+/// Moves `synced_seq` over every stored message that directly follows it (after a gap was filled).
+fn advance_synced(conn: &Connection, id: Uuid) -> Result<()> {
+    let Some(mut position) = sync_position(conn, id)? else { return Ok(()) };
+    let mut statement =
+        conn.prepare_cached("SELECT seq FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq")?;
+    let seqs: Vec<i64> = statement
+        .query_map(params![id.to_string(), position.synced_seq], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for seq in seqs {
+        if seq != position.synced_seq + 1 {
+            break;
+        }
+        position.synced_seq = seq;
+    }
+    set_sync_position(conn, id, position)
+}
+
+/// Derives the unread count from the stored history when it covers everything after the read marker (as
+/// the server does: others' messages, not deleted); otherwise keeps the server's last count.
+fn recompute_unread(conn: &Connection, id: Uuid, me: Uuid) -> Result<()> {
+    let (Some(mut conversation), Some(position)) = (conversation(conn, id)?, sync_position(conn, id)?) else {
+        return Ok(());
+    };
+    let last_seq = conversation.last_message.as_ref().map_or(0, |m| m.seq);
+    let covers_marker =
+        position.reached_start || position.oldest_seq.is_some_and(|o| o <= conversation.last_read_seq + 1);
+    let unread = if conversation.last_read_seq >= last_seq {
+        0
+    } else if covers_marker && position.synced_seq >= last_seq {
+        conn.query_row(
+            "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND deleted = 0",
+            params![id.to_string(), conversation.last_read_seq, me.to_string()],
+            |row| row.get(0),
+        )?
+    } else {
+        return Ok(());
+    };
+    if unread != conversation.unread_count {
+        conversation.unread_count = unread;
+        save_conversation_data(conn, &conversation)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Messages
+
+/// Which page of history the server answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PageKind {
+    /// No `before_seq` nor `after_seq`: the newest messages.
+    Latest,
+    /// `after_seq=synced_seq`: the next messages, oldest first.
+    After,
+    /// `before_seq=oldest_seq`: older messages.
+    Before,
+}
+
+fn put_message(conn: &Connection, message: &Message) -> Result<bool> {
+    let existed: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND seq = ?2)",
+        params![message.conversation_id.to_string(), message.seq],
+        |row| row.get(0),
+    )?;
+    conn.execute(
+        "INSERT INTO messages (conversation_id, seq, id, sender_id, deleted, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (conversation_id, seq) DO UPDATE SET deleted = ?5, data = ?6",
+        params![
+            message.conversation_id.to_string(),
+            message.seq,
+            message.id.to_string(),
+            message.sender_id.to_string(),
+            message.deleted,
+            to_json(message)?
+        ],
+    )?;
+    Ok(!existed)
+}
+
+/// One of the user's own messages is on the server: if it is still in the outbox (its acknowledgement was
+/// lost with the connection, and a backfill brought it), it leaves the outbox, so it is never shown twice.
+fn settle_outbox(conn: &Connection, message: &Message, me: Uuid) -> Result<()> {
+    if message.sender_id == me {
+        conn.execute("DELETE FROM outbox WHERE client_msg_id = ?1", [&message.client_msg_id])?;
+    }
+    Ok(())
+}
+
+/// Keeps the conversation's `last_message` the one with the highest `seq`.
+fn bump_last_message(conversation: &mut Conversation, message: &Message) -> bool {
+    let current = conversation.last_message.as_ref().map_or(0, |m| m.seq);
+    if message.seq > current || (message.seq == current && conversation.last_message.as_ref() != Some(message)) {
+        conversation.last_message = Some(message.clone());
+        conversation.last_message_at = Some(message.created_at);
+        return true;
+    }
+    false
+}
+
+/// Stores one page of history and moves the conversation's sync position accordingly.
+pub(crate) fn store_page(
+    conn: &Connection,
+    id: Uuid,
+    messages: &[Message],
+    has_more: bool,
+    kind: PageKind,
+    me: Uuid,
+) -> Result<()> {
+    let Some(mut position) = sync_position(conn, id)? else { return Ok(()) };
+    for message in messages {
+        put_message(conn, message)?;
+        settle_outbox(conn, message, me)?;
+    }
+    let min = messages.iter().map(|m| m.seq).min();
+    let max = messages.iter().map(|m| m.seq).max();
+    match kind {
+        PageKind::Latest => {
+            if let (Some(min), Some(max)) = (min, max) {
+                position.oldest_seq = Some(position.oldest_seq.map_or(min, |o| o.min(min)));
+                // The latest page may jump over a gap: what lies between stays a gap to backfill... unless the
+                // stored history was empty, in which case the page is the whole of it.
+                if position.synced_seq == 0 || position.synced_seq + 1 >= min {
+                    position.synced_seq = position.synced_seq.max(max);
+                }
+            }
+            position.reached_start = position.reached_start || !has_more;
+        }
+        PageKind::After => {
+            if let Some(max) = max {
+                position.synced_seq = position.synced_seq.max(max);
+                position.oldest_seq = Some(position.oldest_seq.unwrap_or_else(|| min.unwrap_or(max)));
+            }
+        }
+        PageKind::Before => {
+            if let Some(min) = min {
+                position.oldest_seq = Some(position.oldest_seq.map_or(min, |o| o.min(min)));
+            }
+            position.reached_start = !has_more;
+        }
+    }
+    set_sync_position(conn, id, position)?;
+    advance_synced(conn, id)?;
+    if let (Some(mut conversation), Some(newest)) = (conversation(conn, id)?, messages.iter().max_by_key(|m| m.seq))
+        && bump_last_message(&mut conversation, newest)
+    {
+        save_conversation_data(conn, &conversation)?;
+    }
+    recompute_unread(conn, id, me)
+}
+
+/// What storing a live message found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct LiveOutcome {
+    /// The conversation is not in the local list (the app must refresh the list and backfill it).
+    pub unknown_conversation: bool,
+    /// Messages before this one are missing locally: backfill the conversation.
+    pub gap: bool,
+}
+
+/// Stores a message that arrived live (a `message` or an `ack` frame) and updates its conversation.
+pub(crate) fn apply_message(conn: &Connection, message: &Message, me: Uuid) -> Result<LiveOutcome> {
+    let id = message.conversation_id;
+    let (Some(mut conversation), Some(mut position)) = (conversation(conn, id)?, sync_position(conn, id)?) else {
+        return Ok(LiveOutcome { unknown_conversation: true, gap: false });
+    };
+    let new = put_message(conn, message)?;
+    settle_outbox(conn, message, me)?;
+    let mut gap = false;
+    match position.oldest_seq {
+        None => {
+            position.oldest_seq = Some(message.seq);
+            position.synced_seq = message.seq;
+            position.reached_start = message.seq == 1;
+            set_sync_position(conn, id, position)?;
+        }
+        Some(_) if message.seq > position.synced_seq + 1 => gap = true,
+        Some(_) => advance_synced(conn, id)?,
+    }
+    bump_last_message(&mut conversation, message);
+    if message.sender_id == me {
+        // The server moves the sender's read marker to their new message.
+        conversation.last_read_seq = conversation.last_read_seq.max(message.seq);
+    } else if new && !message.deleted && message.seq > conversation.last_read_seq {
+        conversation.unread_count += 1;
+    }
+    save_conversation_data(conn, &conversation)?;
+    recompute_unread(conn, id, me)?;
+    Ok(LiveOutcome { unknown_conversation: false, gap })
+}
+
+fn message_by_id(conn: &Connection, message_id: Uuid) -> Result<Option<Message>> {
+    let data: Option<String> = conn
+        .query_row("SELECT data FROM messages WHERE id = ?1", [message_id.to_string()], |row| row.get(0))
+        .optional()?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+/// Replaces a stored message with a newer state of it (an edit, a deletion, reactions), if it is loaded.
+pub(crate) fn replace_message(conn: &Connection, message: &Message, me: Uuid) -> Result<()> {
+    let Some(stored) = message_by_id(conn, message.id)? else { return Ok(()) };
+    if stored.seq != message.seq {
+        return Ok(());
+    }
+    put_message(conn, message)?;
+    if let Some(mut conversation) = conversation(conn, message.conversation_id)?
+        && conversation.last_message.as_ref().is_some_and(|m| m.id == message.id)
+    {
+        conversation.last_message = Some(message.clone());
+        save_conversation_data(conn, &conversation)?;
+    }
+    recompute_unread(conn, message.conversation_id, me)
+}
+
+/// A `message_deleted` frame: the message keeps its place, without body, attachments or reactions.
+pub(crate) fn mark_deleted(conn: &Connection, message_id: Uuid, me: Uuid) -> Result<()> {
+    let Some(mut message) = message_by_id(conn, message_id)? else { return Ok(()) };
+    message.deleted = true;
+    message.body.clear();
+    message.attachments.clear();
+    message.reactions.clear();
+    replace_message(conn, &message, me)
+}
+
+/// A `reaction` frame: one person's emoji added to or taken from a message.
+pub(crate) fn apply_reaction(conn: &Connection, message_id: Uuid, emoji: &str, user: Uuid, on: bool) -> Result<()> {
+    let Some(mut message) = message_by_id(conn, message_id)? else { return Ok(()) };
+    let key = |e: &str| Emoji::parse(e).map(|e| e.key().to_owned()).unwrap_or_else(|_| e.to_owned());
+    let wanted = key(emoji);
+    let position = message.reactions.iter().position(|r| key(&r.emoji) == wanted);
+    match (position, on) {
+        (Some(i), true) => {
+            let reaction = &mut message.reactions[i];
+            if !reaction.user_ids.contains(&user) {
+                reaction.user_ids.push(user);
+                reaction.count += 1;
+            }
+        }
+        (None, true) => {
+            message.reactions.push(ReactionSummary { emoji: emoji.to_owned(), count: 1, user_ids: vec![user] })
+        }
+        (Some(i), false) => {
+            let reaction = &mut message.reactions[i];
+            if let Some(at) = reaction.user_ids.iter().position(|u| *u == user) {
+                reaction.user_ids.remove(at);
+                reaction.count -= 1;
+            }
+            if reaction.count <= 0 {
+                message.reactions.remove(i);
+            }
+        }
+        (None, false) => return Ok(()),
+    }
+    put_message(conn, &message)?;
+    Ok(())
+}
+
+/// A `read` frame, or the user's own `mark_read`: read markers only move forward.
+pub(crate) fn apply_read(conn: &Connection, id: Uuid, user: Uuid, seq: i64, me: Uuid) -> Result<()> {
+    if user == me {
+        let Some(mut conversation) = conversation(conn, id)? else { return Ok(()) };
+        if seq > conversation.last_read_seq {
+            let last_seq = conversation.last_message.as_ref().map_or(seq, |m| m.seq);
+            conversation.last_read_seq = seq.min(last_seq);
+            save_conversation_data(conn, &conversation)?;
+            recompute_unread(conn, id, me)?;
+        }
+    } else {
+        conn.execute(
+            "INSERT INTO read_markers (conversation_id, user_id, seq) VALUES (?1, ?2, ?3)
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET seq = max(seq, ?3)",
+            params![id.to_string(), user.to_string(), seq],
+        )?;
+    }
+    Ok(())
+}
+
+/// Everything one conversation screen shows, from the store.
+#[derive(Debug, Clone)]
+pub(crate) struct TimelineData {
+    pub messages: Vec<Message>,
+    pub outbox: Vec<OutboxEntry>,
+    pub own_read_seq: i64,
+    pub read_markers: Vec<(Uuid, i64)>,
+    pub reached_start: bool,
+}
+
+pub(crate) fn timeline(conn: &Connection, id: Uuid) -> Result<Option<TimelineData>> {
+    let (Some(conversation), Some(position)) = (conversation(conn, id)?, sync_position(conn, id)?) else {
+        return Ok(None);
+    };
+    let key = id.to_string();
+    let messages = conn
+        .prepare_cached("SELECT data FROM messages WHERE conversation_id = ?1 ORDER BY seq")?
+        .query_map([&key], |row| row.get::<_, String>(0))?
+        .map(|row| from_json(&row?))
+        .collect::<Result<Vec<Message>>>()?;
+    let outbox = conversation_outbox(conn, id)?;
+    let read_markers = conn
+        .prepare_cached("SELECT user_id, seq FROM read_markers WHERE conversation_id = ?1 ORDER BY user_id")?
+        .query_map([&key], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+        .filter_map(|row| row.ok().and_then(|(user, seq)| Uuid::parse_str(&user).ok().map(|u| (u, seq))))
+        .collect();
+    Ok(Some(TimelineData {
+        messages,
+        outbox,
+        own_read_seq: conversation.last_read_seq,
+        read_markers,
+        reached_start: position.reached_start,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Outbox
+
+/// One message written on this device that the server has not acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutboxEntry {
+    pub client_msg_id: String,
+    pub conversation_id: Uuid,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    /// The server refused it: its code and its sentence. Failed entries are not sent until retried.
+    pub failure: Option<(String, String)>,
+}
+
+const OUTBOX_COLUMNS: &str = "client_msg_id, conversation_id, body, created_at, failed_code, failed_reason";
+
+fn outbox_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    let conversation: String = row.get(1)?;
+    let created_at: i64 = row.get(3)?;
+    let failed_code: Option<String> = row.get(4)?;
+    let failed_reason: Option<String> = row.get(5)?;
+    Ok(OutboxEntry {
+        client_msg_id: row.get(0)?,
+        conversation_id: Uuid::parse_str(&conversation)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?,
+        body: row.get(2)?,
+        created_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(created_at) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        failure: failed_code.map(|code| (code, failed_reason.unwrap_or_default())),
+    })
+}
+
+pub(crate) fn enqueue(conn: &Connection, entry: &OutboxEntry) -> Result<()> {
+    let millis = i64::try_from(entry.created_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    conn.execute(
+        "INSERT INTO outbox (client_msg_id, conversation_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![entry.client_msg_id, entry.conversation_id.to_string(), entry.body, millis],
+    )?;
+    Ok(())
+}
+
+fn conversation_outbox(conn: &Connection, id: Uuid) -> Result<Vec<OutboxEntry>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE conversation_id = ?1 ORDER BY local_id"))?
+        .query_map([id.to_string()], outbox_entry)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// The next message to send in each conversation: the oldest one not refused. Later ones wait behind it,
+/// which keeps each conversation's order; a refused one does not hold the others back.
+pub(crate) fn outbox_heads(conn: &Connection) -> Result<Vec<OutboxEntry>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE local_id IN (
+                 SELECT min(local_id) FROM outbox WHERE failed_code IS NULL GROUP BY conversation_id)
+             ORDER BY local_id"
+        ))?
+        .query_map([], outbox_entry)?
+        .collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn outbox_entry_by_id(conn: &Connection, client_msg_id: &str) -> Result<Option<OutboxEntry>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE client_msg_id = ?1"),
+            [client_msg_id],
+            outbox_entry,
+        )
+        .optional()?)
+}
+
+/// The server committed the message: it leaves the outbox and joins the history, in one transaction.
+pub(crate) fn acknowledge(conn: &Connection, client_msg_id: &str, message: &Message, me: Uuid) -> Result<LiveOutcome> {
+    conn.execute("DELETE FROM outbox WHERE client_msg_id = ?1", [client_msg_id])?;
+    apply_message(conn, message, me)
+}
+
+/// The server refused the message: it stays, marked failed, until the user retries or discards it.
+pub(crate) fn fail(conn: &Connection, client_msg_id: &str, code: &str, reason: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET failed_code = ?2, failed_reason = ?3 WHERE client_msg_id = ?1",
+        params![client_msg_id, code, reason],
+    )?;
+    Ok(())
+}
+
+/// Puts a failed message back in line (in its original place). False when there is no such message.
+pub(crate) fn retry(conn: &Connection, client_msg_id: &str) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE outbox SET failed_code = NULL, failed_reason = NULL WHERE client_msg_id = ?1",
+        [client_msg_id],
+    )? > 0)
+}
+
+/// Drops a message from the outbox. False when there is no such message.
+pub(crate) fn discard(conn: &Connection, client_msg_id: &str) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM outbox WHERE client_msg_id = ?1", [client_msg_id])? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use hallway_protocol::{ConversationKind, Role};
+
+    use super::*;
+
+    fn user(id: Uuid) -> User {
+        User { id, username: "u".into(), display_name: "U".into(), role: Role::Teacher, avatar_url: None }
+    }
+
+    fn setup() -> (Connection, Uuid, Uuid, Uuid) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let (me, other, id) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let conversation = Conversation {
+            id,
+            kind: ConversationKind::Direct,
+            name: None,
+            members: vec![user(me), user(other)],
+            admin_ids: Vec::new(),
+            last_message: None,
+            last_message_at: None,
+            unread_count: 0,
+            last_read_seq: 0,
+            muted: false,
+            pinned: false,
+            archived: false,
+            safeguarding: false,
+        };
+        upsert_conversation(&conn, &conversation).unwrap();
+        (conn, me, other, id)
+    }
+
+    fn message(conversation: Uuid, seq: i64, sender: Uuid) -> Message {
+        Message {
+            id: Uuid::now_v7(),
+            conversation_id: conversation,
+            seq,
+            sender_id: sender,
+            client_msg_id: format!("c{seq}"),
+            body: format!("message {seq}"),
+            attachments: Vec::new(),
+            reactions: Vec::new(),
+            created_at: OffsetDateTime::now_utc(),
+            edited_at: None,
+            deleted: false,
+        }
+    }
+
+    fn seqs(conn: &Connection, id: Uuid) -> Vec<i64> {
+        timeline(conn, id).unwrap().unwrap().messages.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn live_messages_and_backfilled_pages_are_deduplicated_by_seq() {
+        let (conn, me, other, id) = setup();
+        let first: Vec<Message> = (1..=3).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &first, false, PageKind::Latest, me).unwrap();
+        // The same messages again, live and in an overlapping page: still one each.
+        assert_eq!(apply_message(&conn, &first[2], me).unwrap(), LiveOutcome::default());
+        let overlap: Vec<Message> = (2..=4).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &overlap, false, PageKind::After, me).unwrap();
+        assert_eq!(seqs(&conn, id), [1, 2, 3, 4]);
+        assert_eq!(sync_position(&conn, id).unwrap().unwrap().synced_seq, 4);
+        assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 4);
+    }
+
+    #[test]
+    fn a_gap_is_reported_and_filled_by_the_backfill() {
+        let (conn, me, other, id) = setup();
+        store_page(&conn, id, &[message(id, 1, other)], false, PageKind::Latest, me).unwrap();
+        let outcome = apply_message(&conn, &message(id, 4, other), me).unwrap();
+        assert!(outcome.gap, "3 and 2 are missing");
+        assert_eq!(sync_position(&conn, id).unwrap().unwrap().synced_seq, 1, "the backfill starts after 1");
+        let missing: Vec<Message> = (2..=3).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &missing, false, PageKind::After, me).unwrap();
+        assert_eq!(sync_position(&conn, id).unwrap().unwrap().synced_seq, 4, "the page joins the live message");
+        assert_eq!(seqs(&conn, id), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn own_read_markers_and_own_messages_clear_the_unread_count() {
+        let (conn, me, other, id) = setup();
+        for seq in 1..=3 {
+            apply_message(&conn, &message(id, seq, other), me).unwrap();
+        }
+        assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 3);
+        apply_read(&conn, id, me, 2, me).unwrap();
+        assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 1);
+        mark_deleted(&conn, timeline(&conn, id).unwrap().unwrap().messages[2].id, me).unwrap();
+        assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 0, "deleted messages are not unread");
+        apply_message(&conn, &message(id, 4, other), me).unwrap();
+        apply_message(&conn, &message(id, 5, me), me).unwrap();
+        assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 0, "replying reads");
+    }
+
+    #[test]
+    fn the_outbox_sends_in_order_per_conversation_and_skips_failed_messages() {
+        let (conn, me, _, id) = setup();
+        let entry = |n: u32| OutboxEntry {
+            client_msg_id: format!("c{n}"),
+            conversation_id: id,
+            body: format!("body {n}"),
+            created_at: OffsetDateTime::now_utc(),
+            failure: None,
+        };
+        for n in 1..=3 {
+            enqueue(&conn, &entry(n)).unwrap();
+        }
+        let heads =
+            |conn: &Connection| outbox_heads(conn).unwrap().iter().map(|e| e.client_msg_id.clone()).collect::<Vec<_>>();
+        assert_eq!(heads(&conn), ["c1"]);
+        fail(&conn, "c1", "policy_forbids", "no").unwrap();
+        assert_eq!(heads(&conn), ["c2"], "a refused message does not block the next");
+        let mut sent = message(id, 1, me);
+        sent.client_msg_id = "c2".into();
+        acknowledge(&conn, "c2", &sent, me).unwrap();
+        assert_eq!(heads(&conn), ["c3"]);
+        assert!(retry(&conn, "c1").unwrap());
+        assert_eq!(heads(&conn), ["c1"], "a retried message takes its place again");
+        // A backfill that brings an own message still in the outbox settles it.
+        let mut committed = message(id, 2, me);
+        committed.client_msg_id = "c1".into();
+        store_page(&conn, id, &[committed], false, PageKind::After, me).unwrap();
+        assert_eq!(heads(&conn), ["c3"]);
+        assert!(discard(&conn, "c3").unwrap());
+        assert!(heads(&conn).is_empty());
+    }
+
+    #[test]
+    fn reactions_are_counted_per_user_and_compared_without_fe0f() {
+        let (conn, me, other, id) = setup();
+        let original = message(id, 1, other);
+        apply_message(&conn, &original, me).unwrap();
+        apply_reaction(&conn, original.id, "❤\u{fe0f}", me, true).unwrap();
+        apply_reaction(&conn, original.id, "❤", me, true).unwrap();
+        apply_reaction(&conn, original.id, "❤", other, true).unwrap();
+        let stored = &timeline(&conn, id).unwrap().unwrap().messages[0];
+        assert_eq!(stored.reactions.len(), 1);
+        assert_eq!((stored.reactions[0].count, stored.reactions[0].user_ids.clone()), (2, vec![me, other]));
+        apply_reaction(&conn, original.id, "❤\u{fe0f}", me, false).unwrap();
+        apply_reaction(&conn, original.id, "❤\u{fe0f}", other, false).unwrap();
+        assert!(timeline(&conn, id).unwrap().unwrap().messages[0].reactions.is_empty());
+    }
+}

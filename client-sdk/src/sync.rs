@@ -1,0 +1,541 @@
+//! The connection: one task per signed-in client that keeps a WebSocket open, with heartbeats, reconnects
+//! with exponential backoff and jitter, catches up on every (re)connect by `seq`, applies live frames to the
+//! store, and sends the outbox in order.
+//!
+//! Nothing here is needed for correctness across restarts: the store says what was loaded up to which `seq`
+//! and what is still unsent, so a new connection (or a new process) simply resumes from it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hallway_protocol::ErrorCode;
+use hallway_protocol::conversations::ConversationList;
+use hallway_protocol::messages::MessagePage;
+use hallway_protocol::ws::{ClientFrame, ServerFrame};
+use rand::Rng;
+use reqwest::Method;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
+
+use crate::api::{NO_BODY, error_from_body};
+use crate::error::{Error, Result};
+use crate::models::ConnectionState;
+use crate::shared::{Change, Shared};
+use crate::store::{self, LiveOutcome, PageKind};
+
+/// The first retry waits about this long; each failure doubles it.
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// The longest wait between two attempts.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A connection that stayed up this long resets the backoff.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+/// How long the upgrade and the `hello` may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The SDK's own ping, so that the server (which drops sockets silent for 30 s) and this side both hear traffic.
+const PING_INTERVAL: Duration = Duration::from_secs(10);
+/// The server pings every 10 s: this long without hearing anything means the socket is dead.
+const DEAD_AFTER: Duration = Duration::from_secs(25);
+/// How often timers are checked (heartbeat, typing expiry, outbox retries).
+const TICK: Duration = Duration::from_secs(1);
+/// A send not acknowledged within this time is sent again (same `client_msg_id`, so at most once on the server).
+const ACK_TIMEOUT: Duration = Duration::from_secs(20);
+/// A send the server could not take (internal, unavailable) is tried again after this long.
+const SEND_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// Catching up a conversation asks for this many messages per page (the contract's maximum).
+const BACKFILL_PAGE: u32 = 200;
+/// Each catch-up takes this many of the newest known messages again, for what changed in them meanwhile.
+const RECHECK_WINDOW: i64 = 50;
+/// A conversation with nothing loaded starts from its newest messages, this many.
+pub(crate) const LATEST_PAGE: u32 = 50;
+/// A failed catch-up is tried again this many times, `SEND_RETRY_AFTER` apart, before waiting for a reconnect.
+const BACKFILL_ATTEMPTS: u32 = 3;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Sink = futures_util::stream::SplitSink<Socket, WsMessage>;
+
+/// Keeps the client connected until it is signed out (or the task is aborted by `logout` or a drop).
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut failures: u32 = 0;
+    loop {
+        shared.set_connection(ConnectionState::Connecting);
+        match connect(&shared).await {
+            Ok(socket) => {
+                let started = Instant::now();
+                session(&shared, socket).await;
+                if let Ok(mut outgoing) = shared.outgoing.lock() {
+                    *outgoing = None;
+                }
+                for conversation in shared.expire_typing(true) {
+                    shared.conversation_changed(conversation);
+                }
+                if started.elapsed() >= STABLE_AFTER {
+                    failures = 0;
+                }
+            }
+            Err(Error::NotSignedIn) => {
+                shared.set_connection(ConnectionState::SignedOut);
+                shared.changed(Change::Everything);
+                return;
+            }
+            Err(error) => tracing::info!(%error, "connecting failed"),
+        }
+        failures = failures.saturating_add(1);
+        let delay = backoff(failures);
+        shared.set_connection(ConnectionState::WaitingToRetry {
+            delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shared.reconnect_wake.notified() => {}
+        }
+    }
+}
+
+/// Exponential backoff with equal jitter: half the delay is fixed, half random, so that a school's worth of
+/// phones coming back from the same outage does not reconnect in lockstep.
+pub(crate) fn backoff(failures: u32) -> Duration {
+    let exponent = failures.saturating_sub(1).min(16);
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << exponent).min(BACKOFF_MAX);
+    let half = ceiling / 2;
+    half + half.mul_f64(rand::thread_rng().r#gen::<f64>())
+}
+
+/// Opens the socket with a fresh access token; when the upgrade is refused, the token is refreshed and the
+/// upgrade tried once more.
+async fn connect(shared: &Shared) -> Result<Socket> {
+    let mut token = shared.api.access_token().await?;
+    let mut refreshed = false;
+    loop {
+        let mut request = shared
+            .api
+            .ws_url()?
+            .as_str()
+            .into_client_request()
+            .map_err(|_| Error::Internal("building the WebSocket request".into()))?;
+        let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| Error::Protocol("an access token that is not a header value".into()))?;
+        request.headers_mut().insert("authorization", bearer);
+        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await;
+        match attempt {
+            Err(_) => return Err(Error::Network("the WebSocket upgrade timed out".into())),
+            Ok(Ok((socket, _))) => return Ok(socket),
+            Ok(Err(WsError::Http(response))) => {
+                let status = response.status().as_u16();
+                let error = error_from_body(status, response.body().as_deref().unwrap_or_default(), None);
+                if matches!(status, 401 | 403) && !refreshed {
+                    // Expired, the session ended, or the account was deactivated: a refresh tells which, and
+                    // signs the client out in the last two cases instead of retrying forever.
+                    token = shared.api.refresh(&token).await?;
+                    refreshed = true;
+                    continue;
+                }
+                return Err(error);
+            }
+            Ok(Err(error)) => return Err(Error::Network(format!("WebSocket: {}", ws_error_kind(&error)))),
+        }
+    }
+}
+
+fn ws_error_kind(error: &WsError) -> &'static str {
+    match error {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => "closed",
+        WsError::Io(_) => "I/O error",
+        WsError::Tls(_) => "TLS error",
+        WsError::Protocol(_) => "protocol error",
+        WsError::Url(_) => "bad URL",
+        _ => "failed",
+    }
+}
+
+/// One open socket, until it breaks.
+async fn session(shared: &Arc<Shared>, socket: Socket) {
+    let (mut sink, mut stream) = socket.split();
+    match tokio::time::timeout(CONNECT_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(WsMessage::Text(text)))) if matches!(parse(&text), Some(ServerFrame::Hello { .. })) => {}
+        _ => {
+            tracing::info!("the server did not say hello");
+            return;
+        }
+    }
+    shared.set_connection(ConnectionState::Online);
+    tracing::info!("connected");
+    let (frames_tx, mut frames_rx) = mpsc::unbounded_channel();
+    if let Ok(mut outgoing) = shared.outgoing.lock() {
+        *outgoing = Some(frames_tx);
+    }
+    let (backfill_tx, backfill_rx) = mpsc::unbounded_channel();
+    let _backfill = AbortOnDrop(tokio::spawn(backfill_worker(shared.clone(), backfill_rx)));
+    let _ = backfill_tx.send(Backfill::Everything);
+
+    let mut outbox = OutboxSender::default();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut last_ping = Instant::now();
+    if outbox.drive(shared, &mut sink).await.is_err() {
+        return;
+    }
+    loop {
+        let sent = tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => {
+                    last_heard = Instant::now();
+                    match parse(&text) {
+                        Some(frame) => handle_frame(shared, &mut outbox, &backfill_tx, frame).await,
+                        None => tracing::debug!("ignoring a frame this SDK does not know"),
+                    }
+                    outbox.drive(shared, &mut sink).await
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    let code = frame.map(|f| u16::from(f.code));
+                    tracing::info!(?code, "the server closed the socket");
+                    return;
+                }
+                Some(Ok(_)) => {
+                    last_heard = Instant::now();
+                    Ok(())
+                }
+                Some(Err(error)) => {
+                    tracing::info!(error = ws_error_kind(&error), "the socket broke");
+                    return;
+                }
+                None => return,
+            },
+            Some(frame) = frames_rx.recv() => send(&mut sink, &frame).await,
+            () = shared.outbox_wake.notified() => outbox.drive(shared, &mut sink).await,
+            _ = tick.tick() => {
+                if last_heard.elapsed() >= DEAD_AFTER {
+                    tracing::info!("nothing heard from the server: the socket is dead");
+                    return;
+                }
+                for conversation in shared.expire_typing(false) {
+                    shared.conversation_changed(conversation);
+                }
+                if last_ping.elapsed() >= PING_INTERVAL {
+                    last_ping = Instant::now();
+                    if send(&mut sink, &ClientFrame::Ping { reference: None }).await.is_err() {
+                        return;
+                    }
+                }
+                outbox.drive(shared, &mut sink).await
+            }
+        };
+        if sent.is_err() {
+            tracing::info!("sending on the socket failed");
+            return;
+        }
+    }
+}
+
+/// Parses a server frame; `None` for types (or shapes) this SDK does not know, which the contract says to ignore.
+fn parse(text: &str) -> Option<ServerFrame> {
+    serde_json::from_str(text).ok()
+}
+
+async fn send(sink: &mut Sink, frame: &ClientFrame) -> std::result::Result<(), ()> {
+    let text = serde_json::to_string(frame).map_err(|_| ())?;
+    sink.send(WsMessage::text(text)).await.map_err(|_| ())
+}
+
+/// Aborts a task when the session that started it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Applies one server frame to the store and tells the listeners.
+async fn handle_frame(
+    shared: &Arc<Shared>,
+    outbox: &mut OutboxSender,
+    backfill: &mpsc::UnboundedSender<Backfill>,
+    frame: ServerFrame,
+) {
+    let Some(me) = shared.api.user_id() else { return };
+    let store = &shared.store;
+    let result = match frame {
+        ServerFrame::Ack { client_msg_id, message } => {
+            let conversation = message.conversation_id;
+            outbox.acknowledged(&client_msg_id, conversation);
+            let outcome = store.transaction(move |conn| store::acknowledge(conn, &client_msg_id, &message, me)).await;
+            outcome.map(|outcome| after_live_message(shared, backfill, conversation, outcome))
+        }
+        ServerFrame::Message { message } => {
+            let conversation = message.conversation_id;
+            let outcome = store.transaction(move |conn| store::apply_message(conn, &message, me)).await;
+            outcome.map(|outcome| after_live_message(shared, backfill, conversation, outcome))
+        }
+        ServerFrame::Typing { conversation_id, user_id, typing } => {
+            if user_id != me && shared.set_other_typing(conversation_id, user_id, typing) {
+                shared.conversation_changed(conversation_id);
+            }
+            Ok(())
+        }
+        ServerFrame::Read { conversation_id, user_id, seq } => store
+            .transaction(move |conn| store::apply_read(conn, conversation_id, user_id, seq, me))
+            .await
+            .map(|()| shared.conversation_changed(conversation_id)),
+        ServerFrame::Reaction { conversation_id, message_id, emoji, user_id, on } => store
+            .transaction(move |conn| store::apply_reaction(conn, message_id, &emoji, user_id, on))
+            .await
+            .map(|()| shared.changed(Change::Timeline(conversation_id))),
+        ServerFrame::MessageUpdated { message } => {
+            let conversation = message.conversation_id;
+            store
+                .transaction(move |conn| store::replace_message(conn, &message, me))
+                .await
+                .map(|()| shared.conversation_changed(conversation))
+        }
+        ServerFrame::MessageDeleted { conversation_id, message_id } => store
+            .transaction(move |conn| store::mark_deleted(conn, message_id, me))
+            .await
+            .map(|()| shared.conversation_changed(conversation_id)),
+        ServerFrame::Conversation { conversation } => {
+            let id = conversation.id;
+            let known = store
+                .transaction(move |conn| {
+                    let known = store::conversation(conn, conversation.id)?.is_some();
+                    store::upsert_conversation(conn, &conversation)?;
+                    Ok(known)
+                })
+                .await;
+            known.map(|known| {
+                shared.conversation_changed(id);
+                if !known {
+                    let _ = backfill.send(Backfill::Conversation(id));
+                }
+            })
+        }
+        ServerFrame::ConversationRemoved { conversation_id } => store
+            .transaction(move |conn| store::remove_conversation(conn, conversation_id))
+            .await
+            .map(|()| shared.conversation_changed(conversation_id)),
+        ServerFrame::Error { code, message, reference, retry_after_ms } => {
+            if !outbox.refused(shared, reference.as_deref(), code, &message, retry_after_ms).await {
+                tracing::info!(%code, "the server refused a frame");
+            }
+            Ok(())
+        }
+        // Presence and report outcomes are not shown by the apps yet.
+        ServerFrame::Hello { .. }
+        | ServerFrame::Presence { .. }
+        | ServerFrame::ReportUpdated { .. }
+        | ServerFrame::Pong => Ok(()),
+    };
+    if let Err(error) = result {
+        tracing::warn!(%error, "applying a server frame failed");
+    }
+}
+
+fn after_live_message(
+    shared: &Shared,
+    backfill: &mpsc::UnboundedSender<Backfill>,
+    conversation: Uuid,
+    outcome: LiveOutcome,
+) {
+    if outcome.unknown_conversation {
+        let _ = backfill.send(Backfill::Everything);
+    } else if outcome.gap {
+        let _ = backfill.send(Backfill::Conversation(conversation));
+    }
+    shared.conversation_changed(conversation);
+}
+
+/// Sends the outbox on the open socket: per conversation, one message at a time, oldest first.
+#[derive(Default)]
+struct OutboxSender {
+    /// Per conversation, the message sent and not yet acknowledged or refused, and when it was sent.
+    in_flight: HashMap<Uuid, (String, Instant)>,
+    /// Per conversation, no send before this instant (the server asked to slow down, or was failing).
+    not_before: HashMap<Uuid, Instant>,
+}
+
+impl OutboxSender {
+    /// Sends the head of each conversation's outbox that is not waiting for an answer or a delay.
+    async fn drive(&mut self, shared: &Shared, sink: &mut Sink) -> std::result::Result<(), ()> {
+        let heads = match shared.store.run(|conn| store::outbox_heads(conn)).await {
+            Ok(heads) => heads,
+            Err(error) => {
+                tracing::warn!(%error, "reading the outbox failed");
+                return Ok(());
+            }
+        };
+        // An in-flight message that is no longer its conversation's head was acknowledged through a backfill,
+        // or discarded: nothing to wait for.
+        self.in_flight.retain(|conversation, (client_msg_id, _)| {
+            heads.iter().any(|h| h.conversation_id == *conversation && h.client_msg_id == *client_msg_id)
+        });
+        let now = Instant::now();
+        for head in heads {
+            let conversation = head.conversation_id;
+            if self.in_flight.get(&conversation).is_some_and(|(_, sent)| sent.elapsed() < ACK_TIMEOUT)
+                || self.not_before.get(&conversation).is_some_and(|until| *until > now)
+            {
+                continue;
+            }
+            let frame = ClientFrame::Send {
+                client_msg_id: head.client_msg_id.clone(),
+                conversation_id: conversation,
+                body: head.body,
+                attachment_ids: Vec::new(),
+                reference: None,
+            };
+            send(sink, &frame).await?;
+            self.in_flight.insert(conversation, (head.client_msg_id, now));
+        }
+        Ok(())
+    }
+
+    fn acknowledged(&mut self, client_msg_id: &str, conversation: Uuid) {
+        if self.in_flight.get(&conversation).is_some_and(|(id, _)| id == client_msg_id) {
+            self.in_flight.remove(&conversation);
+        }
+        self.not_before.remove(&conversation);
+    }
+
+    /// An `error` frame: if it refuses an in-flight send, either schedule a retry (rate limited, server
+    /// trouble) or mark the message failed with the server's code and reason. False if it was about another frame.
+    async fn refused(
+        &mut self,
+        shared: &Shared,
+        reference: Option<&str>,
+        code: ErrorCode,
+        message: &str,
+        retry_after_ms: Option<u64>,
+    ) -> bool {
+        let Some(reference) = reference else { return false };
+        let Some(conversation) =
+            self.in_flight.iter().find(|(_, (id, _))| id == reference).map(|(conversation, _)| *conversation)
+        else {
+            return false;
+        };
+        self.in_flight.remove(&conversation);
+        let retry_in = match code {
+            ErrorCode::RateLimited => Some(Duration::from_millis(retry_after_ms.unwrap_or(1000))),
+            ErrorCode::Internal | ErrorCode::Unavailable => Some(SEND_RETRY_AFTER),
+            _ => None,
+        };
+        if let Some(delay) = retry_in {
+            tracing::info!(%code, "a send will be retried");
+            self.not_before.insert(conversation, Instant::now() + delay);
+            return true;
+        }
+        tracing::info!(%code, "the server refused a message");
+        let (client_msg_id, reason) = (reference.to_owned(), message.to_owned());
+        let failed = shared.store.run(move |conn| store::fail(conn, &client_msg_id, code.as_str(), &reason)).await;
+        match failed {
+            Ok(()) => shared.conversation_changed(conversation),
+            Err(error) => tracing::warn!(%error, "marking a message failed"),
+        }
+        true
+    }
+}
+
+/// What the catch-up task is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backfill {
+    /// Refresh the conversation list, then catch up every conversation.
+    Everything,
+    /// Catch up one conversation (a gap in `seq`, or a conversation just joined).
+    Conversation(Uuid),
+}
+
+/// Catches up by REST while the socket delivers live frames; the store deduplicates by `seq`.
+async fn backfill_worker(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiver<Backfill>) {
+    while let Some(request) = requests.recv().await {
+        for attempt in 1..=BACKFILL_ATTEMPTS {
+            let result = match request {
+                Backfill::Everything => sync_everything(&shared).await,
+                Backfill::Conversation(id) => backfill(&shared, id).await,
+            };
+            match result {
+                Ok(()) => break,
+                Err(Error::NotSignedIn) => return,
+                Err(error) => {
+                    tracing::info!(%error, attempt, "catching up failed");
+                    if !error.is_transient() {
+                        break;
+                    }
+                    tokio::time::sleep(SEND_RETRY_AFTER).await;
+                }
+            }
+        }
+    }
+}
+
+/// The conversation list, then every conversation from its last known `seq`.
+async fn sync_everything(shared: &Shared) -> Result<()> {
+    let list: ConversationList = shared.api.call(Method::GET, "conversations", &[], NO_BODY).await?;
+    let ids: Vec<Uuid> = list.conversations.iter().map(|c| c.id).collect();
+    shared.store.transaction(move |conn| store::replace_conversations(conn, &list.conversations)).await?;
+    shared.changed(Change::Everything);
+    for id in ids {
+        match backfill(shared, id).await {
+            Err(Error::Api { code: ErrorCode::NotFound, .. }) => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// Fetches what one conversation is missing: from `synced_seq` on until `has_more` is false, or its newest
+/// page when nothing of it is loaded yet.
+pub(crate) async fn backfill(shared: &Shared, id: Uuid) -> Result<()> {
+    let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
+    let mut first_page = true;
+    loop {
+        let Some(position) = shared.store.run(move |conn| store::sync_position(conn, id)).await? else {
+            return Ok(());
+        };
+        let (query, kind) = match position.oldest_seq {
+            None => (vec![("limit", LATEST_PAGE.to_string())], PageKind::Latest),
+            Some(oldest) => {
+                // The first page also takes the newest known messages again, so that edits, deletions and
+                // reactions made to them while this device was away are seen (seq only covers new messages).
+                let after = if first_page {
+                    (position.synced_seq - RECHECK_WINDOW).max(oldest - 1)
+                } else {
+                    position.synced_seq
+                };
+                (vec![("after_seq", after.to_string()), ("limit", BACKFILL_PAGE.to_string())], PageKind::After)
+            }
+        };
+        first_page = false;
+        let page: MessagePage =
+            shared.api.call(Method::GET, &format!("conversations/{id}/messages"), &query, NO_BODY).await?;
+        let has_more = page.has_more;
+        shared
+            .store
+            .transaction(move |conn| store::store_page(conn, id, &page.messages, page.has_more, kind, me))
+            .await?;
+        shared.conversation_changed(id);
+        if kind == PageKind::Latest || !has_more {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stays_capped() {
+        for failures in 1..40 {
+            let delay = backoff(failures);
+            let ceiling = BACKOFF_BASE.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(BACKOFF_MAX);
+            assert!(delay >= ceiling / 2 && delay <= ceiling, "{failures}: {delay:?} within {ceiling:?}");
+        }
+        assert!(backoff(1) <= BACKOFF_BASE);
+        assert!(backoff(100) >= BACKOFF_MAX / 2);
+    }
+}

@@ -1,0 +1,292 @@
+//! Helpers for the SDK's tests: clients with their own data directories, listeners that record what they
+//! are told, bounded waits, and a loopback TCP proxy that a test cuts and restores to play a lost network.
+//!
+//! The server runs in the test's actix system (`TestServer`); the SDK runs on its own tokio runtime, so the
+//! test simply awaits the SDK's futures.
+#![allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
+#![expect(clippy::expect_used, reason = "a test helper that cannot do its job must fail the test loudly")]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hallway_sdk::{
+    Client, ConnectionState, ConnectionStateListener, ConversationListListener, ConversationSummary, SendState,
+    TaskHandle, TimelineItem, TimelineListener, TimelineSnapshot,
+};
+use hallway_test_support::TestServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// How long a test waits for something it expects before failing.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A client of `url` with a fresh data directory (kept alive by the returned guard).
+pub fn client(url: &str) -> (Arc<Client>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    (client_in(url, &dir), dir)
+}
+
+/// A client of `url` on an existing data directory (a restarted app).
+pub fn client_in(url: &str, dir: &tempfile::TempDir) -> Arc<Client> {
+    Client::new(url.to_owned(), dir.path().to_string_lossy().into_owned()).expect("a client")
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `WAIT`.
+pub async fn eventually<T>(what: &str, check: impl FnMut() -> Option<T>) -> T {
+    eventually_within(what, WAIT, check).await
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `limit`.
+pub async fn eventually_within<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A listener that keeps every update it is given.
+pub struct Recorder<T> {
+    updates: Mutex<Vec<T>>,
+}
+
+impl<T: Clone> Recorder<T> {
+    pub fn new() -> Arc<Recorder<T>> {
+        Arc::new(Recorder { updates: Mutex::new(Vec::new()) })
+    }
+
+    fn push(&self, update: T) {
+        self.updates.lock().expect("the recorder's lock").push(update);
+    }
+
+    /// Everything received so far, oldest first.
+    pub fn all(&self) -> Vec<T> {
+        self.updates.lock().expect("the recorder's lock").clone()
+    }
+
+    /// The latest update.
+    pub fn last(&self) -> Option<T> {
+        self.updates.lock().expect("the recorder's lock").last().cloned()
+    }
+
+    /// Waits until the latest update satisfies `check`, and returns it.
+    pub async fn wait_for(&self, what: &str, check: impl Fn(&T) -> bool) -> T {
+        eventually(what, || self.last().filter(|update| check(update))).await
+    }
+}
+
+impl TimelineListener for Recorder<TimelineSnapshot> {
+    fn on_update(&self, snapshot: TimelineSnapshot) {
+        self.push(snapshot);
+    }
+}
+
+impl ConversationListListener for Recorder<Vec<ConversationSummary>> {
+    fn on_update(&self, conversations: Vec<ConversationSummary>) {
+        self.push(conversations);
+    }
+}
+
+impl ConnectionStateListener for Recorder<ConnectionState> {
+    fn on_state(&self, state: ConnectionState) {
+        self.push(state);
+    }
+}
+
+/// Subscribes a recorder to a client's connection state.
+pub fn watch_connection(client: &Client) -> (Arc<Recorder<ConnectionState>>, Arc<TaskHandle>) {
+    let recorder = Recorder::new();
+    let handle = client.subscribe_connection_state(recorder.clone());
+    (recorder, handle)
+}
+
+/// Subscribes a recorder to a client's conversation list.
+pub fn watch_list(client: &Client) -> (Arc<Recorder<Vec<ConversationSummary>>>, Arc<TaskHandle>) {
+    let recorder = Recorder::new();
+    let handle = client.conversation_list().subscribe(recorder.clone());
+    (recorder, handle)
+}
+
+/// Subscribes a recorder to one conversation's timeline.
+pub fn watch_timeline(client: &Client, conversation: &str) -> (Arc<Recorder<TimelineSnapshot>>, Arc<TaskHandle>) {
+    let recorder = Recorder::new();
+    let handle = client.timeline(conversation.to_owned()).expect("a timeline").subscribe(recorder.clone());
+    (recorder, handle)
+}
+
+/// Waits until the client is online.
+pub async fn wait_online(client: &Client) {
+    eventually("the client to be online", || (client.connection_state() == ConnectionState::Online).then_some(()))
+        .await;
+}
+
+/// The bodies of a timeline's items, in order.
+pub fn bodies(snapshot: &TimelineSnapshot) -> Vec<String> {
+    snapshot.items.iter().map(|item| item.body.clone()).collect()
+}
+
+/// Whether every item of a timeline is acknowledged.
+pub fn all_sent(snapshot: &TimelineSnapshot) -> bool {
+    snapshot.items.iter().all(|item| item.send_state == SendState::Sent)
+}
+
+/// The item with this body, if any.
+pub fn item<'a>(snapshot: &'a TimelineSnapshot, body: &str) -> Option<&'a TimelineItem> {
+    snapshot.items.iter().find(|item| item.body == body)
+}
+
+/// Checks that a timeline's sent items have the seqs 1, 2, 3, ... with no gap and no duplicate.
+pub fn assert_contiguous(snapshot: &TimelineSnapshot) {
+    let seqs: Vec<i64> = snapshot.items.iter().filter_map(|item| item.seq).collect();
+    let expected: Vec<i64> = (1..=i64::try_from(seqs.len()).expect("a small count")).collect();
+    assert_eq!(seqs, expected, "seqs are 1..n, each once: {:?}", bodies(snapshot));
+}
+
+/// How many messages with this body the server stored (any conversation).
+pub async fn stored_count(server: &TestServer, body: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM messages WHERE body = $1")
+        .bind(body)
+        .fetch_one(&server.pool)
+        .await
+        .expect("counting messages")
+}
+
+/// A loopback TCP proxy in front of the server, playing the phone's network: `cut` drops every connection
+/// and refuses new ones (no network, noticed at once); `freeze` keeps connections open but holds every byte
+/// back (a dead link nobody closes, found only by heartbeats); `restore` lets everything through again.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding the proxy");
+        let addr = listener.local_addr().expect("the proxy's address");
+        let up = Arc::new(AtomicBool::new(true));
+        let frozen = Arc::new(AtomicBool::new(false));
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let accept = tokio::spawn({
+            let (up, frozen, connections) = (up.clone(), frozen.clone(), connections.clone());
+            async move {
+                while let Ok((inbound, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let frozen = frozen.clone();
+                    let pipe = tokio::spawn(async move {
+                        let Ok(outbound) = TcpStream::connect(target).await else { return };
+                        let (mut inbound_read, mut inbound_write) = inbound.into_split();
+                        let (mut outbound_read, mut outbound_write) = outbound.into_split();
+                        tokio::select! {
+                            () = pump(&mut inbound_read, &mut outbound_write, &frozen) => {}
+                            () = pump(&mut outbound_read, &mut inbound_write, &frozen) => {}
+                        }
+                    });
+                    connections.lock().expect("the proxy's lock").push(pipe);
+                }
+            }
+        });
+        Proxy { addr, up, frozen, connections, accept }
+    }
+
+    /// The URL a client uses to go through the proxy.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for pipe in self.connections.lock().expect("the proxy's lock").drain(..) {
+            pipe.abort();
+        }
+    }
+
+    /// Holds back every byte in both directions, without closing anything.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copies bytes one way, holding them while the proxy is frozen.
+async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, frozen: &AtomicBool) {
+    let mut buffer = vec![0_u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        while frozen.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+/// Waits until the client's stored list holds the conversation (the first sync after sign-in brought it).
+pub async fn wait_for_conversation(client: &Client, id: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let list = client.conversation_list().conversations().await.expect("the stored list");
+        if list.iter().any(|c| c.id == id) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for conversation {id} in the list");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Everything the SDK logs (at every level) from now on in this test process, for tests that check what
+/// logs may not contain.
+pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
+    let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let writer = LogWriter(buffer.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter("hallway_sdk=trace")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init()
+        .expect("the only subscriber of this test process");
+    buffer
+}
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("the log buffer's lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
