@@ -43,6 +43,7 @@ pub struct EditMessageRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactRequest {
     pub emoji: String,
+    /// `false` takes the reaction back; `true` when absent.
     #[serde(default = "reaction_on")]
     pub on: bool,
 }

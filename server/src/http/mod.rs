@@ -8,6 +8,7 @@ pub mod directory;
 pub mod health;
 pub mod me;
 pub mod messages;
+pub mod openapi;
 pub mod ws;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -19,40 +20,13 @@ use crate::error::ApiError;
 /// Largest JSON body accepted (the WebSocket frame limit is the same).
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// Registers every route and the extractor configurations.
+/// Registers the extractor configurations and every route: the routes come from the one table in `openapi`,
+/// which the OpenAPI document is made from too, so that what is served and what is documented cannot differ.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(MAX_JSON_BODY).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .service(
-            web::scope("/api/v1")
-                .route("/auth/login", web::post().to(auth::login))
-                .route("/auth/refresh", web::post().to(auth::refresh))
-                .route("/auth/logout", web::post().to(auth::logout))
-                .route("/auth/logout-all", web::post().to(auth::logout_all))
-                .route("/me", web::get().to(me::get))
-                .route("/me/password", web::post().to(me::change_password))
-                .route("/ws", web::get().to(ws::connect))
-                .configure(conversation_routes)
-                .configure(messages::routes)
-                .service(web::scope("/admin").configure(admin::configure)),
-        );
-}
-
-/// The directory and conversation management (`/users`, `/conversations/...`); messages register their own.
-fn conversation_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::get().to(directory::search))
-        .route("/conversations", web::get().to(conversations::list))
-        .route("/conversations", web::post().to(conversations::create))
-        .route("/conversations/{id}", web::get().to(conversations::get))
-        .route("/conversations/{id}", web::patch().to(conversations::rename))
-        .route("/conversations/{id}/members", web::post().to(conversations::add_members))
-        .route("/conversations/{id}/members/{user_id}", web::delete().to(conversations::remove_member))
-        .route("/conversations/{id}/admins", web::post().to(conversations::promote))
-        .route("/conversations/{id}/leave", web::post().to(conversations::leave))
-        .route("/conversations/{id}/settings", web::patch().to(conversations::settings));
+        .configure(openapi::register);
 }
 
 /// The answer for any route that does not exist.
