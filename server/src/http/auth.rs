@@ -21,8 +21,10 @@ use crate::store;
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in: a new session", body = TokenResponse),
-        (status = 400, description = "`invalid_json`; `invalid_input`: a field is missing or `login` is empty", body = ErrorBody),
-        (status = 401, description = "`invalid_credentials`: wrong login or password (which, is not told)", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_json`; `invalid_input`: a field is missing or `login` \
+            is empty"),
+        (status = 401, body = ErrorBody, description = "`invalid_credentials`: wrong login or password (which of the \
+            two is not told)"),
         (status = 403, description = DEACTIVATED, body = ErrorBody),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 415, description = NOT_JSON, body = ErrorBody),
@@ -84,7 +86,8 @@ pub async fn login(
     responses(
         (status = 200, description = "A fresh access token and the next refresh token", body = TokenResponse),
         (status = 400, description = "`invalid_json`; `invalid_input`: `refresh_token` is missing", body = ErrorBody),
-        (status = 401, description = "`invalid_refresh_token`: unknown, expired, or its session was revoked", body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "`invalid_refresh_token`: unknown, expired, or its session was \
+            revoked"),
         (status = 403, description = DEACTIVATED, body = ErrorBody),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 415, description = NOT_JSON, body = ErrorBody),

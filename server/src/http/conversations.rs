@@ -32,7 +32,8 @@ use crate::store::{self, conversation_views};
     operation_id = "list_conversations",
     tag = "conversations",
     responses(
-        (status = 200, description = "The caller's conversations, archived ones included (flagged)", body = ConversationList),
+        (status = 200, body = ConversationList, description = "The caller's conversations, archived ones included \
+            (flagged)"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = DEACTIVATED, body = ErrorBody),
     )
@@ -69,7 +70,8 @@ pub async fn get(state: web::Data<AppState>, caller: AuthUser, path: web::Path<U
     tag = "conversations",
     request_body = CreateConversationRequest,
     responses(
-        (status = 201, description = "Created; the creator is a member, and a group's first admin", body = Conversation),
+        (status = 201, body = Conversation, description = "Created; the creator is a member, and a group's first \
+            admin"),
         (status = 200, description = "A direct chat with that person exists already: it", body = Conversation),
         (status = 400, description = "`invalid_json`; `invalid_input` (naming the field): a direct chat needs exactly \
             one other person and no name, a group a valid name; unknown user ids; too many members", body = ErrorBody),
@@ -173,9 +175,11 @@ async fn create_group(
     request_body = RenameConversationRequest,
     responses(
         (status = 200, description = "Renamed", body = Conversation),
-        (status = 400, description = "`invalid_id`; `invalid_json`; `invalid_input` (naming the field): a bad name, or a direct chat, which has none", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `invalid_input` (naming the \
+            field): a bad name, or a direct chat, which has none"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
-        (status = 403, description = "`forbidden`: only a group admin may rename; `account_deactivated`", body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`forbidden`: only a group admin may rename; \
+            `account_deactivated`"),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 415, description = NOT_JSON, body = ErrorBody),
@@ -205,8 +209,10 @@ pub async fn rename(
     params(("id" = Uuid, Path, description = "The conversation")),
     request_body = AddMembersRequest,
     responses(
-        (status = 200, description = "The group with its new members (people already in it are skipped)", body = Conversation),
-        (status = 400, description = "`invalid_id`; `invalid_json`; `invalid_input` (naming the field): nobody named, unknown user ids, too many members, or a direct chat", body = ErrorBody),
+        (status = 200, body = Conversation, description = "The group with its new members (people already in it are \
+            skipped)"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `invalid_input` (naming the \
+            field): nobody named, unknown user ids, too many members, or a direct chat"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = "`forbidden`: only a group admin may add people; `policy_forbids`: the school's \
             rules do not let the caller message one of them; `account_deactivated`", body = ErrorBody),
@@ -250,13 +256,19 @@ pub async fn add_members(
 #[utoipa::path(
     operation_id = "remove_member",
     tag = "conversations",
-    params(("id" = Uuid, Path, description = "The conversation"), ("user_id" = Uuid, Path, description = "The member to remove")),
+    params(
+        ("id" = Uuid, Path, description = "The conversation"),
+        ("user_id" = Uuid, Path, description = "The member to remove"),
+    ),
     responses(
         (status = 200, description = "The group without that member, who loses access at once", body = Conversation),
-        (status = 400, description = "`invalid_id`; `invalid_input`: removing oneself (use `/leave`) or a direct chat", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_input`: removing oneself (use `/leave`) \
+            or a direct chat"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
-        (status = 403, description = "`forbidden`: only a group admin may remove people; `account_deactivated`", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such conversation, the caller is not in it, or that person is not", body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`forbidden`: only a group admin may remove people; \
+            `account_deactivated`"),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such conversation, the caller is not in it, or \
+            that person is not"),
     )
 )]
 #[delete("/api/v1/conversations/{id}/members/{user_id}")]
@@ -290,9 +302,11 @@ pub async fn remove_member(
     request_body = PromoteAdminRequest,
     responses(
         (status = 200, description = "The group with that member among its admins", body = Conversation),
-        (status = 400, description = "`invalid_id`; `invalid_json`; `invalid_input` (naming the field): not a member, or a direct chat", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `invalid_input` (naming the \
+            field): not a member, or a direct chat"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
-        (status = 403, description = "`forbidden`: only a group admin may promote; `account_deactivated`", body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`forbidden`: only a group admin may promote; \
+            `account_deactivated`"),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 415, description = NOT_JSON, body = ErrorBody),
@@ -323,7 +337,8 @@ pub async fn promote(
     params(("id" = Uuid, Path, description = "The conversation")),
     responses(
         (status = 204, description = "Left the group"),
-        (status = 400, description = "`invalid_id`; `invalid_input`: a direct chat cannot be left (archive it)", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_input`: a direct chat cannot be left \
+            (archive it)"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = DEACTIVATED, body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),

@@ -35,12 +35,15 @@ pub async fn get(caller: AuthUser) -> HttpResponse {
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed; the caller's other sessions have ended"),
-        (status = 400, description = "`invalid_json`; `invalid_input`: `new_password` is not acceptable (the message says why)", body = ErrorBody),
-        (status = 401, description = "`invalid_credentials`: the current password is wrong; or the token is not valid: `unauthenticated`, `token_expired`", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_json`; `invalid_input`: `new_password` is not \
+            acceptable (the message says why)"),
+        (status = 401, body = ErrorBody, description = "`invalid_credentials`: the current password is wrong; or the \
+            token is not valid: `unauthenticated`, `token_expired`"),
         (status = 403, description = DEACTIVATED, body = ErrorBody),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 415, description = NOT_JSON, body = ErrorBody),
-        (status = 429, description = "`rate_limited`: too many wrong current passwords; `Retry-After` says how many seconds to wait", body = ErrorBody,
+        (status = 429, body = ErrorBody, description = "`rate_limited`: too many wrong current passwords; \
+            `Retry-After` says how many seconds to wait",
             headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
     )
 )]

@@ -26,7 +26,8 @@ use crate::state::AppState;
     request_body = SendMessageRequest,
     responses(
         (status = 201, description = "Sent and durable", body = Message),
-        (status = 200, description = "This `client_msg_id` was sent before: the original message, unchanged", body = Message),
+        (status = 200, body = Message, description = "This `client_msg_id` was sent before: the original message, \
+            unchanged"),
         (status = 400, description = "`invalid_id`; `invalid_json`; `body_empty`: no text and no attachment; \
             `body_too_long`: over 4,000 characters; `invalid_input` (naming the field): `client_msg_id` empty or \
             over 64 characters, attachments repeated, too many, or not the caller's unsent uploads", body = ErrorBody),
@@ -34,7 +35,8 @@ use crate::state::AppState;
         (status = 403, description = "`policy_forbids`: the school's rules no longer allow messages between the two \
             people of a direct chat, or the other one is deactivated; `account_deactivated`", body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
-        (status = 409, description = "`conflict`: this `client_msg_id` was used in another conversation", body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: this `client_msg_id` was used in another \
+            conversation"),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 415, description = NOT_JSON, body = ErrorBody),
     )
@@ -104,8 +106,10 @@ pub async fn history(
     params(("id" = Uuid, Path, description = "The conversation")),
     request_body = ReadRequest,
     responses(
-        (status = 204, description = "The read marker moved forward (it never moves back; a `seq` past the end is the end)"),
-        (status = 400, description = "`invalid_id`; `invalid_json`; `invalid_input`: a negative `seq`", body = ErrorBody),
+        (status = 204, description = "The read marker moved forward (it never moves back; a `seq` past the end is \
+            the end)"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `invalid_input`: a negative \
+            `seq`"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = DEACTIVATED, body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
@@ -165,7 +169,8 @@ pub async fn edit(
             deleting it again answers the same", body = Message),
         (status = 400, description = "`invalid_id`", body = ErrorBody),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
-        (status = 403, description = "`forbidden`: only the sender or a group admin may delete; `account_deactivated`", body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`forbidden`: only the sender or a group admin may delete; \
+            `account_deactivated`"),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
     )
 )]
@@ -188,7 +193,8 @@ pub async fn delete(
     request_body = ReactRequest,
     responses(
         (status = 200, description = "The message with its reactions as they now stand", body = Message),
-        (status = 400, description = "`invalid_id`; `invalid_json`; `invalid_emoji`: not one fully-qualified emoji", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `invalid_emoji`: not one \
+            fully-qualified emoji"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = DEACTIVATED, body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
@@ -232,7 +238,8 @@ pub struct SearchParams {
     responses(
         (status = 200, description = "Matching messages in the caller's conversations, newest first; deleted ones \
             are left out", body = SearchResults),
-        (status = 400, description = "`invalid_input`: `q` missing, blank or too long, or `limit` out of range", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: `q` missing, blank or too long, or `limit` \
+            out of range"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = DEACTIVATED, body = ErrorBody),
     )
