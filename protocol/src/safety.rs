@@ -56,6 +56,7 @@ impl ReportReason {
 
 /// Where a report stands. The reporter sees only this, never what was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReportStatus {
     Open,

@@ -5,7 +5,7 @@ pub mod safety;
 
 use actix_web::web;
 
-/// Registers the admin routes (under `/api/v1/admin`). Each admin area adds its own `routes` here.
+/// Registers the admin routes (under `/api/v1/admin`) until they join the table of `http::openapi`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(safety::reports::routes)
         .configure(safety::moderation::routes)

@@ -1,0 +1,138 @@
+//! The server's one table of endpoints, and the OpenAPI 3 document made from it, served at
+//! `GET /api/v1/openapi.json`.
+//!
+//! `endpoints!` below names every handler once, and that one list both registers the routes with actix-web and
+//! puts the handlers' `#[utoipa::path]` annotations into the document. A handler's method and path are written
+//! once, in its actix route attribute (`#[get("/api/v1/...")]`), which utoipa reads as well. So the server can
+//! neither serve an endpoint that the document leaves out nor document one that it does not serve, and
+//! `tests/openapi.rs` checks both against a running server.
+//!
+//! Adding an endpoint (admin, attachments, safety, ...) takes, next to the handler, `#[utoipa::path(...)]`
+//! (responses with their error codes, parameters, `tag`; `security(())` only if it is public) above an actix route
+//! attribute with the full path (`#[post("/api/v1/admin/users")]`), and here ONE line, `admin::users::create,`,
+//! in `endpoints!`. Register no route anywhere else. Request and answer types derive `utoipa::ToSchema` (in
+//! `protocol`: `#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]`); utoipa collects them by itself.
+
+use std::sync::LazyLock;
+
+use actix_web::{HttpResponse, get, web};
+use hallway_protocol::ws::{ClientFrame, ServerFrame};
+use hallway_protocol::{ErrorBody, ErrorCode, ErrorDetail};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{auth, conversations, directory, health, me, messages, ws};
+
+/// 401 on every endpoint that needs a token.
+pub const UNAUTHENTICATED: &str =
+    "`unauthenticated`: no token, a bad one, or its session has ended; `token_expired`: refresh it and retry";
+/// 403 on every endpoint that needs a token, when nothing else refuses with 403.
+pub const DEACTIVATED: &str = "`account_deactivated`: the caller's account has been deactivated";
+/// 404 for a conversation or a message: also for one the caller may not see, whose existence is never revealed.
+pub const NOT_FOUND: &str = "`not_found`: no such conversation or message, or the caller is not in it";
+/// 400 for a malformed id in the path.
+pub const INVALID_ID: &str = "`invalid_id`: an id in the path is not a UUID";
+/// 413 for a JSON body over the limit.
+pub const TOO_LARGE: &str = "`too_large`: the JSON body is over 64 KiB";
+/// 415 for a body that is not JSON.
+pub const NOT_JSON: &str = "`unsupported_media_type`: the body is not `application/json`";
+
+/// Registers every endpoint with actix-web and declares the document with the same list (see the module docs).
+macro_rules! endpoints {
+    ($($($segment:ident)::+),+ $(,)?) => {
+        /// The OpenAPI document of everything the server serves.
+        #[derive(OpenApi)]
+        #[openapi(
+            info(
+                title = "Hallway",
+                version = "1",
+                description = "The Hallway wire contract, version 1: the REST API and the WebSocket \
+                    (`GET /api/v1/ws`). Errors are `{\"error\": {\"code\", \"message\"}}` (`ErrorBody`). \
+                    The prose, with every rule, is `docs/protocol.md`."
+            ),
+            paths($($($segment)::+),+),
+            components(schemas(ErrorBody, ErrorDetail, ErrorCode, ClientFrame, ServerFrame)),
+            modifiers(&SecuritySchemes),
+            security(("bearer" = [])),
+            tags(
+                (name = "health", description = "Liveness and readiness, outside `/api/v1`, without a token"),
+                (name = "auth", description = "Sign-in, token refresh and sign-out"),
+                (name = "me", description = "The caller's own account"),
+                (name = "directory", description = "People the caller may start a chat with"),
+                (name = "conversations", description = "Direct chats, groups, members, admins and own settings"),
+                (name = "messages", description = "Send, history, edit, delete, reactions, read markers, search"),
+                (name = "realtime", description = "The WebSocket: frames are `ClientFrame` and `ServerFrame`"),
+                (name = "meta", description = "This document")
+            )
+        )]
+        pub struct ApiDoc;
+
+        /// Registers every endpoint of the table, each under the method and path of its route attribute.
+        pub fn register(cfg: &mut web::ServiceConfig) {
+            $(cfg.service($($segment)::+);)+
+        }
+    };
+}
+
+endpoints! {
+    health::healthz,
+    health::readyz,
+    document,
+    auth::login,
+    auth::refresh,
+    auth::logout,
+    auth::logout_all,
+    me::get,
+    me::change_password,
+    ws::connect,
+    directory::search,
+    conversations::list,
+    conversations::create,
+    conversations::get,
+    conversations::rename,
+    conversations::add_members,
+    conversations::remove_member,
+    conversations::promote,
+    conversations::leave,
+    conversations::settings,
+    messages::history,
+    messages::send,
+    messages::read,
+    messages::edit,
+    messages::delete,
+    messages::react,
+    messages::search,
+}
+
+/// Adds the security schemes the annotations name: `bearer` (the default for every operation) and, for the
+/// WebSocket upgrade, `access_token` in the query, since browsers cannot set headers on a WebSocket.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some("The `access_token` of `POST /api/v1/auth/login` or `/auth/refresh`"))
+            .build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+        let query = ApiKeyValue::with_description("access_token", "The access token in the query (WebSocket only)");
+        components.add_security_scheme("access_token", SecurityScheme::ApiKey(ApiKey::Query(query)));
+    }
+}
+
+/// Built once: the document is the same for the life of the process.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// `GET /api/v1/openapi.json`: this document, for code generators and API explorers; public, like the contract.
+#[utoipa::path(
+    operation_id = "get_openapi_document",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3 document", body = Object))
+)]
+#[get("/api/v1/openapi.json")]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(&*DOCUMENT)
+}
