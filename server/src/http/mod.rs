@@ -36,15 +36,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The routes `main` gained while the table was being written, registered as they were until their handlers are
 /// annotated and join the table (the next commits); the table's routes are matched first.
 fn not_yet_in_the_table(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/me/avatar", web::put().to(avatars::put))
-        .route("/api/v1/me/avatar", web::delete().to(avatars::delete))
-        .route("/api/v1/users/{id}/avatar", web::get().to(avatars::get))
-        .route("/api/v1/attachments", web::post().to(attachments::upload))
-        .route("/api/v1/attachments/{id}", web::get().to(attachments::download))
-        .route("/api/v1/attachments/{id}/thumbnail", web::get().to(attachments::thumbnail))
-        .service(
-            web::scope("/api/v1").configure(reports::routes).service(web::scope("/admin").configure(admin::configure)),
-        );
+    cfg.service(
+        web::scope("/api/v1").configure(reports::routes).service(web::scope("/admin").configure(admin::configure)),
+    );
 }
 
 /// The answer for any route that does not exist.

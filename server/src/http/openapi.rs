@@ -21,7 +21,7 @@ use hallway_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, conversations, directory, health, me, messages, ws};
+use super::{attachments, auth, avatars, conversations, directory, health, me, messages, ws};
 
 /// 401 on every endpoint that needs a token.
 pub const UNAUTHENTICATED: &str =
@@ -36,6 +36,11 @@ pub const INVALID_ID: &str = "`invalid_id`: an id in the path is not a UUID";
 pub const TOO_LARGE: &str = "`too_large`: the JSON body is over 64 KiB";
 /// 415 for a body that is not JSON.
 pub const NOT_JSON: &str = "`unsupported_media_type`: the body is not `application/json`";
+/// 403 on every admin endpoint.
+pub const ADMIN_ONLY: &str = "`forbidden`: the caller is not a school admin; `account_deactivated`";
+/// 400 for an admin's JSON body that does not parse or breaks a rule of the type.
+pub const INVALID_ADMIN_BODY: &str =
+    "`invalid_json`; `invalid_input` (naming the field): a field is missing, mistyped or out of range";
 
 /// Registers every endpoint with actix-web and declares the document with the same list (see the module docs).
 macro_rules! endpoints {
@@ -61,6 +66,11 @@ macro_rules! endpoints {
                 (name = "directory", description = "People the caller may start a chat with"),
                 (name = "conversations", description = "Direct chats, groups, members, admins and own settings"),
                 (name = "messages", description = "Send, history, edit, delete, reactions, read markers, search"),
+                (name = "attachments", description = "Upload files and download them (Bearer token or signed link)"),
+                (name = "avatars", description = "Profile pictures"),
+                (name = "reports", description = "Members report messages to the school admins"),
+                (name = "admin", description = "School admins only: the report queue, moderation deletes, banned \
+                    words, safeguarding, exports and retention; every read of messages and every change is audited"),
                 (name = "realtime", description = "The WebSocket: frames are `ClientFrame` and `ServerFrame`"),
                 (name = "meta", description = "This document")
             )
@@ -102,10 +112,18 @@ endpoints! {
     messages::delete,
     messages::react,
     messages::search,
+    attachments::upload,
+    attachments::download,
+    attachments::thumbnail,
+    avatars::put,
+    avatars::delete,
+    avatars::get,
 }
 
-/// Adds the security schemes the annotations name: `bearer` (the default for every operation) and, for the
-/// WebSocket upgrade, `access_token` in the query, since browsers cannot set headers on a WebSocket.
+/// Adds the security schemes the annotations name: `bearer` (the default for every operation); for the WebSocket
+/// upgrade, `access_token` in the query, since browsers cannot set headers on a WebSocket; and for attachment
+/// downloads, `signed_link`: the `sig` (with `exp`) of the links that `Attachment` carries, so that image loaders
+/// and browsers fetch them without a header.
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -119,6 +137,13 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         let query = ApiKeyValue::with_description("access_token", "The access token in the query (WebSocket only)");
         components.add_security_scheme("access_token", SecurityScheme::ApiKey(ApiKey::Query(query)));
+        let link = ApiKeyValue::with_description(
+            "sig",
+            "A signed attachment link: `sig` and `exp` in the query, exactly as `Attachment.url` and \
+             `Attachment.thumbnail_url` carry them. It opens that one file (or its thumbnail) until `exp`, for whoever \
+             holds it; fetch the message again for a fresh one",
+        );
+        components.add_security_scheme("signed_link", SecurityScheme::ApiKey(ApiKey::Query(link)));
     }
 }
 
