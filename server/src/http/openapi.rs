@@ -21,7 +21,7 @@ use hallway_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{attachments, auth, avatars, conversations, directory, health, me, messages, ws};
+use super::{attachments, auth, avatars, conversations, directory, health, me, messages, reports, ws};
 
 /// 401 on every endpoint that needs a token.
 pub const UNAUTHENTICATED: &str =
@@ -118,6 +118,8 @@ endpoints! {
     avatars::put,
     avatars::delete,
     avatars::get,
+    reports::report,
+    reports::mine,
 }
 
 /// Adds the security schemes the annotations name: `bearer` (the default for every operation); for the WebSocket
