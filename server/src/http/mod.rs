@@ -29,14 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(MAX_JSON_BODY).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .configure(openapi::register)
-        .configure(not_yet_in_the_table);
-}
-
-/// The routes `main` gained while the table was being written, registered as they were until their handlers are
-/// annotated and join the table (the next commits); the table's routes are matched first.
-fn not_yet_in_the_table(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1/admin").configure(admin::configure));
+        .configure(openapi::register);
 }
 
 /// The answer for any route that does not exist.

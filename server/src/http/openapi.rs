@@ -7,11 +7,14 @@
 //! neither serve an endpoint that the document leaves out nor document one that it does not serve, and
 //! `tests/openapi.rs` checks both against a running server.
 //!
-//! Adding an endpoint (admin, attachments, safety, ...) takes, next to the handler, `#[utoipa::path(...)]`
-//! (responses with their error codes, parameters, `tag`; `security(())` only if it is public) above an actix route
-//! attribute with the full path (`#[post("/api/v1/admin/users")]`), and here ONE line, `admin::users::create,`,
-//! in `endpoints!`. Register no route anywhere else. Request and answer types derive `utoipa::ToSchema` (in
-//! `protocol`: `#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]`); utoipa collects them by itself.
+//! Adding an endpoint takes, next to the handler, `#[utoipa::path(...)]` (responses with their error codes,
+//! parameters, `tag`; `security(())` only if it is public, another scheme only if it accepts one, as attachment
+//! downloads accept `signed_link`) above an actix route attribute with the full path
+//! (`#[post("/api/v1/admin/users")]`), and here ONE line, `admin_users::create,`, in `endpoints!`. Register no
+//! route anywhere else: no `.route(...)`, no scope, no `configure` (`http::admin` says how for admin areas).
+//! Request and answer types derive `utoipa::ToSchema` (in `protocol`:
+//! `#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]`); utoipa collects them by itself. Bytes that are
+//! not JSON (downloads, exports) are documented by their content types.
 
 use std::sync::LazyLock;
 
@@ -21,6 +24,7 @@ use hallway_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::admin::safety::{moderation, reports as report_queue, safeguarding, settings};
 use super::{attachments, auth, avatars, conversations, directory, health, me, messages, reports, ws};
 
 /// 401 on every endpoint that needs a token.
@@ -120,6 +124,18 @@ endpoints! {
     avatars::get,
     reports::report,
     reports::mine,
+    report_queue::list,
+    report_queue::resolve,
+    moderation::delete_message,
+    moderation::export_conversation,
+    settings::get_banned_words,
+    settings::put_banned_words,
+    settings::get_safeguarding,
+    settings::put_safeguarding,
+    settings::get_retention,
+    settings::put_retention,
+    safeguarding::list,
+    safeguarding::messages,
 }
 
 /// Adds the security schemes the annotations name: `bearer` (the default for every operation); for the WebSocket
