@@ -30,7 +30,9 @@ use crate::state::AppState;
             unchanged"),
         (status = 400, description = "`invalid_id`; `invalid_json`; `body_empty`: no text and no attachment; \
             `body_too_long`: over 4,000 characters; `invalid_input` (naming the field): `client_msg_id` empty or \
-            over 64 characters, attachments repeated, too many, or not the caller's unsent uploads", body = ErrorBody),
+            over 64 characters, attachments repeated, too many, or not the caller's unsent uploads; `banned_word`: \
+            the text holds an entry of the school's banned-words list (nothing is stored or delivered, and the \
+            `client_msg_id` stays unused)", body = ErrorBody),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = "`policy_forbids`: the school's rules no longer allow messages between the two \
             people of a direct chat, or the other one is deactivated; `account_deactivated`", body = ErrorBody),
@@ -144,7 +146,8 @@ pub async fn read(
     request_body = EditMessageRequest,
     responses(
         (status = 200, description = "The edited message (`edited_at` set)", body = Message),
-        (status = 400, description = "`invalid_id`; `invalid_json`; `body_empty`; `body_too_long`", body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `body_empty`; `body_too_long`; \
+            `banned_word`: the new text holds an entry of the school's banned-words list (the message is unchanged)"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = "`forbidden`: only the sender may edit; `account_deactivated`", body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
