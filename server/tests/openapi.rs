@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hallway_protocol::{ConversationKind, Role};
 use hallway_test_support::{TestServer, error_code};
+use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -27,8 +28,13 @@ const PUBLIC: [(&str, &str); 5] = [
     ("post", "/api/v1/auth/refresh"),
 ];
 
+/// The endpoints that take a signed link (`?exp=&sig=`, the `signed_link` scheme) instead of the Bearer token: the
+/// attachment downloads, which image loaders and browsers fetch without a header.
+const SIGNED_LINK: [(&str, &str); 2] =
+    [("get", "/api/v1/attachments/{id}"), ("get", "/api/v1/attachments/{id}/thumbnail")];
+
 /// The error codes of the contract's table, which every client may rely on.
-const CONTRACT_CODES: [&str; 20] = [
+const CONTRACT_CODES: [&str; 21] = [
     "invalid_json",
     "invalid_input",
     "invalid_id",
@@ -36,6 +42,7 @@ const CONTRACT_CODES: [&str; 20] = [
     "body_too_long",
     "invalid_emoji",
     "invalid_paging",
+    "banned_word",
     "unauthenticated",
     "token_expired",
     "invalid_credentials",
@@ -79,6 +86,13 @@ fn effective_security<'a>(doc: &'a Value, operation: &'a Value) -> &'a Value {
     operation.get("security").unwrap_or(&doc["security"])
 }
 
+/// Whether `scheme` alone is one of the alternatives of `security`.
+fn admits(security: &Value, scheme: &str) -> bool {
+    security.as_array().is_some_and(|alternatives| {
+        alternatives.iter().any(|a| a.as_object().is_some_and(|o| o.len() == 1 && o.contains_key(scheme)))
+    })
+}
+
 fn is_public(security: &Value) -> bool {
     // `[]` or `[{}]`: no scheme required.
     security.as_array().is_some_and(|alternatives| {
@@ -114,6 +128,8 @@ async fn the_document_is_openapi_3_json_served_without_a_token() {
     assert_eq!(bearer["scheme"], "bearer");
     assert_eq!(bearer["bearerFormat"], "JWT");
     assert_eq!(doc["security"], json!([{"bearer": []}]), "the token is the default, public endpoints opt out");
+    let link = &doc["components"]["securitySchemes"]["signed_link"];
+    assert_eq!((&link["type"], &link["in"], &link["name"]), (&json!("apiKey"), &json!("query"), &json!("sig")));
 }
 
 /// Proves that the documented `(method, path)` pairs are exactly the ones the server routes to a handler.
@@ -127,12 +143,18 @@ async fn the_document_is_openapi_3_json_served_without_a_token() {
 /// no handler can answer 404: a protected one refuses with 401 `unauthenticated` before it looks anything up,
 /// and the public ones (health, sign-in, refresh, this document) never answer 404. So a 404 means the router
 /// found no handler, and the framework's default answer, the `not_found` envelope, is what comes back.
+///
+/// Attachment downloads are reachable without a Bearer header, but not without a credential: a signed link is
+/// one. The document says so with `signed_link` as an alternative to `bearer` in their `security`, so they are
+/// not public, and a probe that carries neither gets 401 like any protected endpoint. They get one more probe,
+/// with a forged link: 401 again, since a link is checked before anything is looked up, so a link never tells
+/// whether a file exists. That real links open their files without a header is the next test.
 #[actix_web::test]
 async fn documented_endpoints_are_exactly_the_served_ones_with_the_documented_security() {
     let server = TestServer::start().await;
     let doc = fetch_document(&server).await;
     let operations = documented(&doc);
-    assert!(operations.len() >= 27, "only {} operations documented", operations.len());
+    assert!(operations.len() >= 47, "only {} operations documented", operations.len());
 
     let public: BTreeSet<(String, String)> =
         PUBLIC.iter().map(|(method, path)| (method.to_string(), path.to_string())).collect();
@@ -142,6 +164,14 @@ async fn documented_endpoints_are_exactly_the_served_ones_with_the_documented_se
         .map(|(key, _)| key.clone())
         .collect();
     assert_eq!(documented_public, public, "the endpoints documented as public");
+    let signed: BTreeSet<(String, String)> =
+        SIGNED_LINK.iter().map(|(method, path)| (method.to_string(), path.to_string())).collect();
+    let documented_signed: BTreeSet<(String, String)> = operations
+        .iter()
+        .filter(|(_, operation)| admits(effective_security(&doc, operation), "signed_link"))
+        .map(|(key, _)| key.clone())
+        .collect();
+    assert_eq!(documented_signed, signed, "the endpoints documented as taking a signed link");
 
     let paths: BTreeSet<&String> = operations.keys().map(|(_, path)| path).collect();
     for path in paths {
@@ -163,6 +193,15 @@ async fn documented_endpoints_are_exactly_the_served_ones_with_the_documented_se
                 Some(_) => {
                     assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} without a token: {body}");
                     assert_eq!(error_code(&body), "unauthenticated", "{method} {path}");
+                    if signed.contains(&key) {
+                        let forged = format!("{url}?exp=4102444800&sig=Zm9yZ2Vk");
+                        let (status, body) = server.get(&forged, None).await;
+                        assert_eq!(
+                            (status, error_code(&body)),
+                            (StatusCode::UNAUTHORIZED, "unauthenticated"),
+                            "{path}"
+                        );
+                    }
                 }
             }
         }
@@ -170,6 +209,46 @@ async fn documented_endpoints_are_exactly_the_served_ones_with_the_documented_se
     // The probe can tell: an unknown path is the router's 404.
     let (status, body) = server.get(&format!("/api/v1/nothing/{}", Uuid::now_v7()), None).await;
     assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+/// The other side of the signed-link alternative: a real link opens its file without any header, and what comes
+/// back is what the document says (a documented content type, the documented headers, the documented query).
+#[actix_web::test]
+async fn a_signed_link_opens_its_file_without_a_token_as_documented() {
+    let server = TestServer::start().await;
+    let doc = fetch_document(&server).await;
+    let (_, tokens) = server.signed_in("mei", Role::Teacher).await;
+    let text = b"Bring a coat on Friday.\n".to_vec();
+    let part = Part::bytes(text.clone()).file_name("note.txt");
+    let request = server.client.post(server.url("/api/v1/attachments")).multipart(Form::new().part("file", part));
+    let (status, attachment) = server.send(request, Some(&tokens.access_token)).await;
+    assert_eq!(status, StatusCode::CREATED, "{attachment}");
+    let sent: BTreeSet<&String> = attachment.as_object().unwrap().keys().collect();
+    let properties: BTreeSet<&String> = schema(&doc, "Attachment")["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(sent, properties, "Attachment: the keys sent and the documented properties");
+
+    let operation = &doc["paths"]["/api/v1/attachments/{id}"]["get"];
+    let url = attachment["url"].as_str().unwrap();
+    let (_, query) = url.split_once('?').expect("a signed link has a query");
+    let carried: BTreeSet<&str> = query.split('&').filter_map(|pair| Some(pair.split_once('=')?.0)).collect();
+    let documented_query: BTreeSet<&str> = operation["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|parameter| parameter["in"] == "query")
+        .filter_map(|parameter| parameter["name"].as_str())
+        .collect();
+    assert_eq!(carried, documented_query, "the link carries exactly the documented query parameters");
+
+    let response = server.client.get(server.url(url)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "a signed link needs no Authorization header");
+    let ok = &operation["responses"]["200"];
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ok["content"].get(&content_type).is_some(), "{content_type} is not among the documented types");
+    for header in ok["headers"].as_object().unwrap().keys() {
+        assert!(response.headers().contains_key(header.as_str()), "{header} is documented but not sent");
+    }
+    assert_eq!(response.bytes().await.unwrap().as_ref(), text.as_slice());
 }
 
 /// `/conversations/{id}/members/{user_id}` with random, well-formed ids.
@@ -270,6 +349,7 @@ async fn schemas_are_the_wire_types() {
         "conversation_removed",
         "error",
         "pong",
+        "report_updated",
     ] {
         assert!(server_frames.contains(&frame.to_owned()), "ServerFrame lacks {frame}");
     }
