@@ -37,3 +37,11 @@ pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
 }
+
+/// `POST /auth/activate`: a one-time activation code from an admin and the password the person chooses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivateRequest {
+    pub code: String,
+    pub password: String,
+}

@@ -20,6 +20,7 @@ pub enum ErrorCode {
     TokenExpired,
     InvalidCredentials,
     InvalidRefreshToken,
+    InvalidActivationCode,
     AccountDeactivated,
     PolicyForbids,
     Forbidden,
@@ -40,7 +41,7 @@ impl ErrorCode {
         match self {
             InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging
             | BannedWord => 400,
-            Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken => 401,
+            Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken | InvalidActivationCode => 401,
             AccountDeactivated | PolicyForbids | Forbidden => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
@@ -69,6 +70,7 @@ impl ErrorCode {
             TokenExpired => "token_expired",
             InvalidCredentials => "invalid_credentials",
             InvalidRefreshToken => "invalid_refresh_token",
+            InvalidActivationCode => "invalid_activation_code",
             AccountDeactivated => "account_deactivated",
             PolicyForbids => "policy_forbids",
             Forbidden => "forbidden",
@@ -125,6 +127,7 @@ mod tests {
             TokenExpired,
             InvalidCredentials,
             InvalidRefreshToken,
+            InvalidActivationCode,
             AccountDeactivated,
             PolicyForbids,
             Forbidden,

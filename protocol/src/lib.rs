@@ -4,6 +4,7 @@
 //! With the `openapi` feature every wire type also derives `utoipa::ToSchema`, so the server's OpenAPI document
 //! describes these very types; clients leave it off and build without utoipa.
 
+pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod error;

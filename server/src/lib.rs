@@ -1,6 +1,7 @@
 //! The Hallway server as a library: `main` and the black-box tests build the same application from it.
 
 pub mod auth;
+pub mod backup;
 pub mod bench_seed;
 pub mod config;
 pub mod demo;
@@ -10,6 +11,7 @@ pub mod media;
 pub mod messaging;
 pub mod policy;
 pub mod realtime;
+pub mod roster;
 pub mod safety;
 pub mod startup;
 pub mod state;

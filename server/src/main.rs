@@ -1,4 +1,4 @@
-//! `hallway-server`: serve, migrate, create-admin.
+//! `hallway-server`: serve, migrate, create-admin, backup, restore.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hallway_protocol::Role;
+use hallway_protocol::admin::Username;
 use hallway_server::auth::password::{self, NewPassword};
 use hallway_server::config::{CommonArgs, Config, ServeArgs};
 use hallway_server::startup::Application;
@@ -28,8 +29,32 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Create a school admin account (the password is read from standard input).
     CreateAdmin(CreateAdminArgs),
+    /// Write the database, the uploaded files and the token secret into one .tar.gz file.
+    Backup(BackupArgs),
+    /// Restore a backup into this data dir (and its database), which must be empty unless --force.
+    Restore(RestoreArgs),
     /// Fill the database for the load generator (users, groups, history) and write ready tokens to a file.
     BenchSeed(BenchSeedArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The backup file to write (a .tar.gz; replaced if it exists).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// The backup file, as `backup --out` wrote it.
+    file: PathBuf,
+    /// Replace a database that holds people, and the data dir's uploaded files and token secret.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    database: DatabaseArgs,
 }
 
 #[derive(Args)]
@@ -87,6 +112,8 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(Config::from_serve_args(args)).await,
         Command::Migrate(args) => migrate(Config::from_common(args.data_dir, args.common)).await,
         Command::CreateAdmin(args) => create_admin(args).await,
+        Command::Backup(args) => backup(args).await,
+        Command::Restore(args) => restore(args).await,
         Command::BenchSeed(args) => bench_seed(args).await,
     };
     match result {
@@ -128,14 +155,33 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
-    let username = args.username.trim().to_owned();
-    anyhow::ensure!(
-        !username.is_empty()
-            && username.chars().count() <= 64
-            && username.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')),
-        "the username must be 1 to 64 letters, digits, `.`, `_` or `-`"
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let config = Config::from_common(args.database.data_dir, args.database.common);
+    let manifest = hallway_server::backup::backup(&config, &args.out).await?;
+    let extras = [(manifest.has_blobs, "uploaded files"), (manifest.has_jwt_secret, "token secret")];
+    let extras: Vec<&str> = extras.into_iter().filter_map(|(has, what)| has.then_some(what)).collect();
+    let with = if extras.is_empty() { String::new() } else { format!(" with the {}", extras.join(" and the ")) };
+    println!("backed up the database{with} to {}", args.out.display());
+    Ok(())
+}
+
+async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let config = Config::from_common(args.database.data_dir, args.database.common);
+    let manifest = hallway_server::backup::restore(&config, &args.file, args.force).await?;
+    println!(
+        "restored the backup of {} (Hallway {}) into {}",
+        manifest.created_at,
+        manifest.server_version,
+        config.data_dir.display()
     );
+    Ok(())
+}
+
+async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
+    let username = Username::parse(&args.username)
+        .map_err(|_| anyhow::anyhow!("the username must be 1 to 64 letters, digits, `.`, `_` or `-`"))?
+        .as_str()
+        .to_owned();
     let display_name = args.display_name.trim().to_owned();
     anyhow::ensure!(!display_name.is_empty(), "the display name must not be empty");
     let password = NewPassword::parse(&read_password()?).map_err(|e| anyhow::anyhow!("the password {e}"))?;

@@ -146,24 +146,17 @@ pub async fn send(
     policy: &Policy,
     banned: &BannedWords,
     sender: &UserRow,
-    conversation_id: Uuid,
+    conversation: (Uuid, ConversationKind),
     outgoing: &Outgoing,
 ) -> Outcome<Sent> {
-    require_member(db, conversation_id, sender.id).await?;
-    if let Some(existing) =
-        store::messages::find_by_client_msg_id(db, sender.id, outgoing.client_msg_id.as_str()).await?
-    {
-        return original(db, keys, sender.id, existing).await;
-    }
-    check_banned_words(banned, outgoing.body.as_str())?;
-    if store::conversations::kind(db, conversation_id).await? == Some(ConversationKind::Direct) {
-        check_direct_contact(db, policy, sender, conversation_id).await?;
-    }
-    if !outgoing.attachment_ids.is_empty() {
-        let attachable = store::attachments::count_attachable(db, sender.id, &outgoing.attachment_ids).await?;
-        if attachable != outgoing.attachment_ids.len() as i64 {
-            return Err(unattachable());
+    let conversation_id = conversation.0;
+    let client_msg_id = outgoing.client_msg_id.as_str();
+    if let Err(refusal) = admissible(db, policy, banned, sender, conversation, outgoing).await {
+        // A retry must get what the first attempt committed, whatever has changed since.
+        if let Some(existing) = store::messages::find_by_client_msg_id(db, sender.id, client_msg_id).await? {
+            return original(db, keys, sender.id, existing).await;
         }
+        return Err(refusal);
     }
     let new = NewMessage {
         conversation_id,
@@ -172,6 +165,26 @@ pub async fn send(
         body: &outgoing.body,
         attachment_ids: &outgoing.attachment_ids,
     };
+    if outgoing.attachment_ids.is_empty() {
+        // The common case, in one statement: membership, the next seq, the insert and the read marker.
+        return match store::messages::insert_text(db, &new).await {
+            Ok(Some(row)) => Ok(Sent { message: store::messages::fresh_to_wire(row), new: true }),
+            Ok(None) => Err(Refusal::NotFound),
+            Err(err) if violated_unique_constraint(&err) == Some("messages_sender_client_msg_id_key") => {
+                let existing = store::messages::find_by_client_msg_id(db, sender.id, client_msg_id).await?;
+                original(db, keys, sender.id, existing.ok_or(Refusal::NotFound)?).await
+            }
+            Err(err) => Err(err.into()),
+        };
+    }
+    require_member(db, conversation_id, sender.id).await?;
+    if let Some(existing) = store::messages::find_by_client_msg_id(db, sender.id, client_msg_id).await? {
+        return original(db, keys, sender.id, existing).await;
+    }
+    let attachable = store::attachments::count_attachable(db, sender.id, &outgoing.attachment_ids).await?;
+    if attachable != outgoing.attachment_ids.len() as i64 {
+        return Err(unattachable());
+    }
     match store::messages::insert(db, &new).await {
         Ok(Inserted::New(row)) => Ok(Sent { message: one_to_wire(db, keys, row).await?, new: true }),
         Ok(Inserted::Existing(row)) => original(db, keys, sender.id, row).await,
@@ -181,6 +194,22 @@ pub async fn send(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// The checks of a send that do not depend on what is stored: banned words, and in a direct chat the policy.
+async fn admissible(
+    db: &PgPool,
+    policy: &Policy,
+    banned: &BannedWords,
+    sender: &UserRow,
+    (conversation_id, kind): (Uuid, ConversationKind),
+    outgoing: &Outgoing,
+) -> Outcome<()> {
+    check_banned_words(banned, outgoing.body.as_str())?;
+    if kind == ConversationKind::Direct {
+        check_direct_contact(db, policy, sender, conversation_id).await?;
+    }
+    Ok(())
 }
 
 /// The original of a repeated send. It is the sender's own message, but if they have since left its

@@ -1,6 +1,6 @@
 //! The `AdminUser` extractor: a signed-in school admin, or 403 `forbidden` for everyone else.
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
 use futures_util::future::LocalBoxFuture;
 use hallway_protocol::{ErrorCode, Role};
 
@@ -23,6 +23,10 @@ impl FromRequest for AdminUser {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // Already checked by the admin scope's middleware for this request.
+        if let Some(admin) = req.extensions().get::<AdminUser>().cloned() {
+            return Box::pin(async move { Ok(admin) });
+        }
         let caller = AuthUser::from_request(req, payload);
         Box::pin(async move {
             let caller = caller.await?;

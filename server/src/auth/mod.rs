@@ -1,6 +1,7 @@
 //! Who is calling: passwords, access and refresh tokens, the request extractor, sign-in rate limits, and
 //! the session flows (sign in, rotate, sign out) that the HTTP handlers call.
 
+pub mod activation;
 pub mod admin;
 pub mod extractor;
 pub mod password;

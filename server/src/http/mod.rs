@@ -1,10 +1,12 @@
 //! actix-web routes, one module per resource. Every failure, including the framework's own (bad JSON,
 //! bad path ids, unknown routes), is answered with the contract's error envelope.
 
+pub mod activate;
 pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod avatars;
+pub mod console;
 pub mod conversations;
 pub mod directory;
 pub mod health;
@@ -23,13 +25,18 @@ use crate::error::ApiError;
 /// Largest JSON body accepted (the WebSocket frame limit is the same).
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// Registers the extractor configurations and every route: the routes come from the one table in `openapi`,
-/// which the OpenAPI document is made from too, so that what is served and what is documented cannot differ.
+/// Registers the extractor configurations and every route: the API's routes (and health) come from the one
+/// table in `openapi`, which the OpenAPI document is made from too, so that what is served and what is
+/// documented cannot differ. The only routes registered apart are the web console's static files (`console`),
+/// which are not API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(MAX_JSON_BODY).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .configure(openapi::register);
+        .configure(openapi::register)
+        // The web console's static files, at `/admin`: pages for a browser, not API operations, so they are
+        // registered here, outside the table and outside `/api/v1`, and are not in the OpenAPI document.
+        .configure(console::routes);
 }
 
 /// The answer for any route that does not exist.

@@ -25,7 +25,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::admin::safety::{moderation, reports as report_queue, safeguarding, settings};
-use super::{attachments, auth, avatars, conversations, directory, health, me, messages, reports, ws};
+use super::admin::{
+    audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, stats as admin_stats,
+};
+use super::{activate, attachments, auth, avatars, conversations, directory, health, me, messages, reports, ws};
 
 /// 401 on every endpoint that needs a token.
 pub const UNAUTHENTICATED: &str =
@@ -65,7 +68,7 @@ macro_rules! endpoints {
             security(("bearer" = [])),
             tags(
                 (name = "health", description = "Liveness and readiness, outside `/api/v1`, without a token"),
-                (name = "auth", description = "Sign-in, token refresh and sign-out"),
+                (name = "auth", description = "Sign-in, activation codes, token refresh and sign-out"),
                 (name = "me", description = "The caller's own account"),
                 (name = "directory", description = "People the caller may start a chat with"),
                 (name = "conversations", description = "Direct chats, groups, members, admins and own settings"),
@@ -73,7 +76,8 @@ macro_rules! endpoints {
                 (name = "attachments", description = "Upload files and download them (Bearer token or signed link)"),
                 (name = "avatars", description = "Profile pictures"),
                 (name = "reports", description = "Members report messages to the school admins"),
-                (name = "admin", description = "School admins only: the report queue, moderation deletes, banned \
+                (name = "admin", description = "School admins only: people, activation codes, roster import, the \
+                    audit log, usage statistics, the messaging policy, the report queue, moderation deletes, banned \
                     words, safeguarding, exports and retention; every read of messages and every change is audited"),
                 (name = "realtime", description = "The WebSocket: frames are `ClientFrame` and `ServerFrame`"),
                 (name = "meta", description = "This document")
@@ -96,6 +100,7 @@ endpoints! {
     auth::refresh,
     auth::logout,
     auth::logout_all,
+    activate::activate,
     me::get,
     me::change_password,
     ws::connect,
@@ -136,6 +141,20 @@ endpoints! {
     settings::put_retention,
     safeguarding::list,
     safeguarding::messages,
+    admin_people::list,
+    admin_people::create,
+    admin_people::get,
+    admin_people::update,
+    admin_people::deactivate,
+    admin_people::reactivate,
+    admin_people::reset,
+    admin_people::link_child,
+    admin_people::unlink_child,
+    admin_import::import,
+    admin_audit::search,
+    admin_stats::usage,
+    admin_policy::get,
+    admin_policy::put,
 }
 
 /// Adds the security schemes the annotations name: `bearer` (the default for every operation); for the WebSocket

@@ -9,7 +9,7 @@ use std::time::Instant;
 use actix::prelude::*;
 use hallway_protocol::validate::Emoji;
 use hallway_protocol::ws::ServerFrame;
-use hallway_protocol::{ErrorCode, Message};
+use hallway_protocol::{ConversationKind, ErrorCode, Message};
 use uuid::Uuid;
 
 use super::{ConnId, Realtime, Target, encode};
@@ -119,6 +119,8 @@ pub struct ConversationActor {
     /// The current members, loaded at start and reloaded on `ConversationChanged`; every intent is checked
     /// against it, and every broadcast reaches exactly these users.
     members: HashSet<Uuid>,
+    /// Direct or group, loaded with the members; it never changes. `None` when the conversation does not exist.
+    kind: Option<ConversationKind>,
     /// Who is typing now; an entry ends when its timer fires, its user sends, stops, or closes the socket.
     typing: HashMap<Uuid, Typist>,
     /// When the last intent arrived; the actor stops after `conversation_idle` without one.
@@ -132,6 +134,7 @@ impl ConversationActor {
             id,
             realtime,
             members: HashSet::new(),
+            kind: None,
             typing: HashMap::new(),
             last_activity: Instant::now(),
         }
@@ -179,9 +182,15 @@ impl Actor for ConversationActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
-        // No intent is handled before the members are known.
-        ctx.wait(self.load_members().into_actor(self).map(|loaded, act, ctx| match loaded {
-            Ok(members) => act.members = members,
+        // No intent is handled before the members and the kind are known.
+        let (db, id) = (self.realtime.db().clone(), self.id);
+        let load = self.load_members();
+        let loaded = async move { Ok::<_, sqlx::Error>((load.await?, store::conversations::kind(&db, id).await?)) };
+        ctx.wait(loaded.into_actor(self).map(|loaded, act, ctx| match loaded {
+            Ok((members, kind)) => {
+                act.members = members;
+                act.kind = kind;
+            }
             Err(err) => {
                 tracing::error!(conversation = %act.id, error = %err, "could not load members");
                 ctx.stop();
@@ -207,13 +216,16 @@ impl Handler<SendMessage> for ConversationActor {
         if let Err(err) = self.check_member(msg.origin.user_id) {
             return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
         }
+        let Some(kind) = self.kind else {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(ApiError::not_found()))));
+        };
         self.stop_typing(ctx, msg.origin.user_id);
         let (realtime, policy, conversation_id) = (self.realtime.clone(), self.realtime.policy(), self.id);
         let banned = self.realtime.banned_words();
         let SendMessage { origin, sender, outgoing } = msg;
         let persist = async move {
             let (db, keys) = (realtime.db(), realtime.keys());
-            Ok(messaging::send(db, keys, &policy, &banned, &sender, conversation_id, &outgoing).await?)
+            Ok(messaging::send(db, keys, &policy, &banned, &sender, (conversation_id, kind), &outgoing).await?)
         };
         AtomicResponse::new(Box::pin(persist.into_actor(self).map(move |result: Result<Sent, ApiError>, act, _| {
             let sent = result?;

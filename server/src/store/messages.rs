@@ -126,6 +126,57 @@ async fn insert_in(tx: &mut PgConnection, new: &NewMessage<'_>) -> Result<Messag
     Ok(row)
 }
 
+/// Inserts a text message (no attachments) in one statement, its own transaction: the sender must be a
+/// member (else `None`), the seq comes from the conversation row as in `insert`, and the sender's read marker
+/// moves to it. A repeated `client_msg_id` fails with `messages_sender_client_msg_id_key` and, the statement
+/// being atomic, takes no seq. The hot path of sending: one round trip.
+pub async fn insert_text(db: &PgPool, new: &NewMessage<'_>) -> Result<Option<MessageRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "WITH next AS (
+             UPDATE conversations SET next_seq = next_seq + 1, last_message_at = now()
+             WHERE id = $2 AND EXISTS (
+                 SELECT 1 FROM conversation_members WHERE conversation_id = $2 AND user_id = $3)
+             RETURNING next_seq - 1 AS seq
+         ), inserted AS (
+             INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body)
+             SELECT $1, $2, next.seq, $3, $4, $5 FROM next
+             RETURNING ",
+        message_columns!(),
+        "
+         ), marker AS (
+             UPDATE conversation_members SET last_read_seq = greatest(last_read_seq, inserted.seq)
+             FROM inserted WHERE conversation_members.conversation_id = $2 AND conversation_members.user_id = $3
+         )
+         SELECT ",
+        message_columns!(),
+        " FROM inserted"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(new.conversation_id)
+    .bind(new.sender_id)
+    .bind(new.client_msg_id.as_str())
+    .bind(new.body.as_str())
+    .fetch_optional(db)
+    .await
+}
+
+/// The wire form of a message just inserted without attachments: nothing to look up (no reactions yet).
+pub fn fresh_to_wire(row: MessageRow) -> Message {
+    Message {
+        id: row.id,
+        conversation_id: row.conversation_id,
+        seq: row.seq,
+        sender_id: row.sender_id,
+        client_msg_id: row.client_msg_id,
+        body: row.body,
+        attachments: Vec::new(),
+        reactions: Vec::new(),
+        created_at: row.created_at,
+        edited_at: row.edited_at,
+        deleted: false,
+    }
+}
+
 /// The sender's message with this `client_msg_id`, if any.
 pub async fn find_by_client_msg_id(
     db: impl PgExecutor<'_>,

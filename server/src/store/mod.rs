@@ -1,14 +1,17 @@
 //! PostgreSQL access: one module per aggregate, each a set of free functions taking a pool, a connection
 //! or a transaction. `Database` opens either the configured database or the embedded cluster.
 
+pub mod activation_codes;
 pub mod attachments;
 pub mod audit;
+pub mod audit_search;
 pub mod conversation_views;
 pub mod conversations;
 pub mod directory;
 pub mod embedded;
 pub mod exports;
 pub mod messages;
+pub mod people;
 pub mod reactions;
 pub mod read_markers;
 pub mod reports;
@@ -16,6 +19,7 @@ pub mod retention;
 pub mod safeguarding;
 pub mod sessions;
 pub mod settings;
+pub mod stats;
 pub mod users;
 
 use std::time::Duration;

@@ -8,7 +8,11 @@
 //! document from the same list, so an admin route cannot be served undocumented. For a new admin area (e.g.
 //! `admin::users`), add a submodule here, and for each handler in it:
 //!
-//! 1. an actix route attribute with the FULL path, `#[post("/api/v1/admin/users")]` (no scope prefixes it);
+//! 1. an actix route attribute with the FULL path and the admin check,
+//!    `#[post("/api/v1/admin/users", wrap = "from_fn(require_admin)")]` (no scope prefixes or wraps it; import
+//!    `actix_web::middleware::from_fn` and `super::require_admin`, or `crate::http::admin::require_admin`).
+//!    `require_admin` answers 403 to anyone but an admin before any extractor runs, so a teacher is refused
+//!    the same way whatever the body or path holds; `tests/openapi.rs` checks that every admin route has it;
 //! 2. above it, `#[utoipa::path(...)]` with a unique `operation_id` (`admin_...`), `tag = "admin"`, its `params`
 //!    (path ids as `Uuid`, query structs deriving `utoipa::IntoParams`), `request_body`, and `responses`: each
 //!    success with its body, and the errors as `ErrorBody` with their codes: 400 (`invalid_id` whenever the path
@@ -24,4 +28,30 @@
 //! method is served on its path, and that its document is complete. The safety handlers in `safety` are the
 //! examples to follow.
 
+pub mod audit;
+pub mod import;
+pub mod people;
+pub mod policy;
 pub mod safety;
+pub mod stats;
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+use crate::auth::AdminUser;
+
+/// Wraps every admin route (each one's route attribute has `wrap = "from_fn(require_admin)"`, see above, as
+/// there is no admin scope to wrap): the caller must be a signed-in school admin before anything else about the
+/// request is looked at, so a teacher gets 403 `forbidden` from every admin endpoint whatever the body or path
+/// holds (extractors otherwise run side by side and the first to fail, say a malformed body, would answer).
+/// The `AdminUser` found is kept in the request for the handlers' own extractor.
+pub async fn require_admin(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let admin = req.extract::<AdminUser>().await?;
+    req.extensions_mut().insert(admin);
+    next.call(req).await
+}

@@ -2,6 +2,7 @@
 //! (`GET /admin/conversations/{id}/export?format=json|html`).
 
 use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, delete, get, web};
 use hallway_protocol::safety::ConversationExport;
 use hallway_protocol::{ErrorBody, Message};
@@ -12,6 +13,7 @@ use uuid::Uuid;
 use super::audit;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
 use crate::http::openapi::{ADMIN_ONLY, INVALID_ID, UNAUTHENTICATED};
 use crate::realtime::conversation::{Change, Changed, Origin};
 use crate::safety::export::{self, Format};
@@ -43,7 +45,7 @@ pub async fn moderator_delete(state: &AppState, admin: &AdminUser, message_id: U
         (status = 404, description = "`not_found`: no such message", body = ErrorBody),
     )
 )]
-#[delete("/api/v1/admin/messages/{id}")]
+#[delete("/api/v1/admin/messages/{id}", wrap = "from_fn(require_admin)")]
 pub async fn delete_message(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -103,7 +105,7 @@ pub struct ExportQuery {
         (status = 404, description = "`not_found`: no such conversation", body = ErrorBody),
     )
 )]
-#[get("/api/v1/admin/conversations/{id}/export")]
+#[get("/api/v1/admin/conversations/{id}/export", wrap = "from_fn(require_admin)")]
 pub async fn export_conversation(
     state: web::Data<AppState>,
     admin: AdminUser,

@@ -1,6 +1,7 @@
 //! The report queue: `GET /admin/reports?status=open|handled|all&limit=` and
 //! `POST /admin/reports/{id}/resolve`.
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use hallway_protocol::safety::{
     AdminReport, AdminReportList, REPORT_CONTEXT, ReportAction, ReportStatus, ResolveReportRequest,
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use super::{audit, moderation};
 use crate::auth::{self, AdminUser};
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
 use crate::http::openapi::{ADMIN_ONLY, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::realtime::{Target, encode};
 use crate::state::AppState;
@@ -62,7 +64,7 @@ fn status_filter() -> ObjectBuilder {
         (status = 403, description = ADMIN_ONLY, body = ErrorBody),
     )
 )]
-#[get("/api/v1/admin/reports")]
+#[get("/api/v1/admin/reports", wrap = "from_fn(require_admin)")]
 pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -118,7 +120,7 @@ pub async fn list(
         (status = 415, description = NOT_JSON, body = ErrorBody),
     )
 )]
-#[post("/api/v1/admin/reports/{id}/resolve")]
+#[post("/api/v1/admin/reports/{id}/resolve", wrap = "from_fn(require_admin)")]
 pub async fn resolve(
     state: web::Data<AppState>,
     admin: AdminUser,

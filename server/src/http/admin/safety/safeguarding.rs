@@ -1,6 +1,7 @@
 //! Safeguarding visibility: with the setting on, school admins may read direct chats between a teacher and a
 //! student, read-only, and every read is audited. Other chats are not visible here (404).
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use hallway_protocol::messages::MessagePage;
 use hallway_protocol::safety::{SafeguardedConversation, SafeguardedConversationList};
@@ -12,6 +13,7 @@ use uuid::Uuid;
 use super::audit;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
 use crate::http::messages::HistoryQuery;
 use crate::http::openapi::{ADMIN_ONLY, UNAUTHENTICATED};
 use crate::state::AppState;
@@ -52,7 +54,7 @@ pub struct ListQuery {
         (status = 403, description = ADMIN_ONLY, body = ErrorBody),
     )
 )]
-#[get("/api/v1/admin/safeguarding/conversations")]
+#[get("/api/v1/admin/safeguarding/conversations", wrap = "from_fn(require_admin)")]
 pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -109,7 +111,7 @@ pub async fn list(
             student, no such conversation, or the safeguarding setting is off"),
     )
 )]
-#[get("/api/v1/admin/safeguarding/conversations/{id}/messages")]
+#[get("/api/v1/admin/safeguarding/conversations/{id}/messages", wrap = "from_fn(require_admin)")]
 pub async fn messages(
     state: web::Data<AppState>,
     admin: AdminUser,

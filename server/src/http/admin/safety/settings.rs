@@ -1,6 +1,7 @@
 //! The safety settings: `GET`/`PUT /admin/banned-words`, `/admin/settings/safeguarding` and
 //! `/admin/settings/retention`. Each change is audited and takes effect at once.
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use hallway_protocol::ErrorBody;
 use hallway_protocol::safety::{BannedWords as BannedWordList, RetentionSetting, SafeguardingSetting};
@@ -9,6 +10,7 @@ use serde_json::json;
 use super::audit;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
 use crate::http::openapi::{ADMIN_ONLY, INVALID_ADMIN_BODY, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::safety::banned_words::{self, BannedWords};
 use crate::safety::retention::MAX_RETENTION_DAYS;
@@ -26,7 +28,7 @@ use crate::store;
         (status = 403, description = ADMIN_ONLY, body = ErrorBody),
     )
 )]
-#[get("/api/v1/admin/banned-words")]
+#[get("/api/v1/admin/banned-words", wrap = "from_fn(require_admin)")]
 pub async fn get_banned_words(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<HttpResponse> {
     let list = safety::load_banned_words(&state.db).await?;
     Ok(HttpResponse::Ok().json(BannedWordList { words: list.entries().to_vec() }))
@@ -51,7 +53,7 @@ pub async fn get_banned_words(state: web::Data<AppState>, _admin: AdminUser) -> 
         (status = 415, description = NOT_JSON, body = ErrorBody),
     )
 )]
-#[put("/api/v1/admin/banned-words")]
+#[put("/api/v1/admin/banned-words", wrap = "from_fn(require_admin)")]
 pub async fn put_banned_words(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -79,7 +81,7 @@ pub async fn put_banned_words(
         (status = 403, description = ADMIN_ONLY, body = ErrorBody),
     )
 )]
-#[get("/api/v1/admin/settings/safeguarding")]
+#[get("/api/v1/admin/settings/safeguarding", wrap = "from_fn(require_admin)")]
 pub async fn get_safeguarding(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(SafeguardingSetting { enabled: safety::safeguarding_enabled(&state.db).await? }))
 }
@@ -99,7 +101,7 @@ pub async fn get_safeguarding(state: web::Data<AppState>, _admin: AdminUser) -> 
         (status = 415, description = NOT_JSON, body = ErrorBody),
     )
 )]
-#[put("/api/v1/admin/settings/safeguarding")]
+#[put("/api/v1/admin/settings/safeguarding", wrap = "from_fn(require_admin)")]
 pub async fn put_safeguarding(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -124,7 +126,7 @@ pub async fn put_safeguarding(
         (status = 403, description = ADMIN_ONLY, body = ErrorBody),
     )
 )]
-#[get("/api/v1/admin/settings/retention")]
+#[get("/api/v1/admin/settings/retention", wrap = "from_fn(require_admin)")]
 pub async fn get_retention(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<HttpResponse> {
     let setting: RetentionSetting = store::settings::get(&state.db, RETENTION_SETTING).await?.unwrap_or_default();
     Ok(HttpResponse::Ok().json(setting))
@@ -148,7 +150,7 @@ pub async fn get_retention(state: web::Data<AppState>, _admin: AdminUser) -> Api
         (status = 415, description = NOT_JSON, body = ErrorBody),
     )
 )]
-#[put("/api/v1/admin/settings/retention")]
+#[put("/api/v1/admin/settings/retention", wrap = "from_fn(require_admin)")]
 pub async fn put_retention(
     state: web::Data<AppState>,
     admin: AdminUser,
