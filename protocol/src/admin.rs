@@ -18,6 +18,7 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// Where an account stands: what an admin needs to know before helping someone sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     /// Has a password and may sign in.
@@ -46,6 +47,7 @@ impl UserStatus {
 
 /// A person as an admin sees them: the public `User` plus the account's email, status and history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUserView {
     pub id: Uuid,
     pub username: String,
@@ -68,6 +70,7 @@ pub struct AdminUserView {
 
 /// `GET /admin/users`: one page, and how many people match in all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUserList {
     pub users: Vec<AdminUserView>,
     pub total: i64,
@@ -75,6 +78,7 @@ pub struct AdminUserList {
 
 /// `POST /admin/users`: a new person, without a password (they get an activation code).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUserRequest {
     pub username: String,
     pub display_name: String,
@@ -85,6 +89,7 @@ pub struct CreateUserRequest {
 
 /// `PATCH /admin/users/{id}`: what to change; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUserRequest {
     #[serde(default)]
     pub display_name: Option<String>,
@@ -94,6 +99,7 @@ pub struct UpdateUserRequest {
 
 /// A one-time activation code, shown to the admin once and never stored in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivationCode {
     /// Twelve characters in groups of four (`ABCD-EFGH-JKMN`); dashes, spaces and letter case do not matter.
     pub code: String,
@@ -103,6 +109,7 @@ pub struct ActivationCode {
 
 /// The answer to `POST /admin/users`: the person and their first activation code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedUser {
     pub user: AdminUserView,
     pub activation: ActivationCode,
@@ -110,12 +117,14 @@ pub struct CreatedUser {
 
 /// `POST /admin/users/{parent_id}/children`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkChildRequest {
     pub student_id: Uuid,
 }
 
 /// One thing wrong with one line of an imported roster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportProblem {
     /// The line of the file, counting the header as line 1.
     pub line: u64,
@@ -126,6 +135,7 @@ pub struct ImportProblem {
 
 /// What an import found (dry run) or refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     /// Whether the file would import (no problems).
     pub valid: bool,
@@ -140,6 +150,7 @@ pub struct ImportReport {
 
 /// A number per role, and their sum.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleCounts {
     pub admin: i64,
     pub teacher: i64,
@@ -163,6 +174,7 @@ impl RoleCounts {
 
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntryView {
     pub id: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -173,11 +185,13 @@ pub struct AuditEntryView {
     pub action: String,
     pub target: Option<String>,
     pub address: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub details: serde_json::Value,
 }
 
 /// `GET /admin/audit`: newest first; `next_before_id` fetches the next (older) page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub entries: Vec<AuditEntryView>,
     pub next_before_id: Option<i64>,
@@ -185,6 +199,7 @@ pub struct AuditPage {
 
 /// One day of usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayStats {
     /// `YYYY-MM-DD`, in UTC.
     pub date: String,
@@ -196,12 +211,14 @@ pub struct DayStats {
 
 /// `GET /admin/stats?days=`: one entry per day, oldest first, today last; days without activity included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageStats {
     pub days: Vec<DayStats>,
 }
 
 /// One rule of the messaging policy: whether people of role `from` may start a chat with people of role `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyRule {
     pub from: Role,
     pub to: Role,
@@ -210,6 +227,7 @@ pub struct PolicyRule {
 
 /// `GET` and `PUT /admin/policy`: the whole table, sixteen rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyTable {
     pub rules: Vec<PolicyRule>,
 }

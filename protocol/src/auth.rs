@@ -6,6 +6,7 @@ use crate::model::User;
 
 /// `POST /auth/login`: `login` is a username (any letter case) or an email address.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub login: String,
     pub password: String,
@@ -13,12 +14,14 @@ pub struct LoginRequest {
 
 /// `POST /auth/refresh` and `POST /auth/logout`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// The answer to a login or a refresh: a short-lived access token and the rotating refresh token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub refresh_token: String,
@@ -29,6 +32,7 @@ pub struct TokenResponse {
 
 /// `POST /me/password`: the current password proves it is the owner; other sessions end.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
@@ -36,6 +40,7 @@ pub struct ChangePasswordRequest {
 
 /// `POST /auth/activate`: a one-time activation code from an admin and the password the person chooses.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivateRequest {
     pub code: String,
     pub password: String,

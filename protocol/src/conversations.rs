@@ -7,6 +7,7 @@ use crate::model::{Conversation, ConversationKind, User};
 
 /// `POST /conversations`. `member_ids` names the others; the creator is always a member.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateConversationRequest {
     pub kind: ConversationKind,
     #[serde(default)]
@@ -16,12 +17,14 @@ pub struct CreateConversationRequest {
 
 /// `GET /conversations`: pinned first, then newest activity first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationList {
     pub conversations: Vec<Conversation>,
 }
 
 /// `GET /users`: people the caller may start a chat with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserList {
     pub users: Vec<User>,
 }
@@ -38,6 +41,7 @@ pub const DIRECTORY_MAX_QUERY_CHARS: usize = 128;
 
 /// `PATCH /conversations/{id}`: renames a group (group admins only).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameConversationRequest {
     pub name: String,
 }
@@ -45,18 +49,21 @@ pub struct RenameConversationRequest {
 /// `POST /conversations/{id}/members`: adds people to a group (group admins only); people already in it are
 /// skipped, so a retry is harmless.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddMembersRequest {
     pub user_ids: Vec<Uuid>,
 }
 
 /// `POST /conversations/{id}/admins`: makes a member a group admin (group admins only).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromoteAdminRequest {
     pub user_id: Uuid,
 }
 
 /// `PATCH /conversations/{id}/settings`: the caller's own settings; absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSettingsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<bool>,

@@ -7,6 +7,7 @@ use crate::model::Message;
 
 /// `POST /conversations/{id}/messages` (and the WebSocket `send` frame's content).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessageRequest {
     pub client_msg_id: String,
     #[serde(default)]
@@ -17,6 +18,7 @@ pub struct SendMessageRequest {
 
 /// `GET /conversations/{id}/messages`: always ascending by `seq`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     pub messages: Vec<Message>,
     pub has_more: bool,
@@ -24,20 +26,24 @@ pub struct MessagePage {
 
 /// `POST /conversations/{id}/read`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadRequest {
     pub seq: i64,
 }
 
 /// `PATCH /messages/{id}`: the sender's new text (and the WebSocket `edit` frame's content).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EditMessageRequest {
     pub body: String,
 }
 
 /// `POST /messages/{id}/reactions`, mirroring the WebSocket `react` frame: `on: false` takes it back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactRequest {
     pub emoji: String,
+    /// `false` takes the reaction back; `true` when absent.
     #[serde(default = "reaction_on")]
     pub on: bool,
 }
@@ -48,12 +54,14 @@ fn reaction_on() -> bool {
 
 /// `GET /search`: matching messages, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchResults {
     pub results: Vec<SearchHit>,
 }
 
 /// One message that matched, with where it lives so a client can open the conversation at that `seq`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     pub conversation_id: Uuid,
     pub seq: i64,

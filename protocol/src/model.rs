@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// A person's role in the school; the messaging policy is written in these terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -36,6 +37,7 @@ impl Role {
 
 /// A person as every client sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: Uuid,
     pub username: String,
@@ -46,6 +48,7 @@ pub struct User {
 
 /// A one-to-one chat or a named group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
     Direct,
@@ -73,6 +76,7 @@ impl ConversationKind {
 
 /// A conversation as one member sees it: the shared part plus that member's own read marker and settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: Uuid,
     pub kind: ConversationKind,
@@ -97,6 +101,7 @@ pub struct Conversation {
 
 /// One message. A deleted message keeps its `seq`, with an empty body and no attachments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -116,6 +121,7 @@ pub struct Message {
 
 /// A file carried by a message. `url` and `thumbnail_url` carry an expiring signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     pub id: Uuid,
     pub file_name: String,
@@ -129,6 +135,7 @@ pub struct Attachment {
 
 /// Who reacted to a message with one emoji.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactionSummary {
     pub emoji: String,
     pub count: i64,

@@ -18,6 +18,7 @@ pub const REPORT_CONTEXT: i64 = 5;
 
 /// Why a member reports a message: a short, fixed list so that the queue can be sorted and counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReportReason {
     Bullying,
@@ -56,6 +57,7 @@ impl ReportReason {
 
 /// Where a report stands. The reporter sees only this, never what was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReportStatus {
     Open,
@@ -83,6 +85,7 @@ impl ReportStatus {
 
 /// What a moderator did about a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReportAction {
     /// Nothing needed doing.
@@ -113,14 +116,17 @@ impl ReportAction {
 
 /// `POST /messages/{id}/report`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportRequest {
     pub reason: ReportReason,
+    /// Optional; trimmed, blank is none, at most 1,000 characters.
     #[serde(default)]
     pub note: Option<String>,
 }
 
 /// The answer to a report, and each entry of `GET /reports/mine`: what the reporter may know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MyReport {
     pub id: Uuid,
     pub status: ReportStatus,
@@ -133,12 +139,14 @@ pub struct MyReport {
 
 /// `GET /reports/mine`: newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MyReportList {
     pub reports: Vec<MyReport>,
 }
 
 /// One report as moderators see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminReport {
     pub id: Uuid,
     pub status: ReportStatus,
@@ -166,26 +174,33 @@ pub struct AdminReport {
 
 /// `GET /admin/reports?status=`: oldest first, so the queue is worked in order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminReportList {
     pub reports: Vec<AdminReport>,
 }
 
 /// `POST /admin/reports/{id}/resolve`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveReportRequest {
     pub action: ReportAction,
+    /// Optional; trimmed, blank is none, at most 1,000 characters.
     #[serde(default)]
     pub note: Option<String>,
 }
 
 /// `GET` and `PUT /admin/banned-words`: words and phrases, as the admins wrote them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BannedWords {
+    /// At most 1,000 entries of at most 100 characters, each holding a letter or a digit; a PUT trims them and
+    /// drops blank ones and duplicates.
     pub words: Vec<String>,
 }
 
 /// `GET` and `PUT /admin/settings/safeguarding`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SafeguardingSetting {
     pub enabled: bool,
 }
@@ -199,12 +214,16 @@ impl Default for SafeguardingSetting {
 
 /// `GET` and `PUT /admin/settings/retention`: `null` keeps messages forever (the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionSetting {
+    /// Messages older than this many days are cleared daily: 0 to 36,500, or `null` to keep them forever.
+    #[cfg_attr(feature = "openapi", schema(maximum = 36500))]
     pub retention_days: Option<u32>,
 }
 
 /// One chat under safeguarding visibility, as the admin list shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SafeguardedConversation {
     pub id: Uuid,
     pub kind: ConversationKind,
@@ -218,6 +237,7 @@ pub struct SafeguardedConversation {
 
 /// `GET /admin/safeguarding/conversations`: newest activity first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SafeguardedConversationList {
     pub enabled: bool,
     pub conversations: Vec<SafeguardedConversation>,
@@ -225,6 +245,7 @@ pub struct SafeguardedConversationList {
 
 /// `GET /admin/conversations/{id}/export?format=json`: the whole record of one conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationExport {
     pub conversation_id: Uuid,
     pub kind: ConversationKind,
@@ -242,6 +263,7 @@ pub struct ConversationExport {
 
 /// One message of an export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportedMessage {
     pub id: Uuid,
     pub seq: i64,
@@ -264,6 +286,7 @@ pub struct ExportedMessage {
 
 /// An earlier version of an edited message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportedEdit {
     pub body: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -272,6 +295,7 @@ pub struct ExportedEdit {
 
 /// A file a message carries, by name and size (the bytes are not part of an export).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportedAttachment {
     pub id: Uuid,
     pub file_name: String,

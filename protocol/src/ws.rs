@@ -9,8 +9,10 @@ use crate::model::{Conversation, Message, User};
 
 /// What a client may send. Every frame may carry `ref`, echoed in the `error` frame that refuses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
+    /// Sends a message: `ack` to this session once it is durable, `message` to every other session.
     Send {
         client_msg_id: String,
         conversation_id: Uuid,
@@ -21,18 +23,21 @@ pub enum ClientFrame {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Starts or ends a typing state; one not refreshed within 5 s ends by itself.
     Typing {
         conversation_id: Uuid,
         typing: bool,
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Moves the read marker forward to `seq`.
     Read {
         conversation_id: Uuid,
         seq: i64,
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Adds (`on: true`) or takes back (`on: false`) a reaction.
     React {
         message_id: Uuid,
         emoji: String,
@@ -40,17 +45,20 @@ pub enum ClientFrame {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Replaces the text of one's own message.
     Edit {
         message_id: Uuid,
         body: String,
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Deletes a message (its sender, or a group admin of its conversation).
     Delete {
         message_id: Uuid,
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Answered with `pong`.
     Ping {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
@@ -74,6 +82,7 @@ impl ClientFrame {
 
 /// What the server sends. Clients ignore types they do not know: new ones may be added at any time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The first frame of every connection.

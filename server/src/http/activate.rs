@@ -1,14 +1,15 @@
 //! `POST /auth/activate`: a person redeems the one-time code an admin gave them, chooses their password, and is
 //! signed in, exactly as by a login.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use hallway_protocol::ErrorCode;
-use hallway_protocol::auth::ActivateRequest;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use hallway_protocol::auth::{ActivateRequest, TokenResponse};
+use hallway_protocol::{ErrorBody, ErrorCode};
 
 use super::client_address;
 use crate::auth::password::{self, NewPassword};
 use crate::auth::{self, activation};
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::{NOT_JSON, TOO_LARGE};
 use crate::state::AppState;
 use crate::store::{self, audit::AuditEntry};
 
@@ -16,6 +17,29 @@ use crate::store::{self, audit::AuditEntry};
 /// count as failed sign-ins of the client's address (so codes cannot be guessed faster than passwords).
 /// Redeeming a code ends none of the person's other sessions: after a reset for a forgotten password, the
 /// phone still signed in stays signed in (an admin who suspects a stolen account deactivates it instead).
+#[utoipa::path(
+    operation_id = "activate",
+    tag = "auth",
+    security(()),
+    description = "Redeems a one-time activation code from an admin, sets the password the person chooses and \
+        signs them in, as a login does. Their other sessions stay signed in.",
+    request_body = ActivateRequest,
+    responses(
+        (status = 200, description = "Activated and signed in: a new session", body = TokenResponse),
+        (status = 400, body = ErrorBody, description = "`invalid_json`; `invalid_input`: a field is missing, or the \
+            password breaks the password rules"),
+        (status = 401, body = ErrorBody, description = "`invalid_activation_code`: unknown, used or expired (which \
+            of them is not told)"),
+        (status = 403, description = "`account_deactivated`: the person's account has been deactivated",
+            body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed sign-ins or codes from this address; \
+            `Retry-After` says how many seconds to wait", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
+    )
+)]
+#[post("/api/v1/auth/activate")]
 pub async fn activate(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -12,18 +12,19 @@ use actix_multipart::Multipart;
 use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentDisposition, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
-use hallway_protocol::ErrorCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use hallway_protocol::{Attachment, ErrorBody, ErrorCode};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::openapi::{DEACTIVATED, UNAUTHENTICATED};
 use crate::auth::AuthUser;
 use crate::auth::extractor::{authenticate, bearer_token};
 use crate::error::{ApiError, ApiResult};
 use crate::media::storage::{BlobKey, BlobStore};
 use crate::media::urls::Variant;
-use crate::media::{self, MediaError, library, names, upload};
+use crate::media::{self, MediaError, library, names};
 use crate::state::AppState;
 use crate::store;
 
@@ -32,7 +33,69 @@ const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 /// How long clients may cache downloaded bytes (the bytes of an id never change).
 const CACHE_CONTROL: &str = "private, max-age=3600";
 
+// For the OpenAPI document only: the handlers read the multipart stream themselves (`media::upload::receive`),
+// field by field, without buffering the file.
+/// An upload: `multipart/form-data` with the file in the field `file`.
+#[derive(utoipa::ToSchema)]
+pub struct UploadForm {
+    /// The file's bytes. The part's `filename` is kept, made safe, as the attachment's `file_name`; other fields
+    /// are ignored.
+    #[schema(value_type = String, content_media_type = "application/octet-stream")]
+    pub file: Vec<u8>,
+}
+
+/// The conditional and range request headers that downloads honour, for the OpenAPI document (`serve_blob` reads
+/// them from the request).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct RangeHeaders {
+    /// One byte range, `bytes=a-b` (or `a-`, `-n`): 206 with that part; other units and malformed values are
+    /// ignored and the whole file is sent.
+    #[param(rename = "Range", nullable = false)]
+    pub range: Option<String>,
+    /// The `ETag`: the `Range` counts only while it still names the stored bytes.
+    #[param(rename = "If-Range", nullable = false)]
+    pub if_range: Option<String>,
+    /// `ETag`s the client holds (or `*`): 304 when one matches.
+    #[param(rename = "If-None-Match", nullable = false)]
+    pub if_none_match: Option<String>,
+}
+
+/// 400 of an upload.
+pub const UPLOAD_INVALID: &str = "`invalid_input`: the form has no `file` field, the file is empty, the form is \
+    malformed, or its other fields are over 64 KiB";
+/// 413 of an upload.
+pub const UPLOAD_TOO_LARGE: &str = "`too_large`: the file is over the upload limit (25 MiB unless configured \
+    otherwise; refused before reading when `Content-Length` says so), an image is over 20,000 pixels a side, \
+    50 megapixels or 500 frames, or the uploader's storage quota is full";
+/// 304 of a download.
+pub const NOT_MODIFIED: &str = "`If-None-Match` lists the `ETag`: the bytes have not changed (no body)";
+/// 206 of a download.
+pub const PARTIAL: &str =
+    "A single `Range: bytes=a-b` (honouring `If-Range`): that part of the bytes, with the same `Content-Type`";
+/// 416 of a download: no body, as RFC 9110 has it.
+pub const UNSATISFIABLE: &str = "The `Range` lies outside the file: no body, `Content-Range: bytes */<length>`";
+
 /// `POST /attachments`: multipart, field `file`. 201 `Attachment`.
+#[utoipa::path(
+    operation_id = "upload_attachment",
+    tag = "attachments",
+    description = "The type is read from the bytes, never from the name or the part's `Content-Type`; images are \
+        re-encoded without their metadata. Name the answer's `id` in a message's `attachment_ids`; an upload that \
+        no message carries is deleted after 24 hours.",
+    request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored; `url` and `thumbnail_url` are signed links", body = Attachment),
+        (status = 400, description = UPLOAD_INVALID, body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 413, description = UPLOAD_TOO_LARGE, body = ErrorBody),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: the request is not \
+            `multipart/form-data`, or the file is of a kind that is not accepted (programs, archives, videos, \
+            HEIC, Office documents with macros) or an image that does not decode"),
+    )
+)]
+#[post("/api/v1/attachments")]
 pub async fn upload(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -42,7 +105,7 @@ pub async fn upload(
     let limits = &state.config.media;
     refuse_oversized_request(&req, limits.max_upload_bytes)?;
     let staging = state.media.blobs.staging_dir().map_err(MediaError::from)?;
-    let received = upload::receive(form, &staging, limits.max_upload_bytes).await?;
+    let received = media::upload::receive(form, &staging, limits.max_upload_bytes).await?;
     let mut file_name = names::sanitize_file_name(received.file_name.as_deref());
     let prepared = state.media.run(move || media::prepare(received, &staging)).await?;
     if let Some(extension) = prepared.converted_extension {
@@ -64,19 +127,71 @@ pub async fn upload(
 pub fn refuse_oversized_request(req: &HttpRequest, max_bytes: u64) -> Result<(), MediaError> {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     match declared {
-        Some(len) if len > max_bytes.saturating_add(MULTIPART_OVERHEAD) => Err(upload::too_large(max_bytes)),
+        Some(len) if len > max_bytes.saturating_add(MULTIPART_OVERHEAD) => Err(media::upload::too_large(max_bytes)),
         _ => Ok(()),
     }
 }
 
-/// The query of a signed link.
-#[derive(Deserialize)]
+/// The query of a signed link. Both parameters, or neither: without them the Bearer token is needed.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SignedQuery {
+    /// The link's expiry, in Unix seconds, as the signed link carries it (the `signed_link` security scheme).
     exp: Option<i64>,
+    /// The link's signature: base64url HMAC-SHA256 of `id|variant|exp` (`variant`: `original` or `thumbnail`).
     sig: Option<String>,
 }
 
 /// `GET /attachments/{id}`: the file.
+#[utoipa::path(
+    operation_id = "download_attachment",
+    tag = "attachments",
+    description = "For the uploader, and for members of a conversation in which a message that is not deleted \
+        carries the file; with a valid signed link, for whoever holds it while that message stands. A link is \
+        checked before anything is looked up. With a valid Bearer token as well, the token decides.",
+    security(("bearer" = []), ("signed_link" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The attachment"),
+        SignedQuery,
+        RangeHeaders,
+    ),
+    responses(
+        (status = 200, description = "The file as stored: `Content-Type` is its `mime_type` (`text/plain` with \
+            `charset=utf-8`); `Content-Disposition` is `inline` for images, audio and PDF, `attachment` otherwise, \
+            with the file name",
+            content(
+                ("image/jpeg"), ("image/png"), ("image/gif"), ("application/pdf"),
+                ("application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                ("application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+                ("application/msword"), ("application/vnd.ms-excel"), ("application/vnd.ms-powerpoint"),
+                ("text/plain; charset=utf-8"),
+                ("audio/aac"), ("audio/mp4"), ("audio/mpeg"), ("audio/ogg"), ("audio/wav"),
+            ),
+            headers(
+                ("ETag" = String, description = "The quoted SHA-256 of the stored bytes"),
+                ("Content-Disposition" = String, description = "`inline` or `attachment`, with `filename` and \
+                    `filename*` (RFC 6266)"),
+                ("Cache-Control" = String, description = "`private, max-age=3600`"),
+                ("Accept-Ranges" = String, description = "`bytes`"),
+                ("X-Content-Type-Options" = String, description = "`nosniff`"),
+            )),
+        (status = 206, description = PARTIAL, content(("*/*")),
+            headers(("Content-Range" = String, description = "`bytes a-b/<length>`"))),
+        (status = 304, description = NOT_MODIFIED),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_input`: `exp` is not a whole \
+            number"),
+        (status = 401, body = ErrorBody, description = "`unauthenticated`: neither a signed link nor a Bearer \
+            token; a link that has expired, was altered, or was signed for the other variant or another file; or \
+            a token that is not valid (`token_expired`: refresh it)"),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such file, the caller may not see it, or \
+            the message that carried it has been deleted (its links stop working at once)"),
+        (status = 416, description = UNSATISFIABLE,
+            headers(("Content-Range" = String, description = "`bytes */<length>`"))),
+    )
+)]
+#[get("/api/v1/attachments/{id}")]
 pub async fn download(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -88,6 +203,43 @@ pub async fn download(
 
 /// `GET /attachments/{id}/thumbnail`: the still thumbnail (longest side 320 px) of an image; 404 for other
 /// files.
+#[utoipa::path(
+    operation_id = "download_attachment_thumbnail",
+    tag = "attachments",
+    description = "Who may fetch it, and how, exactly as for the file itself; the signed link is \
+        `Attachment.thumbnail_url` (signed for the thumbnail only).",
+    security(("bearer" = []), ("signed_link" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The attachment"),
+        SignedQuery,
+        RangeHeaders,
+    ),
+    responses(
+        (status = 200, description = "The still thumbnail, longest side 320 px: JPEG, or PNG when the image has \
+            transparency (`Content-Disposition: inline`)",
+            content(("image/jpeg"), ("image/png")),
+            headers(
+                ("ETag" = String, description = "The quoted SHA-256 of the stored bytes"),
+                ("Cache-Control" = String, description = "`private, max-age=3600`"),
+                ("Accept-Ranges" = String, description = "`bytes`"),
+                ("X-Content-Type-Options" = String, description = "`nosniff`"),
+            )),
+        (status = 206, description = PARTIAL, content(("image/jpeg"), ("image/png")),
+            headers(("Content-Range" = String, description = "`bytes a-b/<length>`"))),
+        (status = 304, description = NOT_MODIFIED),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_input`: `exp` is not a whole \
+            number"),
+        (status = 401, body = ErrorBody, description = "`unauthenticated`: neither a signed link nor a Bearer \
+            token; a link that has expired, was altered, or was signed for the original or another file; or a \
+            token that is not valid (`token_expired`: refresh it)"),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such file, the caller may not see it, the \
+            message that carried it has been deleted, or the file is not an image (no thumbnail)"),
+        (status = 416, description = UNSATISFIABLE,
+            headers(("Content-Range" = String, description = "`bytes */<length>`"))),
+    )
+)]
+#[get("/api/v1/attachments/{id}/thumbnail")]
 pub async fn thumbnail(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -1,10 +1,11 @@
 //! `/auth/*`: sign in, refresh, sign out (one device or all of them).
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use hallway_protocol::ErrorCode;
-use hallway_protocol::auth::{LoginRequest, RefreshRequest};
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use hallway_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use hallway_protocol::{ErrorBody, ErrorCode};
 
 use super::client_address;
+use super::openapi::{DEACTIVATED, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::auth::{self, AuthUser, password};
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::SessionFilter;
@@ -13,6 +14,26 @@ use crate::store;
 
 /// `POST /auth/login`. Only failures count towards the per-account and per-address limits, so people who
 /// type their password right are never slowed.
+#[utoipa::path(
+    operation_id = "login",
+    tag = "auth",
+    security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in: a new session", body = TokenResponse),
+        (status = 400, body = ErrorBody, description = "`invalid_json`; `invalid_input`: a field is missing or `login` \
+            is empty"),
+        (status = 401, body = ErrorBody, description = "`invalid_credentials`: wrong login or password (which of the \
+            two is not told)"),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed attempts for this account or address; \
+            `Retry-After` says how many seconds to wait", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
+    )
+)]
+#[post("/api/v1/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -54,13 +75,45 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(tokens))
 }
 
-/// `POST /auth/refresh`.
+/// `POST /auth/refresh`: the old refresh token stops working. Presented again within 30 s it answers the same
+/// new refresh token with a fresh access token (an app killed mid-refresh stays signed in); later, it revokes
+/// the whole session.
+#[utoipa::path(
+    operation_id = "refresh",
+    tag = "auth",
+    security(()),
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A fresh access token and the next refresh token", body = TokenResponse),
+        (status = 400, description = "`invalid_json`; `invalid_input`: `refresh_token` is missing", body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "`invalid_refresh_token`: unknown, expired, or its session was \
+            revoked"),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[post("/api/v1/auth/refresh")]
 pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> ApiResult<HttpResponse> {
     let tokens = auth::rotate(&state, body.refresh_token.trim()).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
-/// `POST /auth/logout`: ends this device's session.
+/// `POST /auth/logout`: ends this device's session and closes its sockets.
+#[utoipa::path(
+    operation_id = "logout",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "`invalid_json`; `invalid_input`: `refresh_token` is missing", body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[post("/api/v1/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -73,7 +126,17 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /auth/logout-all`: ends every session of the caller, this one included.
+/// `POST /auth/logout-all`: ends every session of the caller, this one included, and closes their sockets.
+#[utoipa::path(
+    operation_id = "logout_all",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Signed out everywhere"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+    )
+)]
+#[post("/api/v1/auth/logout-all")]
 pub async fn logout_all(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     store::sessions::revoke_all_of_user(&state.db, caller.id(), None).await?;
     state.realtime.close_sessions(caller.id(), SessionFilter::All, "signed out everywhere");

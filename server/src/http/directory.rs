@@ -1,13 +1,14 @@
 //! `GET /users`: the directory of people the caller may start a chat with (see `store::directory` for the
 //! search rule).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use hallway_protocol::conversations::{
     DIRECTORY_DEFAULT_LIMIT, DIRECTORY_MAX_LIMIT, DIRECTORY_MAX_QUERY_CHARS, UserList,
 };
-use hallway_protocol::{ErrorCode, Role};
+use hallway_protocol::{ErrorBody, ErrorCode, Role};
 use serde::Deserialize;
 
+use super::openapi::{DEACTIVATED, UNAUTHENTICATED};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -15,17 +16,39 @@ use crate::store;
 
 /// The query string, kept as text so that each problem is answered with the contract's code for it
 /// (`invalid_paging` for `limit` and `offset`, `invalid_input` for the others). Empty values count as absent,
-/// so `?q=&role=&limit=` lists everyone.
-#[derive(Debug, Default, Deserialize)]
+/// so `?q=&role=&limit=` lists everyone. The documented types are what the values must parse as.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DirectoryQuery {
+    /// Words that must each appear in the display name or the username, in any order, ignoring letter case and
+    /// accents (at most 128 characters).
     q: Option<String>,
+    /// Only people of this role.
+    #[param(value_type = Option<Role>)]
     role: Option<String>,
+    /// How many people at most: 1 to 200, 50 when absent.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// How many to skip, for the next page: 0 when absent.
+    #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<String>,
 }
 
 /// `GET /users?q=&role=&limit=&offset=`: active people the school's policy lets the caller message, never the
 /// caller, ordered by display name. A `role` the caller may not reach gives an empty list, not an error.
+#[utoipa::path(
+    operation_id = "search_users",
+    tag = "directory",
+    params(DirectoryQuery),
+    responses(
+        (status = 200, description = "The people found, by display name", body = UserList),
+        (status = 400, description = "`invalid_paging`: `limit` or `offset` out of range or not a number; \
+            `invalid_input`: an unknown `role`, or `q` too long", body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/users")]
 pub async fn search(
     state: web::Data<AppState>,
     caller: AuthUser,

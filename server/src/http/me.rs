@@ -1,10 +1,11 @@
 //! `/me`: the caller's own account.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use hallway_protocol::ErrorCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use hallway_protocol::auth::ChangePasswordRequest;
+use hallway_protocol::{ErrorBody, ErrorCode, User};
 
 use super::client_address;
+use super::openapi::{DEACTIVATED, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::auth::AuthUser;
 use crate::auth::password::{self, NewPassword};
 use crate::error::{ApiError, ApiResult};
@@ -12,12 +13,41 @@ use crate::realtime::SessionFilter;
 use crate::state::AppState;
 use crate::store::{self, audit::AuditEntry};
 
-/// `GET /me`.
+/// `GET /me`: the caller.
+#[utoipa::path(
+    operation_id = "get_me",
+    tag = "me",
+    responses(
+        (status = 200, description = "The caller", body = User),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/me")]
 pub async fn get(caller: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(caller.user.to_wire())
 }
 
 /// `POST /me/password`: needs the current password; every other session of the caller ends.
+#[utoipa::path(
+    operation_id = "change_password",
+    tag = "me",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; the caller's other sessions have ended"),
+        (status = 400, body = ErrorBody, description = "`invalid_json`; `invalid_input`: `new_password` is not \
+            acceptable (the message says why)"),
+        (status = 401, body = ErrorBody, description = "`invalid_credentials`: the current password is wrong; or the \
+            token is not valid: `unauthenticated`, `token_expired`"),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "`rate_limited`: too many wrong current passwords; \
+            `Retry-After` says how many seconds to wait",
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
+    )
+)]
+#[post("/api/v1/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod health;
 pub mod me;
 pub mod messages;
+pub mod openapi;
 pub mod reports;
 pub mod ws;
 
@@ -24,53 +25,18 @@ use crate::error::ApiError;
 /// Largest JSON body accepted (the WebSocket frame limit is the same).
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// Registers every route and the extractor configurations.
+/// Registers the extractor configurations and every route: the API's routes (and health) come from the one
+/// table in `openapi`, which the OpenAPI document is made from too, so that what is served and what is
+/// documented cannot differ. The only routes registered apart are the web console's static files (`console`),
+/// which are not API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(MAX_JSON_BODY).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .configure(console::routes)
-        .service(
-            web::scope("/api/v1")
-                .route("/auth/login", web::post().to(auth::login))
-                .route("/auth/refresh", web::post().to(auth::refresh))
-                .route("/auth/logout", web::post().to(auth::logout))
-                .route("/auth/logout-all", web::post().to(auth::logout_all))
-                .route("/auth/activate", web::post().to(activate::activate))
-                .route("/me", web::get().to(me::get))
-                .route("/me/password", web::post().to(me::change_password))
-                .route("/me/avatar", web::put().to(avatars::put))
-                .route("/me/avatar", web::delete().to(avatars::delete))
-                .route("/users/{id}/avatar", web::get().to(avatars::get))
-                .route("/attachments", web::post().to(attachments::upload))
-                .route("/attachments/{id}", web::get().to(attachments::download))
-                .route("/attachments/{id}/thumbnail", web::get().to(attachments::thumbnail))
-                .route("/ws", web::get().to(ws::connect))
-                .configure(conversation_routes)
-                .configure(messages::routes)
-                .configure(reports::routes)
-                .service(
-                    web::scope("/admin")
-                        .wrap(actix_web::middleware::from_fn(admin::require_admin))
-                        .configure(admin::configure),
-                ),
-        );
-}
-
-/// The directory and conversation management (`/users`, `/conversations/...`); messages register their own.
-fn conversation_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::get().to(directory::search))
-        .route("/conversations", web::get().to(conversations::list))
-        .route("/conversations", web::post().to(conversations::create))
-        .route("/conversations/{id}", web::get().to(conversations::get))
-        .route("/conversations/{id}", web::patch().to(conversations::rename))
-        .route("/conversations/{id}/members", web::post().to(conversations::add_members))
-        .route("/conversations/{id}/members/{user_id}", web::delete().to(conversations::remove_member))
-        .route("/conversations/{id}/admins", web::post().to(conversations::promote))
-        .route("/conversations/{id}/leave", web::post().to(conversations::leave))
-        .route("/conversations/{id}/settings", web::patch().to(conversations::settings));
+        .configure(openapi::register)
+        // The web console's static files, at `/admin`: pages for a browser, not API operations, so they are
+        // registered here, outside the table and outside `/api/v1`, and are not in the OpenAPI document.
+        .configure(console::routes);
 }
 
 /// The answer for any route that does not exist.

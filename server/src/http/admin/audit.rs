@@ -1,8 +1,9 @@
 //! `GET /admin/audit`: the audit log, filtered and paged; and `record`, how admin handlers write to it.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use hallway_protocol::ErrorCode;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use hallway_protocol::admin::AuditPage;
+use hallway_protocol::{ErrorBody, ErrorCode};
 use serde::Deserialize;
 use sqlx::PgExecutor;
 use time::format_description::well_known::Rfc3339;
@@ -11,7 +12,9 @@ use uuid::Uuid;
 
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
 use crate::http::client_address;
+use crate::http::openapi::{ADMIN_ONLY, UNAUTHENTICATED};
 use crate::state::AppState;
 use crate::store::{self, audit::AuditEntry, audit_search::AuditQuery};
 
@@ -19,11 +22,6 @@ use crate::store::{self, audit::AuditEntry, audit_search::AuditQuery};
 const DEFAULT_LIMIT: i64 = 50;
 /// Largest page of the audit log.
 const MAX_LIMIT: i64 = 200;
-
-/// Registers the audit route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(search));
-}
 
 /// Records what an admin did to a person (`target` is a user id), from the request's client address.
 pub async fn record(
@@ -45,21 +43,39 @@ pub async fn record(
 }
 
 /// `?actor=&action=&from=&to=&limit=&before_id=`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// A user id or a username.
     actor: Option<String>,
+    /// An action (`user.create`), or its prefix before the dot (`user` finds every `user.*` action).
     action: Option<String>,
     /// An RFC 3339 instant, or a date (`YYYY-MM-DD`, from the start of that day in UTC).
     from: Option<String>,
     /// An RFC 3339 instant (exclusive), or a date (through the end of that day in UTC).
     to: Option<String>,
+    /// How many entries at most: 1 to 200, 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// Only entries older than this one: the previous page's `next_before_id`.
     before_id: Option<i64>,
 }
 
 /// `GET /admin/audit`: newest first. `action=user` finds every `user.*` action; `actor` takes an id or a
 /// username (an unknown username finds nothing).
+#[utoipa::path(
+    operation_id = "admin_audit_log",
+    tag = "admin",
+    params(AuditParams),
+    responses(
+        (status = 200, description = "One page of the log, newest first", body = AuditPage),
+        (status = 400, body = ErrorBody, description = "`invalid_paging`: `limit` is not 1 to 200; \
+            `invalid_input`: `from` or `to` is neither an RFC 3339 time nor a date"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/audit", wrap = "from_fn(require_admin)")]
 pub async fn search(
     state: web::Data<AppState>,
     _admin: AdminUser,

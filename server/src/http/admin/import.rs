@@ -7,7 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use futures_util::StreamExt;
 use hallway_protocol::admin::ImportReport;
 use hallway_protocol::{ErrorBody, ErrorCode, ErrorDetail, Role};
@@ -20,18 +21,17 @@ use uuid::Uuid;
 use super::audit::record;
 use crate::auth::{AdminUser, activation};
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
+use crate::http::openapi::{ADMIN_ONLY, UNAUTHENTICATED};
 use crate::roster::{self, Existing, Roster};
 use crate::state::AppState;
 use crate::store::{self, people::NewPeople};
 
-/// Registers the import route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/import", web::post().to(import));
-}
-
 /// `?dry_run=`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
+    /// `true`: check the file and answer the report, importing nobody. `false` when absent.
     #[serde(default)]
     dry_run: bool,
 }
@@ -48,6 +48,39 @@ struct Refused {
 /// report and writes nothing. A real import answers 200 with a CSV of `username,display_name,role,
 /// activation_code` (the codes are shown this once), or 400 `invalid_input` with the report and nothing
 /// imported. 413 `too_large` past 5 MiB.
+#[utoipa::path(
+    operation_id = "admin_import_roster",
+    tag = "admin",
+    params(ImportParams),
+    description = "All or nothing: a file with any problem imports nobody. The file is read raw, whatever the \
+        request's `Content-Type` (no multipart form): a header line, then one person per line. Audited as \
+        `roster.import`.",
+    request_body(content = String, content_type = "text/csv",
+        description = "The roster CSV itself, at most 5 MiB"),
+    responses(
+        (status = 200, description = "A dry run: the report (`valid` says whether the file would import). A real \
+            import: the people imported with their activation codes, shown this once, as a CSV of \
+            `username,display_name,role,activation_code`",
+            content(
+                (ImportReport = "application/json"),
+                (String = "text/csv; charset=utf-8"),
+            ),
+            headers(
+                ("Content-Disposition" = String, description = "CSV only: `attachment; \
+                    filename=\"activation-codes-<unix time>.csv\"`"),
+                ("Cache-Control" = String, description = "CSV only: `no-store`"),
+            )),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: the file has problems and nobody was \
+            imported; the envelope then carries `report` (an `ImportReport`, listing every problem by line) beside \
+            `error`. `invalid_input`: `dry_run` is not `true` or `false`, or the body could not be read"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 409, description = "`conflict`: a username or email was taken during the import: try again",
+            body = ErrorBody),
+        (status = 413, description = "`too_large`: the file is over 5 MiB", body = ErrorBody),
+    )
+)]
+#[post("/api/v1/admin/import", wrap = "from_fn(require_admin)")]
 pub async fn import(
     state: web::Data<AppState>,
     req: HttpRequest,

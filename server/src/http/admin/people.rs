@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use hallway_protocol::admin::{
-    AdminUserList, AdminUserView, CreateUserRequest, CreatedUser, DisplayName, Email, LinkChildRequest,
+    ActivationCode, AdminUserList, AdminUserView, CreateUserRequest, CreatedUser, DisplayName, Email, LinkChildRequest,
     UpdateUserRequest, UserStatus, Username,
 };
-use hallway_protocol::{ErrorCode, Role, User};
+use hallway_protocol::{ErrorBody, ErrorCode, Role, User};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgExecutor;
@@ -18,6 +19,8 @@ use uuid::Uuid;
 use super::audit::record;
 use crate::auth::{self, AdminUser, activation};
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
+use crate::http::openapi::{ADMIN_ONLY, INVALID_ID, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::state::AppState;
 use crate::store::{
     self,
@@ -30,32 +33,43 @@ const DEFAULT_LIMIT: i64 = 50;
 /// Largest page of the people list.
 const MAX_LIMIT: i64 = 200;
 
-/// Registers the people routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::get().to(list))
-        .route("/users", web::post().to(create))
-        .route("/users/{id}", web::get().to(get))
-        .route("/users/{id}", web::patch().to(update))
-        .route("/users/{id}/deactivate", web::post().to(deactivate))
-        .route("/users/{id}/reactivate", web::post().to(reactivate))
-        .route("/users/{id}/reset", web::post().to(reset))
-        .route("/users/{id}/children", web::post().to(link_child))
-        .route("/users/{id}/children/{student_id}", web::delete().to(unlink_child));
-}
-
 /// `?q=&role=&status=&limit=&offset=`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Words that must all match the display name, username or email (ignoring case and accents); empty for
+    /// everyone.
     #[serde(default)]
     q: String,
+    /// `admin`, `teacher`, `parent` or `student`.
+    #[param(value_type = Option<Role>)]
     role: Option<String>,
+    /// `active`, `deactivated` or `not_activated`.
+    #[param(value_type = Option<UserStatus>)]
     status: Option<String>,
+    /// How many people at most: 1 to 200, 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// How many matching people to skip: 0 or more.
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
 /// `GET /admin/users`: everyone (deactivated and not-yet-activated people included), searched by name,
 /// username or email ignoring case and accents, ordered by display name.
+#[utoipa::path(
+    operation_id = "admin_list_users",
+    tag = "admin",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of people and how many match in all", body = AdminUserList),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: `role` or `status` is not one of its \
+            values; `invalid_paging`: `limit` is not 1 to 200, or `offset` is negative"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/users", wrap = "from_fn(require_admin)")]
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -90,12 +104,44 @@ pub async fn list(
 }
 
 /// `GET /admin/users/{id}`.
+#[utoipa::path(
+    operation_id = "admin_get_user",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The person")),
+    responses(
+        (status = 200, description = "The person, with their guardian links", body = AdminUserView),
+        (status = 400, description = INVALID_ID, body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such person", body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/users/{id}", wrap = "from_fn(require_admin)")]
 pub async fn get(state: web::Data<AppState>, _admin: AdminUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(load_view(&state, path.into_inner()).await?))
 }
 
 /// `POST /admin/users`: 201 with the person and their activation code (shown this once). 409 `conflict` when
 /// the username or email is taken.
+#[utoipa::path(
+    operation_id = "admin_create_user",
+    tag = "admin",
+    description = "The person has no password until they redeem the activation code (`POST /auth/activate`). \
+        Audited as `user.create`.",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created: the person and their activation code, shown this once",
+            body = CreatedUser),
+        (status = 400, body = ErrorBody, description = "`invalid_json`; `invalid_input` (naming the field): a field is \
+            missing or mistyped, or a username, display name or email breaks its rule"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 409, description = "`conflict`: the username or email is taken", body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[post("/api/v1/admin/users", wrap = "from_fn(require_admin)")]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -135,6 +181,27 @@ pub async fn create(
 /// `PATCH /admin/users/{id}`: display name and/or role. A role change is refused (409) while the person has
 /// guardian links (they only make sense between a parent and a student: unlink first), and an admin may not
 /// take away their own admin role (the school could be left without one).
+#[utoipa::path(
+    operation_id = "admin_update_user",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The person")),
+    description = "Absent fields stay as they are. Audited as `user.update` when something changes.",
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The person as changed", body = AdminUserView),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `invalid_input`: the display \
+            name is blank or too long"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`forbidden`: the caller is not a school admin, or changes \
+            their own role; `account_deactivated`"),
+        (status = 404, description = "`not_found`: no such person", body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: a role change for a person with guardian links \
+            (unlink them first)"),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[patch("/api/v1/admin/users/{id}", wrap = "from_fn(require_admin)")]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -176,6 +243,22 @@ pub async fn update(
 
 /// `POST /admin/users/{id}/deactivate`: the person cannot sign in any more, every session of theirs ends and
 /// every socket closes at once. An admin may not deactivate themselves (403 `forbidden`).
+#[utoipa::path(
+    operation_id = "admin_deactivate_user",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The person")),
+    description = "Ends every session of the person and closes their sockets at once. Audited as \
+        `user.deactivate`; deactivating someone already deactivated changes nothing.",
+    responses(
+        (status = 200, description = "The person, deactivated", body = AdminUserView),
+        (status = 400, description = INVALID_ID, body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`forbidden`: the caller is not a school admin, or is the \
+            person; `account_deactivated`"),
+        (status = 404, description = "`not_found`: no such person", body = ErrorBody),
+    )
+)]
+#[post("/api/v1/admin/users/{id}/deactivate", wrap = "from_fn(require_admin)")]
 pub async fn deactivate(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -190,6 +273,20 @@ pub async fn deactivate(
 }
 
 /// `POST /admin/users/{id}/reactivate`: the person may sign in again (with their old password).
+#[utoipa::path(
+    operation_id = "admin_reactivate_user",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The person")),
+    description = "The person signs in with their old password again. Audited as `user.reactivate`.",
+    responses(
+        (status = 200, description = "The person, active again", body = AdminUserView),
+        (status = 400, description = INVALID_ID, body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such person", body = ErrorBody),
+    )
+)]
+#[post("/api/v1/admin/users/{id}/reactivate", wrap = "from_fn(require_admin)")]
 pub async fn reactivate(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -220,6 +317,21 @@ async fn set_deactivated(
 /// `POST /admin/users/{id}/reset`: a new activation code; the person's earlier codes stop working. Their
 /// password and signed-in devices are left alone until they redeem it (a forgotten password must not sign
 /// out the phone that still works); the admin never sets or sees a password.
+#[utoipa::path(
+    operation_id = "admin_reset_activation",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The person")),
+    description = "A new activation code; the person's earlier codes stop working, their password and sessions \
+        stay until they redeem it. Audited as `user.reset_activation`.",
+    responses(
+        (status = 200, description = "The new code, shown this once", body = ActivationCode),
+        (status = 400, description = INVALID_ID, body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such person", body = ErrorBody),
+    )
+)]
+#[post("/api/v1/admin/users/{id}/reset", wrap = "from_fn(require_admin)")]
 pub async fn reset(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -237,6 +349,25 @@ pub async fn reset(
 
 /// `POST /admin/users/{parent_id}/children` `{"student_id"}`: 200 with the parent. Only a parent may be a
 /// guardian and only of a student (else 400 `invalid_input`).
+#[utoipa::path(
+    operation_id = "admin_link_child",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The parent")),
+    description = "Makes the parent a guardian of the student; linking them again changes nothing. Audited as \
+        `guardian.link`.",
+    request_body = LinkChildRequest,
+    responses(
+        (status = 200, description = "The parent, with their children", body = AdminUserView),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `invalid_input`: no such \
+            student, the person is not a parent, or the other is not a student"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such parent", body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[post("/api/v1/admin/users/{id}/children", wrap = "from_fn(require_admin)")]
 pub async fn link_child(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -272,6 +403,23 @@ pub async fn link_child(
 }
 
 /// `DELETE /admin/users/{parent_id}/children/{student_id}`: 200 with the parent; 404 when there is no such link.
+#[utoipa::path(
+    operation_id = "admin_unlink_child",
+    tag = "admin",
+    params(
+        ("id" = Uuid, Path, description = "The parent"),
+        ("student_id" = Uuid, Path, description = "The student"),
+    ),
+    description = "Audited as `guardian.unlink`.",
+    responses(
+        (status = 200, description = "The parent, without that child", body = AdminUserView),
+        (status = 400, description = INVALID_ID, body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such link", body = ErrorBody),
+    )
+)]
+#[delete("/api/v1/admin/users/{id}/children/{student_id}", wrap = "from_fn(require_admin)")]
 pub async fn unlink_child(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -2,7 +2,10 @@
 //! (`GET /admin/conversations/{id}/export?format=json|html`).
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, delete, get, web};
+use hallway_protocol::safety::ConversationExport;
+use hallway_protocol::{ErrorBody, Message};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -10,15 +13,11 @@ use uuid::Uuid;
 use super::audit;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
+use crate::http::openapi::{ADMIN_ONLY, INVALID_ID, UNAUTHENTICATED};
 use crate::realtime::conversation::{Change, Changed, Origin};
 use crate::safety::export::{self, Format};
 use crate::state::AppState;
-
-/// Registers this module's routes (under `/api/v1/admin`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/messages/{id}", web::delete().to(delete_message))
-        .route("/conversations/{id}/export", web::get().to(export_conversation));
-}
 
 /// Deletes any message through its conversation's actor, so its members get `message_deleted` exactly as
 /// for a member's delete. Idempotent; the answer is the deleted message. Shared with report resolution.
@@ -30,6 +29,23 @@ pub async fn moderator_delete(state: &AppState, admin: &AdminUser, message_id: U
 }
 
 /// `DELETE /admin/messages/{id}`: 200 with the deleted message; audited (`message.moderator_delete`).
+#[utoipa::path(
+    operation_id = "admin_delete_message",
+    tag = "admin",
+    description = "Deletes any message, in any conversation, exactly as its sender's delete does, through the \
+        conversation's actor, so that every member's sockets get `message_deleted`. Idempotent: deleting it again \
+        answers the same and tells no one. Audited as `message.moderator_delete` every time, with `changed`.",
+    params(("id" = Uuid, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The deleted message: same `seq`, empty body, no attachments, `deleted: true`",
+            body = Message),
+        (status = 400, description = INVALID_ID, body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such message", body = ErrorBody),
+    )
+)]
+#[delete("/api/v1/admin/messages/{id}", wrap = "from_fn(require_admin)")]
 pub async fn delete_message(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -47,15 +63,49 @@ pub async fn delete_message(
 }
 
 /// The export's query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// `json` (the default) or `html`: a printable page with the same content.
     #[serde(default)]
+    #[param(inline)]
     format: Option<Format>,
 }
 
 /// `GET /admin/conversations/{id}/export?format=json|html` (JSON when not given): every message in seq
 /// order. Audited (`conversation.export`) before anything is sent. Served as a download, so a browser never
 /// renders the page on the server's own origin; the HTML page also forbids scripts through its CSP.
+#[utoipa::path(
+    operation_id = "admin_export_conversation",
+    tag = "admin",
+    description = "The school's record of one conversation: its members and every message ascending by `seq`, \
+        with earlier versions of edited messages and the files' names and sizes (not their bytes). Served as a \
+        download. The HTML page is self-contained, escapes everything people wrote and forbids scripts. Audited \
+        as `conversation.export` before anything is sent.",
+    params(("id" = Uuid, Path, description = "The conversation"), ExportQuery),
+    responses(
+        (status = 200, description = "The export: JSON (`format=json`, the default) or an HTML page \
+            (`format=html`, `text/html; charset=utf-8`)",
+            content(
+                (ConversationExport = "application/json"),
+                (String = "text/html; charset=utf-8"),
+            ),
+            headers(
+                ("Content-Disposition" = String, description = "`attachment; \
+                    filename=\"conversation-<id>.json\"` (or `.html`)"),
+                ("Cache-Control" = String, description = "`no-store`"),
+                ("X-Content-Type-Options" = String, description = "`nosniff`"),
+                ("Content-Security-Policy" = String, description = "HTML only: `default-src 'none'; style-src \
+                    'unsafe-inline'`"),
+            )),
+        (status = 400, description = "`invalid_id`; `invalid_input`: `format` is not `json` or `html`",
+            body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation", body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/conversations/{id}/export", wrap = "from_fn(require_admin)")]
 pub async fn export_conversation(
     state: web::Data<AppState>,
     admin: AdminUser,

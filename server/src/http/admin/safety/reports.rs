@@ -1,19 +1,23 @@
 //! The report queue: `GET /admin/reports?status=open|handled|all&limit=` and
 //! `POST /admin/reports/{id}/resolve`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use hallway_protocol::ErrorCode;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use hallway_protocol::safety::{
     AdminReport, AdminReportList, REPORT_CONTEXT, ReportAction, ReportStatus, ResolveReportRequest,
 };
 use hallway_protocol::ws::ServerFrame;
+use hallway_protocol::{ErrorBody, ErrorCode};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use uuid::Uuid;
 
 use super::{audit, moderation};
 use crate::auth::{self, AdminUser};
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
+use crate::http::openapi::{ADMIN_ONLY, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::realtime::{Target, encode};
 use crate::state::AppState;
 use crate::store::messages::Window;
@@ -25,21 +29,42 @@ pub const DEFAULT_LIMIT: i64 = 50;
 /// Most reports in one page of the queue (each comes with its context).
 pub const MAX_LIMIT: i64 = 200;
 
-/// Registers this module's routes (under `/api/v1/admin`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/reports", web::get().to(list)).route("/reports/{id}/resolve", web::post().to(resolve));
+/// The raw queue parameters, parsed by the handler so that a bad value is `invalid_input` naming it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Which reports: `open` (the default), `handled` or `all`.
+    #[param(schema_with = status_filter)]
+    status: Option<String>,
+    /// How many reports at most: 1 to 200, 50 when absent.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    limit: Option<String>,
 }
 
-/// The raw queue parameters.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    status: Option<String>,
-    limit: Option<String>,
+/// The values `status` may take, for the OpenAPI document.
+fn status_filter() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["open", "handled", "all"]))
 }
 
 /// `GET /admin/reports?status=open|handled|all&limit=`: open reports by default, oldest first, each with the
 /// reported text, the message as it stands, five messages of context on each side and the people involved.
 /// Audited (`report.list`): it shows people's messages.
+#[utoipa::path(
+    operation_id = "admin_list_reports",
+    tag = "admin",
+    description = "Oldest first, so that the queue is worked in order. Each report comes with the text as \
+        reported, the message as it stands, up to five messages of context on each side and the people involved. \
+        Audited as `report.list`.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of the queue", body = AdminReportList),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: `status` is not `open`, `handled` or \
+            `all`, or `limit` is not 1 to 200"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/reports", wrap = "from_fn(require_admin)")]
 pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -72,6 +97,30 @@ pub async fn list(
 /// delete through the conversation's actor, or a deactivation that ends the sender's sessions), marks the
 /// report handled and tells the reporter's sockets (`report_updated`). Deleting a message settles every open
 /// report of it. 409 when the report was handled already. Each step is audited.
+#[utoipa::path(
+    operation_id = "admin_resolve_report",
+    tag = "admin",
+    description = "`dismiss` changes nothing but the report's status; `delete_message` deletes the message as its \
+        sender's delete does (every member's sockets get `message_deleted`) and handles every open report of it; \
+        `deactivate_sender` deactivates the sender's account (their sessions end and their sockets close). The \
+        reporters' sockets get `report_updated`. Audited: `message.moderator_delete` or `user.deactivate`, then \
+        `report.resolve`.",
+    params(("id" = Uuid, Path, description = "The report")),
+    request_body = ResolveReportRequest,
+    responses(
+        (status = 200, description = "The report as handled", body = AdminReport),
+        (status = 400, body = ErrorBody, description = "`invalid_id`; `invalid_json`; `invalid_input`: an unknown \
+            `action`, or a `note` over 1,000 characters"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such report", body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: the report has been handled already, or \
+            `deactivate_sender` would deactivate the caller"),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[post("/api/v1/admin/reports/{id}/resolve", wrap = "from_fn(require_admin)")]
 pub async fn resolve(
     state: web::Data<AppState>,
     admin: AdminUser,

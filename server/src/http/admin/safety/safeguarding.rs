@@ -1,10 +1,11 @@
 //! Safeguarding visibility: with the setting on, school admins may read direct chats between a teacher and a
 //! student, read-only, and every read is audited. Other chats are not visible here (404).
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use hallway_protocol::ConversationKind;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use hallway_protocol::messages::MessagePage;
 use hallway_protocol::safety::{SafeguardedConversation, SafeguardedConversationList};
+use hallway_protocol::{ConversationKind, ErrorBody};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -12,7 +13,9 @@ use uuid::Uuid;
 use super::audit;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
 use crate::http::messages::HistoryQuery;
+use crate::http::openapi::{ADMIN_ONLY, UNAUTHENTICATED};
 use crate::state::AppState;
 use crate::{safety, store};
 
@@ -21,21 +24,37 @@ pub const DEFAULT_LIMIT: i64 = 50;
 /// Most chats in one page of the list.
 pub const MAX_LIMIT: i64 = 200;
 
-/// Registers this module's routes (under `/api/v1/admin`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/safeguarding/conversations", web::get().to(list))
-        .route("/safeguarding/conversations/{id}/messages", web::get().to(messages));
-}
-
-/// The raw list parameters.
-#[derive(Debug, Deserialize)]
+/// The raw list parameters, parsed by the handler so that a bad value is `invalid_input` naming it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// How many chats at most: 1 to 200, 50 when absent.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// How many chats to skip: 0 when absent.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 2147483647)]
     offset: Option<String>,
 }
 
 /// `GET /admin/safeguarding/conversations?limit=&offset=`: the chats under safeguarding visibility, newest
 /// activity first (none while the setting is off). Audited (`safeguarding.list`).
+#[utoipa::path(
+    operation_id = "admin_list_safeguarded_conversations",
+    tag = "admin",
+    description = "While the safeguarding setting is on, direct chats between a teacher and a student are \
+        visible to school admins, read-only; both people see `\"safeguarding\": true` on the conversation. \
+        Audited as `safeguarding.list`.",
+    params(ListQuery),
+    responses(
+        (status = 200, body = SafeguardedConversationList, description = "The chats, newest activity first; none \
+            while the setting is off (`enabled: false`)"),
+        (status = 400, description = "`invalid_input`: `limit` is not 1 to 200, or `offset` not a whole number \
+            from 0", body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/safeguarding/conversations", wrap = "from_fn(require_admin)")]
 pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -77,6 +96,22 @@ pub async fn list(
 /// `GET /admin/safeguarding/conversations/{id}/messages?before_seq=&after_seq=&limit=`: a page of a
 /// safeguarded chat, exactly like a member's history; 404 for any other conversation or while the setting is
 /// off. Audited (`safeguarding.read`, with the seqs read) before the page is sent.
+#[utoipa::path(
+    operation_id = "admin_get_safeguarded_messages",
+    tag = "admin",
+    description = "Paged exactly like a member's history (`GET /api/v1/conversations/{id}/messages`), read-only. \
+        Each page read is audited as `safeguarding.read`, with the seqs read, before it is sent.",
+    params(("id" = Uuid, Path, description = "The conversation"), HistoryQuery),
+    responses(
+        (status = 200, description = "One page of messages, ascending by `seq`", body = MessagePage),
+        (status = 400, description = "`invalid_id`; `invalid_paging`: as for a member's history", body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "`not_found`: not a direct chat between a teacher and a \
+            student, no such conversation, or the safeguarding setting is off"),
+    )
+)]
+#[get("/api/v1/admin/safeguarding/conversations/{id}/messages", wrap = "from_fn(require_admin)")]
 pub async fn messages(
     state: web::Data<AppState>,
     admin: AdminUser,

@@ -1,30 +1,34 @@
 //! The safety settings: `GET`/`PUT /admin/banned-words`, `/admin/settings/safeguarding` and
 //! `/admin/settings/retention`. Each change is audited and takes effect at once.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, get, put, web};
+use hallway_protocol::ErrorBody;
 use hallway_protocol::safety::{BannedWords as BannedWordList, RetentionSetting, SafeguardingSetting};
 use serde_json::json;
 
 use super::audit;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::admin::require_admin;
+use crate::http::openapi::{ADMIN_ONLY, INVALID_ADMIN_BODY, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::safety::banned_words::{self, BannedWords};
 use crate::safety::retention::MAX_RETENTION_DAYS;
 use crate::safety::{self, RETENTION_SETTING, SAFEGUARDING_SETTING};
 use crate::state::AppState;
 use crate::store;
 
-/// Registers this module's routes (under `/api/v1/admin`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/banned-words", web::get().to(get_banned_words))
-        .route("/banned-words", web::put().to(put_banned_words))
-        .route("/settings/safeguarding", web::get().to(get_safeguarding))
-        .route("/settings/safeguarding", web::put().to(put_safeguarding))
-        .route("/settings/retention", web::get().to(get_retention))
-        .route("/settings/retention", web::put().to(put_retention));
-}
-
 /// `GET /admin/banned-words`: the list as saved.
+#[utoipa::path(
+    operation_id = "admin_get_banned_words",
+    tag = "admin",
+    responses(
+        (status = 200, description = "The list as saved (empty at first)", body = BannedWordList),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/banned-words", wrap = "from_fn(require_admin)")]
 pub async fn get_banned_words(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<HttpResponse> {
     let list = safety::load_banned_words(&state.db).await?;
     Ok(HttpResponse::Ok().json(BannedWordList { words: list.entries().to_vec() }))
@@ -32,6 +36,24 @@ pub async fn get_banned_words(state: web::Data<AppState>, _admin: AdminUser) -> 
 
 /// `PUT /admin/banned-words` `{"words": [...]}`: replaces the list (trimmed, blank entries and folded
 /// duplicates dropped) and puts it in force for every send and edit from now on. Answers the list as saved.
+#[utoipa::path(
+    operation_id = "admin_put_banned_words",
+    tag = "admin",
+    description = "Entries are words or phrases, matched on whole words ignoring letter case and accents; a send \
+        or an edit containing one is refused with `banned_word`. Audited as `settings.banned_words`.",
+    request_body = BannedWordList,
+    responses(
+        (status = 200, description = "The list as saved: entries trimmed, blank ones and duplicates dropped",
+            body = BannedWordList),
+        (status = 400, body = ErrorBody, description = "`invalid_json`; `invalid_input`: over 1,000 entries, an \
+            entry over 100 characters, or one without a letter or digit"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[put("/api/v1/admin/banned-words", wrap = "from_fn(require_admin)")]
 pub async fn put_banned_words(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -49,11 +71,37 @@ pub async fn put_banned_words(
 }
 
 /// `GET /admin/settings/safeguarding`.
+#[utoipa::path(
+    operation_id = "admin_get_safeguarding",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Whether safeguarding visibility is on (it is unless a school turns it off)",
+            body = SafeguardingSetting),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/settings/safeguarding", wrap = "from_fn(require_admin)")]
 pub async fn get_safeguarding(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(SafeguardingSetting { enabled: safety::safeguarding_enabled(&state.db).await? }))
 }
 
 /// `PUT /admin/settings/safeguarding` `{"enabled": bool}`.
+#[utoipa::path(
+    operation_id = "admin_put_safeguarding",
+    tag = "admin",
+    description = "Takes effect at once; pushes no frames. Audited as `settings.safeguarding`.",
+    request_body = SafeguardingSetting,
+    responses(
+        (status = 200, description = "The setting as saved", body = SafeguardingSetting),
+        (status = 400, description = INVALID_ADMIN_BODY, body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[put("/api/v1/admin/settings/safeguarding", wrap = "from_fn(require_admin)")]
 pub async fn put_safeguarding(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -68,6 +116,17 @@ pub async fn put_safeguarding(
 }
 
 /// `GET /admin/settings/retention`.
+#[utoipa::path(
+    operation_id = "admin_get_retention",
+    tag = "admin",
+    responses(
+        (status = 200, description = "The retention period (`null`, keep everything, unless set)",
+            body = RetentionSetting),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/admin/settings/retention", wrap = "from_fn(require_admin)")]
 pub async fn get_retention(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<HttpResponse> {
     let setting: RetentionSetting = store::settings::get(&state.db, RETENTION_SETTING).await?.unwrap_or_default();
     Ok(HttpResponse::Ok().json(setting))
@@ -75,6 +134,23 @@ pub async fn get_retention(state: web::Data<AppState>, _admin: AdminUser) -> Api
 
 /// `PUT /admin/settings/retention` `{"retention_days": int|null}`: 0 to 36,500 days, or `null` to keep
 /// messages forever. The daily run applies it.
+#[utoipa::path(
+    operation_id = "admin_put_retention",
+    tag = "admin",
+    description = "Once a day the server clears every message created more than `retention_days` days ago, as a \
+        delete does (the `seq` stays). Audited as `settings.retention`; each run as `retention.run`.",
+    request_body = RetentionSetting,
+    responses(
+        (status = 200, description = "The setting as saved", body = RetentionSetting),
+        (status = 400, body = ErrorBody, description = "`invalid_json`; `invalid_input`: `retention_days` is not \
+            0 to 36,500 or `null`"),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = ADMIN_ONLY, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 415, description = NOT_JSON, body = ErrorBody),
+    )
+)]
+#[put("/api/v1/admin/settings/retention", wrap = "from_fn(require_admin)")]
 pub async fn put_retention(
     state: web::Data<AppState>,
     admin: AdminUser,
