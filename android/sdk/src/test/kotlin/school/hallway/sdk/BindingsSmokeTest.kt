@@ -9,6 +9,7 @@ import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
+import org.junit.After
 import org.junit.Test
 
 /**
@@ -16,13 +17,23 @@ import org.junit.Test
  * functions run on the SDK's tokio runtime, records, the error enum, and listeners called from Rust threads.
  */
 class BindingsSmokeTest {
+    /** The data directories this test made; removed after it. */
+    private val dataDirs = mutableListOf<java.nio.file.Path>()
+
+    private fun dataDir(): String = Files.createTempDirectory("hallway-sdk").also { dataDirs.add(it) }.toString()
+
+    @After
+    fun removeDataDirs() {
+        dataDirs.forEach { it.toFile().deleteRecursively() }
+    }
+
     /** Nothing listens on port 1 of the loopback: every network call fails at once. */
-    private fun offlineClient() = Client("http://127.0.0.1:1", Files.createTempDirectory("hallway-sdk").toString())
+    private fun offlineClient() = Client("http://127.0.0.1:1", dataDir())
 
     @Test
     fun aBadServerUrlIsInvalidInput() {
         try {
-            Client("not a url", Files.createTempDirectory("hallway-sdk").toString())
+            Client("not a url", dataDir())
             fail("expected InvalidInput")
         } catch (e: HallwayException.InvalidInput) {
             assertEquals("invalid_input", e.code)
