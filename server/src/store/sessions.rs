@@ -32,15 +32,6 @@ pub async fn create(
     Ok(id)
 }
 
-/// Whether the session exists and has not been revoked.
-pub async fn is_active(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT revoked_at IS NULL FROM sessions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map(|active| active.unwrap_or(false))
-}
-
 /// Stores a refresh token's hash. Storing the same hash twice (two racing retries deriving the same
 /// successor) is harmless: the second insert does nothing.
 pub async fn insert_refresh_token(
