@@ -1,0 +1,202 @@
+package school.hallway.core
+
+import java.time.Instant
+import java.time.LocalDate
+import java.time.LocalTime
+import java.time.ZoneId
+import school.hallway.sdk.AttachmentInfo
+import school.hallway.sdk.SendState
+import school.hallway.sdk.TimelineItem
+import school.hallway.sdk.TimelineSnapshot
+
+/** One line of a chat: a day separator or a message bubble. [key] is stable: use it as the list key. */
+sealed interface ChatEntry {
+    val key: String
+
+    /** "Today", "Yesterday", "Monday", "March 4" between the messages of two days. */
+    data class DaySeparator(val day: LocalDate, val label: DayLabel) : ChatEntry {
+        override val key: String get() = "day-$day"
+    }
+
+    /** A message. */
+    data class Bubble(
+        override val key: String,
+        /** The server's id once sent: reactions, edits, deletion and reports need it. */
+        val messageId: String?,
+        val clientMsgId: String,
+        val seq: Long?,
+        /** Sent by the user: drawn at the end (right in left-to-right languages) in the brand colour. */
+        val isOwn: Boolean,
+        /** Who sent it (avatar or initials, name and role badge); `null` for the user's own. */
+        val sender: Person?,
+        /** The first of a run from the same sender on the same day: shows the name (in groups) and the avatar. */
+        val firstInRun: Boolean,
+        val lastInRun: Boolean,
+        val body: String,
+        val deleted: Boolean,
+        val edited: Boolean,
+        val sentAt: Instant,
+        /** The local time of day, formatted by the app in the user's 12- or 24-hour style. */
+        val time: LocalTime,
+        val reactions: List<Reaction>,
+        val attachments: List<AttachmentView>,
+        /** A file being uploaded with this message, with its progress. */
+        val upload: UploadView?,
+        val status: BubbleStatus,
+        /** Members whose read marker stops at this message (small avatars under it). */
+        val seenBy: List<Person>,
+        val canReact: Boolean,
+        val canEdit: Boolean,
+        val canDelete: Boolean,
+        val canReport: Boolean,
+    ) : ChatEntry {
+        /** A failed message can be sent again or thrown away: "Failed — tap to retry". */
+        val canRetry: Boolean get() = status is BubbleStatus.Failed
+    }
+}
+
+/** One emoji under a bubble, with how many reacted and whether the user did (then tapping takes it back). */
+data class Reaction(val emoji: String, val count: Long, val mine: Boolean)
+
+/** A file a message carries. Images show inline (thumbnail), other files as a chip with name and size. */
+data class AttachmentView(
+    val id: String,
+    val fileName: String,
+    val mimeType: String,
+    val sizeLabel: String,
+    val isImage: Boolean,
+    val width: Int?,
+    val height: Int?,
+    val url: String,
+    val thumbnailUrl: String?,
+)
+
+/** A file still being uploaded: [fraction] from 0 to 1 for the progress ring. */
+data class UploadView(val fileName: String, val sizeBytes: Long, val sentBytes: Long) {
+    val fraction: Float get() = if (sizeBytes <= 0) 0f else (sentBytes.toFloat() / sizeBytes).coerceIn(0f, 1f)
+}
+
+/** Where a message stands, as the small line under the user's own bubbles says it. */
+sealed interface BubbleStatus {
+    /** Someone else's message. */
+    data object Received : BubbleStatus
+
+    /** Queued, not taken by the server yet: "Sending…" (a clock icon). */
+    data object Sending : BubbleStatus
+
+    /** On the server, not read by anyone else yet. */
+    data object Sent : BubbleStatus
+
+    /** Read by [readers] other members (a direct chat: "Seen"). */
+    data class Read(val readers: Int) : BubbleStatus
+
+    /** The server refused it: "Failed — tap to retry" with the server's [reason]. */
+    data class Failed(val code: String, val reason: String) : BubbleStatus
+}
+
+/** What the entries are built from besides the timeline: who is who in the conversation. */
+internal data class ChatContext(
+    val me: String?,
+    val isGroup: Boolean,
+    val members: Map<String, Person>,
+    val adminIds: Set<String>,
+)
+
+/** The quick reactions the long-press menu offers (the same six as the server's tests). */
+val QUICK_REACTIONS: List<String> = listOf("👍", "❤️", "😊", "😮", "😢", "🎉")
+
+/** Builds a chat's entries from a timeline snapshot: day separators, runs of bubbles, statuses and read markers. */
+internal fun buildEntries(snapshot: TimelineSnapshot, context: ChatContext, zone: ZoneId, today: LocalDate): List<ChatEntry> {
+    val readers = snapshot.readMarkers.filter { it.userId != context.me }
+    // Each reader's marker sits under the newest loaded message at or before it.
+    val seenAt = mutableMapOf<String, MutableList<Person>>()
+    for (marker in readers) {
+        val at = snapshot.items.lastOrNull { it.seq != null && it.seq!! <= marker.seq } ?: continue
+        val person = context.members[marker.userId] ?: continue
+        seenAt.getOrPut(at.uniqueId) { mutableListOf() }.add(person)
+    }
+    val isAdmin = context.me != null && context.me in context.adminIds
+    val entries = mutableListOf<ChatEntry>()
+    var previousDay: LocalDate? = null
+    val items = snapshot.items
+    for ((index, item) in items.withIndex()) {
+        val day = item.createdAt.atZone(zone).toLocalDate()
+        if (day != previousDay) {
+            entries.add(ChatEntry.DaySeparator(day, DayLabel.of(day, today)))
+        }
+        val before = items.getOrNull(index - 1)
+        val after = items.getOrNull(index + 1)
+        val sameRunAsBefore = before != null && before.senderId == item.senderId && day == previousDay
+        val sameRunAsAfter = after != null && after.senderId == item.senderId &&
+            after.createdAt.atZone(zone).toLocalDate() == day
+        previousDay = day
+        entries.add(bubble(item, context, isAdmin, readers.count { m -> item.seq != null && m.seq >= item.seq!! },
+            seenAt[item.uniqueId].orEmpty(), !sameRunAsBefore, !sameRunAsAfter, zone))
+    }
+    return entries
+}
+
+private fun bubble(
+    item: TimelineItem,
+    context: ChatContext,
+    isAdmin: Boolean,
+    readCount: Int,
+    seenBy: List<Person>,
+    firstInRun: Boolean,
+    lastInRun: Boolean,
+    zone: ZoneId,
+): ChatEntry.Bubble {
+    val sent = item.messageId != null && item.sendState == SendState.Sent
+    val status = when (val state = item.sendState) {
+        is SendState.Failed -> BubbleStatus.Failed(state.code, state.reason)
+        SendState.Sending -> BubbleStatus.Sending
+        SendState.Sent -> when {
+            !item.isOwn -> BubbleStatus.Received
+            readCount > 0 -> BubbleStatus.Read(readCount)
+            else -> BubbleStatus.Sent
+        }
+    }
+    return ChatEntry.Bubble(
+        key = item.uniqueId,
+        messageId = item.messageId,
+        clientMsgId = item.clientMsgId,
+        seq = item.seq,
+        isOwn = item.isOwn,
+        sender = if (item.isOwn) null else context.members[item.senderId] ?: unknownPerson(item.senderId),
+        firstInRun = firstInRun,
+        lastInRun = lastInRun,
+        body = if (item.deleted) "" else item.body,
+        deleted = item.deleted,
+        edited = item.editedAt != null && !item.deleted,
+        sentAt = item.createdAt,
+        time = item.createdAt.atZone(zone).toLocalTime().withNano(0),
+        reactions = if (item.deleted) emptyList() else item.reactions.map { Reaction(it.emoji, it.count.toLong(), it.reactedByMe) },
+        attachments = if (item.deleted) emptyList() else item.attachments.map(::attachmentView),
+        upload = uploadOf(item),
+        status = status,
+        seenBy = seenBy,
+        canReact = sent && !item.deleted,
+        canEdit = sent && item.isOwn && !item.deleted,
+        canDelete = sent && !item.deleted && (item.isOwn || (context.isGroup && isAdmin)),
+        canReport = sent && !item.isOwn && !item.deleted,
+    )
+}
+
+/** Someone who left the conversation: their messages stay, under a placeholder. */
+private fun unknownPerson(id: String) = Person(id, "", "?", null, null)
+
+internal fun attachmentView(attachment: AttachmentInfo) = AttachmentView(
+    id = attachment.id,
+    fileName = attachment.fileName,
+    mimeType = attachment.mimeType,
+    sizeLabel = Text.fileSize(attachment.sizeBytes.toLong()),
+    isImage = attachment.mimeType.startsWith("image/"),
+    width = attachment.width?.toInt(),
+    height = attachment.height?.toInt(),
+    url = attachment.url,
+    thumbnailUrl = attachment.thumbnailUrl,
+)
+
+/** The upload under way for a local echo (none until the SDK reports uploads). */
+@Suppress("UNUSED_PARAMETER")
+internal fun uploadOf(item: TimelineItem): UploadView? = null

@@ -1,0 +1,242 @@
+package school.hallway.core
+
+import java.time.Clock
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.combine
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.launch
+import school.hallway.sdk.Client
+import school.hallway.sdk.ConversationSummary
+import school.hallway.sdk.Timeline
+import school.hallway.sdk.TimelineSnapshot
+import school.hallway.sdk.coroutines.connectionStates
+import school.hallway.sdk.coroutines.updates
+
+/** A sent message being edited in the composer. */
+data class Editing(val key: String, val messageId: String, val original: String)
+
+/** The text field at the bottom of a chat. */
+data class ComposerState(
+    val text: String = "",
+    /** Set while an own message is edited: the send button saves, a bar above offers to cancel. */
+    val editing: Editing? = null,
+    /** Shown under the field after a send attempt (too long); cleared by typing. */
+    val problem: MessageProblem? = null,
+) {
+    /** Characters left, shown only near the limit. */
+    val charactersLeft: Int? get() = charactersLeft(text)
+
+    /** The send button is enabled. */
+    val canSend: Boolean get() = validateMessage(text) == null
+}
+
+/** The chat screen. */
+data class ChatState(
+    /** The SDK has pushed the timeline once. */
+    val loaded: Boolean = false,
+    val title: String = "",
+    val isGroup: Boolean = false,
+    /** The other person of a direct chat (avatar and role badge in the top bar). */
+    val otherPerson: Person? = null,
+    val memberCount: Int = 0,
+    val entries: List<ChatEntry> = emptyList(),
+    /** "Ana is typing…" above the composer, with animated dots. */
+    val typing: TypingLine? = null,
+    val composer: ComposerState = ComposerState(),
+    /** The first message is loaded: no "load older" spinner at the top. */
+    val reachedStart: Boolean = false,
+    val loadingOlder: Boolean = false,
+    val connection: ConnectionBanner = ConnectionBanner.None,
+    /** The last action that failed (a reaction, an edit), until dismissed. */
+    val problem: Problem? = null,
+)
+
+/**
+ * One conversation: its messages as bubbles (live), the composer with typing notifications, and every action
+ * on a message. Messages are marked read while the screen is visible ([setVisible]).
+ */
+class ChatViewModel(
+    private val client: Client,
+    val conversationId: String,
+    private val scope: CoroutineScope,
+    private val clock: Clock = Clock.systemDefaultZone(),
+) {
+    private val _state = MutableStateFlow(ChatState())
+
+    /** The screen's state. */
+    val state: StateFlow<ChatState> = _state.asStateFlow()
+
+    private val timeline: Timeline = client.timeline(conversationId)
+    private val me: String? = client.user()?.id
+
+    /** The screen is on show: new messages are marked read as they come. */
+    @Volatile
+    private var visible = false
+
+    /** The highest seq asked to be marked read, so each new message is marked once. */
+    @Volatile
+    private var markedSeq = 0L
+
+    /** The newest snapshot, for actions that look up a bubble's message. */
+    @Volatile
+    private var snapshot: TimelineSnapshot? = null
+
+    /** Older history was asked for once when the chat opened with little in it. */
+    private var filledOnOpen = false
+
+    init {
+        val summaries = client.conversationList().updates().map { list -> list.firstOrNull { it.id == conversationId } }
+        scope.launch {
+            combine(timeline.updates(), summaries, ticker(clock, TIME_REFRESH)) { snapshot, summary, _ -> snapshot to summary }
+                .collect { (snapshot, summary) -> show(snapshot, summary) }
+        }
+        scope.launch {
+            client.connectionStates().collect { connection ->
+                _state.update { it.copy(connection = ConnectionBanner.of(connection)) }
+            }
+        }
+    }
+
+    private fun show(snapshot: TimelineSnapshot, summary: ConversationSummary?) {
+        this.snapshot = snapshot
+        val members = summary?.members.orEmpty().associate { it.id to Person.of(it) }
+        val isGroup = summary?.isGroup ?: false
+        val context = ChatContext(me, isGroup, members, summary?.adminIds.orEmpty().toSet())
+        val today = clock.instant().atZone(clock.zone).toLocalDate()
+        val entries = buildEntries(snapshot, context, clock.zone, today)
+        _state.update {
+            it.copy(
+                loaded = true,
+                title = summary?.displayName ?: it.title,
+                isGroup = isGroup,
+                otherPerson = if (isGroup) null else members.values.firstOrNull { p -> p.id != me },
+                memberCount = members.size,
+                entries = entries,
+                typing = TypingLine.of(snapshot.typingUserIds, members, isGroup, me),
+                reachedStart = snapshot.reachedStart,
+            )
+        }
+        if (!filledOnOpen && summary != null) {
+            filledOnOpen = true
+            if (snapshot.items.size < OPEN_PAGE && !snapshot.reachedStart) loadOlder()
+        }
+        markReadIfVisible()
+    }
+
+    /** The screen came on show (`true`) or went away (`false`): reading and typing follow it. */
+    fun setVisible(visible: Boolean) {
+        this.visible = visible
+        if (visible) markReadIfVisible() else timeline.setTyping(false)
+    }
+
+    private fun markReadIfVisible() {
+        val current = snapshot ?: return
+        val newest = current.items.mapNotNull { it.seq }.maxOrNull() ?: return
+        if (!visible || newest <= current.ownReadSeq || newest <= markedSeq) return
+        markedSeq = newest
+        scope.launchAction({ markedSeq = 0 }) { timeline.markRead() }
+    }
+
+    /** The text changed: the SDK tells the others "typing" (throttled) and "stopped" when it is cleared. */
+    fun onTextChange(text: String) {
+        _state.update { it.copy(composer = it.composer.copy(text = text, problem = null)) }
+        if (_state.value.composer.editing == null) timeline.setTyping(text.isNotBlank())
+    }
+
+    /** The send button: queues the message (or saves the edit). It shows at once as "sending". */
+    fun send() {
+        val composer = _state.value.composer
+        val problem = validateMessage(composer.text)
+        if (problem != null) {
+            _state.update { it.copy(composer = it.composer.copy(problem = problem)) }
+            return
+        }
+        val text = composer.text
+        val editing = composer.editing
+        _state.update { it.copy(composer = ComposerState()) }
+        scope.launchAction({ failure ->
+            // Give the text back so nothing typed is lost.
+            _state.update { it.copy(composer = ComposerState(text, editing), problem = failure) }
+        }) {
+            if (editing != null) {
+                if (text != editing.original) timeline.edit(editing.messageId, text)
+            } else {
+                timeline.sendText(text)
+            }
+        }
+    }
+
+    /** "Tap to retry" on a failed message: back in line, in its place. */
+    fun retry(key: String) {
+        val bubble = bubble(key) ?: return
+        scope.launchAction(::report) { timeline.retrySend(bubble.clientMsgId) }
+    }
+
+    /** Throws a failed message away. */
+    fun discard(key: String) {
+        val bubble = bubble(key) ?: return
+        scope.launchAction(::report) { timeline.discardSend(bubble.clientMsgId) }
+    }
+
+    /** Adds the user's [emoji] to a message, or takes it back if it is already there. */
+    fun toggleReaction(key: String, emoji: String) {
+        val bubble = bubble(key) ?: return
+        val messageId = bubble.messageId ?: return
+        if (!bubble.canReact) return
+        val mine = bubble.reactions.any { it.emoji == emoji && it.mine }
+        scope.launchAction(::report) { timeline.react(messageId, emoji, !mine) }
+    }
+
+    /** "Edit" in the long-press menu: the text goes to the composer. */
+    fun startEdit(key: String) {
+        val bubble = bubble(key) ?: return
+        val messageId = bubble.messageId ?: return
+        if (!bubble.canEdit) return
+        timeline.setTyping(false)
+        _state.update { it.copy(composer = ComposerState(bubble.body, Editing(key, messageId, bubble.body))) }
+    }
+
+    /** Leaves editing, emptying the composer. */
+    fun cancelEdit() = _state.update { it.copy(composer = ComposerState()) }
+
+    /** "Delete" in the long-press menu (after the app's confirmation). */
+    fun delete(key: String) {
+        val bubble = bubble(key) ?: return
+        val messageId = bubble.messageId ?: return
+        if (!bubble.canDelete) return
+        scope.launchAction(::report) { timeline.delete(messageId) }
+    }
+
+    /** Scrolled to the top: loads an older page. */
+    fun loadOlder() {
+        if (_state.value.loadingOlder || _state.value.reachedStart) return
+        _state.update { it.copy(loadingOlder = true) }
+        scope.launchAction(::report) {
+            try {
+                timeline.paginateBackwards(PAGE.toUInt())
+            } finally {
+                _state.update { it.copy(loadingOlder = false) }
+            }
+        }
+    }
+
+    /** The user has seen the problem (the snackbar went away). */
+    fun dismissProblem() = _state.update { it.copy(problem = null) }
+
+    private fun bubble(key: String): ChatEntry.Bubble? =
+        _state.value.entries.firstOrNull { it.key == key } as? ChatEntry.Bubble
+
+    private fun report(problem: Problem) = _state.update { it.copy(problem = problem) }
+
+    private companion object {
+        /** Messages asked for per "load older". */
+        const val PAGE = 50
+
+        /** Fewer loaded messages than this when the chat opens: load a page at once. */
+        const val OPEN_PAGE = 20
+    }
+}

@@ -1,0 +1,43 @@
+package school.hallway.core
+
+import school.hallway.sdk.HallwayException
+
+/**
+ * What went wrong, as the user is told: one case per thing the app says differently. Made from the SDK's
+ * errors in one place ([from]), so every screen reacts the same way to, say, a lost connection.
+ */
+sealed interface Problem {
+    /** Wrong login or password (at sign-in), or the session ended (elsewhere). */
+    data object WrongCredentials : Problem
+
+    /** The server cannot be reached: "You're offline". */
+    data object Offline : Problem
+
+    /** The school's rules forbid it; [code] is the server's (`policy_forbids`, `forbidden`, ...). */
+    data class NotAllowed(val code: String) : Problem
+
+    /** The thing is gone, or was never visible to this user. */
+    data object NotFound : Problem
+
+    /** The server refused the input; [reason] is its sentence, which names the field or the limit. */
+    data class Refused(val code: String, val reason: String) : Problem
+
+    /** Too many attempts: try again in [retryAfterSeconds]. */
+    data class TooManyAttempts(val retryAfterSeconds: Long) : Problem
+
+    /** Anything else (storage, a bug): "Something went wrong". */
+    data object Unexpected : Problem
+
+    companion object {
+        /** The problem to show for [error]. */
+        fun from(error: Throwable): Problem = when (error) {
+            is HallwayException.Unauthorized -> WrongCredentials
+            is HallwayException.Network -> Offline
+            is HallwayException.Forbidden -> NotAllowed(error.code)
+            is HallwayException.NotFound -> NotFound
+            is HallwayException.InvalidInput -> Refused(error.code, error.reason)
+            is HallwayException.RateLimited -> TooManyAttempts((error.retryAfterMs.toLong() + 999) / 1000)
+            else -> Unexpected
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package school.hallway.core
+
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.launch
+import school.hallway.sdk.Client
+import school.hallway.sdk.ConnectionState
+import school.hallway.sdk.UserInfo
+import school.hallway.sdk.coroutines.connectionStates
+
+/** Makes the SDK client for a server URL; the app gives each server its own data directory. */
+fun interface ClientFactory {
+    /** A new client for [serverUrl]; throws the SDK's error for an unusable URL. */
+    fun create(serverUrl: String): Client
+}
+
+/** Where the app keeps the address of the last server signed in to (its preferences). */
+interface ServerUrlStore {
+    fun load(): String?
+    fun save(serverUrl: String?)
+}
+
+/** Where the app stands: finding out, signed out (the sign-in screen), or signed in with a client. */
+sealed interface SessionState {
+    /** Resuming the last session from the device's store (a moment, no network needed). */
+    data object Restoring : SessionState
+
+    /** The sign-in screen; [serverUrl] prefills it; [endedByServer] when the server ended the session. */
+    data class SignedOut(val serverUrl: String?, val endedByServer: Boolean = false) : SessionState
+
+    /** Signed in: [client] serves every other screen, [user] is who is signed in. */
+    data class SignedIn(val client: Client, val user: UserInfo, val serverUrl: String) : SessionState
+}
+
+/** What the settings screen shows besides the session itself. */
+data class SessionExtras(val connection: ConnectionBanner = ConnectionBanner.None, val signingOut: Boolean = false)
+
+/**
+ * The app's root: resumes the last session at start, switches to the signed-in screens after sign-in, and
+ * back to sign-in when the user signs out (settings) or the server ends the session. Owns the [Client].
+ */
+class SessionViewModel(
+    private val scope: CoroutineScope,
+    private val clients: ClientFactory,
+    private val serverUrls: ServerUrlStore,
+) {
+    private val _state = MutableStateFlow<SessionState>(SessionState.Restoring)
+    private val _extras = MutableStateFlow(SessionExtras())
+
+    /** The session: which screens to show. */
+    val state: StateFlow<SessionState> = _state.asStateFlow()
+
+    /** The connection banner and the sign-out progress. */
+    val extras: StateFlow<SessionExtras> = _extras.asStateFlow()
+
+    private var watch: Job? = null
+
+    /** Resumes the last session, if any; call once at start. */
+    fun start() {
+        scope.launch {
+            val serverUrl = serverUrls.load()
+            if (serverUrl == null) {
+                _state.value = SessionState.SignedOut(null)
+                return@launch
+            }
+            val client = try {
+                clients.create(serverUrl)
+            } catch (_: Exception) {
+                _state.value = SessionState.SignedOut(serverUrl)
+                return@launch
+            }
+            val user = try {
+                client.restoreSession()
+            } catch (_: Exception) {
+                null
+            }
+            if (user == null) {
+                client.close()
+                _state.value = SessionState.SignedOut(serverUrl)
+            } else {
+                enter(client, user, serverUrl)
+            }
+        }
+    }
+
+    /** The sign-in screen succeeded (see [LoginViewModel]): the signed-in screens take over. */
+    fun signedIn(client: Client, user: UserInfo, serverUrl: String) {
+        serverUrls.save(serverUrl)
+        enter(client, user, serverUrl)
+    }
+
+    private fun enter(client: Client, user: UserInfo, serverUrl: String) {
+        _state.value = SessionState.SignedIn(client, user, serverUrl)
+        watch?.cancel()
+        watch = scope.launch {
+            client.connectionStates().collect { connection ->
+                _extras.value = _extras.value.copy(connection = ConnectionBanner.of(connection))
+                if (connection == ConnectionState.SignedOut) leave(client, serverUrl, endedByServer = true)
+            }
+        }
+    }
+
+    /** Signs out (settings): ends the session on the server, wipes this device's copy, back to sign-in. */
+    fun signOut() {
+        val signedIn = _state.value as? SessionState.SignedIn ?: return
+        if (_extras.value.signingOut) return
+        _extras.value = _extras.value.copy(signingOut = true)
+        scope.launch {
+            try {
+                signedIn.client.logout()
+            } catch (_: Exception) {
+                // Offline: the SDK still stops and wipes locally; the server session expires on its own.
+            }
+            leave(signedIn.client, signedIn.serverUrl, endedByServer = false)
+        }
+    }
+
+    private fun leave(client: Client, serverUrl: String, endedByServer: Boolean) {
+        val current = _state.value
+        if (current !is SessionState.SignedIn || current.client !== client) return
+        _state.value = SessionState.SignedOut(serverUrl, endedByServer)
+        _extras.value = SessionExtras()
+        watch?.cancel()
+        watch = null
+        client.close()
+    }
+}

@@ -1,0 +1,108 @@
+package school.hallway.core
+
+import java.net.URI
+
+/**
+ * The limits the server enforces (hallway-protocol's `validate`), checked here first so the user learns at
+ * once, while typing, instead of from a refused request. Lengths count Unicode code points after trimming,
+ * as the server does.
+ */
+object Limits {
+    /** Longest message body, in characters. */
+    const val MAX_BODY_CHARS = 4000
+
+    /** The composer shows how many characters are left from this many on. */
+    const val BODY_COUNTER_FROM = 3800
+
+    /** Longest group name, in characters. */
+    const val MAX_GROUP_NAME_CHARS = 128
+
+    /** Most members of a group, its creator included. */
+    const val MAX_GROUP_MEMBERS = 1000
+
+    /** Most people the directory search asks for at once. */
+    const val DIRECTORY_PAGE = 50
+}
+
+/** How many characters the server counts in [text]: code points, after trimming white space at both ends. */
+fun serverLength(text: String): Int {
+    val trimmed = text.trim()
+    return trimmed.codePointCount(0, trimmed.length)
+}
+
+/** Why a message cannot be sent as it is. */
+sealed interface MessageProblem {
+    /** Nothing but white space, and no attachment to carry the message. */
+    data object Empty : MessageProblem
+
+    /** More than [Limits.MAX_BODY_CHARS] characters; [length] is what was typed. */
+    data class TooLong(val length: Int, val max: Int = Limits.MAX_BODY_CHARS) : MessageProblem
+}
+
+/** Checks a message before it is queued; `null` when it can be sent. */
+fun validateMessage(text: String, hasAttachment: Boolean = false): MessageProblem? {
+    val length = serverLength(text)
+    return when {
+        length == 0 && !hasAttachment -> MessageProblem.Empty
+        length > Limits.MAX_BODY_CHARS -> MessageProblem.TooLong(length)
+        else -> null
+    }
+}
+
+/** Characters left before the limit, shown only near it (`null` when far from it). */
+fun charactersLeft(text: String): Int? {
+    val length = serverLength(text)
+    return if (length >= Limits.BODY_COUNTER_FROM) Limits.MAX_BODY_CHARS - length else null
+}
+
+/** What is wrong with the sign-in form. */
+enum class LoginProblem { ServerAddressInvalid, LoginMissing, PasswordMissing }
+
+/** Checks the sign-in form; the first problem in the order the fields are shown, or `null`. */
+fun validateLogin(serverAddress: String, login: String, password: String): LoginProblem? = when {
+    ServerAddress.normalize(serverAddress) == null -> LoginProblem.ServerAddressInvalid
+    login.isBlank() -> LoginProblem.LoginMissing
+    password.isEmpty() -> LoginProblem.PasswordMissing
+    else -> null
+}
+
+/** What is wrong with a new group. */
+enum class GroupProblem { NameMissing, NameTooLong, NoMembers, TooManyMembers }
+
+/** Checks a new group: a name of 1 to 128 characters, and 1 to 999 people besides the creator. */
+fun validateGroup(name: String, memberCount: Int): GroupProblem? {
+    val length = serverLength(name)
+    return when {
+        length == 0 -> GroupProblem.NameMissing
+        length > Limits.MAX_GROUP_NAME_CHARS -> GroupProblem.NameTooLong
+        memberCount == 0 -> GroupProblem.NoMembers
+        memberCount + 1 > Limits.MAX_GROUP_MEMBERS -> GroupProblem.TooManyMembers
+        else -> null
+    }
+}
+
+/** The address of a school's Hallway server, as people type it. */
+object ServerAddress {
+    /**
+     * The server URL the SDK is given for what the user typed: `school.example` becomes
+     * `https://school.example`; an explicit `http://` is kept (a test or a school's own network); a trailing
+     * slash is dropped. `null` when it is not an address (spaces, no host, another scheme, a query).
+     */
+    fun normalize(input: String): String? {
+        val trimmed = input.trim().trimEnd('/')
+        if (trimmed.isEmpty() || trimmed.any { it.isWhitespace() }) return null
+        val withScheme = if ("://" in trimmed) trimmed else "https://$trimmed"
+        val uri = try {
+            URI(withScheme)
+        } catch (_: Exception) {
+            return null
+        }
+        val scheme = uri.scheme?.lowercase() ?: return null
+        if (scheme != "https" && scheme != "http") return null
+        val host = uri.host ?: return null
+        if (host.isEmpty() || uri.rawQuery != null || uri.rawFragment != null || uri.rawUserInfo != null) return null
+        val port = if (uri.port == -1) "" else ":${uri.port}"
+        val path = uri.rawPath.orEmpty()
+        return "$scheme://${host.lowercase()}$port$path"
+    }
+}
