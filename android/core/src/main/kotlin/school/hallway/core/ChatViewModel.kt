@@ -2,6 +2,7 @@ package school.hallway.core
 
 import java.time.Clock
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -85,6 +86,12 @@ class ChatViewModel(
     @Volatile
     private var snapshot: TimelineSnapshot? = null
 
+    /**
+     * What the composer sent, in order: one coroutine hands them to the SDK one after the other, so three
+     * quick sends are queued in the order they were typed (separate launches could overtake each other).
+     */
+    private val outgoing = Channel<suspend () -> Unit>(Channel.UNLIMITED)
+
     /** Older history was asked for once when the chat opened with little in it. */
     private var filledOnOpen = false
 
@@ -98,6 +105,9 @@ class ChatViewModel(
             client.connectionStates().collect { connection ->
                 _state.update { it.copy(connection = ConnectionBanner.of(connection)) }
             }
+        }
+        scope.launch {
+            for (action in outgoing) action()
         }
     }
 
@@ -158,14 +168,18 @@ class ChatViewModel(
         val text = composer.text
         val editing = composer.editing
         _state.update { it.copy(composer = ComposerState()) }
-        scope.launchAction({ failure ->
-            // Give the text back so nothing typed is lost.
-            _state.update { it.copy(composer = ComposerState(text, editing), problem = failure) }
-        }) {
-            if (editing != null) {
-                if (text != editing.original) timeline.edit(editing.messageId, text)
-            } else {
-                timeline.sendText(text)
+        outgoing.trySend {
+            try {
+                if (editing != null) {
+                    if (text != editing.original) timeline.edit(editing.messageId, text)
+                } else {
+                    timeline.sendText(text)
+                }
+            } catch (cancelled: kotlin.coroutines.cancellation.CancellationException) {
+                throw cancelled
+            } catch (error: Exception) {
+                // Give the text back so nothing typed is lost.
+                _state.update { it.copy(composer = ComposerState(text, editing), problem = Problem.from(error)) }
             }
         }
     }

@@ -34,11 +34,13 @@ private class DirectorySearch(
 ) {
     private val queries = MutableStateFlow("")
 
+    /** The user, left out of the results (read once: the client may be closed while a search is in flight). */
+    private val me: String? = client.user()?.id
+
     init {
         scope.launch {
             queries.debounce(SEARCH_DEBOUNCE).collectLatest { query ->
                 onUpdate { it.copy(searching = true) }
-                val me = client.user()?.id
                 try {
                     val people = client.searchDirectory(query.trim(), Limits.DIRECTORY_PAGE.toUInt())
                         .filter { it.id != me }.map(Person::of)

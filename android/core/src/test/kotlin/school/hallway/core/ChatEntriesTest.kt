@@ -1,0 +1,118 @@
+package school.hallway.core
+
+import java.time.Instant
+import java.time.LocalDate
+import java.time.ZoneId
+import java.time.ZonedDateTime
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import school.hallway.sdk.ReactionInfo
+import school.hallway.sdk.ReadMarker
+import school.hallway.sdk.SendState
+import school.hallway.sdk.TimelineItem
+import school.hallway.sdk.TimelineSnapshot
+import school.hallway.sdk.UserRole
+
+/**
+ * How a timeline becomes bubbles: day separators, runs, statuses, read markers and the actions offered.
+ * Built from hand-made snapshots (plain records), so every case is pinned without waiting for a server.
+ */
+class ChatEntriesTest {
+    private val zone = ZoneId.of("UTC")
+    private val today = LocalDate.of(2025, 3, 12)
+    private val me = "me"
+    private val ana = Person("ana", "Ana", "A", UserRole.TEACHER, null)
+    private val ben = Person("ben", "Ben", "B", UserRole.PARENT, null)
+    private val context = ChatContext(me, isGroup = true, members = mapOf("ana" to ana, "ben" to ben), adminIds = setOf("ana"))
+
+    private fun at(day: Int, hour: Int): Instant = ZonedDateTime.of(2025, 3, day, hour, 0, 0, 0, zone).toInstant()
+
+    private fun item(
+        id: String,
+        sender: String,
+        seq: Long?,
+        time: Instant,
+        state: SendState = SendState.Sent,
+        reactions: List<ReactionInfo> = emptyList(),
+        deleted: Boolean = false,
+    ) = TimelineItem(
+        uniqueId = id, messageId = if (seq == null) null else "m-$id", clientMsgId = "c-$id", seq = seq,
+        senderId = sender, isOwn = sender == me, body = "text $id", createdAt = time, editedAt = null,
+        deleted = deleted, reactions = reactions, attachments = emptyList(), sendState = state,
+    )
+
+    private fun snapshot(vararg items: TimelineItem, markers: List<ReadMarker> = emptyList()) =
+        TimelineSnapshot("c", items.toList(), ownReadSeq = 0, readMarkers = markers, typingUserIds = emptyList(), reachedStart = true)
+
+    private fun build(snapshot: TimelineSnapshot) = buildEntries(snapshot, context, zone, today)
+
+    @Test
+    fun aSeparatorStartsEachDayAndRunsBreakAtIt() {
+        val entries = build(snapshot(
+            item("1", "ana", 1, at(11, 9)),
+            item("2", "ana", 2, at(12, 9)),
+            item("3", "ana", 3, at(12, 10)),
+            item("4", "ben", 4, at(12, 11)),
+        ))
+        assertEquals(listOf("day-2025-03-11", "1", "day-2025-03-12", "2", "3", "4"), entries.map { it.key })
+        assertEquals(DayLabel.Yesterday, (entries[0] as ChatEntry.DaySeparator).label)
+        assertEquals(DayLabel.Today, (entries[2] as ChatEntry.DaySeparator).label)
+        val bubbles = entries.filterIsInstance<ChatEntry.Bubble>()
+        assertEquals(listOf(true, true, false, true), bubbles.map { it.firstInRun })
+        assertEquals(listOf(true, false, true, true), bubbles.map { it.lastInRun })
+        assertEquals(ana, bubbles[0].sender)
+    }
+
+    @Test
+    fun ownMessagesSaySendingSentReadOrFailedWithTheReason() {
+        val entries = build(snapshot(
+            item("1", me, 1, at(12, 9)),
+            item("2", me, 2, at(12, 9)),
+            item("3", me, null, at(12, 9), SendState.Failed("banned_word", "body: a banned word")),
+            item("4", me, null, at(12, 9), SendState.Sending),
+            markers = listOf(ReadMarker("ana", 1), ReadMarker("ben", 1), ReadMarker(me, 2)),
+        )).filterIsInstance<ChatEntry.Bubble>()
+        assertEquals(
+            listOf(BubbleStatus.Read(2), BubbleStatus.Sent, BubbleStatus.Failed("banned_word", "body: a banned word"), BubbleStatus.Sending),
+            entries.map { it.status },
+        )
+        assertEquals("the user's own marker is not a reader", listOf(ana, ben), entries[0].seenBy)
+        assertTrue(entries[2].canRetry)
+        assertFalse("no reactions or edits before the server has it", entries[3].canReact || entries[3].canEdit)
+    }
+
+    @Test
+    fun aReadersMarkerSitsUnderTheNewestMessageItReached() {
+        val entries = build(snapshot(
+            item("1", "ana", 1, at(12, 9)),
+            item("2", me, 2, at(12, 9)),
+            item("3", "ana", 4, at(12, 9)),
+            markers = listOf(ReadMarker("ben", 3)),
+        )).filterIsInstance<ChatEntry.Bubble>()
+        assertEquals(listOf(emptyList(), listOf(ben), emptyList()), entries.map { it.seenBy })
+    }
+
+    @Test
+    fun actionsFollowOwnershipAndGroupAdmins() {
+        val others = build(snapshot(item("1", "ana", 1, at(12, 9)))).filterIsInstance<ChatEntry.Bubble>().single()
+        assertTrue(others.canReact && others.canReport)
+        assertFalse("not the user's, and the user is no admin", others.canEdit || others.canDelete)
+
+        val asAdmin = buildEntries(snapshot(item("1", "ben", 1, at(12, 9))), context.copy(adminIds = setOf(me)), zone, today)
+            .filterIsInstance<ChatEntry.Bubble>().single()
+        assertTrue("a group admin may delete anyone's message", asAdmin.canDelete)
+        assertFalse(asAdmin.canEdit)
+    }
+
+    @Test
+    fun reactionsShowAndDeletedMessagesLoseTheirText() {
+        val reacted = item("1", "ana", 1, at(12, 9), reactions = listOf(ReactionInfo("👍", 2uL, listOf("ben", me), true)))
+        val gone = item("2", "ana", 2, at(12, 9), deleted = true)
+        val entries = build(snapshot(reacted, gone)).filterIsInstance<ChatEntry.Bubble>()
+        assertEquals(listOf(Reaction("👍", 2, mine = true)), entries[0].reactions)
+        assertEquals("", entries[1].body)
+        assertFalse(entries[1].canReact || entries[1].canReport || entries[1].canDelete)
+    }
+}

@@ -1,0 +1,95 @@
+package school.hallway.core
+
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.nio.file.Path
+import java.time.Duration
+import kotlin.time.Duration.Companion.seconds
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.job
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
+import school.hallway.sdk.Client
+import school.hallway.sdk.UserInfo
+
+/**
+ * The real Hallway server that scripts/test-kotlin starts (app-test-server, seeded with the demo school) and
+ * its control API, which takes the server down and brings it back as a phone sees a restart.
+ */
+object LiveServer {
+    /** Every demo account has this password. */
+    const val PASSWORD = "demo-password"
+
+    val url: String = required("HALLWAY_SERVER_URL")
+    private val controlUrl: String = required("HALLWAY_CONTROL_URL")
+
+    private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+
+    private fun required(name: String): String = System.getenv(name)
+        ?: throw IllegalStateException("$name is not set: run these tests through scripts/test-kotlin, which starts the server")
+
+    /** Stops the Hallway server (the database stays); returns once its sockets are closed. */
+    fun stop() = control("stop")
+
+    /** Starts it again on the same port; returns once it listens. */
+    fun start() = control("start")
+
+    private fun control(action: String) {
+        val request = HttpRequest.newBuilder(URI("$controlUrl/$action")).timeout(Duration.ofSeconds(30))
+            .POST(HttpRequest.BodyPublishers.noBody()).build()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        check(response.statusCode() == 204) { "control /$action answered ${response.statusCode()}" }
+    }
+
+    /** Puts [words] on the school's banned list, as an admin does in the console (replacing the list). */
+    fun banWords(vararg words: String) {
+        val login = HttpRequest.newBuilder(URI("$url/api/v1/auth/login")).timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("""{"login":"admin","password":"$PASSWORD"}""")).build()
+        val answer = http.send(login, HttpResponse.BodyHandlers.ofString())
+        check(answer.statusCode() == 200) { "admin login answered ${answer.statusCode()}" }
+        val token = Regex("\"access_token\"\\s*:\\s*\"([^\"]+)\"").find(answer.body())?.groupValues?.get(1)
+            ?: error("no access_token in the login answer")
+        val list = words.joinToString(",") { "\"$it\"" }
+        val put = HttpRequest.newBuilder(URI("$url/api/v1/admin/banned-words")).timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/json").header("Authorization", "Bearer $token")
+            .PUT(HttpRequest.BodyPublishers.ofString("""{"words":[$list]}""")).build()
+        val status = http.send(put, HttpResponse.BodyHandlers.ofString()).statusCode()
+        check(status in 200..299) { "banned-words answered $status" }
+    }
+}
+
+/**
+ * One demo user signed in on their own "device": an SDK client with its own data directory, and a coroutine
+ * scope for the view models, all removed by [close].
+ */
+class Device(val login: String) : AutoCloseable {
+    private val dataDir: Path = Files.createTempDirectory("hallway-core-$login")
+    val client = Client(LiveServer.url, dataDir.toString())
+    val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+    val user: UserInfo = runBlocking { client.login(login, LiveServer.PASSWORD) }
+
+    override fun close() {
+        // The view models' coroutines end before the client they use is closed.
+        runBlocking { withTimeoutOrNull(LIVE_TIMEOUT) { scope.coroutineContext.job.cancelAndJoin() } }
+        client.close()
+        dataDir.toFile().deleteRecursively()
+    }
+}
+
+/** How long a test waits for something that travels through the server. */
+val LIVE_TIMEOUT = 30.seconds
+
+/** Waits until [flow]'s state satisfies [condition] and returns it; fails with [what] and the last state after [LIVE_TIMEOUT]. */
+fun <T> awaitState(flow: StateFlow<T>, what: String, condition: (T) -> Boolean): T = runBlocking {
+    withTimeoutOrNull(LIVE_TIMEOUT) { flow.first(condition) }
+        ?: throw AssertionError("timed out waiting for $what; last state: ${flow.value}")
+}

@@ -1,0 +1,149 @@
+package school.hallway.core
+
+import java.nio.file.Files
+import java.util.UUID
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.job
+import kotlinx.coroutines.withTimeoutOrNull
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import school.hallway.sdk.Client
+
+/** Sign-in, resuming at start and sign-out, through the session and login view models, against the real server. */
+class SessionLiveTest {
+    private val dataDir = Files.createTempDirectory("hallway-core-session")
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+
+    /** One data directory, as an app has: a second client after the first one closed finds its session. */
+    private val clients = ClientFactory { url -> Client(url, dataDir.toString()) }
+
+    /** The app's preferences. */
+    private val urls = object : ServerUrlStore {
+        @Volatile var saved: String? = null
+        override fun load() = saved
+        override fun save(serverUrl: String?) { saved = serverUrl }
+    }
+
+    @After
+    fun cleanUp() {
+        runBlocking { withTimeoutOrNull(LIVE_TIMEOUT) { scope.coroutineContext.job.cancelAndJoin() } }
+        (sessionState() as? SessionState.SignedIn)?.client?.close()
+        dataDir.toFile().deleteRecursively()
+    }
+
+    private var session: SessionViewModel? = null
+    private fun sessionState() = session?.state?.value
+
+    private fun login(session: SessionViewModel, serverUrl: String?) =
+        LoginViewModel(scope, clients, serverUrl) { client, user, url -> session.signedIn(client, user, url) }
+
+    @Test
+    fun aWrongPasswordSaysSoAndAnEmptyFieldIsNamed() {
+        val session = SessionViewModel(scope, clients, urls).also { this.session = it }
+        val login = login(session, LiveServer.url)
+        login.onLoginChange("parent1")
+        login.submit()
+        assertEquals(LoginProblem.PasswordMissing, login.state.value.formProblem)
+
+        login.onPasswordChange("not-the-password")
+        login.submit()
+        val failed = awaitState(login.state, "the refusal") { !it.submitting && it.problem != null }
+        assertEquals(Problem.WrongCredentials, failed.problem)
+        assertTrue(session.state.value !is SessionState.SignedIn)
+    }
+
+    @Test
+    fun signInResumesAtTheNextStartAndSignOutGoesBackToSignIn() {
+        val first = SessionViewModel(scope, clients, urls).also { session = it }
+        first.start()
+        assertEquals(SessionState.SignedOut(null), awaitState(first.state, "nothing to resume") { it !is SessionState.Restoring })
+
+        val login = login(first, null)
+        login.onServerAddressChange(LiveServer.url + "/")
+        login.onLoginChange("  Parent1 ")
+        login.onPasswordChange(LiveServer.PASSWORD)
+        login.submit()
+        val signedIn = awaitState(first.state, "signed in") { it is SessionState.SignedIn } as SessionState.SignedIn
+        assertEquals("parent1", signedIn.user.username)
+        assertEquals(LiveServer.url, urls.saved)
+        awaitState(first.extras, "online") { it.connection == ConnectionBanner.None }
+
+        // The app is closed and opened again: the session resumes from the device, no password asked.
+        signedIn.client.close()
+        val second = SessionViewModel(scope, clients, urls).also { session = it }
+        second.start()
+        val resumed = awaitState(second.state, "resumed") { it !is SessionState.Restoring }
+        assertTrue("resumed: $resumed", resumed is SessionState.SignedIn)
+        assertEquals("parent1", (resumed as SessionState.SignedIn).user.username)
+
+        second.signOut()
+        val out = awaitState(second.state, "signed out") { it is SessionState.SignedOut }
+        assertEquals(SessionState.SignedOut(LiveServer.url, endedByServer = false), out)
+    }
+}
+
+/** "New chat" and "new group" through the directory, against the real server. */
+class DirectoryLiveTest {
+    private val devices = mutableListOf<Device>()
+
+    @After
+    fun signOut() = devices.forEach(Device::close)
+
+    private fun device(login: String) = Device(login).also { devices.add(it) }
+
+    @Test
+    fun aParentFindsTeachersButNotOtherParents() {
+        val parent = device("parent1")
+        val newChat = NewChatViewModel(parent.client, parent.scope)
+        newChat.onQueryChange("teacher")
+        val found = awaitState(newChat.state, "teachers found") { it.directory.query == "teacher" && !it.directory.searching && it.directory.results.isNotEmpty() }
+        assertTrue(found.directory.results.all { it.role == school.hallway.sdk.UserRole.TEACHER })
+        newChat.onQueryChange("parent2")
+        awaitState(newChat.state, "no parent2 for a parent") { it.directory.query == "parent2" && !it.directory.searching && it.directory.results.isEmpty() }
+
+        newChat.onQueryChange("teacher1")
+        val teacher1 = awaitState(newChat.state, "teacher1 alone") { s -> s.directory.query == "teacher1" && s.directory.results.size == 1 }
+            .directory.results.first()
+        newChat.open(teacher1.id)
+        val opened = awaitState(newChat.state, "the direct chat opened") { it.openedConversationId != null }.openedConversationId!!
+        val chat = ChatViewModel(parent.client, opened, parent.scope)
+        val state = awaitState(chat.state, "the chat's title") { it.title.isNotEmpty() }
+        assertEquals(teacher1.name, state.title)
+        assertEquals(false, state.isGroup)
+        assertEquals(teacher1.id, state.otherPerson?.id)
+    }
+
+    @Test
+    fun aTeacherCreatesAGroupThatTheMemberSeesLive() {
+        val teacher = device("teacher1")
+        val parent = device("parent1")
+        val parentList = ConversationListViewModel(parent.client, parent.scope)
+        val newGroup = NewGroupViewModel(teacher.client, teacher.scope)
+        newGroup.create()
+        assertEquals(GroupProblem.NameMissing, newGroup.state.value.formProblem)
+
+        val name = "Trip ${UUID.randomUUID().toString().take(8)}"
+        newGroup.onNameChange("  $name ")
+        newGroup.create()
+        assertEquals(GroupProblem.NoMembers, newGroup.state.value.formProblem)
+
+        newGroup.onQueryChange("parent1")
+        val person = awaitState(newGroup.state, "parent1 found") { s -> s.directory.query == "parent1" && s.directory.results.any { it.id == parent.user.id } }
+            .directory.results.first { it.id == parent.user.id }
+        newGroup.toggle(person)
+        assertTrue(newGroup.state.value.canCreate)
+        newGroup.create()
+        val id = awaitState(newGroup.state, "created") { it.createdConversationId != null }.createdConversationId!!
+
+        val row = awaitState(parentList.state, "the group at parent1") { s -> s.rows.any { it.id == id } }.rows.first { it.id == id }
+        assertEquals(name, row.title)
+        assertTrue(row.isGroup)
+        runBlocking { assertTrue(teacher.client.conversationList().conversations().first { it.id == id }.adminIds.contains(teacher.user.id)) }
+    }
+}

@@ -1,0 +1,217 @@
+package school.hallway.core
+
+import java.util.UUID
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import school.hallway.sdk.UserRole
+
+/**
+ * The view models against the real server with two people signed in on their own devices: teacher1 and
+ * parent1. Each test makes its own group (a unique name), so tests sharing the server never see each other's
+ * messages, and asserts only about that group.
+ */
+class TwoUsersLiveTest {
+    private lateinit var teacher: Device
+    private lateinit var parent: Device
+
+    /** The group this test made, with teacher1 (its admin) and parent1. */
+    private lateinit var groupId: String
+    private lateinit var groupName: String
+
+    @Before
+    fun signInAndMakeAGroup() {
+        teacher = Device("teacher1")
+        parent = Device("parent1")
+        groupName = "Test ${UUID.randomUUID().toString().take(8)}"
+        groupId = runBlocking { teacher.client.createGroup(groupName, listOf(parent.user.id)).id }
+    }
+
+    @After
+    fun signOut() {
+        if (::parent.isInitialized) parent.close()
+        if (::teacher.isInitialized) teacher.close()
+    }
+
+    private fun list(device: Device) = ConversationListViewModel(device.client, device.scope)
+    private fun chat(device: Device) = ChatViewModel(device.client, groupId, device.scope).also { it.setVisible(true) }
+
+    private fun ChatState.bubbles() = entries.filterIsInstance<ChatEntry.Bubble>()
+    private fun ConversationListState.row() = rows.firstOrNull { it.id == groupId }
+
+    /** Types and sends [text] through the composer, as the user does. */
+    private fun ChatViewModel.type(text: String) {
+        onTextChange(text)
+        send()
+    }
+
+    @Test
+    fun theListUpdatesLiveWithTheOthersMessageAndAnUnreadBadge() {
+        val parentList = list(parent)
+        awaitState(parentList.state, "the new group in parent1's list") { it.row()?.title == groupName }
+
+        chat(teacher).type("The trip is on Friday")
+
+        val row = awaitState(parentList.state, "the message in parent1's list") {
+            (it.row()?.preview as? Preview.Message)?.text == "The trip is on Friday"
+        }.row()!!
+        assertEquals(Preview.Message(PreviewSender.Named(teacher.user.displayName), "The trip is on Friday"), row.preview)
+        assertEquals("1", row.unreadBadge)
+        assertEquals(RelativeTime.Now, row.time)
+        assertEquals("the newest activity leads the unpinned rows", groupId, parentList.state.value.rows.first { !it.pinned }.id)
+
+        val teacherList = list(teacher)
+        val own = awaitState(teacherList.state, "the sender's own preview") { it.row()?.preview is Preview.Message }.row()!!
+        assertEquals(Preview.Message(PreviewSender.You, "The trip is on Friday"), own.preview)
+        assertEquals(null, own.unreadBadge)
+    }
+
+    @Test
+    fun pinnedAndMutedShowInTheList() {
+        val parentList = list(parent)
+        awaitState(parentList.state, "the group in the list") { it.row() != null }
+        parentList.setPinned(groupId, true)
+        parentList.setMuted(groupId, true)
+        val state = awaitState(parentList.state, "pinned and muted") { it.row()?.pinned == true && it.row()?.muted == true }
+        assertEquals("pinned first", groupId, state.rows.first().id)
+        parentList.setPinned(groupId, false)
+        awaitState(parentList.state, "unpinned") { it.row()?.pinned == false }
+    }
+
+    @Test
+    fun messagesFromOneAppearInTheOthersThreadInOrder() {
+        val teacherChat = chat(teacher)
+        val parentChat = chat(parent)
+        val sent = listOf("First", "Second", "Third")
+        sent.forEach { teacherChat.type(it) }
+
+        val state = awaitState(parentChat.state, "three messages in parent1's thread") { it.bubbles().size == 3 }
+        val bubbles = state.bubbles()
+        assertEquals(sent, bubbles.map { it.body })
+        assertTrue("received, not own", bubbles.none { it.isOwn })
+        assertEquals(teacher.user.displayName, bubbles[0].sender?.name)
+        assertEquals(UserRole.TEACHER, bubbles[0].sender?.role)
+        assertEquals("one run: the name shows once", listOf(true, false, false), bubbles.map { it.firstInRun })
+        assertEquals("seq grows", bubbles.mapNotNull { it.seq }.sorted(), bubbles.mapNotNull { it.seq })
+        assertTrue("a day separator leads", state.entries.first() is ChatEntry.DaySeparator)
+        assertEquals(DayLabel.Today, (state.entries.first() as ChatEntry.DaySeparator).label)
+        assertEquals(groupName, state.title)
+
+        val own = awaitState(teacherChat.state, "the sender's bubbles sent") { s ->
+            s.bubbles().size == 3 && s.bubbles().all { it.status != BubbleStatus.Sending }
+        }.bubbles()
+        assertEquals(sent, own.map { it.body })
+        assertTrue(own.all { it.isOwn && it.canEdit && it.canDelete && !it.canReport })
+    }
+
+    @Test
+    fun typingShowsAndClears() {
+        val teacherChat = chat(teacher)
+        val parentChat = chat(parent)
+        val parentList = list(parent)
+        awaitState(parentChat.state, "the thread loaded") { it.loaded && it.title == groupName }
+
+        teacherChat.onTextChange("I am writ")
+        val typing = awaitState(parentChat.state, "teacher1 typing") { it.typing != null }.typing!!
+        assertEquals(TypingLine(listOf(teacher.user.displayName), inGroup = true), typing)
+        awaitState(parentList.state, "the typing line in the list") { it.row()?.typing != null }
+
+        teacherChat.onTextChange("")
+        awaitState(parentChat.state, "typing cleared") { it.typing == null }
+        awaitState(parentList.state, "the list's typing line cleared") { it.row()?.typing == null }
+    }
+
+    @Test
+    fun reactionsAndReadMarkersUpdateOnBothSides() {
+        val teacherChat = chat(teacher)
+        teacherChat.type("Please read this")
+        val parentChat = chat(parent)
+        val key = awaitState(parentChat.state, "the message at parent1") { it.bubbles().size == 1 }.bubbles()[0].key
+
+        // parent1's screen is visible: the message is marked read, and teacher1 sees it.
+        val read = awaitState(teacherChat.state, "read by parent1") { s ->
+            s.bubbles().singleOrNull()?.status == BubbleStatus.Read(1)
+        }.bubbles().single()
+        assertEquals(listOf(parent.user.id), read.seenBy.map { it.id })
+        awaitState(list(parent).state, "no unread left") { it.row() != null && it.row()?.unreadBadge == null }
+
+        parentChat.toggleReaction(key, "👍")
+        val mine = awaitState(parentChat.state, "parent1's reaction") { s -> s.bubbles().single().reactions.isNotEmpty() }
+        assertEquals(listOf(Reaction("👍", 1, mine = true)), mine.bubbles().single().reactions)
+        val theirs = awaitState(teacherChat.state, "the reaction at teacher1") { s -> s.bubbles().single().reactions.isNotEmpty() }
+        assertEquals(listOf(Reaction("👍", 1, mine = false)), theirs.bubbles().single().reactions)
+
+        parentChat.toggleReaction(key, "👍")
+        awaitState(teacherChat.state, "the reaction taken back") { s -> s.bubbles().single().reactions.isEmpty() }
+    }
+
+    @Test
+    fun editAndDeleteReachTheOtherSide() {
+        val teacherChat = chat(teacher)
+        val parentChat = chat(parent)
+        teacherChat.type("Meet at 9")
+        val key = awaitState(teacherChat.state, "sent") { s -> s.bubbles().singleOrNull()?.canEdit == true }.bubbles()[0].key
+        teacherChat.startEdit(key)
+        assertEquals("Meet at 9", teacherChat.state.value.composer.text)
+        teacherChat.type("Meet at 10")
+        val edited = awaitState(parentChat.state, "the edit at parent1") { s -> s.bubbles().singleOrNull()?.body == "Meet at 10" }
+        assertTrue(edited.bubbles()[0].edited)
+        assertTrue("a received message can be reported, not edited", edited.bubbles()[0].canReport && !edited.bubbles()[0].canEdit)
+
+        teacherChat.delete(key)
+        val deleted = awaitState(parentChat.state, "the deletion at parent1") { s -> s.bubbles().singleOrNull()?.deleted == true }
+        assertEquals("", deleted.bubbles()[0].body)
+        assertTrue(!deleted.bubbles()[0].canReact)
+    }
+
+    @Test
+    fun aMessageSentWhileTheServerIsDownIsSendingThenSentWhenItReturns() {
+        val teacherChat = chat(teacher)
+        val parentChat = chat(parent)
+        awaitState(teacherChat.state, "online") { it.loaded && it.connection == ConnectionBanner.None }
+        LiveServer.stop()
+        try {
+            awaitState(teacherChat.state, "the offline banner") { it.connection == ConnectionBanner.Offline }
+            teacherChat.type("Written offline")
+            val sending = awaitState(teacherChat.state, "the local echo") { it.bubbles().isNotEmpty() }.bubbles().single()
+            assertEquals("Written offline", sending.body)
+            assertEquals(BubbleStatus.Sending, sending.status)
+            assertTrue("nothing to react to before the server has it", !sending.canReact)
+        } finally {
+            LiveServer.start()
+        }
+        // What the app does when the OS says the network is back (and pull to refresh does too).
+        list(teacher).refresh()
+        val sent = awaitState(teacherChat.state, "sent after the server returned") { s ->
+            s.bubbles().singleOrNull()?.let { it.status == BubbleStatus.Sent || it.status is BubbleStatus.Read } == true
+        }.bubbles().single()
+        assertNotNull(sent.messageId)
+        parent.client.reconnectNow()
+        awaitState(parentChat.state, "the message at parent1") { s -> s.bubbles().singleOrNull()?.body == "Written offline" }
+    }
+
+    @Test
+    fun aRefusedMessageFailsWithTheServersReasonAndDoesNotHoldBackTheNext() {
+        val word = "zorblax" + UUID.randomUUID().toString().take(6)
+        LiveServer.banWords(word)
+        val teacherChat = chat(teacher)
+        teacherChat.type("this says $word here")
+        val failed = awaitState(teacherChat.state, "the refusal") { s ->
+            s.bubbles().singleOrNull()?.status is BubbleStatus.Failed
+        }.bubbles().single()
+        val status = failed.status as BubbleStatus.Failed
+        assertEquals("banned_word", status.code)
+        assertTrue("the server's reason: '${status.reason}'", status.reason.isNotBlank())
+        assertTrue(failed.canRetry)
+
+        teacherChat.type("A clean message")
+        awaitState(chat(parent).state, "the next message delivered") { s -> s.bubbles().map { it.body } == listOf("A clean message") }
+
+        teacherChat.discard(failed.key)
+        awaitState(teacherChat.state, "the failed message discarded") { s -> s.bubbles().none { it.key == failed.key } }
+    }
+}
