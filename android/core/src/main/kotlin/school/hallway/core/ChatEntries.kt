@@ -197,6 +197,6 @@ internal fun attachmentView(attachment: AttachmentInfo) = AttachmentView(
     thumbnailUrl = attachment.thumbnailUrl,
 )
 
-/** The upload under way for a local echo (none until the SDK reports uploads). */
-@Suppress("UNUSED_PARAMETER")
-internal fun uploadOf(item: TimelineItem): UploadView? = null
+/** The upload under way for a local echo with a file. */
+internal fun uploadOf(item: TimelineItem): UploadView? =
+    item.upload?.let { UploadView(it.fileName, it.sizeBytes.toLong(), it.sentBytes.toLong()) }

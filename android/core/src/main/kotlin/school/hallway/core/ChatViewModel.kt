@@ -11,6 +11,7 @@ import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import school.hallway.sdk.Client
+import school.hallway.sdk.ReportReason
 import school.hallway.sdk.ConversationSummary
 import school.hallway.sdk.Timeline
 import school.hallway.sdk.TimelineSnapshot
@@ -20,11 +21,27 @@ import school.hallway.sdk.coroutines.updates
 /** A sent message being edited in the composer. */
 data class Editing(val key: String, val messageId: String, val original: String)
 
+/**
+ * A file the user picked, shown above the composer (a thumbnail for an image) until sent or removed; the text
+ * typed becomes its caption. [path] is a readable copy the app made (the SDK copies it again when queued).
+ */
+data class PendingAttachment(
+    val path: String,
+    val fileName: String,
+    val mimeType: String,
+    val sizeBytes: Long,
+) {
+    val isImage: Boolean get() = mimeType.startsWith("image/")
+    val sizeLabel: String get() = Text.fileSize(sizeBytes)
+}
+
 /** The text field at the bottom of a chat. */
 data class ComposerState(
     val text: String = "",
     /** Set while an own message is edited: the send button saves, a bar above offers to cancel. */
     val editing: Editing? = null,
+    /** A picked file waiting to be sent with the text as its caption. */
+    val attachment: PendingAttachment? = null,
     /** Shown under the field after a send attempt (too long); cleared by typing. */
     val problem: MessageProblem? = null,
 ) {
@@ -32,7 +49,19 @@ data class ComposerState(
     val charactersLeft: Int? get() = charactersLeft(text)
 
     /** The send button is enabled. */
-    val canSend: Boolean get() = validateMessage(text) == null
+    val canSend: Boolean get() = validateMessage(text, hasAttachment = attachment != null) == null
+
+    /** Files can be attached (not while editing). */
+    val canAttach: Boolean get() = editing == null
+}
+
+/** A short confirmation after an action, shown once (a snackbar) and then dismissed. */
+sealed interface Notice {
+    /** The report reached the school's admins. */
+    data object Reported : Notice
+
+    /** A received file was saved at [path]: the app opens it with [mimeType]. */
+    data class Downloaded(val path: String, val mimeType: String) : Notice
 }
 
 /** The chat screen. */
@@ -44,6 +73,8 @@ data class ChatState(
     /** The other person of a direct chat (avatar and role badge in the top bar). */
     val otherPerson: Person? = null,
     val memberCount: Int = 0,
+    /** Other members online now: a direct chat says "Online", a group "3 online". */
+    val onlineCount: Int = 0,
     val entries: List<ChatEntry> = emptyList(),
     /** "Ana is typing…" above the composer, with animated dots. */
     val typing: TypingLine? = null,
@@ -54,6 +85,8 @@ data class ChatState(
     val connection: ConnectionBanner = ConnectionBanner.None,
     /** The last action that failed (a reaction, an edit), until dismissed. */
     val problem: Problem? = null,
+    /** The last action that succeeded and says so (a report), until dismissed. */
+    val notice: Notice? = null,
 )
 
 /**
@@ -125,6 +158,7 @@ class ChatViewModel(
                 isGroup = isGroup,
                 otherPerson = if (isGroup) null else members.values.firstOrNull { p -> p.id != me },
                 memberCount = members.size,
+                onlineCount = snapshot.onlineMemberIds.count { id -> id != me },
                 entries = entries,
                 typing = TypingLine.of(snapshot.typingUserIds, members, isGroup, me),
                 reachedStart = snapshot.reachedStart,
@@ -160,29 +194,67 @@ class ChatViewModel(
     /** The send button: queues the message (or saves the edit). It shows at once as "sending". */
     fun send() {
         val composer = _state.value.composer
-        val problem = validateMessage(composer.text)
+        val problem = validateMessage(composer.text, hasAttachment = composer.attachment != null)
         if (problem != null) {
             _state.update { it.copy(composer = it.composer.copy(problem = problem)) }
             return
         }
         val text = composer.text
         val editing = composer.editing
+        val attachment = composer.attachment
         _state.update { it.copy(composer = ComposerState()) }
         outgoing.trySend {
             try {
-                if (editing != null) {
-                    if (text != editing.original) timeline.edit(editing.messageId, text)
-                } else {
-                    timeline.sendText(text)
+                when {
+                    editing != null -> if (text != editing.original) timeline.edit(editing.messageId, text)
+                    attachment != null -> timeline.sendAttachment(attachment.path, attachment.fileName, text.trim())
+                    else -> timeline.sendText(text)
                 }
             } catch (cancelled: kotlin.coroutines.cancellation.CancellationException) {
                 throw cancelled
             } catch (error: Exception) {
                 // Give the text back so nothing typed is lost.
-                _state.update { it.copy(composer = ComposerState(text, editing), problem = Problem.from(error)) }
+                _state.update { it.copy(composer = ComposerState(text, editing, attachment), problem = Problem.from(error)) }
             }
         }
     }
+
+    /** The user picked a file (the app made a readable copy at [PendingAttachment.path]). */
+    fun attach(attachment: PendingAttachment) {
+        if (!_state.value.composer.canAttach) return
+        _state.update { it.copy(composer = it.composer.copy(attachment = attachment, problem = null)) }
+    }
+
+    /** The picked file is taken off the composer. */
+    fun removeAttachment() = _state.update { it.copy(composer = it.composer.copy(attachment = null)) }
+
+    /** Reports a received message to the school's admins with a [reason] and an optional [note]. */
+    fun report(key: String, reason: ReportReason, note: String) {
+        val bubble = bubble(key) ?: return
+        val messageId = bubble.messageId ?: return
+        if (!bubble.canReport) return
+        if (!reportNoteFits(note)) {
+            report(Problem.Refused("invalid_input", "note: at most ${Limits.MAX_REPORT_NOTE_CHARS} characters"))
+            return
+        }
+        scope.launchAction(::report) {
+            timeline.report(messageId, reason, note.trim().ifEmpty { null })
+            _state.update { it.copy(notice = Notice.Reported) }
+        }
+    }
+
+    /** Saves a received file into [directory] (the app's cache) and says where, so the app can open it. */
+    fun download(attachment: AttachmentView, directory: String) {
+        val safeName = attachment.fileName.replace(Regex("[/\\\\:]"), "_").ifBlank { attachment.id }
+        val path = java.io.File(directory, "${attachment.id}-$safeName").path
+        scope.launchAction(::report) {
+            client.downloadAttachment(attachment.id, false, path)
+            _state.update { it.copy(notice = Notice.Downloaded(path, attachment.mimeType)) }
+        }
+    }
+
+    /** The confirmation was shown. */
+    fun dismissNotice() = _state.update { it.copy(notice = null) }
 
     /** "Tap to retry" on a failed message: back in line, in its place. */
     fun retry(key: String) {

@@ -56,6 +56,8 @@ data class ConversationRow(
     val typing: TypingLine?,
     /** Messages written here that the server has not taken yet (or refused): a clock icon. */
     val pendingSends: Long,
+    /** The other person of a direct chat is online (a dot on the avatar); in a group, anyone else is. */
+    val online: Boolean,
 )
 
 /** The conversation list screen. */
@@ -141,6 +143,7 @@ class ConversationListViewModel(
             archived = summary.archived,
             typing = TypingLine.of(summary.typingUserIds, members, summary.isGroup, me),
             pendingSends = summary.pendingSends.toLong(),
+            online = summary.onlineMemberIds.any { it != me },
         )
     }
 

@@ -20,6 +20,9 @@ object Limits {
     /** Most members of a group, its creator included. */
     const val MAX_GROUP_MEMBERS = 1000
 
+    /** Longest note on a report, in characters. */
+    const val MAX_REPORT_NOTE_CHARS = 1000
+
     /** Most people the directory search asks for at once. */
     const val DIRECTORY_PAGE = 50
 }
@@ -106,3 +109,6 @@ object ServerAddress {
         return "$scheme://${host.lowercase()}$port$path"
     }
 }
+
+/** Whether a report's note fits (it is optional: empty is fine). */
+fun reportNoteFits(note: String): Boolean = serverLength(note) <= Limits.MAX_REPORT_NOTE_CHARS

@@ -40,11 +40,11 @@ class ChatEntriesTest {
     ) = TimelineItem(
         uniqueId = id, messageId = if (seq == null) null else "m-$id", clientMsgId = "c-$id", seq = seq,
         senderId = sender, isOwn = sender == me, body = "text $id", createdAt = time, editedAt = null,
-        deleted = deleted, reactions = reactions, attachments = emptyList(), sendState = state,
+        deleted = deleted, reactions = reactions, attachments = emptyList(), sendState = state, upload = null,
     )
 
     private fun snapshot(vararg items: TimelineItem, markers: List<ReadMarker> = emptyList()) =
-        TimelineSnapshot("c", items.toList(), ownReadSeq = 0, readMarkers = markers, typingUserIds = emptyList(), reachedStart = true)
+        TimelineSnapshot("c", items.toList(), ownReadSeq = 0, readMarkers = markers, typingUserIds = emptyList(), reachedStart = true, onlineMemberIds = emptyList())
 
     private fun build(snapshot: TimelineSnapshot) = buildEntries(snapshot, context, zone, today)
 

@@ -1,6 +1,11 @@
 package school.hallway.core
 
+import java.awt.Color
+import java.awt.image.BufferedImage
+import java.nio.file.Files
+import java.nio.file.Paths
 import java.util.UUID
+import javax.imageio.ImageIO
 import kotlinx.coroutines.runBlocking
 import org.junit.After
 import org.junit.Assert.assertEquals
@@ -8,6 +13,7 @@ import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
+import school.hallway.sdk.ReportReason
 import school.hallway.sdk.UserRole
 
 /**
@@ -213,5 +219,72 @@ class TwoUsersLiveTest {
 
         teacherChat.discard(failed.key)
         awaitState(teacherChat.state, "the failed message discarded") { s -> s.bubbles().none { it.key == failed.key } }
+    }
+
+    @Test
+    fun aPhotoSentWhileTheServerIsDownShowsItsUploadThenArrivesAndDownloads() {
+        val photo = Files.createTempFile("hallway-photo", ".png")
+        val downloads = Files.createTempDirectory("hallway-downloads")
+        try {
+            ImageIO.write(BufferedImage(64, 48, BufferedImage.TYPE_INT_RGB).apply {
+                createGraphics().run { color = Color.ORANGE; fillRect(0, 0, 64, 48); dispose() }
+            }, "png", photo.toFile())
+            val teacherChat = chat(teacher)
+            val parentChat = chat(parent)
+            awaitState(teacherChat.state, "online") { it.loaded && it.connection == ConnectionBanner.None }
+            LiveServer.stop()
+            try {
+                awaitState(teacherChat.state, "the offline banner") { it.connection == ConnectionBanner.Offline }
+                teacherChat.attach(PendingAttachment(photo.toString(), "trip.png", "image/png", Files.size(photo)))
+                assertTrue("a file alone can be sent", teacherChat.state.value.composer.canSend)
+                teacherChat.type("The bus")
+                val echo = awaitState(teacherChat.state, "the local echo") { it.bubbles().isNotEmpty() }.bubbles().single()
+                assertEquals(BubbleStatus.Sending, echo.status)
+                assertEquals("The bus", echo.body)
+                assertEquals(UploadView("trip.png", Files.size(photo), 0), echo.upload)
+                // The SDK keeps its own copy: the app may drop the one it picked.
+                Files.delete(photo)
+            } finally {
+                LiveServer.start()
+            }
+            list(teacher).refresh()
+            val sent = awaitState(teacherChat.state, "sent with its file") { s ->
+                s.bubbles().singleOrNull()?.let { it.messageId != null && it.attachments.isNotEmpty() } == true
+            }.bubbles().single()
+            assertEquals(null, sent.upload)
+            parent.client.reconnectNow()
+            val received = awaitState(parentChat.state, "the photo at parent1") { s ->
+                s.bubbles().singleOrNull()?.attachments?.isNotEmpty() == true
+            }.bubbles().single()
+            val attachment = received.attachments.single()
+            assertEquals("The bus", received.body)
+            assertTrue("an image shows inline: $attachment", attachment.isImage)
+
+            parentChat.download(attachment, downloads.toString())
+            val notice = awaitState(parentChat.state, "downloaded") { it.notice != null }.notice as Notice.Downloaded
+            assertTrue(Files.size(Paths.get(notice.path)) > 0)
+        } finally {
+            Files.deleteIfExists(photo)
+            downloads.toFile().deleteRecursively()
+        }
+    }
+
+    @Test
+    fun aReportIsConfirmedAndListedAmongTheReportersReports() {
+        val teacherChat = chat(teacher)
+        teacherChat.type("Something to report")
+        val parentChat = chat(parent)
+        val bubble = awaitState(parentChat.state, "the message at parent1") { it.bubbles().singleOrNull()?.canReport == true }.bubbles()[0]
+        parentChat.report(bubble.key, ReportReason.INAPPROPRIATE, "  ")
+        assertEquals(Notice.Reported, awaitState(parentChat.state, "the confirmation") { it.notice != null }.notice)
+        val reports = runBlocking { parent.client.myReports() }
+        assertTrue(reports.any { it.messageId == bubble.messageId && it.reason == ReportReason.INAPPROPRIATE && !it.handled })
+    }
+
+    @Test
+    fun presenceShowsTheOtherMemberOnline() {
+        val parentChat = chat(parent)
+        awaitState(parentChat.state, "teacher1 online in the group") { it.onlineCount == 1 }
+        awaitState(list(parent).state, "the online dot in the list") { it.row()?.online == true }
     }
 }
