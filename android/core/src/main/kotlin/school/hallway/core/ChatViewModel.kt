@@ -87,7 +87,10 @@ data class ChatState(
     val problem: Problem? = null,
     /** The last action that succeeded and says so (a report), until dismissed. */
     val notice: Notice? = null,
-)
+) {
+    /** For the top bar's avatar when there is no picture: the group's or the person's initials. */
+    val initials: String get() = otherPerson?.initials ?: Text.initials(title)
+}
 
 /**
  * One conversation: its messages as bubbles (live), the composer with typing notifications, and every action

@@ -1,0 +1,135 @@
+package school.hallway.app
+
+import androidx.compose.foundation.layout.Box
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxHeight
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.width
+import androidx.compose.foundation.layout.BoxWithConstraints
+import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Text
+import androidx.compose.material3.VerticalDivider
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.saveable.rememberSaveable
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import androidx.lifecycle.viewmodel.compose.viewModel
+import androidx.navigation.NavType
+import androidx.navigation.compose.NavHost
+import androidx.navigation.compose.composable
+import androidx.navigation.compose.rememberNavController
+import androidx.navigation.navArgument
+import android.net.Uri
+import school.hallway.core.SessionState
+import school.hallway.sdk.Client
+
+/** Wider than this, the list and the open chat show side by side (tablets, foldables, landscape). */
+private val TwoPaneFrom = 840.dp
+
+/** The width of the list beside a chat. */
+private val ListPaneWidth = 360.dp
+
+/** The root: sign-in, or the signed-in screens, as the session says. */
+@Composable
+fun HallwayApp() {
+    val holder: SessionHolder = viewModel()
+    val state by holder.session.state.collectAsStateWithLifecycle()
+    when (val session = state) {
+        SessionState.Restoring -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) {
+            CircularProgressIndicator()
+        }
+        is SessionState.SignedOut -> LoginScreen(
+            clients = holder.clientFactory,
+            serverUrl = session.serverUrl,
+            endedByServer = session.endedByServer,
+            onSignedIn = holder.session::signedIn,
+        )
+        is SessionState.SignedIn -> SignedInApp(session.client, holder)
+    }
+}
+
+/**
+ * The signed-in screens. On a phone: the list, then a chat over it. On a wide screen: both at once, the
+ * chosen chat beside the list (teachers keep many conversations going).
+ */
+@Composable
+private fun SignedInApp(client: Client, holder: SessionHolder) {
+    val nav = rememberNavController()
+    NavHost(nav, startDestination = "home") {
+        composable("home") {
+            BoxWithConstraints(Modifier.fillMaxSize()) {
+                var selected by rememberSaveable { mutableStateOf<String?>(null) }
+                val twoPane = maxWidth >= TwoPaneFrom
+                val listScreen = @Composable { modifier: Modifier ->
+                    ConversationListScreen(
+                        client = client,
+                        selectedId = if (twoPane) selected else null,
+                        onOpen = { id -> if (twoPane) selected = id else nav.navigate("chat/$id") },
+                        onNewChat = { nav.navigate("new-chat") },
+                        onNewGroup = { nav.navigate("new-group") },
+                        onSettings = { nav.navigate("settings") },
+                        modifier = modifier,
+                    )
+                }
+                if (twoPane) {
+                    Row(Modifier.fillMaxSize()) {
+                        listScreen(Modifier.width(ListPaneWidth).fillMaxHeight())
+                        VerticalDivider()
+                        val open = selected
+                        if (open == null) {
+                            Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) {
+                                Text(stringResource(R.string.choose_conversation), style = MaterialTheme.typography.bodyLarge)
+                            }
+                        } else {
+                            ChatScreen(
+                                client = client,
+                                conversationId = open,
+                                showBack = false,
+                                onBack = { selected = null },
+                                onOpenImage = { url -> nav.navigate("image?url=${Uri.encode(url)}") },
+                                modifier = Modifier.fillMaxSize(),
+                            )
+                        }
+                    }
+                } else {
+                    listScreen(Modifier.fillMaxSize())
+                }
+            }
+        }
+        composable("chat/{id}", arguments = listOf(navArgument("id") { type = NavType.StringType })) { entry ->
+            val id = entry.arguments?.getString("id") ?: return@composable
+            ChatScreen(
+                client = client,
+                conversationId = id,
+                showBack = true,
+                onBack = { nav.popBackStack() },
+                onOpenImage = { url -> nav.navigate("image?url=${Uri.encode(url)}") },
+            )
+        }
+        composable("new-chat") {
+            NewChatScreen(client, onBack = { nav.popBackStack() }, onOpened = { id ->
+                nav.popBackStack()
+                nav.navigate("chat/$id")
+            })
+        }
+        composable("new-group") {
+            NewGroupScreen(client, onBack = { nav.popBackStack() }, onCreated = { id ->
+                nav.popBackStack()
+                nav.navigate("chat/$id")
+            })
+        }
+        composable("settings") {
+            SettingsScreen(holder.session, onBack = { nav.popBackStack() })
+        }
+        composable("image?url={url}", arguments = listOf(navArgument("url") { type = NavType.StringType })) { entry ->
+            ImageViewerScreen(url = entry.arguments?.getString("url").orEmpty(), onBack = { nav.popBackStack() })
+        }
+    }
+}
