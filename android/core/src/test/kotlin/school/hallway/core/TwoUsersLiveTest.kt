@@ -201,24 +201,39 @@ class TwoUsersLiveTest {
     }
 
     @Test
-    fun aRefusedMessageFailsWithTheServersReasonAndDoesNotHoldBackTheNext() {
+    fun aRefusedMessageFailsWithTheServersReasonAndCanBeDiscardedOrRetried() {
         val word = "zorblax" + UUID.randomUUID().toString().take(6)
         LiveServer.banWords(word)
-        val teacherChat = chat(teacher)
-        teacherChat.type("this says $word here")
-        val failed = awaitState(teacherChat.state, "the refusal") { s ->
-            s.bubbles().singleOrNull()?.status is BubbleStatus.Failed
-        }.bubbles().single()
-        val status = failed.status as BubbleStatus.Failed
-        assertEquals("banned_word", status.code)
-        assertTrue("the server's reason: '${status.reason}'", status.reason.isNotBlank())
-        assertTrue(failed.canRetry)
+        try {
+            val teacherChat = chat(teacher)
+            teacherChat.type("this says $word here")
+            val failed = awaitState(teacherChat.state, "the refusal") { s ->
+                s.bubbles().singleOrNull()?.status is BubbleStatus.Failed
+            }.bubbles().single()
+            val status = failed.status as BubbleStatus.Failed
+            assertEquals("banned_word", status.code)
+            assertTrue("the server's reason: '${status.reason}'", status.reason.isNotBlank())
+            assertTrue(failed.canRetry)
 
-        teacherChat.type("A clean message")
-        awaitState(chat(parent).state, "the next message delivered") { s -> s.bubbles().map { it.body } == listOf("A clean message") }
+            teacherChat.type("A clean message")
+            val parentChat = chat(parent)
+            awaitState(parentChat.state, "the next message delivered") { s -> s.bubbles().map { it.body } == listOf("A clean message") }
 
-        teacherChat.discard(failed.key)
-        awaitState(teacherChat.state, "the failed message discarded") { s -> s.bubbles().none { it.key == failed.key } }
+            teacherChat.discard(failed.key)
+            awaitState(teacherChat.state, "the failed message discarded") { s -> s.bubbles().none { it.key == failed.key } }
+
+            teacherChat.type("again $word")
+            val second = awaitState(teacherChat.state, "the second refusal") { s ->
+                s.bubbles().any { it.status is BubbleStatus.Failed }
+            }.bubbles().first { it.status is BubbleStatus.Failed }
+            LiveServer.banWords()
+            teacherChat.retry(second.key)
+            awaitState(parentChat.state, "the retried message delivered once the word is allowed") { s ->
+                s.bubbles().map { it.body } == listOf("A clean message", "again $word")
+            }
+        } finally {
+            LiveServer.banWords()
+        }
     }
 
     @Test
