@@ -128,7 +128,7 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
         composable("settings") {
             SettingsScreen(holder.session, onBack = { nav.popBackStack() })
         }
-        composable("image?url={url}", arguments = listOf(navArgument("url") { type = NavType.StringType })) { entry ->
+        composable("image?url={url}", arguments = listOf(navArgument("url") { type = NavType.StringType; defaultValue = "" })) { entry ->
             ImageViewerScreen(url = entry.arguments?.getString("url").orEmpty(), onBack = { nav.popBackStack() })
         }
     }

@@ -1,3 +1,5 @@
+@file:OptIn(androidx.compose.ui.ExperimentalComposeUiApi::class)
+
 package school.hallway.app
 
 import android.content.ActivityNotFoundException
@@ -403,7 +405,7 @@ private fun BubbleView(
                 val names = bubble.seenBy.joinToString { it.name }
                 val seenDescription = stringResource(R.string.seen_by, names)
                 Row(
-                    horizontalArrangement = Arrangement.spacedBy((-4).dp),
+                    horizontalArrangement = Arrangement.spacedBy(2.dp),
                     modifier = Modifier.padding(top = 2.dp).semantics(mergeDescendants = true) { contentDescription = seenDescription },
                 ) {
                     bubble.seenBy.take(5).forEach { Avatar(it.initials, it.avatarUrl, size = 16.dp) }

@@ -1,3 +1,5 @@
+@file:OptIn(androidx.compose.ui.ExperimentalComposeUiApi::class)
+
 package school.hallway.app
 
 import androidx.compose.foundation.ExperimentalFoundationApi

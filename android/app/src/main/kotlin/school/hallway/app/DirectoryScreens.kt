@@ -105,7 +105,10 @@ fun NewGroupScreen(client: Client, onBack: () -> Unit, onCreated: (String) -> Un
                 label = { Text(stringResource(R.string.group_name)) },
                 singleLine = true,
                 isError = state.formProblem != null,
-                supportingText = state.formProblem?.let { problem -> { Text(groupProblemText(problem)) } },
+                supportingText = when (val problem = state.formProblem) {
+                    null -> null
+                    else -> ({ Text(groupProblemText(problem)) })
+                },
                 modifier = Modifier.fillMaxWidth().padding(horizontal = 16.dp, vertical = 8.dp),
             )
             state.problem?.let { ProblemLine(problemText(it)) }
