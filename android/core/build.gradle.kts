@@ -32,7 +32,8 @@ android {
 }
 
 kotlin {
-    jvmToolchain(17)
+    // The JDK that runs Gradle (Android Studio's own) compiles; the bytecode targets Java 17 like the Java side.
+    compilerOptions { jvmTarget.set(org.jetbrains.kotlin.gradle.dsl.JvmTarget.JVM_17) }
 }
 
 dependencies {

@@ -45,7 +45,8 @@ android {
 }
 
 kotlin {
-    jvmToolchain(17)
+    // The JDK that runs Gradle (Android Studio's own) compiles; the bytecode targets Java 17 like the Java side.
+    compilerOptions { jvmTarget.set(org.jetbrains.kotlin.gradle.dsl.JvmTarget.JVM_17) }
 }
 
 /**
@@ -75,7 +76,8 @@ tasks.matching { it.name.startsWith("merge") && it.name.endsWith("JniLibFolders"
 
 dependencies {
     // The generated code uses JNA; the AAR carries libjnidispatch.so for Android's ABIs.
-    implementation(libs.jna) {
+    // api: the generated classes extend JNA's (Structure, Callback), so :core compiles against JNA too.
+    api(libs.jna) {
         artifact { type = "aar" }
     }
     api(libs.kotlinx.coroutines.core)
