@@ -44,6 +44,7 @@ class DirectoryLiveTest {
         val teacher = device("teacher1")
         val parent = device("parent1")
         val parentList = ConversationListViewModel(parent.client, parent.scope)
+        awaitState(parentList.state, "parent1 online") { it.loaded && it.connection == ConnectionBanner.None }
         val newGroup = NewGroupViewModel(teacher.client, teacher.scope)
         newGroup.create()
         assertEquals(GroupProblem.NameMissing, newGroup.state.value.formProblem)
