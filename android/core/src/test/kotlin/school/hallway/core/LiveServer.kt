@@ -31,7 +31,11 @@ object LiveServer {
     val url: String = required("HALLWAY_SERVER_URL")
     private val controlUrl: String = required("HALLWAY_CONTROL_URL")
 
-    private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+    /**
+     * A new client per call: a pooled keep-alive connection would outlive a /stop and /start of the server,
+     * and the next request on it would fail with no bytes received.
+     */
+    private val http: HttpClient get() = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
 
     private fun required(name: String): String = System.getenv(name)
         ?: throw IllegalStateException("$name is not set: run these tests through scripts/test-kotlin, which starts the server")
