@@ -4,11 +4,17 @@
 //! Tokens are kept in the store so that a restarted app is still signed in; they never reach a log or an
 //! error.
 
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use futures_util::{StreamExt, TryStreamExt};
+use reqwest::multipart::{Form, Part};
+use tokio::io::AsyncWriteExt;
+use tokio_util::io::ReaderStream;
+
 use hallway_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
-use hallway_protocol::{ErrorBody, ErrorCode, User};
+use hallway_protocol::{Attachment, ErrorBody, ErrorCode, User};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,6 +30,8 @@ const REFRESH_MARGIN_SECS: u64 = 60;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one REST call may take in all.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an upload or a download may take in all (25 MiB over a slow phone connection).
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// The server's REST API, signed in as the stored session's user.
 pub(crate) struct Api {
@@ -208,26 +216,120 @@ impl Api {
         body: Option<&B>,
     ) -> Result<reqwest::Response> {
         let url = self.url(path)?;
-        let build = |token: &str| {
+        self.signed(|token| {
             let request = self.http.request(method.clone(), url.clone()).bearer_auth(token).query(query);
-            match body {
+            let request = match body {
                 Some(body) => request.json(body),
                 None => request,
-            }
-        };
+            };
+            async move { Ok(request) }
+        })
+        .await
+    }
+
+    /// Sends the request `build` makes with an access token; when the server says the token expired (or is
+    /// unknown, which only a refresh can tell from an ended session), refreshes it and sends a new request
+    /// once more. A refresh that fails because the session ended signs this client out.
+    async fn signed<F, Fut>(&self, build: F) -> Result<reqwest::Response>
+    where
+        F: Fn(&str) -> Fut,
+        Fut: std::future::Future<Output = Result<reqwest::RequestBuilder>>,
+    {
         let token = self.access_token().await?;
-        let response = build(&token).send().await?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            // Expired: refresh and retry. Unauthenticated: the session may have ended (signed out everywhere),
-            // which only a refresh can tell; if it did, the refresh signs this client out.
-            let error = error_from(response).await;
-            if !matches!(error.code(), Some(ErrorCode::TokenExpired | ErrorCode::Unauthenticated)) {
-                return Err(error);
-            }
-            let token = self.refresh(&token).await?;
-            return Ok(build(&token).send().await?);
+        let response = build(&token).await?.send().await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
         }
-        Ok(response)
+        let error = error_from(response).await;
+        if !matches!(error.code(), Some(ErrorCode::TokenExpired | ErrorCode::Unauthenticated)) {
+            return Err(error);
+        }
+        let token = self.refresh(&token).await?;
+        Ok(build(&token).await?.send().await?)
+    }
+
+    /// Uploads the file at `path` as `file_name` (`POST /attachments`), streaming it from disk and telling
+    /// `progress` the bytes sent so far.
+    pub(crate) async fn upload(
+        &self,
+        path: &Path,
+        file_name: &str,
+        progress: impl Fn(u64) + Clone + Send + Sync + 'static,
+    ) -> Result<Attachment> {
+        let url = self.url("attachments")?;
+        let response = self
+            .signed(|token| {
+                let request = self.http.post(url.clone()).bearer_auth(token).timeout(TRANSFER_TIMEOUT);
+                let (path, file_name, progress) = (path.to_owned(), file_name.to_owned(), progress.clone());
+                async move {
+                    let file = tokio::fs::File::open(&path).await.map_err(|e| local_file_error("reading", &e))?;
+                    let size = file.metadata().await.map_err(|e| local_file_error("reading", &e))?.len();
+                    let mut sent = 0u64;
+                    let chunks = ReaderStream::new(file).inspect_ok(move |chunk| {
+                        sent += chunk.len() as u64;
+                        progress(sent);
+                    });
+                    let part = Part::stream_with_length(reqwest::Body::wrap_stream(chunks), size)
+                        .file_name(file_name)
+                        .mime_str("application/octet-stream")
+                        .map_err(|_| Error::Internal("a multipart content type".into()))?;
+                    Ok(request.multipart(Form::new().part("file", part)))
+                }
+            })
+            .await?;
+        parse(response).await
+    }
+
+    /// Downloads `path` (an attachment or its thumbnail) into the file `destination`, through a temporary
+    /// file beside it, so a broken download never leaves a half file under the name; returns the bytes written.
+    pub(crate) async fn download(&self, path: &str, destination: &Path) -> Result<u64> {
+        let url = self.url(path)?;
+        let response = self
+            .signed(|token| {
+                let request = self.http.get(url.clone()).bearer_auth(token).timeout(TRANSFER_TIMEOUT);
+                async move { Ok(request) }
+            })
+            .await?;
+        if !response.status().is_success() {
+            return Err(error_from(response).await);
+        }
+        let mut partial = destination.as_os_str().to_owned();
+        partial.push(".part");
+        let partial = PathBuf::from(partial);
+        let written = write_body(response, &partial).await;
+        match written {
+            Ok(bytes) => {
+                tokio::fs::rename(&partial, destination).await.map_err(|e| local_file_error("writing", &e))?;
+                Ok(bytes)
+            }
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Streams a response's body into a new file.
+async fn write_body(response: reqwest::Response, path: &Path) -> Result<u64> {
+    let mut file = tokio::fs::File::create(path).await.map_err(|e| local_file_error("writing", &e))?;
+    let mut body = response.bytes_stream();
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        file.write_all(&chunk).await.map_err(|e| local_file_error("writing", &e))?;
+        written += chunk.len() as u64;
+    }
+    file.flush().await.map_err(|e| local_file_error("writing", &e))?;
+    Ok(written)
+}
+
+/// A local file the app named could not be read or written: the app's input, so `invalid_input` with the
+/// kind of failure (never the path, which may hold a child's name).
+fn local_file_error(doing: &str, error: &std::io::Error) -> Error {
+    Error::Invalid {
+        code: ErrorCode::InvalidInput,
+        message: format!("path: {doing} the file failed ({})", error.kind()),
     }
 }
 

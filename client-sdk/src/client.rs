@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use hallway_protocol::conversations::{ConversationSettingsRequest, CreateConversationRequest, UserList};
+use hallway_protocol::safety::MyReportList;
 use hallway_protocol::{Conversation, ConversationKind};
 use reqwest::Method;
 use tokio::task::JoinHandle;
@@ -13,7 +14,7 @@ use crate::api::{Api, NO_BODY};
 use crate::error::{Error, HallwayError, Result};
 use crate::list::ConversationList;
 use crate::listeners::{self, ConnectionStateListener};
-use crate::models::{ConnectionState, ConversationSummary, UserInfo};
+use crate::models::{ConnectionState, ConversationSummary, ReportInfo, UserInfo};
 use crate::shared::{Change, Shared};
 use crate::store::{self, Store};
 use crate::task::TaskHandle;
@@ -63,8 +64,9 @@ async fn store_conversation(shared: &Shared, conversation: Conversation) -> Resu
     let stored = conversation.clone();
     shared.store.transaction(move |conn| store::upsert_conversation(conn, &stored)).await?;
     shared.conversation_changed(conversation.id);
+    let online = shared.online_among(conversation.members.iter().map(|m| m.id), Some(me));
     let pending = 0;
-    Ok(ConversationSummary::new(&conversation, Some(me), shared.typing_in(conversation.id), pending))
+    Ok(ConversationSummary::new(&conversation, Some(me), shared.typing_in(conversation.id), online, pending))
 }
 
 /// Changes the user's own settings in a conversation.
@@ -123,6 +125,7 @@ impl Client {
         let shared = self.shared.clone();
         runtime::run(async move {
             shared.api.logout().await?;
+            shared.store.sweep_outbox_files().await?;
             shared.changed(Change::Everything);
             Ok(())
         })
@@ -209,6 +212,34 @@ impl Client {
             store_conversation(&shared, conversation).await
         })
         .await?)
+    }
+
+    /// Saves an attachment (or, with `thumbnail`, its small preview image) of a message the user can see into
+    /// the file `path`, replacing it; returns the bytes written. A failed download leaves no file behind.
+    pub async fn download_attachment(
+        &self,
+        attachment_id: String,
+        thumbnail: bool,
+        path: String,
+    ) -> Result<u64, HallwayError> {
+        let shared = self.shared.clone();
+        Ok(runtime::run(async move {
+            let id = parse_id(&attachment_id, "attachment_id")?;
+            let resource = if thumbnail { format!("attachments/{id}/thumbnail") } else { format!("attachments/{id}") };
+            shared.api.download(&resource, &PathBuf::from(path)).await
+        })
+        .await?)
+    }
+
+    /// The reports the user made, newest first, each saying whether the school has handled it.
+    pub async fn my_reports(&self) -> Result<Vec<ReportInfo>, HallwayError> {
+        let shared = self.shared.clone();
+        let list = runtime::run(async move {
+            let list: MyReportList = shared.api.call(Method::GET, "reports/mine", &[], NO_BODY).await?;
+            Ok(list)
+        })
+        .await?;
+        Ok(list.reports.iter().map(ReportInfo::from).collect())
     }
 
     /// Mutes or unmutes a conversation (for this user only).

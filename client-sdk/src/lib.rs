@@ -24,8 +24,8 @@ pub use error::HallwayError;
 pub use list::ConversationList;
 pub use listeners::{ConnectionStateListener, ConversationListListener, TimelineListener};
 pub use models::{
-    AttachmentInfo, ConnectionState, ConversationSummary, MessagePreview, ReactionInfo, ReadMarker, SendState,
-    TimelineItem, TimelineSnapshot, UserInfo, UserRole,
+    AttachmentInfo, ConnectionState, ConversationSummary, MessagePreview, ReactionInfo, ReadMarker, ReportInfo,
+    ReportReason, SendState, TimelineItem, TimelineSnapshot, UploadProgress, UserInfo, UserRole,
 };
 pub use task::TaskHandle;
 pub use timeline::Timeline;

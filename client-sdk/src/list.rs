@@ -29,7 +29,8 @@ pub(crate) async fn snapshot(shared: Arc<Shared>) -> Result<Vec<ConversationSumm
     Ok(rows
         .iter()
         .map(|(conversation, pending)| {
-            ConversationSummary::new(conversation, me, shared.typing_in(conversation.id), *pending)
+            let online = shared.online_among(conversation.members.iter().map(|m| m.id), me);
+            ConversationSummary::new(conversation, me, shared.typing_in(conversation.id), online, *pending)
         })
         .collect())
 }

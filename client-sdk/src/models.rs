@@ -3,6 +3,7 @@
 
 use std::time::SystemTime;
 
+use hallway_protocol::safety::{MyReport, ReportReason as WireReportReason, ReportStatus as WireReportStatus};
 use hallway_protocol::{Attachment, Conversation, ConversationKind, Message, ReactionSummary, Role, User};
 
 /// A person as the app shows them.
@@ -81,6 +82,8 @@ pub struct ConversationSummary {
     pub typing_user_ids: Vec<String>,
     /// Messages written here that the server has not acknowledged yet (or that it refused).
     pub pending_sends: u64,
+    /// Other members online now (known only while connected).
+    pub online_member_ids: Vec<String>,
 }
 
 /// The last message of a conversation, as the list shows it.
@@ -94,7 +97,14 @@ pub struct MessagePreview {
 }
 
 impl ConversationSummary {
-    pub(crate) fn new(conversation: &Conversation, me: Option<uuid::Uuid>, typing: Vec<String>, pending: u64) -> Self {
+    /// `typing`, `online` (of the other members) and `pending` (outbox size) are what the store does not hold.
+    pub(crate) fn new(
+        conversation: &Conversation,
+        me: Option<uuid::Uuid>,
+        typing: Vec<String>,
+        online: Vec<String>,
+        pending: u64,
+    ) -> Self {
         let display_name = match (conversation.kind, &conversation.name) {
             (ConversationKind::Group, Some(name)) => name.clone(),
             _ => conversation
@@ -124,6 +134,7 @@ impl ConversationSummary {
             archived: conversation.archived,
             typing_user_ids: typing,
             pending_sends: pending,
+            online_member_ids: online,
         }
     }
 }
@@ -166,9 +177,20 @@ pub struct TimelineItem {
     pub edited_at: Option<SystemTime>,
     pub deleted: bool,
     pub reactions: Vec<ReactionInfo>,
-    /// Files the message carries (sent from another client: this SDK does not upload yet).
+    /// Files the message carries, once sent.
     pub attachments: Vec<AttachmentInfo>,
     pub send_state: SendState,
+    /// For a message with a file still in the outbox: how far its upload is.
+    pub upload: Option<UploadProgress>,
+}
+
+/// The upload of a file the user is sending (see `Timeline::send_attachment`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct UploadProgress {
+    pub file_name: String,
+    pub size_bytes: u64,
+    /// Equal to `size_bytes` once the server has the file (the message itself may still be on its way).
+    pub sent_bytes: u64,
 }
 
 /// A file carried by a message. The URLs are absolute and signed: image loaders fetch them without a header,
@@ -220,6 +242,7 @@ impl TimelineItem {
             reactions: message.reactions.iter().map(|r| reaction_info(r, me)).collect(),
             attachments: message.attachments.iter().map(|a| AttachmentInfo::new(a, server)).collect(),
             send_state: SendState::Sent,
+            upload: None,
         }
     }
 }
@@ -253,4 +276,64 @@ pub struct TimelineSnapshot {
     pub typing_user_ids: Vec<String>,
     /// The first message of the conversation is loaded: nothing older to paginate.
     pub reached_start: bool,
+    /// Other members online now (known only while connected).
+    pub online_member_ids: Vec<String>,
+}
+
+/// Why a member reports a message: the school's short list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReportReason {
+    Bullying,
+    Inappropriate,
+    Spam,
+    SafetyConcern,
+    Other,
+}
+
+impl From<ReportReason> for WireReportReason {
+    fn from(reason: ReportReason) -> WireReportReason {
+        match reason {
+            ReportReason::Bullying => WireReportReason::Bullying,
+            ReportReason::Inappropriate => WireReportReason::Inappropriate,
+            ReportReason::Spam => WireReportReason::Spam,
+            ReportReason::SafetyConcern => WireReportReason::SafetyConcern,
+            ReportReason::Other => WireReportReason::Other,
+        }
+    }
+}
+
+impl From<WireReportReason> for ReportReason {
+    fn from(reason: WireReportReason) -> ReportReason {
+        match reason {
+            WireReportReason::Bullying => ReportReason::Bullying,
+            WireReportReason::Inappropriate => ReportReason::Inappropriate,
+            WireReportReason::Spam => ReportReason::Spam,
+            WireReportReason::SafetyConcern => ReportReason::SafetyConcern,
+            WireReportReason::Other => ReportReason::Other,
+        }
+    }
+}
+
+/// A report the user made, as far as the reporter may know: whether the school has handled it, never how.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReportInfo {
+    pub id: String,
+    pub message_id: String,
+    pub conversation_id: String,
+    pub reason: ReportReason,
+    pub handled: bool,
+    pub created_at: SystemTime,
+}
+
+impl From<&MyReport> for ReportInfo {
+    fn from(report: &MyReport) -> ReportInfo {
+        ReportInfo {
+            id: report.id.to_string(),
+            message_id: report.message_id.to_string(),
+            conversation_id: report.conversation_id.to_string(),
+            reason: report.reason.into(),
+            handled: report.status == WireReportStatus::Handled,
+            created_at: report.created_at.into(),
+        }
+    }
 }

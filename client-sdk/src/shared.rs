@@ -1,7 +1,7 @@
 //! What a client's objects and tasks share: the API, the store, the change feed that wakes listeners, the
 //! connection state, and the little that lives only in memory (who is typing).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,11 @@ pub(crate) struct Shared {
     pub typing: Mutex<HashMap<Uuid, HashMap<Uuid, Instant>>>,
     /// The user's own typing, throttled per conversation.
     pub own_typing: Mutex<HashMap<Uuid, OwnTyping>>,
+    /// Bytes sent so far of each upload in progress, by the outbox message's `client_msg_id`.
+    pub uploads: Mutex<HashMap<String, u64>>,
+    /// People the user shares a conversation with who are online, as the open socket last said; empty
+    /// while there is no socket (this device does not know then).
+    pub online: Mutex<HashSet<Uuid>>,
 }
 
 /// The user's own typing state in one conversation, as last told to the server.
@@ -73,7 +78,34 @@ impl Shared {
             reconnect_wake: Notify::new(),
             typing: Mutex::new(HashMap::new()),
             own_typing: Mutex::new(HashMap::new()),
+            uploads: Mutex::new(HashMap::new()),
+            online: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Bytes sent so far of the upload of outbox message `client_msg_id` (0 before it starts).
+    pub(crate) fn upload_progress(&self, client_msg_id: &str) -> u64 {
+        self.uploads.lock().ok().and_then(|uploads| uploads.get(client_msg_id).copied()).unwrap_or(0)
+    }
+
+    /// Which of `members` are online now, other than the user (ids as strings, sorted for stable snapshots).
+    pub(crate) fn online_among(&self, members: impl IntoIterator<Item = Uuid>, me: Option<Uuid>) -> Vec<String> {
+        let Ok(online) = self.online.lock() else { return Vec::new() };
+        let mut ids: Vec<String> =
+            members.into_iter().filter(|m| Some(*m) != me && online.contains(m)).map(|m| m.to_string()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// Records a `presence` frame; true when it changed what the app shows.
+    pub(crate) fn set_online(&self, user: Uuid, online: bool) -> bool {
+        let Ok(mut all) = self.online.lock() else { return false };
+        if online { all.insert(user) } else { all.remove(&user) }
+    }
+
+    /// Forgets who is online (the socket closed); true when anyone was.
+    pub(crate) fn forget_presence(&self) -> bool {
+        self.online.lock().map(|mut all| std::mem::take(&mut *all)).is_ok_and(|was| !was.is_empty())
     }
 
     /// Announces a change (no one listening is fine).

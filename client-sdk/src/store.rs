@@ -6,7 +6,7 @@
 //! the columns that queries need beside them. Every function takes a connection or a transaction; [`Store`]
 //! runs them on tokio's blocking pool so SQLite never stalls the runtime.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use hallway_protocol::validate::Emoji;
@@ -23,7 +23,8 @@ use crate::error::{Error, Result};
 pub(crate) const DATABASE_FILE: &str = "hallway.sqlite3";
 
 /// The schema, one entry per version; `PRAGMA user_version` says how many have been applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE session (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     user TEXT NOT NULL,
@@ -67,12 +68,26 @@ CREATE TABLE outbox (
     failed_reason TEXT
 );
 CREATE INDEX outbox_by_conversation ON outbox (conversation_id, local_id);
-"#];
+"#,
+    r#"
+-- A message with a file: the SDK's own copy of it (under OUTBOX_FILES_DIR, named by client_msg_id), its name
+-- and size, and the server's attachment id once uploaded (a retry after a restart does not upload it again).
+ALTER TABLE outbox ADD COLUMN file_name TEXT;
+ALTER TABLE outbox ADD COLUMN file_size INTEGER;
+ALTER TABLE outbox ADD COLUMN attachment_id TEXT;
+"#,
+];
+
+/// The folder inside the data directory that keeps a copy of each file waiting in the outbox, so that the
+/// app's picked file may go away and a restarted app still has it.
+const OUTBOX_FILES_DIR: &str = "outbox-files";
 
 /// The SQLite connection, shared by the client's tasks. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Where the outbox's files are kept (see `OUTBOX_FILES_DIR`).
+    files_dir: Arc<PathBuf>,
 }
 
 impl Store {
@@ -85,7 +100,37 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        let files_dir = data_dir.join(OUTBOX_FILES_DIR);
+        std::fs::create_dir_all(&files_dir)
+            .map_err(|e| Error::Internal(format!("creating the outbox's file folder: {}", e.kind())))?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)), files_dir: Arc::new(files_dir) })
+    }
+
+    /// Where the outbox keeps its copy of the file of message `client_msg_id` (a UUID the SDK made).
+    pub(crate) fn outbox_file(&self, client_msg_id: &str) -> PathBuf {
+        self.files_dir.join(client_msg_id)
+    }
+
+    /// Deletes the outbox's copies of files whose message left the outbox (acknowledged, discarded, removed
+    /// with its conversation or by sign-out). Run after any of those; cheap when the folder is empty.
+    pub(crate) async fn sweep_outbox_files(&self) -> Result<()> {
+        let files_dir = self.files_dir.clone();
+        self.run(move |conn| {
+            let Ok(entries) = std::fs::read_dir(files_dir.as_path()) else { return Ok(()) };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let waiting: bool =
+                    conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox WHERE client_msg_id = ?1)", [&name], |row| {
+                        row.get(0)
+                    })?;
+                if !waiting {
+                    // A file that cannot be removed now is tried again at the next sweep.
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Runs `f` on the connection, on the blocking pool.
@@ -568,6 +613,8 @@ pub(crate) struct TimelineData {
     pub own_read_seq: i64,
     pub read_markers: Vec<(Uuid, i64)>,
     pub reached_start: bool,
+    /// Everyone in the conversation now (for who of them is online).
+    pub member_ids: Vec<Uuid>,
 }
 
 pub(crate) fn timeline(conn: &Connection, id: Uuid) -> Result<Option<TimelineData>> {
@@ -592,6 +639,7 @@ pub(crate) fn timeline(conn: &Connection, id: Uuid) -> Result<Option<TimelineDat
         own_read_seq: conversation.last_read_seq,
         read_markers,
         reached_start: position.reached_start,
+        member_ids: conversation.members.iter().map(|m| m.id).collect(),
     }))
 }
 
@@ -607,15 +655,36 @@ pub(crate) struct OutboxEntry {
     pub created_at: OffsetDateTime,
     /// The server refused it: its code and its sentence. Failed entries are not sent until retried.
     pub failure: Option<(String, String)>,
+    /// The file it carries, if any.
+    pub file: Option<OutboxFile>,
 }
 
-const OUTBOX_COLUMNS: &str = "client_msg_id, conversation_id, body, created_at, failed_code, failed_reason";
+/// The file of an outbox message; the bytes are in `Store::outbox_file(client_msg_id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutboxFile {
+    /// The name the recipients see.
+    pub name: String,
+    pub size: u64,
+    /// The server's attachment, once uploaded.
+    pub attachment_id: Option<Uuid>,
+}
+
+const OUTBOX_COLUMNS: &str =
+    "client_msg_id, conversation_id, body, created_at, failed_code, failed_reason, file_name, file_size, attachment_id";
 
 fn outbox_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let conversation: String = row.get(1)?;
     let created_at: i64 = row.get(3)?;
     let failed_code: Option<String> = row.get(4)?;
     let failed_reason: Option<String> = row.get(5)?;
+    let file_name: Option<String> = row.get(6)?;
+    let file_size: Option<i64> = row.get(7)?;
+    let attachment_id: Option<String> = row.get(8)?;
+    let file = file_name.map(|name| OutboxFile {
+        name,
+        size: file_size.and_then(|size| u64::try_from(size).ok()).unwrap_or(0),
+        attachment_id: attachment_id.and_then(|id| Uuid::parse_str(&id).ok()),
+    });
     Ok(OutboxEntry {
         client_msg_id: row.get(0)?,
         conversation_id: Uuid::parse_str(&conversation)
@@ -624,14 +693,33 @@ fn outbox_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
         created_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(created_at) * 1_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         failure: failed_code.map(|code| (code, failed_reason.unwrap_or_default())),
+        file,
     })
 }
 
 pub(crate) fn enqueue(conn: &Connection, entry: &OutboxEntry) -> Result<()> {
     let millis = i64::try_from(entry.created_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let file = entry.file.as_ref();
     conn.execute(
-        "INSERT INTO outbox (client_msg_id, conversation_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![entry.client_msg_id, entry.conversation_id.to_string(), entry.body, millis],
+        "INSERT INTO outbox (client_msg_id, conversation_id, body, created_at, file_name, file_size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            entry.client_msg_id,
+            entry.conversation_id.to_string(),
+            entry.body,
+            millis,
+            file.map(|f| &f.name),
+            file.map(|f| i64::try_from(f.size).unwrap_or(i64::MAX)),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The file of an outbox message is on the server: the send can name it, now or after a restart.
+pub(crate) fn set_attachment(conn: &Connection, client_msg_id: &str, attachment_id: Uuid) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attachment_id = ?2 WHERE client_msg_id = ?1",
+        params![client_msg_id, attachment_id.to_string()],
     )?;
     Ok(())
 }
@@ -681,10 +769,11 @@ pub(crate) fn fail(conn: &Connection, client_msg_id: &str, code: &str, reason: &
     Ok(())
 }
 
-/// Puts a failed message back in line (in its original place). False when there is no such message.
+/// Puts a failed message back in line (in its original place). False when there is no such message. Its file
+/// is uploaded again: the refusal may have been about the upload the server had.
 pub(crate) fn retry(conn: &Connection, client_msg_id: &str) -> Result<bool> {
     Ok(conn.execute(
-        "UPDATE outbox SET failed_code = NULL, failed_reason = NULL WHERE client_msg_id = ?1",
+        "UPDATE outbox SET failed_code = NULL, failed_reason = NULL, attachment_id = NULL WHERE client_msg_id = ?1",
         [client_msg_id],
     )? > 0)
 }
@@ -799,6 +888,7 @@ mod tests {
             body: format!("body {n}"),
             created_at: OffsetDateTime::now_utc(),
             failure: None,
+            file: None,
         };
         for n in 1..=3 {
             enqueue(&conn, &entry(n)).unwrap();

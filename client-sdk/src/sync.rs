@@ -6,6 +6,7 @@
 //! and what is still unsent, so a new connection (or a new process) simply resumes from it.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ use crate::api::{NO_BODY, error_from_body};
 use crate::error::{Error, Result};
 use crate::models::ConnectionState;
 use crate::shared::{Change, Shared};
-use crate::store::{self, LiveOutcome, PageKind};
+use crate::store::{self, LiveOutcome, OutboxEntry, OutboxFile, PageKind};
 
 /// The first retry waits about this long; each failure doubles it.
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
@@ -74,6 +75,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 }
                 for conversation in shared.expire_typing(true) {
                     shared.conversation_changed(conversation);
+                }
+                if shared.forget_presence() {
+                    shared.changed(Change::Everything);
                 }
                 if started.elapsed() >= STABLE_AFTER {
                     failures = 0;
@@ -174,6 +178,9 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
     let _backfill = AbortOnDrop(tokio::spawn(backfill_worker(shared.clone(), backfill_rx)));
     let _ = backfill_tx.send(Backfill::Everything);
 
+    if let Err(error) = shared.store.sweep_outbox_files().await {
+        tracing::info!(%error, "sweeping the outbox's files failed");
+    }
     let mut outbox = OutboxSender::default();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -267,7 +274,11 @@ async fn handle_frame(
             let conversation = message.conversation_id;
             outbox.acknowledged(&client_msg_id, conversation);
             let outcome = store.transaction(move |conn| store::acknowledge(conn, &client_msg_id, &message, me)).await;
-            outcome.map(|outcome| after_live_message(shared, backfill, conversation, outcome))
+            let outcome = outcome.map(|outcome| after_live_message(shared, backfill, conversation, outcome));
+            match outcome {
+                Ok(()) => store.sweep_outbox_files().await,
+                Err(error) => Err(error),
+            }
         }
         ServerFrame::Message { message } => {
             let conversation = message.conversation_id;
@@ -315,25 +326,45 @@ async fn handle_frame(
                 }
             })
         }
-        ServerFrame::ConversationRemoved { conversation_id } => store
-            .transaction(move |conn| store::remove_conversation(conn, conversation_id))
-            .await
-            .map(|()| shared.conversation_changed(conversation_id)),
+        ServerFrame::ConversationRemoved { conversation_id } => {
+            match store.transaction(move |conn| store::remove_conversation(conn, conversation_id)).await {
+                Ok(()) => {
+                    shared.conversation_changed(conversation_id);
+                    store.sweep_outbox_files().await
+                }
+                Err(error) => Err(error),
+            }
+        }
+        ServerFrame::Presence { user_id, online, .. } => {
+            if shared.set_online(user_id, online) {
+                presence_changed(shared, user_id).await
+            } else {
+                Ok(())
+            }
+        }
         ServerFrame::Error { code, message, reference, retry_after_ms } => {
             if !outbox.refused(shared, reference.as_deref(), code, &message, retry_after_ms).await {
                 tracing::info!(%code, "the server refused a frame");
             }
             Ok(())
         }
-        // Presence and report outcomes are not shown by the apps yet.
-        ServerFrame::Hello { .. }
-        | ServerFrame::Presence { .. }
-        | ServerFrame::ReportUpdated { .. }
-        | ServerFrame::Pong => Ok(()),
+        // A handled report is read with `Client::my_reports` when the app shows them.
+        ServerFrame::Hello { .. } | ServerFrame::ReportUpdated { .. } | ServerFrame::Pong => Ok(()),
     };
     if let Err(error) = result {
         tracing::warn!(%error, "applying a server frame failed");
     }
+}
+
+/// Someone came online or went offline: the conversations they are in show it.
+async fn presence_changed(shared: &Shared, user: Uuid) -> Result<()> {
+    let conversations = shared.store.run(|conn| store::conversations(conn)).await?;
+    for (conversation, _) in conversations {
+        if conversation.members.iter().any(|m| m.id == user) {
+            shared.conversation_changed(conversation.id);
+        }
+    }
+    Ok(())
 }
 
 fn after_live_message(
@@ -350,18 +381,21 @@ fn after_live_message(
     shared.conversation_changed(conversation);
 }
 
-/// Sends the outbox on the open socket: per conversation, one message at a time, oldest first.
+/// Sends the outbox on the open socket: per conversation, one message at a time, oldest first; a message's
+/// file is uploaded (over REST, beside the socket) before the message that names it is sent.
 #[derive(Default)]
 struct OutboxSender {
     /// Per conversation, the message sent and not yet acknowledged or refused, and when it was sent.
     in_flight: HashMap<Uuid, (String, Instant)>,
     /// Per conversation, no send before this instant (the server asked to slow down, or was failing).
     not_before: HashMap<Uuid, Instant>,
+    /// Per conversation, the upload of its head's file (by `client_msg_id`), aborted with the session.
+    uploads: HashMap<Uuid, (String, AbortOnDrop)>,
 }
 
 impl OutboxSender {
     /// Sends the head of each conversation's outbox that is not waiting for an answer or a delay.
-    async fn drive(&mut self, shared: &Shared, sink: &mut Sink) -> std::result::Result<(), ()> {
+    async fn drive(&mut self, shared: &Arc<Shared>, sink: &mut Sink) -> std::result::Result<(), ()> {
         let heads = match shared.store.run(|conn| store::outbox_heads(conn)).await {
             Ok(heads) => heads,
             Err(error) => {
@@ -371,8 +405,12 @@ impl OutboxSender {
         };
         // An in-flight message that is no longer its conversation's head was acknowledged through a backfill,
         // or discarded: nothing to wait for.
-        self.in_flight.retain(|conversation, (client_msg_id, _)| {
+        let is_head = |conversation: &Uuid, client_msg_id: &String| {
             heads.iter().any(|h| h.conversation_id == *conversation && h.client_msg_id == *client_msg_id)
+        };
+        self.in_flight.retain(|conversation, (client_msg_id, _)| is_head(conversation, client_msg_id));
+        self.uploads.retain(|conversation, (client_msg_id, task)| {
+            !task.0.is_finished() && is_head(conversation, client_msg_id)
         });
         let now = Instant::now();
         for head in heads {
@@ -382,11 +420,22 @@ impl OutboxSender {
             {
                 continue;
             }
+            let attachment_ids = match &head.file {
+                None => Vec::new(),
+                Some(OutboxFile { attachment_id: Some(id), .. }) => vec![*id],
+                Some(_) => {
+                    if let Entry::Vacant(slot) = self.uploads.entry(conversation) {
+                        let task = AbortOnDrop(tokio::spawn(upload(shared.clone(), head.clone())));
+                        slot.insert((head.client_msg_id.clone(), task));
+                    }
+                    continue;
+                }
+            };
             let frame = ClientFrame::Send {
                 client_msg_id: head.client_msg_id.clone(),
                 conversation_id: conversation,
                 body: head.body,
-                attachment_ids: Vec::new(),
+                attachment_ids,
                 reference: None,
             };
             send(sink, &frame).await?;
@@ -438,6 +487,61 @@ impl OutboxSender {
         }
         true
     }
+}
+
+/// Uploads the file of an outbox message and records the server's attachment id, then wakes the sender. A
+/// transient failure (network, busy server) waits a little before the sender may start it again; a refusal
+/// (`too_large`, `unsupported_media_type`) marks the message failed with the server's reason.
+async fn upload(shared: Arc<Shared>, entry: OutboxEntry) {
+    let Some(file) = entry.file else { return };
+    let (client_msg_id, conversation) = (entry.client_msg_id, entry.conversation_id);
+    let progress = {
+        let (shared, client_msg_id, size) = (shared.clone(), client_msg_id.clone(), file.size.max(1));
+        // Listeners hear of each 5 %, not of each chunk.
+        move |sent: u64| {
+            let step = |bytes: u64| bytes.saturating_mul(20) / size;
+            let previous = shared.uploads.lock().ok().and_then(|mut all| all.insert(client_msg_id.clone(), sent));
+            if previous.is_none_or(|previous| step(previous) != step(sent)) {
+                shared.changed(Change::Timeline(conversation));
+            }
+        }
+    };
+    let path = shared.store.outbox_file(&client_msg_id);
+    let outcome = shared.api.upload(&path, &file.name, progress).await;
+    if let Ok(mut all) = shared.uploads.lock() {
+        all.remove(&client_msg_id);
+    }
+    let stored = match outcome {
+        Ok(attachment) => {
+            let id = client_msg_id.clone();
+            shared.store.run(move |conn| store::set_attachment(conn, &id, attachment.id)).await
+        }
+        Err(Error::NotSignedIn) => return,
+        Err(error) if error.is_transient() => {
+            tracing::info!(%error, "an upload will be retried");
+            shared.changed(Change::Timeline(conversation));
+            let wait = match error {
+                Error::Api { retry_after_ms: Some(ms), .. } => Duration::from_millis(ms),
+                _ => SEND_RETRY_AFTER,
+            };
+            tokio::time::sleep(wait).await;
+            Ok(())
+        }
+        Err(error) => {
+            tracing::info!(%error, "the server refused an upload");
+            let (code, reason) = match &error {
+                Error::Api { code, message, .. } | Error::Invalid { code, message } => (*code, message.clone()),
+                _ => (ErrorCode::Internal, "the file could not be sent".to_owned()),
+            };
+            let id = client_msg_id.clone();
+            shared.store.run(move |conn| store::fail(conn, &id, code.as_str(), &reason)).await
+        }
+    };
+    if let Err(error) = stored {
+        tracing::warn!(%error, "recording an upload failed");
+    }
+    shared.conversation_changed(conversation);
+    shared.outbox_wake.notify_one();
 }
 
 /// What the catch-up task is asked to do.

@@ -1,9 +1,11 @@
 //! [`Timeline`]: one conversation's messages, from the store, with the outbox's local echoes after them.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hallway_protocol::messages::{EditMessageRequest, MessagePage, ReactRequest, ReadRequest};
+use hallway_protocol::safety::{MyReport, ReportRequest};
 use hallway_protocol::validate::MessageBody;
 use hallway_protocol::ws::ClientFrame;
 use hallway_protocol::{ErrorCode, Message};
@@ -14,16 +16,18 @@ use uuid::Uuid;
 use crate::api::NO_BODY;
 use crate::error::{Error, HallwayError, Result};
 use crate::listeners::{self, TimelineListener};
-use crate::models::{ReadMarker, SendState, TimelineItem, TimelineSnapshot};
+use crate::models::{ReadMarker, ReportInfo, ReportReason, SendState, TimelineItem, TimelineSnapshot, UploadProgress};
 use crate::runtime;
 use crate::shared::{OwnTyping, Shared};
-use crate::store::{self, OutboxEntry, PageKind};
+use crate::store::{self, OutboxEntry, OutboxFile, PageKind};
 use crate::task::TaskHandle;
 
 /// At most one `typing: true` frame this often while the user keeps typing.
 const TYPING_REFRESH: Duration = Duration::from_secs(3);
 /// After this long without a keystroke, the SDK tells the server the user stopped.
 const TYPING_IDLE: Duration = Duration::from_secs(5);
+/// The longest file name a message may carry (the server shortens longer ones anyway).
+const MAX_FILE_NAME_CHARS: usize = 255;
 
 /// One conversation: its history, the user's unsent messages, and what can be done in it.
 #[derive(uniffi::Object)]
@@ -55,19 +59,30 @@ pub(crate) async fn snapshot(shared: Arc<Shared>, id: Uuid) -> Result<TimelineSn
         read_markers: Vec::new(),
         typing_user_ids: shared.typing_in(id),
         reached_start: false,
+        online_member_ids: Vec::new(),
     };
     let Some(data) = data else { return Ok(snapshot) };
     let server = shared.api.server_url();
     snapshot.items = data.messages.iter().map(|m| TimelineItem::from_message(m, me, &server)).collect();
-    snapshot.items.extend(data.outbox.iter().map(|entry| local_echo(entry, me)));
+    snapshot.items.extend(data.outbox.iter().map(|entry| local_echo(&shared, entry, me)));
     snapshot.own_read_seq = data.own_read_seq;
     snapshot.read_markers =
         data.read_markers.iter().map(|(user, seq)| ReadMarker { user_id: user.to_string(), seq: *seq }).collect();
     snapshot.reached_start = data.reached_start;
+    snapshot.online_member_ids = shared.online_among(data.member_ids, me);
     Ok(snapshot)
 }
 
-fn local_echo(entry: &OutboxEntry, me: Option<Uuid>) -> TimelineItem {
+fn local_echo(shared: &Shared, entry: &OutboxEntry, me: Option<Uuid>) -> TimelineItem {
+    let upload = entry.file.as_ref().map(|file| UploadProgress {
+        file_name: file.name.clone(),
+        size_bytes: file.size,
+        sent_bytes: if file.attachment_id.is_some() {
+            file.size
+        } else {
+            shared.upload_progress(&entry.client_msg_id).min(file.size)
+        },
+    });
     TimelineItem {
         unique_id: entry.client_msg_id.clone(),
         message_id: None,
@@ -85,7 +100,50 @@ fn local_echo(entry: &OutboxEntry, me: Option<Uuid>) -> TimelineItem {
             None => SendState::Sending,
             Some((code, reason)) => SendState::Failed { code: code.clone(), reason: reason.clone() },
         },
+        upload,
     }
+}
+
+/// Puts a message in the outbox (its file, if any, already copied under `client_msg_id`) and wakes the sender.
+async fn enqueue(shared: &Shared, entry: OutboxEntry) -> Result<String> {
+    let (conversation, client_msg_id) = (entry.conversation_id, entry.client_msg_id.clone());
+    shared
+        .store
+        .transaction(move |conn| {
+            if store::conversation(conn, conversation)?.is_none() {
+                return Err(Error::api(404, ErrorCode::NotFound, "no such conversation".into()));
+            }
+            store::enqueue(conn, &entry)
+        })
+        .await?;
+    typing_ended_by_send(shared, conversation);
+    shared.conversation_changed(conversation);
+    shared.outbox_wake.notify_one();
+    Ok(client_msg_id)
+}
+
+/// Checks a message body (a caption may be empty when a file goes with it).
+fn parse_body(body: &str, has_file: bool) -> Result<String> {
+    MessageBody::parse(body, has_file)
+        .map(MessageBody::into_inner)
+        .map_err(|invalid| Error::Invalid { code: invalid.code, message: invalid.message })
+}
+
+/// The name a file is sent under: the one given, else the file's own name.
+fn file_name_for(path: &Path, given: &str) -> Result<String> {
+    let given = given.trim();
+    let name = if given.is_empty() {
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    } else {
+        given.to_owned()
+    };
+    if name.is_empty() || name.chars().count() > MAX_FILE_NAME_CHARS {
+        return Err(Error::Invalid {
+            code: ErrorCode::InvalidInput,
+            message: format!("file_name: 1 to {MAX_FILE_NAME_CHARS} characters"),
+        });
+    }
+    Ok(name)
 }
 
 /// Stores a message the server answered with (after an edit, a deletion or a reaction) and tells listeners.
@@ -193,30 +251,65 @@ impl Timeline {
     pub async fn send_text(&self, body: String) -> Result<String, HallwayError> {
         let (shared, conversation) = (self.shared.clone(), self.conversation_id);
         Ok(runtime::run(async move {
-            let body = MessageBody::parse(&body, false)
-                .map_err(|invalid| Error::Invalid { code: invalid.code, message: invalid.message })?
-                .into_inner();
             let entry = OutboxEntry {
                 client_msg_id: Uuid::now_v7().to_string(),
+                conversation_id: conversation,
+                body: parse_body(&body, false)?,
+                created_at: OffsetDateTime::now_utc(),
+                failure: None,
+                file: None,
+            };
+            enqueue(&shared, entry).await
+        })
+        .await?)
+    }
+
+    /// Queues the file at `path` (a photo, a document) with an optional `caption` (empty for none), sent
+    /// under `file_name` (empty: the file's own name). Returns its `client_msg_id` at once; the local echo
+    /// shows the upload's progress in `TimelineItem::upload`. The SDK keeps its own copy of the file until the
+    /// message is sent, so the app may delete its copy, and a restarted app still sends it, exactly once.
+    /// The server checks the file's type and size: a refusal (`unsupported_media_type`, `too_large`) shows
+    /// as `Failed`.
+    pub async fn send_attachment(
+        &self,
+        path: String,
+        file_name: String,
+        caption: String,
+    ) -> Result<String, HallwayError> {
+        let (shared, conversation) = (self.shared.clone(), self.conversation_id);
+        Ok(runtime::run(async move {
+            let source = PathBuf::from(&path);
+            let invalid_path =
+                || Error::Invalid { code: ErrorCode::InvalidInput, message: "path: not a readable file".into() };
+            let metadata = tokio::fs::metadata(&source).await.map_err(|_| invalid_path())?;
+            if !metadata.is_file() {
+                return Err(invalid_path());
+            }
+            let name = file_name_for(&source, &file_name)?;
+            let body = parse_body(&caption, true)?;
+            let client_msg_id = Uuid::now_v7().to_string();
+            let copy = shared.store.outbox_file(&client_msg_id);
+            let size = tokio::fs::copy(&source, &copy).await.map_err(|_| invalid_path())?;
+            if size == 0 {
+                let _ = tokio::fs::remove_file(&copy).await;
+                return Err(Error::Invalid {
+                    code: ErrorCode::InvalidInput,
+                    message: "path: the file is empty".into(),
+                });
+            }
+            let entry = OutboxEntry {
+                client_msg_id,
                 conversation_id: conversation,
                 body,
                 created_at: OffsetDateTime::now_utc(),
                 failure: None,
+                file: Some(OutboxFile { name, size, attachment_id: None }),
             };
-            let client_msg_id = entry.client_msg_id.clone();
-            shared
-                .store
-                .transaction(move |conn| {
-                    if store::conversation(conn, conversation)?.is_none() {
-                        return Err(Error::api(404, ErrorCode::NotFound, "no such conversation".into()));
-                    }
-                    store::enqueue(conn, &entry)
-                })
-                .await?;
-            typing_ended_by_send(&shared, conversation);
-            shared.conversation_changed(conversation);
-            shared.outbox_wake.notify_one();
-            Ok(client_msg_id)
+            let queued = enqueue(&shared, entry).await;
+            if queued.is_err() {
+                let _ = tokio::fs::remove_file(&copy).await;
+            }
+            queued
         })
         .await?)
     }
@@ -316,6 +409,25 @@ impl Timeline {
         .await?)
     }
 
+    /// Reports a message of this conversation to the school's admins, with a reason and an optional note
+    /// (at most 1,000 characters). The reporter later learns that it was handled (`Client::my_reports`), never how.
+    pub async fn report(
+        &self,
+        message_id: String,
+        reason: ReportReason,
+        note: Option<String>,
+    ) -> Result<ReportInfo, HallwayError> {
+        let shared = self.shared.clone();
+        Ok(runtime::run(async move {
+            let message_id = parse_id(&message_id, "message_id")?;
+            let request = ReportRequest { reason: reason.into(), note };
+            let report: MyReport =
+                shared.api.call(Method::POST, &format!("messages/{message_id}/report"), &[], Some(&request)).await?;
+            Ok(ReportInfo::from(&report))
+        })
+        .await?)
+    }
+
     /// Puts a failed message back in the outbox, in its original place.
     pub async fn retry_send(&self, client_msg_id: String) -> Result<(), HallwayError> {
         let (shared, id) = (self.shared.clone(), self.conversation_id);
@@ -353,6 +465,7 @@ impl Timeline {
                     Some(_) => store::discard(conn, &client_msg_id).map(drop),
                 })
                 .await?;
+            shared.store.sweep_outbox_files().await?;
             shared.conversation_changed(id);
             Ok(())
         })

@@ -321,6 +321,11 @@ uint64_t uniffi_hallway_sdk_fn_method_client_conversation_list(uint64_t ptr, Rus
 uint64_t uniffi_hallway_sdk_fn_method_client_create_group(uint64_t ptr, RustBuffer name, RustBuffer member_ids
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_DOWNLOAD_ATTACHMENT
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_DOWNLOAD_ATTACHMENT
+uint64_t uniffi_hallway_sdk_fn_method_client_download_attachment(uint64_t ptr, RustBuffer attachment_id, int8_t thumbnail, RustBuffer path
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_LOGIN
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_LOGIN
 uint64_t uniffi_hallway_sdk_fn_method_client_login(uint64_t ptr, RustBuffer login, RustBuffer password
@@ -329,6 +334,11 @@ uint64_t uniffi_hallway_sdk_fn_method_client_login(uint64_t ptr, RustBuffer logi
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_LOGOUT
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_LOGOUT
 uint64_t uniffi_hallway_sdk_fn_method_client_logout(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_MY_REPORTS
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_MY_REPORTS
+uint64_t uniffi_hallway_sdk_fn_method_client_my_reports(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_RECONNECT_NOW
@@ -526,9 +536,19 @@ uint64_t uniffi_hallway_sdk_fn_method_timeline_paginate_backwards(uint64_t ptr, 
 uint64_t uniffi_hallway_sdk_fn_method_timeline_react(uint64_t ptr, RustBuffer message_id, RustBuffer emoji, int8_t on
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINE_REPORT
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINE_REPORT
+uint64_t uniffi_hallway_sdk_fn_method_timeline_report(uint64_t ptr, RustBuffer message_id, RustBuffer reason, RustBuffer note
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINE_RETRY_SEND
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINE_RETRY_SEND
 uint64_t uniffi_hallway_sdk_fn_method_timeline_retry_send(uint64_t ptr, RustBuffer client_msg_id
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINE_SEND_ATTACHMENT
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINE_SEND_ATTACHMENT
+uint64_t uniffi_hallway_sdk_fn_method_timeline_send_attachment(uint64_t ptr, RustBuffer path, RustBuffer file_name, RustBuffer caption
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINE_SEND_TEXT
@@ -829,6 +849,12 @@ uint16_t uniffi_hallway_sdk_checksum_method_client_create_group(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_DOWNLOAD_ATTACHMENT
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_DOWNLOAD_ATTACHMENT
+uint16_t uniffi_hallway_sdk_checksum_method_client_download_attachment(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_LOGIN
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_LOGIN
 uint16_t uniffi_hallway_sdk_checksum_method_client_login(void
@@ -838,6 +864,12 @@ uint16_t uniffi_hallway_sdk_checksum_method_client_login(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_LOGOUT
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_LOGOUT
 uint16_t uniffi_hallway_sdk_checksum_method_client_logout(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_MY_REPORTS
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_MY_REPORTS
+uint16_t uniffi_hallway_sdk_checksum_method_client_my_reports(void
     
 );
 #endif
@@ -985,9 +1017,21 @@ uint16_t uniffi_hallway_sdk_checksum_method_timeline_react(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINE_REPORT
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINE_REPORT
+uint16_t uniffi_hallway_sdk_checksum_method_timeline_report(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINE_RETRY_SEND
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINE_RETRY_SEND
 uint16_t uniffi_hallway_sdk_checksum_method_timeline_retry_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINE_SEND_ATTACHMENT
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINE_SEND_ATTACHMENT
+uint16_t uniffi_hallway_sdk_checksum_method_timeline_send_attachment(void
     
 );
 #endif

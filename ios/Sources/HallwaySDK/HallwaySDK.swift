@@ -653,6 +653,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func createGroup(name: String, memberIds: [String]) async throws  -> ConversationSummary
     
     /**
+     * Saves an attachment (or, with `thumbnail`, its small preview image) of a message the user can see into
+     * the file `path`, replacing it; returns the bytes written. A failed download leaves no file behind.
+     */
+    func downloadAttachment(attachmentId: String, thumbnail: Bool, path: String) async throws  -> UInt64
+    
+    /**
      * Signs in with a username (any letter case) or an email, and starts the connection.
      */
     func login(login: String, password: String) async throws  -> UserInfo
@@ -662,6 +668,11 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * local store (conversations, messages and unsent messages included).
      */
     func logout() async throws 
+    
+    /**
+     * The reports the user made, newest first, each saying whether the school has handled it.
+     */
+    func myReports() async throws  -> [ReportInfo]
     
     /**
      * Skips the wait before the next connection attempt: call it when the OS says the network is back.
@@ -830,6 +841,26 @@ open func createGroup(name: String, memberIds: [String])async throws  -> Convers
 }
     
     /**
+     * Saves an attachment (or, with `thumbnail`, its small preview image) of a message the user can see into
+     * the file `path`, replacing it; returns the bytes written. A failed download leaves no file behind.
+     */
+open func downloadAttachment(attachmentId: String, thumbnail: Bool, path: String)async throws  -> UInt64  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_download_attachment(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(attachmentId),FfiConverterBool.lower(thumbnail),FfiConverterString.lower(path)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_u64,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_u64,
+            freeFunc: ffi_hallway_sdk_rust_future_free_u64,
+            liftFunc: FfiConverterUInt64.lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
      * Signs in with a username (any letter case) or an email, and starts the connection.
      */
 open func login(login: String, password: String)async throws  -> UserInfo  {
@@ -864,6 +895,25 @@ open func logout()async throws   {
             completeFunc: ffi_hallway_sdk_rust_future_complete_void,
             freeFunc: ffi_hallway_sdk_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * The reports the user made, newest first, each saying whether the school has handled it.
+     */
+open func myReports()async throws  -> [ReportInfo]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_my_reports(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeReportInfo.lift,
             errorHandler: FfiConverterTypeHallwayError_lift
         )
 }
@@ -1832,9 +1882,25 @@ public protocol TimelineProtocol: AnyObject, Sendable {
     func react(messageId: String, emoji: String, on: Bool) async throws 
     
     /**
+     * Reports a message of this conversation to the school's admins, with a reason and an optional note
+     * (at most 1,000 characters). The reporter later learns that it was handled (`Client::my_reports`), never how.
+     */
+    func report(messageId: String, reason: ReportReason, note: String?) async throws  -> ReportInfo
+    
+    /**
      * Puts a failed message back in the outbox, in its original place.
      */
     func retrySend(clientMsgId: String) async throws 
+    
+    /**
+     * Queues the file at `path` (a photo, a document) with an optional `caption` (empty for none), sent
+     * under `file_name` (empty: the file's own name). Returns its `client_msg_id` at once; the local echo
+     * shows the upload's progress in `TimelineItem::upload`. The SDK keeps its own copy of the file until the
+     * message is sent, so the app may delete its copy, and a restarted app still sends it, exactly once.
+     * The server checks the file's type and size: a refusal (`unsupported_media_type`, `too_large`) shows
+     * as `Failed`.
+     */
+    func sendAttachment(path: String, fileName: String, caption: String) async throws  -> String
     
     /**
      * Queues a text message and returns its `client_msg_id` at once; it shows as `Sending` right away and
@@ -2043,6 +2109,26 @@ open func react(messageId: String, emoji: String, on: Bool)async throws   {
 }
     
     /**
+     * Reports a message of this conversation to the school's admins, with a reason and an optional note
+     * (at most 1,000 characters). The reporter later learns that it was handled (`Client::my_reports`), never how.
+     */
+open func report(messageId: String, reason: ReportReason, note: String?)async throws  -> ReportInfo  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_timeline_report(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(messageId),FfiConverterTypeReportReason_lower(reason),FfiConverterOptionString.lower(note)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeReportInfo_lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
      * Puts a failed message back in the outbox, in its original place.
      */
 open func retrySend(clientMsgId: String)async throws   {
@@ -2057,6 +2143,30 @@ open func retrySend(clientMsgId: String)async throws   {
             completeFunc: ffi_hallway_sdk_rust_future_complete_void,
             freeFunc: ffi_hallway_sdk_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * Queues the file at `path` (a photo, a document) with an optional `caption` (empty for none), sent
+     * under `file_name` (empty: the file's own name). Returns its `client_msg_id` at once; the local echo
+     * shows the upload's progress in `TimelineItem::upload`. The SDK keeps its own copy of the file until the
+     * message is sent, so the app may delete its copy, and a restarted app still sends it, exactly once.
+     * The server checks the file's type and size: a refusal (`unsupported_media_type`, `too_large`) shows
+     * as `Failed`.
+     */
+open func sendAttachment(path: String, fileName: String, caption: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_timeline_send_attachment(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(path),FfiConverterString.lower(fileName),FfiConverterString.lower(caption)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
             errorHandler: FfiConverterTypeHallwayError_lift
         )
 }
@@ -2486,6 +2596,10 @@ public struct ConversationSummary: Equatable, Hashable {
      * Messages written here that the server has not acknowledged yet (or that it refused).
      */
     public var pendingSends: UInt64
+    /**
+     * Other members online now (known only while connected).
+     */
+    public var onlineMemberIds: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2498,7 +2612,10 @@ public struct ConversationSummary: Equatable, Hashable {
          */typingUserIds: [String], 
         /**
          * Messages written here that the server has not acknowledged yet (or that it refused).
-         */pendingSends: UInt64) {
+         */pendingSends: UInt64, 
+        /**
+         * Other members online now (known only while connected).
+         */onlineMemberIds: [String]) {
         self.id = id
         self.isGroup = isGroup
         self.displayName = displayName
@@ -2512,6 +2629,7 @@ public struct ConversationSummary: Equatable, Hashable {
         self.archived = archived
         self.typingUserIds = typingUserIds
         self.pendingSends = pendingSends
+        self.onlineMemberIds = onlineMemberIds
     }
 
     
@@ -2542,7 +2660,8 @@ public struct FfiConverterTypeConversationSummary: FfiConverterRustBuffer {
                 pinned: FfiConverterBool.read(from: &buf), 
                 archived: FfiConverterBool.read(from: &buf), 
                 typingUserIds: FfiConverterSequenceString.read(from: &buf), 
-                pendingSends: FfiConverterUInt64.read(from: &buf)
+                pendingSends: FfiConverterUInt64.read(from: &buf), 
+                onlineMemberIds: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -2560,6 +2679,7 @@ public struct FfiConverterTypeConversationSummary: FfiConverterRustBuffer {
         FfiConverterBool.write(value.archived, into: &buf)
         FfiConverterSequenceString.write(value.typingUserIds, into: &buf)
         FfiConverterUInt64.write(value.pendingSends, into: &buf)
+        FfiConverterSequenceString.write(value.onlineMemberIds, into: &buf)
     }
 }
 
@@ -2771,6 +2891,79 @@ public func FfiConverterTypeReadMarker_lower(_ value: ReadMarker) -> RustBuffer 
 
 
 /**
+ * A report the user made, as far as the reporter may know: whether the school has handled it, never how.
+ */
+public struct ReportInfo: Equatable, Hashable {
+    public var id: String
+    public var messageId: String
+    public var conversationId: String
+    public var reason: ReportReason
+    public var handled: Bool
+    public var createdAt: Date
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, messageId: String, conversationId: String, reason: ReportReason, handled: Bool, createdAt: Date) {
+        self.id = id
+        self.messageId = messageId
+        self.conversationId = conversationId
+        self.reason = reason
+        self.handled = handled
+        self.createdAt = createdAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReportInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReportInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReportInfo {
+        return
+            try ReportInfo(
+                id: FfiConverterString.read(from: &buf), 
+                messageId: FfiConverterString.read(from: &buf), 
+                conversationId: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterTypeReportReason.read(from: &buf), 
+                handled: FfiConverterBool.read(from: &buf), 
+                createdAt: FfiConverterTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReportInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.messageId, into: &buf)
+        FfiConverterString.write(value.conversationId, into: &buf)
+        FfiConverterTypeReportReason.write(value.reason, into: &buf)
+        FfiConverterBool.write(value.handled, into: &buf)
+        FfiConverterTimestamp.write(value.createdAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportInfo_lift(_ buf: RustBuffer) throws -> ReportInfo {
+    return try FfiConverterTypeReportInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportInfo_lower(_ value: ReportInfo) -> RustBuffer {
+    return FfiConverterTypeReportInfo.lower(value)
+}
+
+
+/**
  * One message of a timeline, sent or still in the outbox.
  */
 public struct TimelineItem: Equatable, Hashable {
@@ -2796,10 +2989,14 @@ public struct TimelineItem: Equatable, Hashable {
     public var deleted: Bool
     public var reactions: [ReactionInfo]
     /**
-     * Files the message carries (sent from another client: this SDK does not upload yet).
+     * Files the message carries, once sent.
      */
     public var attachments: [AttachmentInfo]
     public var sendState: SendState
+    /**
+     * For a message with a file still in the outbox: how far its upload is.
+     */
+    public var upload: UploadProgress?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2815,8 +3012,11 @@ public struct TimelineItem: Equatable, Hashable {
          * The position in the conversation, once sent.
          */seq: Int64?, senderId: String, isOwn: Bool, body: String, createdAt: Date, editedAt: Date?, deleted: Bool, reactions: [ReactionInfo], 
         /**
-         * Files the message carries (sent from another client: this SDK does not upload yet).
-         */attachments: [AttachmentInfo], sendState: SendState) {
+         * Files the message carries, once sent.
+         */attachments: [AttachmentInfo], sendState: SendState, 
+        /**
+         * For a message with a file still in the outbox: how far its upload is.
+         */upload: UploadProgress?) {
         self.uniqueId = uniqueId
         self.messageId = messageId
         self.clientMsgId = clientMsgId
@@ -2830,6 +3030,7 @@ public struct TimelineItem: Equatable, Hashable {
         self.reactions = reactions
         self.attachments = attachments
         self.sendState = sendState
+        self.upload = upload
     }
 
     
@@ -2860,7 +3061,8 @@ public struct FfiConverterTypeTimelineItem: FfiConverterRustBuffer {
                 deleted: FfiConverterBool.read(from: &buf), 
                 reactions: FfiConverterSequenceTypeReactionInfo.read(from: &buf), 
                 attachments: FfiConverterSequenceTypeAttachmentInfo.read(from: &buf), 
-                sendState: FfiConverterTypeSendState.read(from: &buf)
+                sendState: FfiConverterTypeSendState.read(from: &buf), 
+                upload: FfiConverterOptionTypeUploadProgress.read(from: &buf)
         )
     }
 
@@ -2878,6 +3080,7 @@ public struct FfiConverterTypeTimelineItem: FfiConverterRustBuffer {
         FfiConverterSequenceTypeReactionInfo.write(value.reactions, into: &buf)
         FfiConverterSequenceTypeAttachmentInfo.write(value.attachments, into: &buf)
         FfiConverterTypeSendState.write(value.sendState, into: &buf)
+        FfiConverterOptionTypeUploadProgress.write(value.upload, into: &buf)
     }
 }
 
@@ -2919,6 +3122,10 @@ public struct TimelineSnapshot: Equatable, Hashable {
      * The first message of the conversation is loaded: nothing older to paginate.
      */
     public var reachedStart: Bool
+    /**
+     * Other members online now (known only while connected).
+     */
+    public var onlineMemberIds: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2934,13 +3141,17 @@ public struct TimelineSnapshot: Equatable, Hashable {
          */readMarkers: [ReadMarker], typingUserIds: [String], 
         /**
          * The first message of the conversation is loaded: nothing older to paginate.
-         */reachedStart: Bool) {
+         */reachedStart: Bool, 
+        /**
+         * Other members online now (known only while connected).
+         */onlineMemberIds: [String]) {
         self.conversationId = conversationId
         self.items = items
         self.ownReadSeq = ownReadSeq
         self.readMarkers = readMarkers
         self.typingUserIds = typingUserIds
         self.reachedStart = reachedStart
+        self.onlineMemberIds = onlineMemberIds
     }
 
     
@@ -2964,7 +3175,8 @@ public struct FfiConverterTypeTimelineSnapshot: FfiConverterRustBuffer {
                 ownReadSeq: FfiConverterInt64.read(from: &buf), 
                 readMarkers: FfiConverterSequenceTypeReadMarker.read(from: &buf), 
                 typingUserIds: FfiConverterSequenceString.read(from: &buf), 
-                reachedStart: FfiConverterBool.read(from: &buf)
+                reachedStart: FfiConverterBool.read(from: &buf), 
+                onlineMemberIds: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -2975,6 +3187,7 @@ public struct FfiConverterTypeTimelineSnapshot: FfiConverterRustBuffer {
         FfiConverterSequenceTypeReadMarker.write(value.readMarkers, into: &buf)
         FfiConverterSequenceString.write(value.typingUserIds, into: &buf)
         FfiConverterBool.write(value.reachedStart, into: &buf)
+        FfiConverterSequenceString.write(value.onlineMemberIds, into: &buf)
     }
 }
 
@@ -2991,6 +3204,73 @@ public func FfiConverterTypeTimelineSnapshot_lift(_ buf: RustBuffer) throws -> T
 #endif
 public func FfiConverterTypeTimelineSnapshot_lower(_ value: TimelineSnapshot) -> RustBuffer {
     return FfiConverterTypeTimelineSnapshot.lower(value)
+}
+
+
+/**
+ * The upload of a file the user is sending (see `Timeline::send_attachment`).
+ */
+public struct UploadProgress: Equatable, Hashable {
+    public var fileName: String
+    public var sizeBytes: UInt64
+    /**
+     * Equal to `size_bytes` once the server has the file (the message itself may still be on its way).
+     */
+    public var sentBytes: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(fileName: String, sizeBytes: UInt64, 
+        /**
+         * Equal to `size_bytes` once the server has the file (the message itself may still be on its way).
+         */sentBytes: UInt64) {
+        self.fileName = fileName
+        self.sizeBytes = sizeBytes
+        self.sentBytes = sentBytes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UploadProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUploadProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UploadProgress {
+        return
+            try UploadProgress(
+                fileName: FfiConverterString.read(from: &buf), 
+                sizeBytes: FfiConverterUInt64.read(from: &buf), 
+                sentBytes: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UploadProgress, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.fileName, into: &buf)
+        FfiConverterUInt64.write(value.sizeBytes, into: &buf)
+        FfiConverterUInt64.write(value.sentBytes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadProgress_lift(_ buf: RustBuffer) throws -> UploadProgress {
+    return try FfiConverterTypeUploadProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadProgress_lower(_ value: UploadProgress) -> RustBuffer {
+    return FfiConverterTypeUploadProgress.lower(value)
 }
 
 
@@ -3327,6 +3607,96 @@ public func FfiConverterTypeHallwayError_lower(_ value: HallwayError) -> RustBuf
 
 
 /**
+ * Why a member reports a message: the school's short list.
+ */
+
+public enum ReportReason: Equatable, Hashable {
+    
+    case bullying
+    case inappropriate
+    case spam
+    case safetyConcern
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ReportReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReportReason: FfiConverterRustBuffer {
+    typealias SwiftType = ReportReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReportReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .bullying
+        
+        case 2: return .inappropriate
+        
+        case 3: return .spam
+        
+        case 4: return .safetyConcern
+        
+        case 5: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ReportReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .bullying:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .inappropriate:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .spam:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .safetyConcern:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportReason_lift(_ buf: RustBuffer) throws -> ReportReason {
+    return try FfiConverterTypeReportReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportReason_lower(_ value: ReportReason) -> RustBuffer {
+    return FfiConverterTypeReportReason.lower(value)
+}
+
+
+
+/**
  * Where one of the user's own messages stands.
  */
 
@@ -3620,6 +3990,30 @@ fileprivate struct FfiConverterOptionTypeMessagePreview: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeUploadProgress: FfiConverterRustBuffer {
+    typealias SwiftType = UploadProgress?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeUploadProgress.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeUploadProgress.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeUserInfo: FfiConverterRustBuffer {
     typealias SwiftType = UserInfo?
 
@@ -3769,6 +4163,31 @@ fileprivate struct FfiConverterSequenceTypeReadMarker: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeReportInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [ReportInfo]
+
+    public static func write(_ value: [ReportInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeReportInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ReportInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ReportInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeReportInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeTimelineItem: FfiConverterRustBuffer {
     typealias SwiftType = [TimelineItem]
 
@@ -3888,10 +4307,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_client_create_group() != 35282) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hallway_sdk_checksum_method_client_download_attachment() != 42759) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hallway_sdk_checksum_method_client_login() != 45931) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_logout() != 32954) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_my_reports() != 57384) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_reconnect_now() != 8161) {
@@ -3966,7 +4391,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_timeline_react() != 30496) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hallway_sdk_checksum_method_timeline_report() != 63) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hallway_sdk_checksum_method_timeline_retry_send() != 3506) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_timeline_send_attachment() != 2027) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_timeline_send_text() != 11867) {

@@ -754,9 +754,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_create_group(
     ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_download_attachment(
+    ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_login(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_logout(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_my_reports(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_reconnect_now(
     ): Int
@@ -806,7 +810,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_timeline_react(
     ): Int
+    external fun uniffi_hallway_sdk_checksum_method_timeline_report(
+    ): Int
     external fun uniffi_hallway_sdk_checksum_method_timeline_retry_send(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_timeline_send_attachment(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_timeline_send_text(
     ): Int
@@ -853,9 +861,13 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_create_group(`ptr`: Long,`name`: RustBuffer.ByValue,`memberIds`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_download_attachment(`ptr`: Long,`attachmentId`: RustBuffer.ByValue,`thumbnail`: Byte,`path`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_hallway_sdk_fn_method_client_login(`ptr`: Long,`login`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_logout(`ptr`: Long,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_my_reports(`ptr`: Long,
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_reconnect_now(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -935,7 +947,11 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_hallway_sdk_fn_method_timeline_react(`ptr`: Long,`messageId`: RustBuffer.ByValue,`emoji`: RustBuffer.ByValue,`on`: Byte,
     ): Long
+    external fun uniffi_hallway_sdk_fn_method_timeline_report(`ptr`: Long,`messageId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,`note`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_hallway_sdk_fn_method_timeline_retry_send(`ptr`: Long,`clientMsgId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_timeline_send_attachment(`ptr`: Long,`path`: RustBuffer.ByValue,`fileName`: RustBuffer.ByValue,`caption`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_hallway_sdk_fn_method_timeline_send_text(`ptr`: Long,`body`: RustBuffer.ByValue,
     ): Long
@@ -1073,10 +1089,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_client_create_group() and 0xFFFF) != 35282) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_download_attachment() and 0xFFFF) != 42759) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_login() and 0xFFFF) != 45931) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_logout() and 0xFFFF) != 32954) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_my_reports() and 0xFFFF) != 57384) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_reconnect_now() and 0xFFFF) != 8161) {
@@ -1151,7 +1173,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_timeline_react() and 0xFFFF) != 30496) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_hallway_sdk_checksum_method_timeline_report() and 0xFFFF) != 63) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_hallway_sdk_checksum_method_timeline_retry_send() and 0xFFFF) != 3506) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_timeline_send_attachment() and 0xFFFF) != 2027) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_timeline_send_text() and 0xFFFF) != 11867) {
@@ -1706,6 +1734,12 @@ public interface ClientInterface {
     suspend fun `createGroup`(`name`: kotlin.String, `memberIds`: List<kotlin.String>): ConversationSummary
     
     /**
+     * Saves an attachment (or, with `thumbnail`, its small preview image) of a message the user can see into
+     * the file `path`, replacing it; returns the bytes written. A failed download leaves no file behind.
+     */
+    suspend fun `downloadAttachment`(`attachmentId`: kotlin.String, `thumbnail`: kotlin.Boolean, `path`: kotlin.String): kotlin.ULong
+    
+    /**
      * Signs in with a username (any letter case) or an email, and starts the connection.
      */
     suspend fun `login`(`login`: kotlin.String, `password`: kotlin.String): UserInfo
@@ -1715,6 +1749,11 @@ public interface ClientInterface {
      * local store (conversations, messages and unsent messages included).
      */
     suspend fun `logout`()
+    
+    /**
+     * The reports the user made, newest first, each saying whether the school has handled it.
+     */
+    suspend fun `myReports`(): List<ReportInfo>
     
     /**
      * Skips the wait before the next connection attempt: call it when the OS says the network is back.
@@ -1949,6 +1988,34 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
+     * Saves an attachment (or, with `thumbnail`, its small preview image) of a message the user can see into
+     * the file `path`, replacing it; returns the bytes written. A failed download leaves no file behind.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `downloadAttachment`(`attachmentId`: kotlin.String, `thumbnail`: kotlin.Boolean, `path`: kotlin.String) : kotlin.ULong {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_download_attachment(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`attachmentId`),
+        FfiConverterBoolean.lower(`thumbnail`),
+        FfiConverterString.lower(`path`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterULong.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Signs in with a username (any letter case) or an email, and starts the connection.
      */
     @Throws(HallwayException::class)
@@ -1994,6 +2061,30 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         // lift function
         { },
         
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The reports the user made, newest first, each saying whether the school has handled it.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `myReports`() : List<ReportInfo> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_my_reports(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeReportInfo.lift(it) },
         // Error FFI converter
         HallwayException.ErrorHandler,
     )
@@ -3617,9 +3708,25 @@ public interface TimelineInterface {
     suspend fun `react`(`messageId`: kotlin.String, `emoji`: kotlin.String, `on`: kotlin.Boolean)
     
     /**
+     * Reports a message of this conversation to the school's admins, with a reason and an optional note
+     * (at most 1,000 characters). The reporter later learns that it was handled (`Client::my_reports`), never how.
+     */
+    suspend fun `report`(`messageId`: kotlin.String, `reason`: ReportReason, `note`: kotlin.String?): ReportInfo
+    
+    /**
      * Puts a failed message back in the outbox, in its original place.
      */
     suspend fun `retrySend`(`clientMsgId`: kotlin.String)
+    
+    /**
+     * Queues the file at `path` (a photo, a document) with an optional `caption` (empty for none), sent
+     * under `file_name` (empty: the file's own name). Returns its `client_msg_id` at once; the local echo
+     * shows the upload's progress in `TimelineItem::upload`. The SDK keeps its own copy of the file until the
+     * message is sent, so the app may delete its copy, and a restarted app still sends it, exactly once.
+     * The server checks the file's type and size: a refusal (`unsupported_media_type`, `too_large`) shows
+     * as `Failed`.
+     */
+    suspend fun `sendAttachment`(`path`: kotlin.String, `fileName`: kotlin.String, `caption`: kotlin.String): kotlin.String
     
     /**
      * Queues a text message and returns its `client_msg_id` at once; it shows as `Sending` right away and
@@ -3926,6 +4033,34 @@ open class Timeline: Disposable, AutoCloseable, TimelineInterface
 
     
     /**
+     * Reports a message of this conversation to the school's admins, with a reason and an optional note
+     * (at most 1,000 characters). The reporter later learns that it was handled (`Client::my_reports`), never how.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `report`(`messageId`: kotlin.String, `reason`: ReportReason, `note`: kotlin.String?) : ReportInfo {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_timeline_report(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`messageId`),
+        FfiConverterTypeReportReason.lower(`reason`),
+        FfiConverterOptionalString.lower(`note`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeReportInfo.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Puts a failed message back in the outbox, in its original place.
      */
     @Throws(HallwayException::class)
@@ -3945,6 +4080,38 @@ open class Timeline: Disposable, AutoCloseable, TimelineInterface
         // lift function
         { },
         
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Queues the file at `path` (a photo, a document) with an optional `caption` (empty for none), sent
+     * under `file_name` (empty: the file's own name). Returns its `client_msg_id` at once; the local echo
+     * shows the upload's progress in `TimelineItem::upload`. The SDK keeps its own copy of the file until the
+     * message is sent, so the app may delete its copy, and a restarted app still sends it, exactly once.
+     * The server checks the file's type and size: a refusal (`unsupported_media_type`, `too_large`) shows
+     * as `Failed`.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `sendAttachment`(`path`: kotlin.String, `fileName`: kotlin.String, `caption`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_timeline_send_attachment(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`path`),
+        FfiConverterString.lower(`fileName`),
+        FfiConverterString.lower(`caption`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
         // Error FFI converter
         HallwayException.ErrorHandler,
     )
@@ -4501,6 +4668,11 @@ data class ConversationSummary (
      * Messages written here that the server has not acknowledged yet (or that it refused).
      */
     var `pendingSends`: kotlin.ULong
+    , 
+    /**
+     * Other members online now (known only while connected).
+     */
+    var `onlineMemberIds`: List<kotlin.String>
     
 ){
     
@@ -4530,6 +4702,7 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterBoolean.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterSequenceString.read(buf),
         )
     }
 
@@ -4546,7 +4719,8 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterBoolean.allocationSize(value.`pinned`) +
             FfiConverterBoolean.allocationSize(value.`archived`) +
             FfiConverterSequenceString.allocationSize(value.`typingUserIds`) +
-            FfiConverterULong.allocationSize(value.`pendingSends`)
+            FfiConverterULong.allocationSize(value.`pendingSends`) +
+            FfiConverterSequenceString.allocationSize(value.`onlineMemberIds`)
     )
 
     override fun write(value: ConversationSummary, buf: ByteBuffer) {
@@ -4563,6 +4737,7 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterBoolean.write(value.`archived`, buf)
             FfiConverterSequenceString.write(value.`typingUserIds`, buf)
             FfiConverterULong.write(value.`pendingSends`, buf)
+            FfiConverterSequenceString.write(value.`onlineMemberIds`, buf)
     }
 }
 
@@ -4717,6 +4892,67 @@ public object FfiConverterTypeReadMarker: FfiConverterRustBuffer<ReadMarker> {
 
 
 /**
+ * A report the user made, as far as the reporter may know: whether the school has handled it, never how.
+ */
+data class ReportInfo (
+    var `id`: kotlin.String
+    , 
+    var `messageId`: kotlin.String
+    , 
+    var `conversationId`: kotlin.String
+    , 
+    var `reason`: ReportReason
+    , 
+    var `handled`: kotlin.Boolean
+    , 
+    var `createdAt`: java.time.Instant
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReportInfo: FfiConverterRustBuffer<ReportInfo> {
+    override fun read(buf: ByteBuffer): ReportInfo {
+        return ReportInfo(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeReportReason.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTimestamp.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ReportInfo) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`messageId`) +
+            FfiConverterString.allocationSize(value.`conversationId`) +
+            FfiConverterTypeReportReason.allocationSize(value.`reason`) +
+            FfiConverterBoolean.allocationSize(value.`handled`) +
+            FfiConverterTimestamp.allocationSize(value.`createdAt`)
+    )
+
+    override fun write(value: ReportInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`messageId`, buf)
+            FfiConverterString.write(value.`conversationId`, buf)
+            FfiConverterTypeReportReason.write(value.`reason`, buf)
+            FfiConverterBoolean.write(value.`handled`, buf)
+            FfiConverterTimestamp.write(value.`createdAt`, buf)
+    }
+}
+
+
+
+/**
  * One message of a timeline, sent or still in the outbox.
  */
 data class TimelineItem (
@@ -4753,11 +4989,16 @@ data class TimelineItem (
     var `reactions`: List<ReactionInfo>
     , 
     /**
-     * Files the message carries (sent from another client: this SDK does not upload yet).
+     * Files the message carries, once sent.
      */
     var `attachments`: List<AttachmentInfo>
     , 
     var `sendState`: SendState
+    , 
+    /**
+     * For a message with a file still in the outbox: how far its upload is.
+     */
+    var `upload`: UploadProgress?
     
 ){
     
@@ -4787,6 +5028,7 @@ public object FfiConverterTypeTimelineItem: FfiConverterRustBuffer<TimelineItem>
             FfiConverterSequenceTypeReactionInfo.read(buf),
             FfiConverterSequenceTypeAttachmentInfo.read(buf),
             FfiConverterTypeSendState.read(buf),
+            FfiConverterOptionalTypeUploadProgress.read(buf),
         )
     }
 
@@ -4803,7 +5045,8 @@ public object FfiConverterTypeTimelineItem: FfiConverterRustBuffer<TimelineItem>
             FfiConverterBoolean.allocationSize(value.`deleted`) +
             FfiConverterSequenceTypeReactionInfo.allocationSize(value.`reactions`) +
             FfiConverterSequenceTypeAttachmentInfo.allocationSize(value.`attachments`) +
-            FfiConverterTypeSendState.allocationSize(value.`sendState`)
+            FfiConverterTypeSendState.allocationSize(value.`sendState`) +
+            FfiConverterOptionalTypeUploadProgress.allocationSize(value.`upload`)
     )
 
     override fun write(value: TimelineItem, buf: ByteBuffer) {
@@ -4820,6 +5063,7 @@ public object FfiConverterTypeTimelineItem: FfiConverterRustBuffer<TimelineItem>
             FfiConverterSequenceTypeReactionInfo.write(value.`reactions`, buf)
             FfiConverterSequenceTypeAttachmentInfo.write(value.`attachments`, buf)
             FfiConverterTypeSendState.write(value.`sendState`, buf)
+            FfiConverterOptionalTypeUploadProgress.write(value.`upload`, buf)
     }
 }
 
@@ -4852,6 +5096,11 @@ data class TimelineSnapshot (
      * The first message of the conversation is loaded: nothing older to paginate.
      */
     var `reachedStart`: kotlin.Boolean
+    , 
+    /**
+     * Other members online now (known only while connected).
+     */
+    var `onlineMemberIds`: List<kotlin.String>
     
 ){
     
@@ -4874,6 +5123,7 @@ public object FfiConverterTypeTimelineSnapshot: FfiConverterRustBuffer<TimelineS
             FfiConverterSequenceTypeReadMarker.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
         )
     }
 
@@ -4883,7 +5133,8 @@ public object FfiConverterTypeTimelineSnapshot: FfiConverterRustBuffer<TimelineS
             FfiConverterLong.allocationSize(value.`ownReadSeq`) +
             FfiConverterSequenceTypeReadMarker.allocationSize(value.`readMarkers`) +
             FfiConverterSequenceString.allocationSize(value.`typingUserIds`) +
-            FfiConverterBoolean.allocationSize(value.`reachedStart`)
+            FfiConverterBoolean.allocationSize(value.`reachedStart`) +
+            FfiConverterSequenceString.allocationSize(value.`onlineMemberIds`)
     )
 
     override fun write(value: TimelineSnapshot, buf: ByteBuffer) {
@@ -4893,6 +5144,56 @@ public object FfiConverterTypeTimelineSnapshot: FfiConverterRustBuffer<TimelineS
             FfiConverterSequenceTypeReadMarker.write(value.`readMarkers`, buf)
             FfiConverterSequenceString.write(value.`typingUserIds`, buf)
             FfiConverterBoolean.write(value.`reachedStart`, buf)
+            FfiConverterSequenceString.write(value.`onlineMemberIds`, buf)
+    }
+}
+
+
+
+/**
+ * The upload of a file the user is sending (see `Timeline::send_attachment`).
+ */
+data class UploadProgress (
+    var `fileName`: kotlin.String
+    , 
+    var `sizeBytes`: kotlin.ULong
+    , 
+    /**
+     * Equal to `size_bytes` once the server has the file (the message itself may still be on its way).
+     */
+    var `sentBytes`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeUploadProgress: FfiConverterRustBuffer<UploadProgress> {
+    override fun read(buf: ByteBuffer): UploadProgress {
+        return UploadProgress(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: UploadProgress) = (
+            FfiConverterString.allocationSize(value.`fileName`) +
+            FfiConverterULong.allocationSize(value.`sizeBytes`) +
+            FfiConverterULong.allocationSize(value.`sentBytes`)
+    )
+
+    override fun write(value: UploadProgress, buf: ByteBuffer) {
+            FfiConverterString.write(value.`fileName`, buf)
+            FfiConverterULong.write(value.`sizeBytes`, buf)
+            FfiConverterULong.write(value.`sentBytes`, buf)
     }
 }
 
@@ -5300,6 +5601,46 @@ public object FfiConverterTypeHallwayError : FfiConverterRustBuffer<HallwayExcep
 
 
 /**
+ * Why a member reports a message: the school's short list.
+ */
+
+enum class ReportReason {
+    
+    BULLYING,
+    INAPPROPRIATE,
+    SPAM,
+    SAFETY_CONCERN,
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReportReason: FfiConverterRustBuffer<ReportReason> {
+    override fun read(buf: ByteBuffer) = try {
+        ReportReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ReportReason) = 4UL
+
+    override fun write(value: ReportReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Where one of the user's own messages stands.
  */
 sealed class SendState {
@@ -5605,6 +5946,38 @@ public object FfiConverterOptionalTypeMessagePreview: FfiConverterRustBuffer<Mes
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeUploadProgress: FfiConverterRustBuffer<UploadProgress?> {
+    override fun read(buf: ByteBuffer): UploadProgress? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeUploadProgress.read(buf)
+    }
+
+    override fun allocationSize(value: UploadProgress?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeUploadProgress.allocationSize(value)
+        }
+    }
+
+    override fun write(value: UploadProgress?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeUploadProgress.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeUserInfo: FfiConverterRustBuffer<UserInfo?> {
     override fun read(buf: ByteBuffer): UserInfo? {
         if (buf.get().toInt() == 0) {
@@ -5767,6 +6140,34 @@ public object FfiConverterSequenceTypeReadMarker: FfiConverterRustBuffer<List<Re
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeReadMarker.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeReportInfo: FfiConverterRustBuffer<List<ReportInfo>> {
+    override fun read(buf: ByteBuffer): List<ReportInfo> {
+        val len = buf.getInt()
+        return List<ReportInfo>(len) {
+            FfiConverterTypeReportInfo.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ReportInfo>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeReportInfo.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ReportInfo>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeReportInfo.write(it, buf)
         }
     }
 }
