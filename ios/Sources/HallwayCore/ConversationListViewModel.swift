@@ -21,8 +21,11 @@ public struct ConversationRow: Identifiable, Equatable, Sendable {
     public let typing: TypingLine?
     /// The user's messages still waiting for the server (or refused): a clock or warning icon.
     public let pendingSends: Int
-    /// Other members online now.
+    /// Other members online now (a green dot on a direct chat's avatar).
     public let onlineCount: Int
+
+    /// For a direct chat: the other person is online.
+    public var isOtherOnline: Bool { !isGroup && onlineCount > 0 }
 
     /// What the last message was.
     public enum Preview: Equatable, Sendable {
@@ -171,7 +174,7 @@ public final class ConversationListViewModel {
             isArchived: summary.archived,
             typing: typing,
             pendingSends: Int(clamping: summary.pendingSends),
-            onlineCount: 0
+            onlineCount: summary.onlineMemberIds.filter { $0 != myId }.count
         )
     }
 }

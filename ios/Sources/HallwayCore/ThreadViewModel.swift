@@ -14,6 +14,24 @@ public enum Delivery: Equatable, Sendable {
     case failed(code: String, reason: String)
 }
 
+/// A file on its way to the server, as its bubble shows it.
+public struct UploadState: Equatable, Sendable {
+    public let fileName: String
+    public let sizeBytes: UInt64
+    public let sentBytes: UInt64
+
+    public init(fileName: String, sizeBytes: UInt64, sentBytes: UInt64) {
+        self.fileName = fileName
+        self.sizeBytes = sizeBytes
+        self.sentBytes = sentBytes
+    }
+
+    /// 0 to 1, for a progress bar.
+    public var fraction: Double {
+        sizeBytes == 0 ? 1 : min(1, Double(sentBytes) / Double(sizeBytes))
+    }
+}
+
 /// A reaction under a bubble.
 public struct ReactionChip: Equatable, Sendable, Identifiable {
     public var id: String { emoji }
@@ -45,6 +63,8 @@ public struct MessageBubble: Identifiable, Equatable, Sendable {
     public let isDeleted: Bool
     public let reactions: [ReactionChip]
     public let attachments: [AttachmentInfo]
+    /// The upload of the user's own file still under way (nil once the server has the message).
+    public let upload: UploadState?
     /// Nil for other people's messages.
     public let delivery: Delivery?
     /// The user may delete any message of a group they administer.
@@ -56,7 +76,7 @@ public struct MessageBubble: Identifiable, Equatable, Sendable {
     }
 
     public var canReact: Bool { messageId != nil && !isDeleted }
-    public var canEdit: Bool { isOwn && messageId != nil && !isDeleted && attachments.isEmpty }
+    public var canEdit: Bool { isOwn && messageId != nil && !isDeleted && attachments.isEmpty && upload == nil }
     public var canDelete: Bool { (isOwn || canModerate) && messageId != nil && !isDeleted }
     public var canReport: Bool { !isOwn && messageId != nil && !isDeleted }
     public var canCopy: Bool { !isDeleted && !text.isEmpty }
@@ -107,6 +127,10 @@ public final class ThreadViewModel {
     public private(set) var reachedStart = false
     public private(set) var isLoaded = false
     public private(set) var isLoadingOlder = false
+    /// Other members online now (for "Online" under a direct chat's title, and dots on avatars).
+    public private(set) var onlineMemberIds: Set<String> = []
+    /// The last report the user made here, for a confirmation ("Reported. The school's staff will look at it.").
+    public private(set) var lastReport: ReportInfo?
     /// An action's failure, shown as an alert until dismissed.
     public private(set) var error: UserMessage?
     /// The message being edited, if any: the composer shows its text and "Save" instead of "Send".
@@ -130,6 +154,7 @@ public final class ThreadViewModel {
     }
 
     @ObservationIgnored let timeline: Timeline
+    @ObservationIgnored private let client: Client
     @ObservationIgnored private let myId: String
     @ObservationIgnored private var adminIds: Set<String>
     @ObservationIgnored private let clock: Clock
@@ -142,6 +167,7 @@ public final class ThreadViewModel {
     public init(client: Client, conversation: ConversationSummary, me: UserInfo,
                 clock: @escaping Clock = { Date() }, formatter: RelativeTimeFormatter = RelativeTimeFormatter()) throws {
         conversationId = conversation.id
+        self.client = client
         timeline = try client.timeline(conversationId: conversation.id)
         title = conversation.displayName
         isGroup = conversation.isGroup
@@ -196,6 +222,59 @@ public final class ThreadViewModel {
             draft = body
             self.error = UserMessage(error)
         }
+    }
+
+    /// Sends the file at `url` (a photo or document the app copied to a temporary file) under `fileName`, with
+    /// the draft as its caption. The bubble shows the upload's progress at once; the SDK keeps its own copy.
+    public func sendAttachment(at url: URL, fileName: String) async {
+        let caption = draft.trimmingCharacters(in: .whitespacesAndNewlines)
+        if case .tooLong = Validation.messageProblem(caption, hasAttachment: true) {
+            error = .invalid(reason: "The caption is too long.")
+            return
+        }
+        draft = ""
+        do {
+            _ = try await timeline.sendAttachment(path: url.path, fileName: fileName, caption: caption)
+        } catch {
+            draft = caption
+            self.error = UserMessage(error)
+        }
+    }
+
+    /// Saves an attachment (or its thumbnail) into `directory` under its file name, for Quick Look or
+    /// sharing; nil (and `error`) when the download fails.
+    public func download(_ attachment: AttachmentInfo, thumbnail: Bool = false,
+                         into directory: URL = FileManager.default.temporaryDirectory) async -> URL? {
+        // The server's file name is the sender's: keep only its last component.
+        let name = (attachment.fileName as NSString).lastPathComponent
+        let target = directory.appendingPathComponent(attachment.id, isDirectory: true)
+            .appendingPathComponent(name.isEmpty ? "attachment" : name)
+        do {
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
+            _ = try await client.downloadAttachment(attachmentId: attachment.id, thumbnail: thumbnail,
+                                                    path: target.path)
+            return target
+        } catch {
+            self.error = UserMessage(error)
+            return nil
+        }
+    }
+
+    /// Reports someone else's message to the school's staff; `note` is optional (at most 1,000 characters).
+    public func report(_ bubble: MessageBubble, reason: ReportReason, note: String?) async {
+        guard bubble.canReport, let messageId = bubble.messageId else { return }
+        let trimmed = note?.trimmingCharacters(in: .whitespacesAndNewlines)
+        do {
+            lastReport = try await timeline.report(messageId: messageId, reason: reason,
+                                                   note: trimmed?.isEmpty == false ? trimmed : nil)
+        } catch {
+            self.error = UserMessage(error)
+        }
+    }
+
+    public func dismissReportConfirmation() {
+        lastReport = nil
     }
 
     /// Puts a refused message back in line.
@@ -268,6 +347,7 @@ public final class ThreadViewModel {
         self.snapshot = snapshot
         isLoaded = true
         reachedStart = snapshot.reachedStart
+        onlineMemberIds = Set(snapshot.onlineMemberIds).subtracting([myId])
         let people = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         typing = TypingLine(names: snapshot.typingUserIds.filter { $0 != myId }.compactMap { people[$0]?.name })
         rows = Self.rows(snapshot, people: people, myId: myId, isGroup: isGroup,
@@ -335,6 +415,9 @@ public final class ThreadViewModel {
                     ReactionChip(emoji: $0.emoji, count: Int(clamping: $0.count), reactedByMe: $0.reactedByMe)
                 },
                 attachments: item.attachments,
+                upload: item.upload.map {
+                    UploadState(fileName: $0.fileName, sizeBytes: $0.sizeBytes, sentBytes: $0.sentBytes)
+                },
                 delivery: delivery,
                 canModerate: isGroup && amAdmin
             )

@@ -18,7 +18,10 @@ final class ConversationListViewModelTests: XCTestCase {
     }
 
     override func tearDown() async throws {
-        session?.close()
+        await session?.close()
+        session = nil
+        teacher = nil
+        parent = nil
     }
 
     private func openList(for user: SignedInUser) async throws -> ConversationListViewModel {
@@ -44,11 +47,23 @@ final class ConversationListViewModelTests: XCTestCase {
         }
         let row = try XCTUnwrap(list.rows.first { $0.id == group.id })
         XCTAssertEqual(row.title, name)
+
         XCTAssertTrue(row.isGroup)
         XCTAssertEqual(row.time, .now)
         XCTAssertEqual(row.preview?.englishText, "Ms. Rivera: Second news")
         // The newest activity leads the unpinned conversations.
         XCTAssertEqual(list.rows.first { !$0.isPinned }?.id, group.id)
+    }
+
+    /// The server tells a connecting client who of its contacts is online (not when a new conversation makes
+    /// someone a contact), so the parent signs in again, on another phone, after the group exists.
+    func testAnOnlineMemberShowsInTheRow() async throws {
+        let group = try await makeGroup(by: teacher, with: [parent], named: "Presence list")
+        let secondPhone = try await session.signIn("parent1")
+        let list = try await openList(for: secondPhone)
+        try await waitUntil("the teacher shows online in the group's row") {
+            list.rows.first { $0.id == group.id }?.onlineCount == 1
+        }
     }
 
     func testPinnedConversationsLeadAndMutingShows() async throws {

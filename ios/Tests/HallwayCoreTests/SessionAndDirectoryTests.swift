@@ -14,7 +14,8 @@ final class SessionAndDirectoryTests: XCTestCase {
     }
 
     override func tearDown() async throws {
-        session?.close()
+        await session?.close()
+        session = nil
     }
 
     private func makeApp() -> AppModel {

@@ -18,7 +18,10 @@ final class ThreadViewModelTests: XCTestCase {
     }
 
     override func tearDown() async throws {
-        session?.close()
+        await session?.close()
+        session = nil
+        teacher = nil
+        parent = nil
     }
 
     func testMessagesArriveInTheOrderTheyWereSent() async throws {
@@ -112,7 +115,8 @@ final class ThreadViewModelTests: XCTestCase {
         author.draft = "Meeting at 3"
         await author.send()
         try await waitUntil("the message is sent") { author.bubble("Meeting at 3")?.canEdit == true }
-        XCTAssertFalse(try XCTUnwrap(reader.bubbles.last).canEdit)
+        try await waitUntil("the parent has it") { reader.bubble("Meeting at 3") != nil }
+        XCTAssertFalse(try XCTUnwrap(reader.bubble("Meeting at 3")).canEdit, "someone else's message")
 
         author.beginEdit(try XCTUnwrap(author.bubble("Meeting at 3")))
         XCTAssertEqual(author.draft, "Meeting at 3")
@@ -192,6 +196,72 @@ final class ThreadViewModelTests: XCTestCase {
             thread.bubble("this has \(word) in it")?.delivery == .sent
         }
         XCTAssertNil(thread.error)
+    }
+
+    func testAnAttachmentUploadsWithProgressAndTheOtherMemberDownloadsIt() async throws {
+        let group = try await makeGroup(by: teacher, with: [parent], named: "Attachment")
+        let sender = try await openThread(group.id, for: parent)
+        let receiver = try await openThread(group.id, for: teacher)
+        var bytes = Data("%PDF-1.4\n".utf8)
+        bytes.append(Data((0..<200_000).map { UInt8(ascii: "a") + UInt8($0 % 26) }))
+        let picked = session.root.appendingPathComponent("scan-0001.pdf")
+        try bytes.write(to: picked)
+
+        sender.draft = "The permission slip"
+        await sender.sendAttachment(at: picked, fileName: "Permission slip.pdf")
+        XCTAssertEqual(sender.draft, "", "the draft became the caption")
+
+        // The local echo shows the upload (its progress may already be complete on loopback).
+        try await waitUntil("the bubble shows the upload or the sent file") {
+            guard let bubble = sender.bubble("The permission slip") else { return false }
+            return bubble.upload?.fileName == "Permission slip.pdf" || !bubble.attachments.isEmpty
+        }
+        try await waitUntil("the file is sent", timeout: 30) {
+            let bubble = sender.bubble("The permission slip")
+            return bubble?.delivery != .sending && bubble?.attachments.count == 1 && bubble?.upload == nil
+        }
+        let sent = try XCTUnwrap(sender.bubble("The permission slip")?.attachments.first)
+        XCTAssertEqual(sent.fileName, "Permission slip.pdf")
+        XCTAssertEqual(sent.mimeType, "application/pdf")
+        XCTAssertEqual(sent.sizeBytes, UInt64(bytes.count))
+        XCTAssertFalse(try XCTUnwrap(sender.bubble("The permission slip")).canEdit)
+
+        try await waitUntil("the teacher receives it", timeout: 30) {
+            receiver.bubble("The permission slip")?.attachments.count == 1
+        }
+        let received = try XCTUnwrap(receiver.bubble("The permission slip")?.attachments.first)
+        let saved = await receiver.download(received, into: session.root.appendingPathComponent("downloads"))
+        XCTAssertNil(receiver.error)
+        XCTAssertEqual(try Data(contentsOf: try XCTUnwrap(saved)), bytes)
+        XCTAssertEqual(saved?.lastPathComponent, "Permission slip.pdf")
+    }
+
+    func testAReportedMessageIsAcknowledged() async throws {
+        let group = try await makeGroup(by: parent, with: [teacher], named: "Report")
+        let writer = try await openThread(group.id, for: parent)
+        let reader = try await openThread(group.id, for: teacher)
+        writer.draft = "something unkind"
+        await writer.send()
+        try await waitUntil("the teacher sees it") { reader.bubble("something unkind") != nil }
+        let bubble = try XCTUnwrap(reader.bubble("something unkind"))
+        XCTAssertTrue(bubble.canReport)
+        XCTAssertFalse(try XCTUnwrap(writer.bubble("something unkind")).canReport, "one's own message")
+
+        await reader.report(bubble, reason: .bullying, note: "  second time this week ")
+
+        XCTAssertNil(reader.error)
+        let report = try XCTUnwrap(reader.lastReport)
+        XCTAssertEqual(report.messageId, bubble.messageId)
+        XCTAssertEqual(report.reason, .bullying)
+        XCTAssertFalse(report.handled)
+    }
+
+    func testTheOtherMemberShowsOnline() async throws {
+        let group = try await makeGroup(by: teacher, with: [parent], named: "Presence")
+        // Presence reaches a client when it connects (see ConversationListViewModelTests): a second phone.
+        let secondPhone = try await session.signIn("teacher1")
+        let thread = try await openThread(group.id, for: secondPhone)
+        try await waitUntil("the parent shows online") { thread.onlineMemberIds == [parent.id] }
     }
 
     func testAnEmptyDraftCannotBeSent() async throws {

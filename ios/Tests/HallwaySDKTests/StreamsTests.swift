@@ -14,7 +14,8 @@ final class StreamsTests: XCTestCase {
     }
 
     override func tearDown() async throws {
-        session?.close()
+        await session?.close()
+        session = nil
     }
 
     func testConnectionStatesReachOnlineAfterLogin() async throws {
