@@ -22,19 +22,31 @@ let ffi: Target =
 
 let package = Package(
     name: "Hallway",
+    defaultLocalization: "en",
     platforms: [.iOS(.v17), .macOS(.v14)],
     products: [
         .library(name: "HallwaySDK", targets: ["HallwaySDK"]),
         .library(name: "HallwayCore", targets: ["HallwayCore"]),
+        .library(name: "HallwayApp", targets: ["HallwayApp"]),
     ],
     targets: [
         ffi,
         .target(
             name: "HallwaySDK",
             dependencies: ["HallwayFFI"],
-            linkerSettings: [.linkedLibrary("hallway_sdk", .when(platforms: [.linux]))]
+            linkerSettings: [
+                .linkedLibrary("hallway_sdk", .when(platforms: [.linux])),
+                // What the Rust library's dependencies (reqwest, rustls) use on Apple platforms.
+                .linkedFramework("Security", .when(platforms: [.iOS, .macOS])),
+                .linkedFramework("SystemConfiguration", .when(platforms: [.iOS, .macOS])),
+            ]
         ),
         .target(name: "HallwayCore", dependencies: ["HallwaySDK"]),
+        .target(
+            name: "HallwayApp",
+            dependencies: ["HallwayCore", "HallwaySDK"],
+            resources: [.process("Resources")]
+        ),
         // The tests' harness: the test server, signed-in users, bounded waits.
         .target(name: "HallwayTestSupport", dependencies: ["HallwaySDK"], path: "Tests/HallwayTestSupport"),
         .testTarget(name: "HallwaySDKTests", dependencies: ["HallwaySDK", "HallwayTestSupport"]),
