@@ -31,9 +31,14 @@ let package = Package(
     ],
     targets: [
         ffi,
+        // One module from two folders: Sources/HallwaySDK holds only what scripts/gen-bindings generates (it
+        // replaces and checks that folder whole), Sources/HallwaySDKLayer the hand-written Swift layer.
         .target(
             name: "HallwaySDK",
             dependencies: ["HallwayFFI"],
+            path: "Sources",
+            exclude: ["HallwayFFI", "HallwayCore", "HallwayApp"],
+            sources: ["HallwaySDK", "HallwaySDKLayer"],
             linkerSettings: [
                 .linkedLibrary("hallway_sdk", .when(platforms: [.linux])),
                 // What the Rust library's dependencies (reqwest, rustls) use on Apple platforms.

@@ -5,8 +5,9 @@ import HallwaySDK
 import HallwayTestSupport
 import XCTest
 
+/// Main-actor isolated like the view models; Sendable so XCTest's generated runner may hand it to the main actor.
 @MainActor
-final class ConversationListViewModelTests: XCTestCase {
+final class ConversationListViewModelTests: XCTestCase, @unchecked Sendable {
     private var session: TestSession!
     private var teacher: SignedInUser!
     private var parent: SignedInUser!

@@ -5,8 +5,9 @@ import HallwaySDK
 import HallwayTestSupport
 import XCTest
 
+/// Main-actor isolated like the view models; Sendable so XCTest's generated runner may hand it to the main actor.
 @MainActor
-final class SessionAndDirectoryTests: XCTestCase {
+final class SessionAndDirectoryTests: XCTestCase, @unchecked Sendable {
     private var session: TestSession!
 
     override func setUp() async throws {

@@ -5,8 +5,9 @@ import HallwaySDK
 import HallwayTestSupport
 import XCTest
 
+/// Main-actor isolated like the view models; Sendable so XCTest's generated runner may hand it to the main actor.
 @MainActor
-final class ThreadViewModelTests: XCTestCase {
+final class ThreadViewModelTests: XCTestCase, @unchecked Sendable {
     private var session: TestSession!
     private var teacher: SignedInUser!
     private var parent: SignedInUser!
@@ -126,6 +127,7 @@ final class ThreadViewModelTests: XCTestCase {
         try await waitUntil("the parent sees the edit") { reader.bubble("Meeting at 4")?.isEdited == true }
         XCTAssertNil(reader.bubble("Meeting at 3"))
 
+        try await waitUntil("the author sees the edit") { author.bubble("Meeting at 4") != nil }
         await author.delete(try XCTUnwrap(author.bubble("Meeting at 4")))
         try await waitUntil("the parent sees it deleted") { reader.bubbles.last?.isDeleted == true }
         XCTAssertFalse(try XCTUnwrap(reader.bubbles.last).canReact)
@@ -242,7 +244,9 @@ final class ThreadViewModelTests: XCTestCase {
         let reader = try await openThread(group.id, for: teacher)
         writer.draft = "something unkind"
         await writer.send()
-        try await waitUntil("the teacher sees it") { reader.bubble("something unkind") != nil }
+        try await waitUntil("both see it") {
+            reader.bubble("something unkind") != nil && writer.bubble("something unkind")?.messageId != nil
+        }
         let bubble = try XCTUnwrap(reader.bubble("something unkind"))
         XCTAssertTrue(bubble.canReport)
         XCTAssertFalse(try XCTUnwrap(writer.bubble("something unkind")).canReport, "one's own message")
