@@ -108,19 +108,12 @@ public final class TestSession: @unchecked Sendable {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 
-    /// Signs `login` in on a fresh client with its own data directory, and returns once it is online and its
-    /// first catch-up is (very likely) done.
-    ///
-    /// Why the pause: the SDK's catch-up on connect replaces its stored conversation list with the server's
-    /// answer to `GET /conversations`, so a conversation announced live while that request is in flight is
-    /// dropped until the next reconnect (client-sdk/src/sync.rs `sync_everything`, reported upstream). Tests
-    /// create a conversation right after signing in, exactly in that window; a phone rarely does.
+    /// Signs `login` in on a fresh client with its own data directory, and returns once it is online.
     public func signIn(_ login: String) async throws -> SignedInUser {
         let directory = root.appendingPathComponent("\(login)-\(UUID().uuidString.prefix(8))")
         let client = try Client.open(serverURL: server.serverURL, dataDirectory: directory)
         let user = try await client.login(login: login, password: TestServer.password)
         _ = try await firstValue(of: client.connectionStates(), "\(login) is online") { $0 == .online }
-        try await Task.sleep(nanoseconds: 500_000_000)
         let signedIn = SignedInUser(client: client, user: user, dataDirectory: directory)
         lock.withLock { users.append(signedIn) }
         return signedIn
