@@ -6,6 +6,7 @@
 //! the columns that queries need beside them. Every function takes a connection or a transaction; [`Store`]
 //! runs them on tokio's blocking pool so SQLite never stalls the runtime.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -269,13 +270,26 @@ pub(crate) fn upsert_conversation(conn: &Connection, conversation: &Conversation
     Ok(())
 }
 
-/// Replaces the list with the server's: conversations the user is no longer in are forgotten.
-pub(crate) fn replace_conversations(conn: &Connection, conversations: &[Conversation]) -> Result<()> {
-    let keep: std::collections::HashSet<String> = conversations.iter().map(|c| c.id.to_string()).collect();
-    let stored: Vec<String> =
-        conn.prepare("SELECT id FROM conversations")?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
-    for id in stored.iter().filter(|id| !keep.contains(*id)) {
-        remove_conversation_str(conn, id)?;
+/// The ids of the stored conversations.
+pub(crate) fn conversation_ids(conn: &Connection) -> Result<HashSet<Uuid>> {
+    Ok(conn
+        .prepare("SELECT id FROM conversations")?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .filter_map(|id| id.ok().and_then(|id| Uuid::parse_str(&id).ok()))
+        .collect())
+}
+
+/// Takes the server's whole list: stores every conversation in it, and forgets those of `known_before` (the
+/// ids stored when the list was asked for) that it no longer holds. A conversation that arrived live while
+/// the list was on its way is not in `known_before`, so it is kept although the older list lacks it.
+pub(crate) fn replace_conversations(
+    conn: &Connection,
+    conversations: &[Conversation],
+    known_before: &HashSet<Uuid>,
+) -> Result<()> {
+    let listed: HashSet<Uuid> = conversations.iter().map(|c| c.id).collect();
+    for gone in known_before.difference(&listed) {
+        remove_conversation(conn, *gone)?;
     }
     for conversation in conversations {
         upsert_conversation(conn, conversation)?;
@@ -877,6 +891,21 @@ mod tests {
         apply_message(&conn, &message(id, 4, other), me).unwrap();
         apply_message(&conn, &message(id, 5, me), me).unwrap();
         assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 0, "replying reads");
+    }
+
+    #[test]
+    fn the_server_list_forgets_only_conversations_known_before_it_was_asked_for() {
+        let (conn, me, other, left) = setup();
+        let known_before = conversation_ids(&conn).unwrap();
+        // While the list is on its way, a new chat arrives live; the list (older) has neither chat.
+        let (mut live, _) = conversations(&conn).unwrap().remove(0);
+        live.id = Uuid::now_v7();
+        live.members = vec![user(me), user(other)];
+        upsert_conversation(&conn, &live).unwrap();
+        replace_conversations(&conn, &[], &known_before).unwrap();
+        let ids = conversation_ids(&conn).unwrap();
+        assert!(!ids.contains(&left), "the one the user left is forgotten");
+        assert!(ids.contains(&live.id), "the one that arrived meanwhile is kept");
     }
 
     #[test]

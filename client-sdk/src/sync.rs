@@ -578,9 +578,13 @@ async fn backfill_worker(shared: Arc<Shared>, mut requests: mpsc::UnboundedRecei
 
 /// The conversation list, then every conversation from its last known `seq`.
 async fn sync_everything(shared: &Shared) -> Result<()> {
+    let known_before = shared.store.run(|conn| store::conversation_ids(conn)).await?;
     let list: ConversationList = shared.api.call(Method::GET, "conversations", &[], NO_BODY).await?;
     let ids: Vec<Uuid> = list.conversations.iter().map(|c| c.id).collect();
-    shared.store.transaction(move |conn| store::replace_conversations(conn, &list.conversations)).await?;
+    shared
+        .store
+        .transaction(move |conn| store::replace_conversations(conn, &list.conversations, &known_before))
+        .await?;
     shared.changed(Change::Everything);
     for id in ids {
         match backfill(shared, id).await {

@@ -5,9 +5,10 @@
 mod support;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use hallway_protocol::{ConversationKind, Role};
-use hallway_sdk::{HallwayError, SendState, TimelineItem, TimelineSnapshot, UploadProgress};
+use hallway_sdk::{Client, HallwayError, SendState, TimelineItem, TimelineSnapshot, UploadProgress};
 use hallway_test_support::{PASSWORD, TestServer};
 use support::*;
 
@@ -34,6 +35,19 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
 
 fn by_id<'a>(snapshot: &'a TimelineSnapshot, client_msg_id: &str) -> Option<&'a TimelineItem> {
     snapshot.items.iter().find(|i| i.client_msg_id == client_msg_id)
+}
+
+/// A parent signed in on an SDK client, online, in a direct chat with a teacher: the chat's id, the client
+/// and its data directory.
+async fn parent_in_a_chat(server: &TestServer) -> (String, Arc<Client>, tempfile::TempDir) {
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let chat = server.create_conversation(ConversationKind::Direct, None, parent.id, &[teacher.id]).await.to_string();
+    let (bob, data_dir) = client(&server.base_url);
+    bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
+    wait_online(&bob).await;
+    wait_for_conversation(&bob, &chat).await;
+    (chat, bob, data_dir)
 }
 
 /// The files the SDK still keeps for its outbox.
@@ -124,13 +138,7 @@ async fn a_file_is_uploaded_with_progress_then_sent_and_the_other_member_downloa
 #[actix_web::test]
 async fn a_photo_has_a_thumbnail_to_download() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, parent.id, &[teacher.id]).await.to_string();
-    let (bob, _dir) = client(&server.base_url);
-    bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
-    wait_online(&bob).await;
-    wait_for_conversation(&bob, &chat).await;
+    let (chat, bob, _dir) = parent_in_a_chat(&server).await;
     let (timeline, _t) = watch_timeline(&bob, &chat);
     let files = tempfile::tempdir().expect("a folder");
     let photo = write(files.path(), "IMG_0001.png", &png());
@@ -202,13 +210,7 @@ async fn a_file_written_offline_is_sent_once_by_the_restarted_app() {
 #[actix_web::test]
 async fn refused_files_fail_with_the_servers_reason_and_can_be_discarded() {
     let server = TestServer::start_with(|config| config.media.max_upload_bytes = 10_000).await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, parent.id, &[teacher.id]).await.to_string();
-    let (bob, data_dir) = client(&server.base_url);
-    bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
-    wait_online(&bob).await;
-    wait_for_conversation(&bob, &chat).await;
+    let (chat, bob, data_dir) = parent_in_a_chat(&server).await;
     let (timeline, _t) = watch_timeline(&bob, &chat);
     let chat_timeline = bob.timeline(chat.clone()).expect("a timeline");
     let files = tempfile::tempdir().expect("a folder");
@@ -252,12 +254,7 @@ async fn refused_files_fail_with_the_servers_reason_and_can_be_discarded() {
 #[actix_web::test]
 async fn attachment_calls_report_typed_errors() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, parent.id, &[teacher.id]).await.to_string();
-    let (bob, _dir) = client(&server.base_url);
-    bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
-    wait_for_conversation(&bob, &chat).await;
+    let (chat, bob, _dir) = parent_in_a_chat(&server).await;
     let chat_timeline = bob.timeline(chat).expect("a timeline");
     let files = tempfile::tempdir().expect("a folder");
     let invalid = |result: Result<String, HallwayError>| match result {

@@ -404,6 +404,44 @@ async fn a_new_socket_learns_which_contacts_are_online() {
 }
 
 #[actix_web::test]
+async fn people_who_start_sharing_a_conversation_learn_who_of_them_is_online() {
+    let server = TestServer::start().await;
+    let (teacher, teacher_tokens) = server.signed_in("rivera", Role::Teacher).await;
+    let (parent, parent_tokens) = server.signed_in("chen", Role::Parent).await;
+    let (student, student_tokens) = server.signed_in("lily", Role::Student).await;
+    let (offline, _) = server.signed_in("okafor", Role::Teacher).await;
+    // Online, but sharing nothing yet: their sockets heard of no one.
+    let mut teacher_socket = WsClient::connect(&server, &teacher_tokens.access_token).await;
+    let mut parent_socket = WsClient::connect(&server, &parent_tokens.access_token).await;
+    let mut student_socket = WsClient::connect(&server, &student_tokens.access_token).await;
+
+    let body = json!({"kind": "direct", "member_ids": [teacher.id]});
+    let (status, _) = server.post("/api/v1/conversations", Some(&parent_tokens.access_token), &body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let told = parent_socket.expect("presence").await;
+    assert_eq!((told["user_id"].as_str(), told["online"].as_bool()), (Some(&*teacher.id.to_string()), Some(true)));
+    let told = teacher_socket.expect("presence").await;
+    assert_eq!((told["user_id"].as_str(), told["online"].as_bool()), (Some(&*parent.id.to_string()), Some(true)));
+
+    // Added to a group later: the newcomer learns who is online there, and the others learn of the newcomer;
+    // the member who is not connected is never announced.
+    let body = json!({"kind": "group", "name": "Reading club", "member_ids": [offline.id]});
+    let (status, group) = server.post("/api/v1/conversations", Some(&teacher_tokens.access_token), &body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let group_id = group["id"].as_str().expect("an id").to_owned();
+    let add = json!({"user_ids": [student.id]});
+    let (status, _) = server
+        .post(&format!("/api/v1/conversations/{group_id}/members"), Some(&teacher_tokens.access_token), &add)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let told = student_socket.expect("presence").await;
+    assert_eq!(told["user_id"].as_str(), Some(&*teacher.id.to_string()));
+    let told = teacher_socket.expect("presence").await;
+    assert_eq!(told["user_id"].as_str(), Some(&*student.id.to_string()));
+    student_socket.expect_none_of(&["presence"], QUIET).await;
+}
+
+#[actix_web::test]
 async fn a_slow_consumer_is_cut_off_without_holding_up_the_others() {
     const MESSAGES: i64 = 2500;
     let server = TestServer::start_with(|c| {

@@ -133,7 +133,7 @@ async fn create_direct(
         Err(err) => return Err(err.into()),
     };
     if status == StatusCode::CREATED {
-        state.realtime.conversation_changed(id, Vec::new()).await;
+        state.realtime.conversation_changed(id, vec![caller.id(), other], Vec::new()).await;
     }
     Ok(HttpResponse::build(status).json(view(state, caller.id(), id).await?))
 }
@@ -163,7 +163,8 @@ async fn create_group(
     let mut tx = state.db.begin().await?;
     let id = store_conversations::create(&mut tx, &new).await?;
     tx.commit().await?;
-    state.realtime.conversation_changed(id, Vec::new()).await;
+    let joined = members.iter().map(|(user_id, _)| *user_id).collect();
+    state.realtime.conversation_changed(id, joined, Vec::new()).await;
     Ok(HttpResponse::Created().json(view(state, caller.id(), id).await?))
 }
 
@@ -197,7 +198,7 @@ pub async fn rename(
     let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
     store_conversations::rename(&mut *change.tx, id, name.as_str()).await?;
     change.tx.commit().await?;
-    state.realtime.conversation_changed(id, Vec::new()).await;
+    state.realtime.conversation_changed(id, Vec::new(), Vec::new()).await;
     Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
 }
 
@@ -246,7 +247,7 @@ pub async fn add_members(
     }
     change.tx.commit().await?;
     if !new.is_empty() {
-        state.realtime.conversation_changed(id, Vec::new()).await;
+        state.realtime.conversation_changed(id, new, Vec::new()).await;
     }
     Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
 }
@@ -289,7 +290,7 @@ pub async fn remove_member(
         return Err(ApiError::new(ErrorCode::NotFound, "no such member in this conversation"));
     }
     change.tx.commit().await?;
-    state.realtime.conversation_changed(id, vec![user_id]).await;
+    state.realtime.conversation_changed(id, Vec::new(), vec![user_id]).await;
     Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
 }
 
@@ -325,7 +326,7 @@ pub async fn promote(
         return Err(ApiError::invalid_input("user_id", "not a member of this conversation"));
     }
     change.tx.commit().await?;
-    state.realtime.conversation_changed(id, Vec::new()).await;
+    state.realtime.conversation_changed(id, Vec::new(), Vec::new()).await;
     Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
 }
 
@@ -355,7 +356,7 @@ pub async fn leave(state: web::Data<AppState>, caller: AuthUser, path: web::Path
         tracing::info!(conversation_id = %id, user_id = %promoted, "the last admin left: promoted the longest-standing member");
     }
     change.tx.commit().await?;
-    state.realtime.conversation_changed(id, vec![caller.id()]).await;
+    state.realtime.conversation_changed(id, Vec::new(), vec![caller.id()]).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -103,6 +103,8 @@ pub struct SocketClosed {
 #[derive(Message, Clone)]
 #[rtype(result = "Result<(), ApiError>")]
 pub struct ConversationChanged {
+    /// People who just joined: they and the members already there learn who of the others is online.
+    pub added: Vec<Uuid>,
     pub removed: Vec<Uuid>,
 }
 
@@ -168,6 +170,23 @@ impl ConversationActor {
         if let Some(typist) = self.typing.remove(&user_id) {
             ctx.cancel_future(typist.expiry);
             self.broadcast_typing(user_id, false);
+        }
+    }
+
+    /// Presence for people who just joined: each learns which of the other members are online, and the
+    /// members already there learn whether each of them is (sockets opened earlier only heard of the contacts
+    /// the user had then).
+    fn introduce(&self, joined: &[Uuid]) {
+        let realtime = &self.realtime;
+        let online = |user_id: Uuid| encode(&ServerFrame::Presence { user_id, online: true, last_seen_at: None });
+        let joined: Vec<Uuid> = joined.iter().copied().filter(|u| self.members.contains(u)).collect();
+        for joiner in joined.iter().copied().filter(|u| realtime.is_connected(*u)) {
+            for other in self.members.iter().copied().filter(|m| *m != joiner && realtime.is_connected(*m)) {
+                realtime.deliver(joiner, online(other), Target::All);
+                if !joined.contains(&other) {
+                    realtime.deliver(other, online(joiner), Target::All);
+                }
+            }
         }
     }
 
@@ -382,6 +401,7 @@ impl Handler<ConversationChanged> for ConversationActor {
             for (user_id, conversation) in views {
                 act.realtime.deliver(user_id, encode(&ServerFrame::Conversation { conversation }), Target::All);
             }
+            act.introduce(&msg.added);
             Ok(())
         })))
     }

@@ -113,8 +113,8 @@ impl Realtime {
 
     /// Tells a conversation's members that it changed (see `ConversationChanged`). A failure is logged, not
     /// returned: the change itself is committed, and clients catch up on their next list.
-    pub async fn conversation_changed(&self, conversation_id: Uuid, removed: Vec<Uuid>) {
-        let change = super::conversation::ConversationChanged { removed };
+    pub async fn conversation_changed(&self, conversation_id: Uuid, added: Vec<Uuid>, removed: Vec<Uuid>) {
+        let change = super::conversation::ConversationChanged { added, removed };
         if let Err(err) = self.ask(conversation_id, change).await {
             tracing::error!(conversation = %conversation_id, error = %err, "could not push a conversation change");
         }

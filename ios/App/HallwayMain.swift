@@ -1,0 +1,38 @@
+import HallwayApp
+import HallwayCore
+import Network
+import SwiftUI
+
+/// The iOS app's entry point: one AppModel for the app's lifetime, its store under Application Support, and
+/// the OS's network changes passed on so the SDK reconnects at once instead of after its backoff.
+@main
+struct HallwayMain: App {
+    @State private var app = AppModel(
+        dataRoot: URL.applicationSupportDirectory.appending(path: "Hallway", directoryHint: .isDirectory))
+    @State private var network = NetworkWatcher()
+
+    var body: some Scene {
+        WindowGroup {
+            RootView(app: app)
+                .task { await network.run { app.networkBecameAvailable() } }
+        }
+    }
+}
+
+/// Calls back when the network path becomes usable.
+@MainActor
+final class NetworkWatcher {
+    func run(onAvailable: @escaping @MainActor () -> Void) async {
+        let monitor = NWPathMonitor()
+        let paths = AsyncStream<NWPath.Status> { continuation in
+            monitor.pathUpdateHandler = { continuation.yield($0.status) }
+            continuation.onTermination = { _ in monitor.cancel() }
+            monitor.start(queue: DispatchQueue(label: "school.hallway.network"))
+        }
+        var last: NWPath.Status?
+        for await status in paths {
+            if status == .satisfied && last != .satisfied { onAvailable() }
+            last = status
+        }
+    }
+}

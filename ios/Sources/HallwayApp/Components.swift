@@ -1,0 +1,80 @@
+#if canImport(SwiftUI) && os(iOS)
+import HallwayCore
+import HallwaySDK
+import SwiftUI
+
+/// A round avatar: the picture when there is one, else the initials on a colour picked from the id (stable
+/// across launches). Decorative for VoiceOver: the row or bubble says the name.
+struct AvatarView: View {
+    let person: Person?
+    var isGroup = false
+    @ScaledMetric(relativeTo: .body) private var size: CGFloat = 40
+
+    var body: some View {
+        ZStack {
+            Circle().fill(color.gradient)
+            if isGroup {
+                Image(systemName: "person.3.fill").font(.caption).foregroundStyle(.white)
+            } else if let url = person?.avatarURL {
+                AsyncImage(url: url) { image in
+                    image.resizable().scaledToFill()
+                } placeholder: {
+                    initials
+                }
+                .clipShape(Circle())
+            } else {
+                initials
+            }
+        }
+        .frame(width: size, height: size)
+        .accessibilityHidden(true)
+    }
+
+    private var initials: some View {
+        Text(verbatim: person?.initials ?? "")
+            .font(.system(size: size * 0.4, weight: .semibold))
+            .foregroundStyle(.white)
+    }
+
+    private var color: Color {
+        let palette: [Color] = [.blue, .green, .orange, .purple, .pink, .teal, .indigo]
+        let hash = (person?.id ?? "").unicodeScalars.reduce(0) { ($0 &* 31 &+ Int($1.value)) & 0xFFFF }
+        return palette[hash % palette.count]
+    }
+}
+
+/// "Teacher" or "Admin" next to a name, so parents know who speaks for the school.
+struct RoleBadge: View {
+    let role: UserRole
+
+    var body: some View {
+        Text(role.localized)
+            .font(.caption2.weight(.semibold))
+            .padding(.horizontal, 6)
+            .padding(.vertical, 2)
+            .background(.tint.opacity(0.15), in: Capsule())
+    }
+}
+
+/// Three dots that pulse while someone types.
+struct TypingDots: View {
+    @Environment(\.accessibilityReduceMotion) private var reduceMotion
+    @State private var phase = 0.0
+
+    var body: some View {
+        HStack(spacing: 3) {
+            ForEach(0..<3) { index in
+                Circle()
+                    .frame(width: 6, height: 6)
+                    .opacity(reduceMotion ? 0.6 : 0.3 + 0.7 * abs(sin(phase + Double(index) * 0.6)))
+            }
+        }
+        .foregroundStyle(.secondary)
+        .onAppear {
+            guard !reduceMotion else { return }
+            withAnimation(.linear(duration: 1.2).repeatForever(autoreverses: false)) { phase = .pi }
+        }
+        .accessibilityHidden(true)
+    }
+}
+#endif

@@ -1,0 +1,87 @@
+#if canImport(SwiftUI) && os(iOS)
+import Foundation
+import HallwayCore
+import HallwaySDK
+
+// HallwayCore describes what to show with values (a RelativeTime, a TypingLine, a UserMessage); these turn them
+// into the user's language through the String Catalog (Resources/Localizable.xcstrings, English first).
+
+extension RelativeTime {
+    var localized: String {
+        switch self {
+        case .now: String(localized: "now", bundle: .module, comment: "A message's time: under a minute ago")
+        case let .minutes(count):
+            String(localized: "\(count)m", bundle: .module, comment: "A message's time: minutes ago, short")
+        case let .hours(count):
+            String(localized: "\(count)h", bundle: .module, comment: "A message's time: hours ago, short")
+        case .yesterday: String(localized: "Yesterday", bundle: .module)
+        case let .weekday(name): name
+        case let .date(text): text
+        }
+    }
+}
+
+extension DayLabel {
+    var localized: String {
+        switch self {
+        case .today: String(localized: "Today", bundle: .module)
+        case .yesterday: String(localized: "Yesterday", bundle: .module)
+        case let .weekday(name): name
+        case let .date(text): text
+        }
+    }
+}
+
+extension TypingLine {
+    var localized: String {
+        switch self {
+        case let .one(name): String(localized: "\(name) is typing…", bundle: .module)
+        case let .two(first, second): String(localized: "\(first) and \(second) are typing…", bundle: .module)
+        case let .several(count): String(localized: "\(count) people are typing…", bundle: .module)
+        }
+    }
+}
+
+extension ConversationRow.Preview {
+    var localized: String {
+        switch self {
+        case let .text(sender, isOwn, body):
+            if isOwn { return String(localized: "You: \(body)", bundle: .module) }
+            if let sender { return String(localized: "\(sender): \(body)", bundle: .module) }
+            return body
+        case let .attachment(sender, isOwn):
+            if isOwn { return String(localized: "You sent an attachment", bundle: .module) }
+            if let sender { return String(localized: "\(sender) sent an attachment", bundle: .module) }
+            return String(localized: "Attachment", bundle: .module)
+        case .deleted:
+            return String(localized: "Message deleted", bundle: .module)
+        }
+    }
+}
+
+extension UserMessage {
+    var localized: String {
+        switch self {
+        case .offline: String(localized: "The school's server can't be reached. Check your connection.", bundle: .module)
+        case .wrongCredentials: String(localized: "Wrong username or password.", bundle: .module)
+        case .notAllowed: String(localized: "You're not allowed to do that.", bundle: .module)
+        case .notFound: String(localized: "This is no longer available.", bundle: .module)
+        case let .invalid(reason): reason
+        case let .rateLimited(seconds): String(localized: "Too many attempts. Try again in \(seconds) s.", bundle: .module)
+        case .storage: String(localized: "Your device's storage is full or unavailable.", bundle: .module)
+        case .unexpected: String(localized: "Something went wrong. Try again.", bundle: .module)
+        }
+    }
+}
+
+extension UserRole {
+    var localized: String {
+        switch self {
+        case .admin: String(localized: "Admin", bundle: .module, comment: "Role badge")
+        case .teacher: String(localized: "Teacher", bundle: .module, comment: "Role badge")
+        case .parent: String(localized: "Parent", bundle: .module, comment: "Role badge")
+        case .student: String(localized: "Student", bundle: .module, comment: "Role badge")
+        }
+    }
+}
+#endif

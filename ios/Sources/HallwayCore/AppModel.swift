@@ -1,0 +1,113 @@
+import Foundation
+import HallwaySDK
+import Observation
+
+/// The app's root state: which server and account are signed in, the connection banner, and the screens'
+/// view models. One SDK `Client` per signed-in account, kept for the app's lifetime.
+@MainActor
+@Observable
+public final class AppModel {
+    public enum Phase: Equatable {
+        /// Looking for a session kept from the last run.
+        case starting
+        case signedOut
+        case signedIn(Person)
+    }
+
+    public private(set) var phase: Phase = .starting
+    /// Drives the banner ("Connecting…", "Offline").
+    public private(set) var connection: ConnectionState = .offline
+    public private(set) var client: Client?
+    public private(set) var me: UserInfo?
+    /// The server of the last sign-in, pre-filled on the sign-in screen.
+    public private(set) var lastServer: String
+
+    @ObservationIgnored private let dataRoot: URL
+    @ObservationIgnored private let defaults: UserDefaults
+    @ObservationIgnored private let feed = Feed()
+    @ObservationIgnored public let clock: Clock
+    private static let serverKey = "hallway.server"
+
+    /// `dataRoot` is the app's private directory (Application Support); each server gets its own store in it.
+    public init(dataRoot: URL, defaults: UserDefaults = .standard, clock: @escaping Clock = { Date() }) {
+        self.dataRoot = dataRoot
+        self.defaults = defaults
+        self.clock = clock
+        lastServer = defaults.string(forKey: Self.serverKey) ?? ""
+    }
+
+    /// At launch: resumes the last session without waiting for the network (the stored conversations show at
+    /// once), or shows the sign-in screen.
+    public func restore() async {
+        guard let server = Validation.serverURL(lastServer), let client = try? openClient(server) else {
+            phase = .signedOut
+            return
+        }
+        if let user = try? await client.restoreSession() {
+            signedIn(client, user)
+        } else {
+            phase = .signedOut
+        }
+    }
+
+    /// Signs in (what the login screen calls); throws the SDK's error for the login screen to word.
+    public func signIn(server: URL, login: String, password: String) async throws {
+        let client = try openClient(server)
+        let user = try await client.login(login: login, password: password)
+        defaults.set(server.absoluteString, forKey: Self.serverKey)
+        lastServer = server.absoluteString
+        signedIn(client, user)
+    }
+
+    /// Signs out: the SDK ends the session and wipes the local store, even offline.
+    public func signOut() async {
+        let client = self.client
+        feed.cancel()
+        try? await client?.logout()
+        self.client = nil
+        me = nil
+        connection = .offline
+        phase = .signedOut
+    }
+
+    /// Tell the SDK the network is back (from NWPathMonitor) so it skips its backoff wait.
+    public func networkBecameAvailable() {
+        client?.reconnectNow()
+    }
+
+    /// The view models of the screens, made for the signed-in account.
+    public func makeLoginViewModel() -> LoginViewModel {
+        LoginViewModel(server: lastServer) { [weak self] server, login, password in
+            guard let self else { return }
+            try await self.signIn(server: server, login: login, password: password)
+        }
+    }
+
+    private func openClient(_ server: URL) throws -> Client {
+        // One directory per server (its host and port), so two schools never share a store.
+        let name = [server.host ?? "server", server.port.map(String.init)].compactMap { $0 }.joined(separator: "_")
+        return try Client.open(serverURL: server, dataDirectory: dataRoot.appendingPathComponent(name))
+    }
+
+    private func signedIn(_ client: Client, _ user: UserInfo) {
+        self.client = client
+        me = user
+        phase = .signedIn(Person(user))
+        let states = client.connectionStates()
+        feed.add(Task { [weak self] in
+            for await state in states {
+                guard let self else { return }
+                self.connection = state
+                if state == .signedOut { self.sessionEnded() }
+            }
+        })
+    }
+
+    /// The server ended the session (signed out elsewhere, password changed): back to sign-in.
+    private func sessionEnded() {
+        feed.cancel()
+        client = nil
+        me = nil
+        phase = .signedOut
+    }
+}

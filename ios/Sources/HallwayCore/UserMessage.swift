@@ -1,0 +1,47 @@
+import Foundation
+import HallwaySDK
+
+/// What went wrong, as a screen says it to the user: made from the SDK's errors in one place, so every screen
+/// words the same failure the same way.
+public enum UserMessage: Equatable, Sendable {
+    /// The server cannot be reached (messages are still queued).
+    case offline
+    /// Wrong login or password, or the session ended.
+    case wrongCredentials
+    /// The school's rules or the user's role forbid it.
+    case notAllowed(code: String)
+    case notFound
+    /// The server refused the input; `reason` is its sentence (names the field or the limit).
+    case invalid(reason: String)
+    /// Too many attempts; try again after this many seconds.
+    case rateLimited(seconds: Int)
+    /// The device's storage failed.
+    case storage
+    case unexpected
+
+    public init(_ error: Error) {
+        switch error as? HallwayError {
+        case .Network: self = .offline
+        case .Unauthorized: self = .wrongCredentials
+        case let .Forbidden(code): self = .notAllowed(code: code)
+        case .NotFound: self = .notFound
+        case let .InvalidInput(_, reason): self = .invalid(reason: reason)
+        case let .RateLimited(retryAfterMs): self = .rateLimited(seconds: Int((retryAfterMs + 999) / 1000))
+        case .Storage: self = .storage
+        case .Internal, nil: self = .unexpected
+        }
+    }
+
+    public var englishText: String {
+        switch self {
+        case .offline: "The school's server can't be reached. Check your connection."
+        case .wrongCredentials: "Wrong username or password."
+        case .notAllowed: "You're not allowed to do that."
+        case .notFound: "This is no longer available."
+        case let .invalid(reason): reason
+        case let .rateLimited(seconds): "Too many attempts. Try again in \(seconds) s."
+        case .storage: "Your device's storage is full or unavailable."
+        case .unexpected: "Something went wrong. Try again."
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import HallwayCore
+import HallwaySDK
+import HallwayTestSupport
+
+/// A fresh group made by `creator` with `members`, and each member's view of it once their list has it:
+/// every live test works in its own conversation, since tests share one server.
+func makeGroup(by creator: SignedInUser, with members: [SignedInUser], named prefix: String) async throws
+    -> (name: String, id: String)
+{
+    let name = unique(prefix)
+    let group = try await creator.client.createGroup(name: name, memberIds: members.map(\.id))
+    for member in members { _ = try await summary(of: group.id, for: member) }
+    return (name, group.id)
+}
+
+/// `user`'s summary of a conversation, waiting (up to 20 s) for it to reach their list.
+func summary(of id: String, for user: SignedInUser) async throws -> ConversationSummary {
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline {
+        if let found = try await user.client.conversationList().conversations().first(where: { $0.id == id }) {
+            return found
+        }
+        try await Task.sleep(nanoseconds: 50_000_000)
+    }
+    throw HarnessError("conversation \(id) never reached \(user.user.username)'s list")
+}
+
+/// An open thread screen for `user`.
+@MainActor
+func openThread(_ id: String, for user: SignedInUser) async throws -> ThreadViewModel {
+    let model = try ThreadViewModel(client: user.client, conversation: try await summary(of: id, for: user),
+                                    me: user.user)
+    model.appear()
+    try await waitUntil("the thread loaded") { model.isLoaded }
+    return model
+}
+
+extension ThreadViewModel {
+    func bubble(_ text: String) -> MessageBubble? {
+        bubbles.first { $0.text == text }
+    }
+}

@@ -1,0 +1,105 @@
+// Signing in through the app model, the directory search and group creation, against the real server.
+import Foundation
+import HallwayCore
+import HallwaySDK
+import HallwayTestSupport
+import XCTest
+
+/// Main-actor isolated like the view models; Sendable so XCTest's generated runner may hand it to the main actor.
+@MainActor
+final class SessionAndDirectoryTests: XCTestCase, @unchecked Sendable {
+    private var session: TestSession!
+
+    override func setUp() async throws {
+        session = try TestSession()
+    }
+
+    override func tearDown() async throws {
+        await session?.close()
+        session = nil
+    }
+
+    private func makeApp() -> AppModel {
+        let suite = "hallway-tests-\(UUID().uuidString)"
+        return AppModel(dataRoot: session.root.appendingPathComponent("app"),
+                        defaults: UserDefaults(suiteName: suite)!)
+    }
+
+    func testAWrongPasswordSaysSoAndClearsThePassword() async throws {
+        let app = makeApp()
+        await app.restore()
+        XCTAssertEqual(app.phase, .signedOut)
+        let login = app.makeLoginViewModel()
+        login.server = session.server.serverURL.absoluteString
+        login.login = "parent1"
+        XCTAssertEqual(login.problem, .passwordMissing)
+        login.password = "wrong-password"
+
+        let signedIn = await login.submit()
+
+        XCTAssertFalse(signedIn)
+        XCTAssertEqual(login.error, .wrongCredentials)
+        XCTAssertEqual(login.password, "")
+        XCTAssertEqual(app.phase, .signedOut)
+    }
+
+    func testSigningInGoesOnlineAndSigningOutReturnsToTheLoginScreen() async throws {
+        let app = makeApp()
+        let login = app.makeLoginViewModel()
+        login.server = session.server.serverURL.absoluteString
+        login.login = "Parent1"
+        login.password = TestServer.password
+
+        let signedIn = await login.submit()
+
+        XCTAssertTrue(signedIn, "\(String(describing: login.error))")
+        guard case let .signedIn(me) = app.phase else { return XCTFail("not signed in: \(app.phase)") }
+        XCTAssertEqual(me.name, "Mei Chen")
+        try await waitUntil("the connection is online") { app.connection == .online }
+
+        let settings = try XCTUnwrap(SettingsViewModel(app: app))
+        XCTAssertEqual(settings.username, "parent1")
+        await settings.signOut()
+        XCTAssertEqual(app.phase, .signedOut)
+        XCTAssertNil(app.client)
+    }
+
+    func testTheDirectoryFindsTeachersButNotOtherParentsForAParent() async throws {
+        let parent = try await session.signIn("parent1")
+        let search = NewChatViewModel(client: parent.client, debounce: .milliseconds(10))
+
+        search.query = "Rivera"
+        try await waitUntil("Ms. Rivera is found") { search.results.map(\.name) == ["Ms. Rivera"] }
+        XCTAssertTrue(try XCTUnwrap(search.results.first).showsRoleBadge)
+
+        search.query = "Ravi"
+        try await waitUntil("the search for another parent is done") { !search.isSearching && search.results.isEmpty }
+
+        search.query = "Rivera"
+        try await waitUntil("Ms. Rivera is found again") { search.results.count == 1 }
+        let chat = await search.start(with: try XCTUnwrap(search.results.first))
+        XCTAssertEqual(chat?.isGroup, false)
+        XCTAssertEqual(chat?.displayName, "Ms. Rivera")
+    }
+
+    func testANewGroupNeedsANameAndAMemberAndIsCreated() async throws {
+        let teacher = try await session.signIn("teacher1")
+        let parent = try await session.signIn("parent1")
+        let model = NewGroupViewModel(client: teacher.client)
+        XCTAssertEqual(model.problem, .nameEmpty)
+        model.name = unique("New group")
+        XCTAssertEqual(model.problem, .noMembers)
+
+        await model.directory.search()
+        let mei = try XCTUnwrap(model.directory.results.first { $0.id == parent.id })
+        model.toggle(mei)
+        XCTAssertTrue(model.isSelected(mei))
+        XCTAssertTrue(model.canCreate)
+
+        let group = await model.create()
+        XCTAssertNil(model.error)
+        XCTAssertEqual(group?.isGroup, true)
+        XCTAssertEqual(Set(group?.members.map(\.id) ?? []), [teacher.id, parent.id])
+        _ = try await summary(of: try XCTUnwrap(group?.id), for: parent)
+    }
+}
