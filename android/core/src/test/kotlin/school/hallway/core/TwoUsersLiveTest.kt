@@ -30,9 +30,8 @@ class TwoUsersLiveTest {
     private lateinit var groupName: String
 
     /**
-     * The group exists before parent1 signs in, so parent1's first catch-up brings it. (Created during that
-     * catch-up, the SDK could drop it: the conversation list fetched just before replaces the store's list,
-     * removing what a live frame added meanwhile. Reported; the directory test covers live arrival.)
+     * The group exists before parent1 signs in, so every test starts with it in parent1's first catch-up;
+     * DirectoryLiveTest covers a group arriving live.
      */
     @Before
     fun signInAndMakeAGroup() {
