@@ -84,7 +84,7 @@ class TwoUsersLiveTest {
     }
 
     @Test
-    fun pinnedAndMutedShowInTheList() {
+    fun pinnedMutedAndArchivedShowInTheList() {
         val parentList = list(parent)
         awaitState(parentList.state, "the group in the list") { it.row() != null }
         parentList.setPinned(groupId, true)
@@ -93,6 +93,12 @@ class TwoUsersLiveTest {
         assertEquals("pinned first", groupId, state.rows.first().id)
         parentList.setPinned(groupId, false)
         awaitState(parentList.state, "unpinned") { it.row()?.pinned == false }
+
+        parentList.setArchived(groupId, true)
+        val archived = awaitState(parentList.state, "archived") { s -> s.archived.any { it.id == groupId } }
+        assertTrue("archived rows leave the main list", archived.row() == null)
+        parentList.setArchived(groupId, false)
+        awaitState(parentList.state, "back in the list") { it.row() != null }
     }
 
     @Test
