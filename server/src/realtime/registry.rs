@@ -1,5 +1,8 @@
-//! Finds or starts the actor of a conversation or a user. Actors live on a few dedicated arbiter threads,
-//! chosen by hashing the id, so no HTTP worker's lifetime bounds theirs.
+//! Finds or starts the actor of a conversation or a user. Conversation actors live on a few dedicated arbiter
+//! threads, chosen by hashing the id, so no HTTP worker's lifetime bounds theirs. A user actor starts on the
+//! thread of its user's first socket (an HTTP worker), because almost every frame it forwards goes to that
+//! socket: one thread hop fewer per delivery (see docs/benchmarks.md). Its life is bounded by that worker's,
+//! which only ends when the server stops (the server does not panic on input).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
