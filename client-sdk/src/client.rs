@@ -16,7 +16,7 @@ use crate::list::ConversationList;
 use crate::listeners::{self, ConnectionStateListener};
 use crate::models::{ConnectionState, ConversationSummary, ReportInfo, UserInfo};
 use crate::shared::{Change, Shared};
-use crate::store::{self, Store};
+use crate::store::{self, Store, Unsent};
 use crate::task::TaskHandle;
 use crate::timeline::{Timeline, parse_id};
 use crate::{runtime, sync};
@@ -65,8 +65,8 @@ async fn store_conversation(shared: &Shared, conversation: Conversation) -> Resu
     shared.store.transaction(move |conn| store::upsert_conversation(conn, &stored)).await?;
     shared.conversation_changed(conversation.id);
     let online = shared.online_among(conversation.members.iter().map(|m| m.id), Some(me));
-    let pending = 0;
-    Ok(ConversationSummary::new(&conversation, Some(me), shared.typing_in(conversation.id), online, pending))
+    let typing = shared.typing_in(conversation.id);
+    Ok(ConversationSummary::new(&conversation, Some(me), typing, online, Unsent::default()))
 }
 
 /// Changes the user's own settings in a conversation.

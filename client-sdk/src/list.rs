@@ -28,9 +28,9 @@ pub(crate) async fn snapshot(shared: Arc<Shared>) -> Result<Vec<ConversationSumm
     let rows = shared.store.run(|conn| store::conversations(conn)).await?;
     Ok(rows
         .iter()
-        .map(|(conversation, pending)| {
+        .map(|(conversation, unsent)| {
             let online = shared.online_among(conversation.members.iter().map(|m| m.id), me);
-            ConversationSummary::new(conversation, me, shared.typing_in(conversation.id), online, *pending)
+            ConversationSummary::new(conversation, me, shared.typing_in(conversation.id), online, *unsent)
         })
         .collect())
 }

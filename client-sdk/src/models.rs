@@ -6,6 +6,8 @@ use std::time::SystemTime;
 use hallway_protocol::safety::{MyReport, ReportReason as WireReportReason, ReportStatus as WireReportStatus};
 use hallway_protocol::{Attachment, Conversation, ConversationKind, Message, ReactionSummary, Role, User};
 
+use crate::store::Unsent;
+
 /// A person as the app shows them.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct UserInfo {
@@ -82,6 +84,9 @@ pub struct ConversationSummary {
     pub typing_user_ids: Vec<String>,
     /// Messages written here that the server has not acknowledged yet (or that it refused).
     pub pending_sends: u64,
+    /// Of those, the ones the server refused: the list shows a "not sent" mark until they are retried or
+    /// discarded.
+    pub failed_sends: u64,
     /// Other members online now (known only while connected).
     pub online_member_ids: Vec<String>,
 }
@@ -97,13 +102,14 @@ pub struct MessagePreview {
 }
 
 impl ConversationSummary {
-    /// `typing`, `online` (of the other members) and `pending` (outbox size) are what the store does not hold.
+    /// `typing`, `online` (of the other members) and `unsent` (the outbox) are what the conversation's wire
+    /// form does not hold.
     pub(crate) fn new(
         conversation: &Conversation,
         me: Option<uuid::Uuid>,
         typing: Vec<String>,
         online: Vec<String>,
-        pending: u64,
+        unsent: Unsent,
     ) -> Self {
         let display_name = match (conversation.kind, &conversation.name) {
             (ConversationKind::Group, Some(name)) => name.clone(),
@@ -133,7 +139,8 @@ impl ConversationSummary {
             pinned: conversation.pinned,
             archived: conversation.archived,
             typing_user_ids: typing,
-            pending_sends: pending,
+            pending_sends: unsent.pending,
+            failed_sends: unsent.failed,
             online_member_ids: online,
         }
     }

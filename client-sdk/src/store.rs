@@ -310,16 +310,30 @@ fn remove_conversation_str(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The list as the app shows it: pinned first, then the newest activity first, with the outbox size of each.
-pub(crate) fn conversations(conn: &Connection) -> Result<Vec<(Conversation, u64)>> {
+/// How many of the user's messages in one conversation wait in the outbox, and how many of those the server
+/// refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Unsent {
+    pub pending: u64,
+    pub failed: u64,
+}
+
+/// The list as the app shows it: pinned first, then the newest activity first, with each one's unsent messages.
+pub(crate) fn conversations(conn: &Connection) -> Result<Vec<(Conversation, Unsent)>> {
     let mut statement = conn.prepare(
-        "SELECT c.data, (SELECT count(*) FROM outbox o WHERE o.conversation_id = c.id) FROM conversations c",
+        "SELECT c.data,
+                (SELECT count(*) FROM outbox o WHERE o.conversation_id = c.id),
+                (SELECT count(*) FROM outbox o WHERE o.conversation_id = c.id AND o.failed_code IS NOT NULL)
+         FROM conversations c",
     )?;
-    let rows: Vec<(String, i64)> =
-        statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+    let rows: Vec<(String, i64, i64)> =
+        statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect::<Result<_, _>>()?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
     let mut list = rows
         .into_iter()
-        .map(|(data, pending)| Ok((from_json::<Conversation>(&data)?, u64::try_from(pending).unwrap_or(0))))
+        .map(|(data, pending, failed)| {
+            Ok((from_json::<Conversation>(&data)?, Unsent { pending: count(pending), failed: count(failed) }))
+        })
         .collect::<Result<Vec<_>>>()?;
     list.sort_by(|(a, _), (b, _)| b.pinned.cmp(&a.pinned).then(b.last_message_at.cmp(&a.last_message_at)));
     Ok(list)

@@ -216,7 +216,10 @@ async fn refused_message_fails_with_the_reason_and_does_not_block_the_next() {
     let SendState::Failed { code, reason } = &failed.items[0].send_state else { unreachable!("checked above") };
     assert_eq!(code, "policy_forbids");
     assert!(!reason.is_empty(), "the server's reason is kept");
-    list.wait_for("the list to count the unsent message", |l| l[0].pending_sends == 1).await;
+    list.wait_for("the list to count the unsent, refused message", |l| {
+        (l[0].pending_sends, l[0].failed_sends) == (1, 1)
+    })
+    .await;
 
     // The account is back: the next message goes out although the failed one is still before it.
     sqlx::query("UPDATE users SET deactivated_at = NULL WHERE id = $1")
@@ -254,7 +257,7 @@ async fn refused_message_fails_with_the_reason_and_does_not_block_the_next() {
     chat_timeline.discard_send(doomed.clone()).await.expect("discarded");
     timeline.wait_for("the discarded message to go", |s| item(s, "never mind").is_none()).await;
     assert_eq!(chat_timeline.discard_send(doomed).await, Err(hallway_sdk::HallwayError::NotFound));
-    list.wait_for("nothing left unsent", |l| l[0].pending_sends == 0).await;
+    list.wait_for("nothing left unsent", |l| (l[0].pending_sends, l[0].failed_sends) == (0, 0)).await;
 }
 
 #[actix_web::test]

@@ -117,7 +117,9 @@ struct ConversationRowView: View {
                         TypingDots()
                         Text(typing.localized).italic().foregroundStyle(.secondary)
                     } else if let preview = row.preview {
-                        if row.pendingSends > 0 {
+                        if row.failedSends > 0 {
+                            Image(systemName: "exclamationmark.circle.fill").foregroundStyle(.red).imageScale(.small)
+                        } else if row.pendingSends > 0 {
                             Image(systemName: "clock").foregroundStyle(.secondary).imageScale(.small)
                         }
                         Text(preview.localized).foregroundStyle(.secondary)

@@ -19,8 +19,10 @@ public struct ConversationRow: Identifiable, Equatable, Sendable {
     public let isArchived: Bool
     /// Shown instead of the preview while someone types.
     public let typing: TypingLine?
-    /// The user's messages still waiting for the server (or refused): a clock or warning icon.
+    /// The user's messages still waiting for the server (or refused): a clock icon.
     public let pendingSends: Int
+    /// Of those, the ones the server refused: a warning icon instead of the clock.
+    public let failedSends: Int
     /// Other members online now (a green dot on a direct chat's avatar).
     public let onlineCount: Int
 
@@ -174,6 +176,7 @@ public final class ConversationListViewModel {
             isArchived: summary.archived,
             typing: typing,
             pendingSends: Int(clamping: summary.pendingSends),
+            failedSends: Int(clamping: summary.failedSends),
             onlineCount: summary.onlineMemberIds.filter { $0 != myId }.count
         )
     }

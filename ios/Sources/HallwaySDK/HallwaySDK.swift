@@ -2597,6 +2597,11 @@ public struct ConversationSummary: Equatable, Hashable {
      */
     public var pendingSends: UInt64
     /**
+     * Of those, the ones the server refused: the list shows a "not sent" mark until they are retried or
+     * discarded.
+     */
+    public var failedSends: UInt64
+    /**
      * Other members online now (known only while connected).
      */
     public var onlineMemberIds: [String]
@@ -2614,6 +2619,10 @@ public struct ConversationSummary: Equatable, Hashable {
          * Messages written here that the server has not acknowledged yet (or that it refused).
          */pendingSends: UInt64, 
         /**
+         * Of those, the ones the server refused: the list shows a "not sent" mark until they are retried or
+         * discarded.
+         */failedSends: UInt64, 
+        /**
          * Other members online now (known only while connected).
          */onlineMemberIds: [String]) {
         self.id = id
@@ -2629,6 +2638,7 @@ public struct ConversationSummary: Equatable, Hashable {
         self.archived = archived
         self.typingUserIds = typingUserIds
         self.pendingSends = pendingSends
+        self.failedSends = failedSends
         self.onlineMemberIds = onlineMemberIds
     }
 
@@ -2661,6 +2671,7 @@ public struct FfiConverterTypeConversationSummary: FfiConverterRustBuffer {
                 archived: FfiConverterBool.read(from: &buf), 
                 typingUserIds: FfiConverterSequenceString.read(from: &buf), 
                 pendingSends: FfiConverterUInt64.read(from: &buf), 
+                failedSends: FfiConverterUInt64.read(from: &buf), 
                 onlineMemberIds: FfiConverterSequenceString.read(from: &buf)
         )
     }
@@ -2679,6 +2690,7 @@ public struct FfiConverterTypeConversationSummary: FfiConverterRustBuffer {
         FfiConverterBool.write(value.archived, into: &buf)
         FfiConverterSequenceString.write(value.typingUserIds, into: &buf)
         FfiConverterUInt64.write(value.pendingSends, into: &buf)
+        FfiConverterUInt64.write(value.failedSends, into: &buf)
         FfiConverterSequenceString.write(value.onlineMemberIds, into: &buf)
     }
 }

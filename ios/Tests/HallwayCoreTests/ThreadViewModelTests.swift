@@ -179,6 +179,11 @@ final class ThreadViewModelTests: XCTestCase, @unchecked Sendable {
         }
         XCTAssertEqual(code, "banned_word")
         XCTAssertFalse(reason.isEmpty)
+        let list = ConversationListViewModel(client: parent.client, me: parent.user)
+        list.start()
+        try await waitUntil("the list marks the chat's refused message") {
+            list.rows.first { $0.id == group.id }.map { $0.failedSends == 1 && $0.pendingSends == 1 } == true
+        }
 
         // A refused message does not hold back the next one.
         thread.draft = "a polite message"

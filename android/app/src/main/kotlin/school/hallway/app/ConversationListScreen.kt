@@ -25,6 +25,7 @@ import androidx.compose.material.icons.filled.NotificationsOff
 import androidx.compose.material.icons.filled.PersonAdd
 import androidx.compose.material.icons.filled.PushPin
 import androidx.compose.material.icons.filled.Schedule
+import androidx.compose.material.icons.filled.Warning
 import androidx.compose.material.icons.filled.Settings
 import androidx.compose.material.icons.filled.Unarchive
 import androidx.compose.material3.Badge
@@ -212,7 +213,11 @@ private fun ConversationRowView(row: ConversationRow, selected: Boolean, onOpen:
             Column(horizontalAlignment = Alignment.End, verticalArrangement = Arrangement.spacedBy(4.dp)) {
                 if (time != null) Text(time, style = MaterialTheme.typography.labelSmall)
                 Row(verticalAlignment = Alignment.CenterVertically) {
-                    if (row.pendingSends > 0) SmallIcon(Icons.Default.Schedule)
+                    if (row.failedSends > 0) {
+                        SmallIcon(Icons.Default.Warning)
+                    } else if (row.pendingSends > 0) {
+                        SmallIcon(Icons.Default.Schedule)
+                    }
                     row.unreadBadge?.let { badge ->
                         Badge(
                             containerColor = if (row.muted) MaterialTheme.colorScheme.outline else MaterialTheme.colorScheme.primary,

@@ -56,6 +56,8 @@ data class ConversationRow(
     val typing: TypingLine?,
     /** Messages written here that the server has not taken yet (or refused): a clock icon. */
     val pendingSends: Long,
+    /** Of those, the ones the server refused: a "not sent" mark instead of the clock. */
+    val failedSends: Long,
     /** The other person of a direct chat is online (a dot on the avatar); in a group, anyone else is. */
     val online: Boolean,
 )
@@ -143,6 +145,7 @@ class ConversationListViewModel(
             archived = summary.archived,
             typing = TypingLine.of(summary.typingUserIds, members, summary.isGroup, me),
             pendingSends = summary.pendingSends.toLong(),
+            failedSends = summary.failedSends.toLong(),
             online = summary.onlineMemberIds.any { it != me },
         )
     }

@@ -227,6 +227,9 @@ class TwoUsersLiveTest {
             assertEquals("banned_word", status.code)
             assertTrue("the server's reason: '${status.reason}'", status.reason.isNotBlank())
             assertTrue(failed.canRetry)
+            awaitState(list(teacher).state, "the list marks the chat's unsent message as refused") { s ->
+                s.row()?.let { it.failedSends == 1L && it.pendingSends == 1L } == true
+            }
 
             teacherChat.type("A clean message")
             val parentChat = chat(parent)

@@ -4670,6 +4670,12 @@ data class ConversationSummary (
     var `pendingSends`: kotlin.ULong
     , 
     /**
+     * Of those, the ones the server refused: the list shows a "not sent" mark until they are retried or
+     * discarded.
+     */
+    var `failedSends`: kotlin.ULong
+    , 
+    /**
      * Other members online now (known only while connected).
      */
     var `onlineMemberIds`: List<kotlin.String>
@@ -4702,6 +4708,7 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterBoolean.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterSequenceString.read(buf),
         )
     }
@@ -4720,6 +4727,7 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterBoolean.allocationSize(value.`archived`) +
             FfiConverterSequenceString.allocationSize(value.`typingUserIds`) +
             FfiConverterULong.allocationSize(value.`pendingSends`) +
+            FfiConverterULong.allocationSize(value.`failedSends`) +
             FfiConverterSequenceString.allocationSize(value.`onlineMemberIds`)
     )
 
@@ -4737,6 +4745,7 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterBoolean.write(value.`archived`, buf)
             FfiConverterSequenceString.write(value.`typingUserIds`, buf)
             FfiConverterULong.write(value.`pendingSends`, buf)
+            FfiConverterULong.write(value.`failedSends`, buf)
             FfiConverterSequenceString.write(value.`onlineMemberIds`, buf)
     }
 }
