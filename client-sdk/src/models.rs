@@ -57,7 +57,10 @@ pub enum ConnectionState {
     Offline,
     /// Opening the socket.
     Connecting,
-    /// Connected: live updates flow and the outbox is being sent.
+    /// Connected and catching up on what happened while away (live updates and the outbox already flow);
+    /// apps may show "Updating…". Becomes `Online` once every conversation is caught up.
+    Syncing,
+    /// Connected and caught up: live updates flow and the outbox is being sent.
     Online,
     /// The last attempt failed; the next one starts after `delay_ms` (or at once on `Client::reconnect_now`).
     WaitingToRetry { delay_ms: u64 },

@@ -168,7 +168,7 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
             return;
         }
     }
-    shared.set_connection(ConnectionState::Online);
+    shared.set_connection(ConnectionState::Syncing);
     tracing::info!("connected");
     let (frames_tx, mut frames_rx) = mpsc::unbounded_channel();
     if let Ok(mut outgoing) = shared.outgoing.lock() {
@@ -553,27 +553,43 @@ enum Backfill {
     Conversation(Uuid),
 }
 
-/// Catches up by REST while the socket delivers live frames; the store deduplicates by `seq`.
+/// Catches up by REST while the socket delivers live frames; the store deduplicates by `seq`. The first
+/// request of a connection catches up everything: when it is done (or given up), the state becomes `Online`.
 async fn backfill_worker(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiver<Backfill>) {
     while let Some(request) = requests.recv().await {
-        for attempt in 1..=BACKFILL_ATTEMPTS {
-            let result = match request {
-                Backfill::Everything => sync_everything(&shared).await,
-                Backfill::Conversation(id) => backfill(&shared, id).await,
-            };
-            match result {
-                Ok(()) => break,
-                Err(Error::NotSignedIn) => return,
-                Err(error) => {
-                    tracing::info!(%error, attempt, "catching up failed");
-                    if !error.is_transient() {
-                        break;
-                    }
-                    tokio::time::sleep(SEND_RETRY_AFTER).await;
+        if catch_up(&shared, request).await.is_err() {
+            return;
+        }
+        shared.connection.send_if_modified(|state| {
+            let syncing = *state == ConnectionState::Syncing;
+            if syncing {
+                *state = ConnectionState::Online;
+            }
+            syncing
+        });
+    }
+}
+
+/// Runs one catch-up request, retrying transient failures a few times; `Err` only when no one is signed in.
+async fn catch_up(shared: &Shared, request: Backfill) -> Result<()> {
+    for attempt in 1..=BACKFILL_ATTEMPTS {
+        let result = match request {
+            Backfill::Everything => sync_everything(shared).await,
+            Backfill::Conversation(id) => backfill(shared, id).await,
+        };
+        match result {
+            Ok(()) => break,
+            Err(Error::NotSignedIn) => return Err(Error::NotSignedIn),
+            Err(error) => {
+                tracing::info!(%error, attempt, "catching up failed");
+                if !error.is_transient() {
+                    break;
                 }
+                tokio::time::sleep(SEND_RETRY_AFTER).await;
             }
         }
     }
+    Ok(())
 }
 
 /// The conversation list, then every conversation from its last known `seq`.

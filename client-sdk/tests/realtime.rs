@@ -140,7 +140,12 @@ async fn lost_network_keeps_sending_offline_and_delivers_each_message_once_in_or
     for body in &offline {
         assert_eq!(stored_count(&server, body).await, 1, "{body} stored exactly once");
     }
-    assert!(alice_states.all().contains(&ConnectionState::Connecting));
+    // Each reconnect goes through catching up before it counts as online again.
+    let states = alice_states.all();
+    let after_cut = states.iter().rposition(|s| matches!(s, ConnectionState::WaitingToRetry { .. })).expect("a retry");
+    let reconnect: Vec<_> = states[after_cut + 1..].iter().filter(|s| **s != ConnectionState::Connecting).collect();
+    assert_eq!(reconnect.first(), Some(&&ConnectionState::Syncing), "catching up first: {states:?}");
+    alice_states.wait_for("Alice online once caught up", |s| *s == ConnectionState::Online).await;
 }
 
 #[actix_web::test]

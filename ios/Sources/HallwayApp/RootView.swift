@@ -113,7 +113,7 @@ struct SignedInView: View {
     }
 }
 
-/// "Connecting…" or "Offline" above the list while the connection is not live.
+/// "Connecting…", "Updating…" or "Offline" above the list while the connection is not live and caught up.
 struct ConnectionBanner: View {
     let state: ConnectionState
 
@@ -123,6 +123,8 @@ struct ConnectionBanner: View {
             EmptyView()
         case .connecting, .waitingToRetry:
             banner(Text("Connecting…", bundle: .module))
+        case .syncing:
+            banner(Text("Updating…", bundle: .module))
         case .offline:
             banner(Text("Offline. Messages will be sent when you're back online.", bundle: .module))
         }

@@ -3370,7 +3370,12 @@ public enum ConnectionState: Equatable, Hashable {
      */
     case connecting
     /**
-     * Connected: live updates flow and the outbox is being sent.
+     * Connected and catching up on what happened while away (live updates and the outbox already flow);
+     * apps may show "Updating…". Becomes `Online` once every conversation is caught up.
+     */
+    case syncing
+    /**
+     * Connected and caught up: live updates flow and the outbox is being sent.
      */
     case online
     /**
@@ -3407,12 +3412,14 @@ public struct FfiConverterTypeConnectionState: FfiConverterRustBuffer {
         
         case 2: return .connecting
         
-        case 3: return .online
+        case 3: return .syncing
         
-        case 4: return .waitingToRetry(delayMs: try FfiConverterUInt64.read(from: &buf)
+        case 4: return .online
+        
+        case 5: return .waitingToRetry(delayMs: try FfiConverterUInt64.read(from: &buf)
         )
         
-        case 5: return .signedOut
+        case 6: return .signedOut
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3430,17 +3437,21 @@ public struct FfiConverterTypeConnectionState: FfiConverterRustBuffer {
             writeInt(&buf, Int32(2))
         
         
-        case .online:
+        case .syncing:
             writeInt(&buf, Int32(3))
         
         
-        case let .waitingToRetry(delayMs):
+        case .online:
             writeInt(&buf, Int32(4))
+        
+        
+        case let .waitingToRetry(delayMs):
+            writeInt(&buf, Int32(5))
             FfiConverterUInt64.write(delayMs, into: &buf)
             
         
         case .signedOut:
-            writeInt(&buf, Int32(5))
+            writeInt(&buf, Int32(6))
         
         }
     }

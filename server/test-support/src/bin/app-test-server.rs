@@ -13,6 +13,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -26,6 +27,8 @@ use tokio::sync::Mutex;
 
 /// The database the cluster holds for the server.
 const DATABASE: &str = "hallway";
+/// How many times `/start` tries again, 100 ms apart, while the old listening socket lingers.
+const START_ATTEMPTS: u32 = 50;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -48,14 +51,28 @@ struct Controlled {
 }
 
 impl Controlled {
-    /// Starts the server unless it runs already.
+    /// Starts the server unless it runs already. The stopped server's listening socket may close a moment
+    /// after its handle says it stopped (actix-server's accept thread lets go of it on its own schedule), so
+    /// binding the same port is tried again for a few seconds.
     async fn start(&self) -> anyhow::Result<()> {
         let mut running = self.running.lock().await;
-        if running.is_none() {
-            let app = Application::build(self.config.clone(), self.pool.clone()).await?;
-            *running = Some(app.handle());
-            actix_rt::spawn(app.run());
+        if running.is_some() {
+            return Ok(());
         }
+        let mut attempts = 0;
+        let app = loop {
+            match Application::build(self.config.clone(), self.pool.clone()).await {
+                Ok(app) => break app,
+                Err(err) if attempts < START_ATTEMPTS => {
+                    attempts += 1;
+                    tracing::info!(error = %format!("{err:#}"), attempts, "starting again failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        *running = Some(app.handle());
+        actix_rt::spawn(app.run());
         Ok(())
     }
 

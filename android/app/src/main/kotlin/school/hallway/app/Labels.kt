@@ -154,6 +154,7 @@ fun statusText(status: BubbleStatus, inGroup: Boolean): String? = when (status) 
 fun connectionText(banner: ConnectionBanner): String? = when (banner) {
     ConnectionBanner.None -> null
     ConnectionBanner.Connecting -> stringResource(R.string.connection_connecting)
+    ConnectionBanner.Updating -> stringResource(R.string.connection_updating)
     ConnectionBanner.Offline -> stringResource(R.string.connection_offline)
     ConnectionBanner.SignedOut -> stringResource(R.string.connection_signed_out)
 }

@@ -47,6 +47,9 @@ enum class ConnectionBanner {
     /** Opening the connection: "Connecting…". */
     Connecting,
 
+    /** Connected and catching up on what happened while away: "Updating…". */
+    Updating,
+
     /** Not connected, retrying on its own: "Offline — messages will be sent when you're back". */
     Offline,
 
@@ -58,6 +61,7 @@ enum class ConnectionBanner {
         fun of(state: ConnectionState): ConnectionBanner = when (state) {
             ConnectionState.Online -> None
             ConnectionState.Connecting -> Connecting
+            ConnectionState.Syncing -> Updating
             is ConnectionState.WaitingToRetry, ConnectionState.Offline -> Offline
             ConnectionState.SignedOut -> SignedOut
         }

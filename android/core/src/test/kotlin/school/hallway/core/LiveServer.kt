@@ -50,7 +50,7 @@ object LiveServer {
         val request = HttpRequest.newBuilder(URI("$controlUrl/$action")).timeout(Duration.ofSeconds(30))
             .POST(HttpRequest.BodyPublishers.noBody()).build()
         val response = http.send(request, HttpResponse.BodyHandlers.ofString())
-        check(response.statusCode() == 204) { "control /$action answered ${response.statusCode()}" }
+        check(response.statusCode() == 204) { "control /$action answered ${response.statusCode()}: ${response.body()}" }
     }
 
     /** Puts [words] on the school's banned list, as an admin does in the console (replacing the list). */

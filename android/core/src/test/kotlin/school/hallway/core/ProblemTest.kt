@@ -26,6 +26,7 @@ class ProblemTest {
     fun theBannerShowsOnlyWhileNotOnline() {
         assertEquals(ConnectionBanner.None, ConnectionBanner.of(ConnectionState.Online))
         assertEquals(ConnectionBanner.Connecting, ConnectionBanner.of(ConnectionState.Connecting))
+        assertEquals(ConnectionBanner.Updating, ConnectionBanner.of(ConnectionState.Syncing))
         assertEquals(ConnectionBanner.Offline, ConnectionBanner.of(ConnectionState.WaitingToRetry(2000uL)))
         assertEquals(ConnectionBanner.Offline, ConnectionBanner.of(ConnectionState.Offline))
         assertEquals(ConnectionBanner.SignedOut, ConnectionBanner.of(ConnectionState.SignedOut))

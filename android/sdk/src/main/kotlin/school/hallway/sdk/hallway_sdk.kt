@@ -5282,7 +5282,14 @@ sealed class ConnectionState {
     
     
     /**
-     * Connected: live updates flow and the outbox is being sent.
+     * Connected and catching up on what happened while away (live updates and the outbox already flow);
+     * apps may show "Updating…". Becomes `Online` once every conversation is caught up.
+     */
+    object Syncing : ConnectionState()
+    
+    
+    /**
+     * Connected and caught up: live updates flow and the outbox is being sent.
      */
     object Online : ConnectionState()
     
@@ -5323,11 +5330,12 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
         return when(buf.getInt()) {
             1 -> ConnectionState.Offline
             2 -> ConnectionState.Connecting
-            3 -> ConnectionState.Online
-            4 -> ConnectionState.WaitingToRetry(
+            3 -> ConnectionState.Syncing
+            4 -> ConnectionState.Online
+            5 -> ConnectionState.WaitingToRetry(
                 FfiConverterULong.read(buf),
                 )
-            5 -> ConnectionState.SignedOut
+            6 -> ConnectionState.SignedOut
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -5340,6 +5348,12 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
             )
         }
         is ConnectionState.Connecting -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is ConnectionState.Syncing -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
@@ -5376,17 +5390,21 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
                 buf.putInt(2)
                 Unit
             }
-            is ConnectionState.Online -> {
+            is ConnectionState.Syncing -> {
                 buf.putInt(3)
                 Unit
             }
-            is ConnectionState.WaitingToRetry -> {
+            is ConnectionState.Online -> {
                 buf.putInt(4)
+                Unit
+            }
+            is ConnectionState.WaitingToRetry -> {
+                buf.putInt(5)
                 FfiConverterULong.write(value.`delayMs`, buf)
                 Unit
             }
             is ConnectionState.SignedOut -> {
-                buf.putInt(5)
+                buf.putInt(6)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
