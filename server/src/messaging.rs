@@ -17,7 +17,8 @@ use crate::error::ApiError;
 use crate::policy::{Party, Policy, Verdict};
 use crate::safety::banned_words::BannedWords;
 use crate::store::conversations::MemberRow;
-use crate::store::messages::{Inserted, MessageRow, NewMessage, Window};
+use crate::store::group_commit::GroupCommit;
+use crate::store::messages::{Inserted, MessageRow, NewMessage, NewText, Window};
 use crate::store::users::UserRow;
 use crate::store::{self, violated_unique_constraint};
 
@@ -140,8 +141,13 @@ pub async fn require_member(db: &PgPool, conversation_id: Uuid, user_id: Uuid) -
 /// other person must be active and the school's rules must allow the contact in one direction at least (a
 /// teacher may start a chat that a student may then answer); groups are governed when people are added.
 /// A body with a word on the school's banned list is refused (`banned_word`) and never stored.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the database, its group-commit writer, the keys and the rules in force: each is used"
+)]
 pub async fn send(
     db: &PgPool,
+    writer: &GroupCommit,
     keys: &Keys,
     policy: &Policy,
     banned: &BannedWords,
@@ -166,8 +172,15 @@ pub async fn send(
         attachment_ids: &outgoing.attachment_ids,
     };
     if outgoing.attachment_ids.is_empty() {
-        // The common case, in one statement: membership, the next seq, the insert and the read marker.
-        return match store::messages::insert_text(db, &new).await {
+        // The common case, in one statement (shared with other messages waiting at the same moment):
+        // membership, the next seq, the insert and the read marker.
+        let text = NewText {
+            conversation_id,
+            sender_id: sender.id,
+            client_msg_id: client_msg_id.to_owned(),
+            body: outgoing.body.as_str().to_owned(),
+        };
+        return match writer.insert(text).await {
             Ok(Some(row)) => Ok(Sent { message: store::messages::fresh_to_wire(row), new: true }),
             Ok(None) => Err(Refusal::NotFound),
             Err(err) if violated_unique_constraint(&err) == Some("messages_sender_client_msg_id_key") => {

@@ -547,6 +547,70 @@ async fn concurrent_senders_with_retries_get_seqs_1_to_n_each_message_stored_onc
     assert_eq!(stored, 40);
 }
 
+#[actix_web::test]
+async fn a_group_commit_stores_many_conversations_messages_in_order_with_gapless_seqs() {
+    use hallway_server::store::messages::{NewText, insert_text, insert_texts};
+    let server = TestServer::start().await;
+    let teacher = person(&server, "teacher", Role::Teacher).await;
+    let parent = person(&server, "parent", Role::Parent).await;
+    let other = person(&server, "other", Role::Teacher).await;
+    let outsider = person(&server, "outsider", Role::Teacher).await;
+    let a = direct(&server, &teacher, &parent).await;
+    let b = direct(&server, &teacher, &other).await;
+    sent(&server, &teacher, a, "a-0", "already there").await;
+    let text = |conversation_id, sender: &Person, client_msg_id: &str| NewText {
+        conversation_id,
+        sender_id: sender.id,
+        client_msg_id: client_msg_id.to_owned(),
+        body: format!("body of {client_msg_id}"),
+    };
+    let batch = [
+        text(a, &teacher, "a-1"),
+        text(b, &teacher, "b-1"),
+        text(a, &parent, "a-2"),
+        text(a, &outsider, "x-1"),
+        text(a, &teacher, "a-0"),
+        text(b, &other, "b-2"),
+        text(a, &teacher, "a-3"),
+    ];
+    let rows = insert_texts(&server.pool, &batch).await.expect("one statement");
+    let assigned: Vec<Option<i64>> = rows.iter().map(|r| r.as_ref().map(|r| r.seq)).collect();
+    assert_eq!(
+        assigned,
+        [Some(2), Some(1), Some(3), None, None, Some(2), Some(4)],
+        "each conversation's seqs follow the batch's order; an outsider and a repeat are not inserted"
+    );
+    let stored: Vec<&str> = rows.iter().flatten().map(|row| row.client_msg_id.as_str()).collect();
+    assert_eq!(stored, ["a-1", "b-1", "a-2", "b-2", "a-3"]);
+    // The single path tells the two refusals apart, as the group-commit writer asks it to.
+    assert!(insert_text(&server.pool, &batch[3]).await.expect("no error").is_none(), "not a member");
+    let repeat = insert_text(&server.pool, &batch[4]).await.expect_err("a repeat");
+    assert_eq!(hallway_server::store::violated_unique_constraint(&repeat), Some("messages_sender_client_msg_id_key"));
+
+    let (_, page) = history(&server, &teacher, a, "").await;
+    assert_eq!(seqs(&page), [1, 2, 3, 4]);
+    let (_, page) = history(&server, &teacher, b, "").await;
+    assert_eq!(seqs(&page), [1, 2]);
+    let marker: i64 = sqlx::query_scalar(
+        "SELECT last_read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(a)
+    .bind(teacher.id)
+    .fetch_one(&server.pool)
+    .await
+    .unwrap();
+    assert_eq!(marker, 4, "the sender's read marker moves to their last message");
+    let next = sent(&server, &parent, a, "a-5", "after the batch").await;
+    assert_eq!(next["seq"], 5, "the conversation's next seq moved past the batch");
+
+    // Two messages of one batch with the same sender and client_msg_id: the statement fails as a whole.
+    let twice = [text(b, &teacher, "b-9"), text(b, &teacher, "b-9")];
+    let err = insert_texts(&server.pool, &twice).await.expect_err("a repeat inside the batch");
+    assert_eq!(hallway_server::store::violated_unique_constraint(&err), Some("messages_sender_client_msg_id_key"));
+    let (_, page) = history(&server, &teacher, b, "").await;
+    assert_eq!(seqs(&page), [1, 2], "nothing of the failed batch stayed, not even a seq");
+}
+
 mod properties {
     //! A model of one group conversation, driven by random sends (with repeated client_msg_ids), deletes
     //! and reads: seqs stay 1..N with no gap, repeats return the original, unread counts match the model.

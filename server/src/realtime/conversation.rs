@@ -243,8 +243,9 @@ impl Handler<SendMessage> for ConversationActor {
         let banned = self.realtime.banned_words();
         let SendMessage { origin, sender, outgoing } = msg;
         let persist = async move {
-            let (db, keys) = (realtime.db(), realtime.keys());
-            Ok(messaging::send(db, keys, &policy, &banned, &sender, (conversation_id, kind), &outgoing).await?)
+            let (db, writer, keys) = (realtime.db(), realtime.group_commit(), realtime.keys());
+            let conversation = (conversation_id, kind);
+            Ok(messaging::send(db, writer, keys, &policy, &banned, &sender, conversation, &outgoing).await?)
         };
         AtomicResponse::new(Box::pin(persist.into_actor(self).map(move |result: Result<Sent, ApiError>, act, _| {
             let sent = result?;

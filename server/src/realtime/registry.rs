@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError};
+
+use crate::store::group_commit::GroupCommit;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -36,8 +38,10 @@ struct Inner {
     /// flight keeps the list it started with.
     banned_words: RwLock<Arc<BannedWords>>,
     limits: RealtimeLimits,
-    /// The threads actors run on; an actor's thread is chosen by its id.
+    /// The threads conversation actors run on; an actor's thread is chosen by its id.
     arbiters: Vec<ArbiterHandle>,
+    /// Stores text messages, several per statement and commit when they come at the same moment.
+    group_commit: GroupCommit,
     /// Running conversation actors. An entry may point at an actor that is stopping; callers that find its
     /// mailbox closed ask again and get a fresh one.
     conversations: Mutex<HashMap<Uuid, Addr<ConversationActor>>>,
@@ -50,9 +54,11 @@ impl Realtime {
     pub fn start(db: PgPool, keys: Arc<Keys>, limits: RealtimeLimits, policy: Arc<RwLock<Policy>>) -> Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
+        let group_commit = GroupCommit::start(db.clone());
         Realtime {
             inner: Arc::new(Inner {
                 db,
+                group_commit,
                 policy,
                 keys,
                 banned_words: RwLock::new(Arc::new(BannedWords::default())),
@@ -137,6 +143,11 @@ impl Realtime {
     /// The timings and limits in force.
     pub fn limits(&self) -> &RealtimeLimits {
         &self.inner.limits
+    }
+
+    /// The group-commit writer of text messages.
+    pub fn group_commit(&self) -> &GroupCommit {
+        &self.inner.group_commit
     }
 
     fn arbiter_for(&self, id: Uuid) -> &ArbiterHandle {

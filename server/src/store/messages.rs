@@ -130,7 +130,7 @@ async fn insert_in(tx: &mut PgConnection, new: &NewMessage<'_>) -> Result<Messag
 /// member (else `None`), the seq comes from the conversation row as in `insert`, and the sender's read marker
 /// moves to it. A repeated `client_msg_id` fails with `messages_sender_client_msg_id_key` and, the statement
 /// being atomic, takes no seq. The hot path of sending: one round trip.
-pub async fn insert_text(db: &PgPool, new: &NewMessage<'_>) -> Result<Option<MessageRow>, sqlx::Error> {
+pub async fn insert_text(db: &PgPool, new: &NewText) -> Result<Option<MessageRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "WITH next AS (
              UPDATE conversations SET next_seq = next_seq + 1, last_message_at = now()
@@ -158,6 +158,77 @@ pub async fn insert_text(db: &PgPool, new: &NewMessage<'_>) -> Result<Option<Mes
     .bind(new.body.as_str())
     .fetch_optional(db)
     .await
+}
+
+/// One text message of a batch for `insert_texts`.
+#[derive(Debug, Clone)]
+pub struct NewText {
+    pub conversation_id: Uuid,
+    pub sender_id: Uuid,
+    pub client_msg_id: String,
+    pub body: String,
+}
+
+/// Inserts several text messages, of any conversations, in one statement and one commit (group commit: the
+/// per-statement and per-commit work of PostgreSQL is most of a message's cost, see docs/benchmarks.md).
+/// Same rules as `insert_text` for each: the sender must be a member, each conversation's seqs are taken from
+/// its row (row-locked by the update) in the batch's order, the sender's read marker moves. Returns, in the
+/// batch's order, the inserted row or `None` for a message not inserted: its sender is not a member, or its
+/// `client_msg_id` exists already (the caller sends those through `insert_text`, which tells them apart). Two
+/// messages of the batch with the same sender and `client_msg_id` fail the whole statement with
+/// `messages_sender_client_msg_id_key`: the caller then sends each through `insert_text`.
+pub async fn insert_texts(db: &PgPool, batch: &[NewText]) -> Result<Vec<Option<MessageRow>>, sqlx::Error> {
+    let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
+    let conversations: Vec<Uuid> = batch.iter().map(|m| m.conversation_id).collect();
+    let senders: Vec<Uuid> = batch.iter().map(|m| m.sender_id).collect();
+    let client_msg_ids: Vec<&str> = batch.iter().map(|m| m.client_msg_id.as_str()).collect();
+    let bodies: Vec<&str> = batch.iter().map(|m| m.body.as_str()).collect();
+    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "WITH input AS (
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[]) WITH ORDINALITY
+                 AS i(id, conversation_id, sender_id, client_msg_id, body, position)
+         ), allowed AS (
+             SELECT input.* FROM input
+             WHERE EXISTS (SELECT 1 FROM conversation_members m
+                           WHERE m.conversation_id = input.conversation_id AND m.user_id = input.sender_id)
+               AND NOT EXISTS (SELECT 1 FROM messages x
+                               WHERE x.sender_id = input.sender_id AND x.client_msg_id = input.client_msg_id)
+         ), counts AS (
+             SELECT conversation_id, count(*) AS n FROM allowed GROUP BY conversation_id
+         ), next AS (
+             UPDATE conversations c SET next_seq = c.next_seq + counts.n, last_message_at = now()
+             FROM counts WHERE c.id = counts.conversation_id
+             RETURNING c.id, c.next_seq - counts.n AS first_seq
+         ), numbered AS (
+             SELECT allowed.*,
+                    next.first_seq - 1 + row_number() OVER (PARTITION BY allowed.conversation_id
+                                                            ORDER BY allowed.position) AS seq
+             FROM allowed JOIN next ON next.id = allowed.conversation_id
+         ), inserted AS (
+             INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body)
+             SELECT id, conversation_id, seq, sender_id, client_msg_id, body FROM numbered
+             RETURNING ",
+        message_columns!(),
+        "
+         ), marker AS (
+             UPDATE conversation_members m SET last_read_seq = greatest(m.last_read_seq, latest.seq)
+             FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM inserted
+                   GROUP BY conversation_id, sender_id) AS latest
+             WHERE m.conversation_id = latest.conversation_id AND m.user_id = latest.sender_id
+         )
+         SELECT ",
+        message_columns!(),
+        " FROM inserted"
+    ))
+    .bind(&ids)
+    .bind(&conversations)
+    .bind(&senders)
+    .bind(&client_msg_ids)
+    .bind(&bodies)
+    .fetch_all(db)
+    .await?;
+    let mut by_id: HashMap<Uuid, MessageRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    Ok(ids.iter().map(|id| by_id.remove(id)).collect())
 }
 
 /// The wire form of a message just inserted without attachments: nothing to look up (no reactions yet).

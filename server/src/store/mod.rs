@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod directory;
 pub mod embedded;
 pub mod exports;
+pub mod group_commit;
 pub mod messages;
 pub mod people;
 pub mod reactions;

@@ -1,0 +1,70 @@
+//! Group commit for text messages: one task takes the text messages that conversation actors want stored and
+//! writes those waiting together in one statement and one commit (`messages::insert_texts`). PostgreSQL's
+//! per-statement and per-commit work, not the rows, was most of a message's cost (docs/benchmarks.md).
+//!
+//! Nothing waits to fill a batch: the task takes what is queued the moment it is free, so one message alone
+//! goes out at once, and batches grow only while the database is busy. Each sender gets its own row back
+//! only after the commit, so an acknowledgement still means the message is durable. One task, so two
+//! batches never lock conversation rows against each other.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::messages::{self, MessageRow, NewText};
+use sqlx::PgPool;
+
+/// The most messages one statement takes.
+const MAX_BATCH: usize = 128;
+/// Messages waiting for the writer before senders wait to queue.
+const QUEUE: usize = 4096;
+
+type Reply = oneshot::Sender<Result<Option<MessageRow>, sqlx::Error>>;
+
+/// The handle conversation actors store text messages through. Cheap to clone.
+#[derive(Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<(NewText, Reply)>,
+}
+
+impl GroupCommit {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: PgPool) -> GroupCommit {
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        tokio::spawn(write(db, waiting));
+        GroupCommit { queue }
+    }
+
+    /// Stores one text message, as `messages::insert_text` does (same answers, same errors), possibly in the
+    /// same statement as others.
+    pub async fn insert(&self, message: NewText) -> Result<Option<MessageRow>, sqlx::Error> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send((message, reply)).await.map_err(|_| sqlx::Error::PoolClosed)?;
+        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
+    }
+}
+
+/// The writer: takes what is queued, up to `MAX_BATCH`, and stores it.
+async fn write(db: PgPool, mut waiting: mpsc::Receiver<(NewText, Reply)>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (messages, replies): (Vec<NewText>, Vec<Reply>) = batch.drain(..).unzip();
+        let rows = if messages.len() == 1 {
+            // Alone: the single statement, whose answers and errors are the reference.
+            vec![None]
+        } else {
+            messages::insert_texts(&db, &messages).await.unwrap_or_else(|err| {
+                // A repeated client_msg_id inside the batch, or a failure of the whole statement.
+                tracing::debug!(error = %err, "a batch of messages failed; storing them one at a time");
+                vec![None; messages.len()]
+            })
+        };
+        for ((message, reply), row) in messages.iter().zip(replies).zip(rows) {
+            // Not inserted by the batch (not a member, a repeated client_msg_id, or alone): the single path
+            // stores it or tells which refusal it is.
+            let answer = match row {
+                Some(row) => Ok(Some(row)),
+                None => messages::insert_text(&db, message).await,
+            };
+            let _ = reply.send(answer);
+        }
+    }
+}
