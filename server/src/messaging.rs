@@ -16,6 +16,7 @@ use crate::auth::tokens::Keys;
 use crate::error::ApiError;
 use crate::policy::{Party, Policy, Verdict};
 use crate::safety::banned_words::BannedWords;
+use crate::store::attachments::ClaimError;
 use crate::store::conversations::MemberRow;
 use crate::store::group_commit::GroupCommit;
 use crate::store::messages::{Inserted, MessageRow, NewMessage, NewText, Window};
@@ -194,18 +195,13 @@ pub async fn send(
     if let Some(existing) = store::messages::find_by_client_msg_id(db, sender.id, client_msg_id).await? {
         return original(db, keys, sender.id, existing).await;
     }
-    let attachable = store::attachments::count_attachable(db, sender.id, &outgoing.attachment_ids).await?;
-    if attachable != outgoing.attachment_ids.len() as i64 {
-        return Err(unattachable());
-    }
     match store::messages::insert(db, &new).await {
         Ok(Inserted::New(row)) => Ok(Sent { message: one_to_wire(db, keys, row).await?, new: true }),
         Ok(Inserted::Existing(row)) => original(db, keys, sender.id, row).await,
-        // Another message took one of the attachments between the check and the insert.
-        Err(err) if violated_unique_constraint(&err) == Some("message_attachments_attachment_id_key") => {
-            Err(unattachable())
-        }
-        Err(err) => Err(err.into()),
+        Err(ClaimError::Database(err)) => Err(err.into()),
+        // Someone else's upload, a missing one, one sent already, or one named twice: the same answer for
+        // all, so that no one learns whether another person's upload exists.
+        Err(_) => Err(unattachable()),
     }
 }
 

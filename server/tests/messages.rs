@@ -187,6 +187,33 @@ async fn senders_attach_only_their_own_unsent_uploads_up_to_ten() {
 }
 
 #[actix_web::test]
+async fn two_messages_racing_for_one_file_one_gets_it_and_the_other_is_refused() {
+    let server = TestServer::start().await;
+    let teacher = person(&server, "teacher", Role::Teacher).await;
+    let parent = person(&server, "parent", Role::Parent).await;
+    let chat = direct(&server, &teacher, &parent).await;
+    let other_chat = group(&server, &[&teacher, &parent]).await;
+    let file = uploaded(&server, &teacher).await;
+    // Through two conversation actors, so nothing but the database orders them.
+    let sends = [(chat, "x"), (other_chat, "y")].map(|(conversation, client_msg_id)| {
+        let path = format!("/api/v1/conversations/{conversation}/messages");
+        let body = json!({"client_msg_id": client_msg_id, "body": "", "attachment_ids": [file]});
+        let server = &server;
+        let token = teacher.token();
+        async move { server.post(&path, token, &body).await }
+    });
+    let answers = futures_util::future::join_all(sends).await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|(status, _)| *status).collect();
+    assert!(statuses.contains(&StatusCode::CREATED) && statuses.contains(&StatusCode::BAD_REQUEST), "{answers:?}");
+    let carried: i64 = sqlx::query_scalar("SELECT count(*) FROM message_attachments WHERE attachment_id = $1")
+        .bind(file)
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    assert_eq!(carried, 1);
+}
+
+#[actix_web::test]
 async fn outsiders_get_the_same_404_as_for_a_conversation_that_does_not_exist() {
     let server = TestServer::start().await;
     let teacher = person(&server, "teacher", Role::Teacher).await;

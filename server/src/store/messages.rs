@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens::Keys;
 use crate::media::urls::AttachmentFields;
+use crate::store::attachments::{ClaimError, claim_for_message};
 
 /// A `messages` row.
 #[derive(Debug, Clone, FromRow)]
@@ -61,13 +62,16 @@ pub struct NewMessage<'a> {
 
 /// Inserts a message with the conversation's next `seq`, in one transaction: the seq comes from
 /// `conversations.next_seq` (row-locked by the update), so concurrent writers, even on several servers, can
-/// never produce a duplicate or a gap. A repeated `client_msg_id` returns the original. The sender's read
-/// marker moves to their own message.
-pub async fn insert(db: &PgPool, new: &NewMessage<'_>) -> Result<Inserted, sqlx::Error> {
+/// never produce a duplicate or a gap. A repeated `client_msg_id` returns the original. The attachments are
+/// claimed in the same transaction (`attachments::claim_for_message`: the sender's own uploads, carried by no
+/// other message, row-locked), so two messages can never take one file. The sender's read marker moves to
+/// their own message.
+pub async fn insert(db: &PgPool, new: &NewMessage<'_>) -> Result<Inserted, ClaimError> {
     let mut tx = db.begin().await?;
     if let Some(existing) = find_by_client_msg_id(&mut *tx, new.sender_id, new.client_msg_id.as_str()).await? {
         return Ok(Inserted::Existing(existing));
     }
+    claim_for_message(&mut tx, new.sender_id, new.attachment_ids).await?;
     match insert_in(&mut tx, new).await {
         Ok(row) => {
             tx.commit().await?;
@@ -76,12 +80,12 @@ pub async fn insert(db: &PgPool, new: &NewMessage<'_>) -> Result<Inserted, sqlx:
         Err(err) if crate::store::violated_unique_constraint(&err) == Some("messages_sender_client_msg_id_key") => {
             // A concurrent retry of the same message won the race; the rollback returns our seq.
             tx.rollback().await?;
-            find_by_client_msg_id(db, new.sender_id, new.client_msg_id.as_str())
+            Ok(find_by_client_msg_id(db, new.sender_id, new.client_msg_id.as_str())
                 .await?
                 .map(Inserted::Existing)
-                .ok_or(sqlx::Error::RowNotFound)
+                .ok_or(sqlx::Error::RowNotFound)?)
         }
-        Err(err) => Err(err),
+        Err(err) => Err(err.into()),
     }
 }
 
