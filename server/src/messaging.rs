@@ -192,13 +192,16 @@ pub async fn send(
         };
     }
     require_member(db, conversation_id, sender.id).await?;
-    if let Some(existing) = store::messages::find_by_client_msg_id(db, sender.id, client_msg_id).await? {
-        return original(db, keys, sender.id, existing).await;
-    }
+    // A repeated client_msg_id comes back as `Existing` (looked up inside the insert's transaction).
     match store::messages::insert(db, &new).await {
         Ok(Inserted::New(row)) => Ok(Sent { message: one_to_wire(db, keys, row).await?, new: true }),
         Ok(Inserted::Existing(row)) => original(db, keys, sender.id, row).await,
-        Err(ClaimError::Database(err)) => Err(err.into()),
+        // The unique `message_attachments.attachment_id` is the last line of defence behind the claim.
+        Err(ClaimError::Database(err))
+            if violated_unique_constraint(&err) != Some("message_attachments_attachment_id_key") =>
+        {
+            Err(err.into())
+        }
         // Someone else's upload, a missing one, one sent already, or one named twice: the same answer for
         // all, so that no one learns whether another person's upload exists.
         Err(_) => Err(unattachable()),

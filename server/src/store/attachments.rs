@@ -107,18 +107,23 @@ pub async fn claim_for_message(conn: &mut PgConnection, uploader_id: Uuid, ids: 
             return Err(ClaimError::Duplicate(*id));
         }
     }
-    let rows: Vec<(Uuid, Uuid, bool)> = sqlx::query_as(
-        "SELECT a.id, a.uploader_id, EXISTS (SELECT 1 FROM message_attachments ma WHERE ma.attachment_id = a.id)
-         FROM attachments a WHERE a.id = ANY($1) ORDER BY a.id FOR UPDATE",
-    )
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT id, uploader_id FROM attachments WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    // A second statement, so its snapshot is taken after the locks: a message that took one of these files
+    // while this transaction waited for the lock is seen (in one statement, the wait would not refresh it).
+    let carried: Vec<Uuid> =
+        sqlx::query_scalar("SELECT attachment_id FROM message_attachments WHERE attachment_id = ANY($1)")
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
     for id in ids {
-        match rows.iter().find(|(row_id, _, _)| row_id == id) {
-            Some((_, uploader, _)) if *uploader != uploader_id => return Err(ClaimError::NotYours(*id)),
+        match rows.iter().find(|(row_id, _)| row_id == id) {
+            Some((_, uploader)) if *uploader != uploader_id => return Err(ClaimError::NotYours(*id)),
             None => return Err(ClaimError::NotYours(*id)),
-            Some((_, _, true)) => return Err(ClaimError::AlreadyAttached(*id)),
+            Some(_) if carried.contains(id) => return Err(ClaimError::AlreadyAttached(*id)),
             Some(_) => {}
         }
     }
