@@ -7,7 +7,6 @@ mod support;
 use std::path::Path;
 use std::sync::Arc;
 
-use hallway_protocol::{ConversationKind, Role};
 use hallway_sdk::{Client, HallwayError, SendState, TimelineItem, TimelineSnapshot, UploadProgress};
 use hallway_test_support::{PASSWORD, TestServer};
 use support::*;
@@ -40,9 +39,7 @@ fn by_id<'a>(snapshot: &'a TimelineSnapshot, client_msg_id: &str) -> Option<&'a 
 /// A parent signed in on an SDK client, online, in a direct chat with a teacher: the chat's id, the client
 /// and its data directory.
 async fn parent_in_a_chat(server: &TestServer) -> (String, Arc<Client>, tempfile::TempDir) {
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, parent.id, &[teacher.id]).await.to_string();
+    let (_, _, chat) = teacher_and_parent_in_a_chat(server).await;
     let (bob, data_dir) = client(&server.base_url);
     bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
     wait_online(&bob).await;
@@ -58,9 +55,7 @@ fn outbox_files(data_dir: &tempfile::TempDir) -> usize {
 #[actix_web::test]
 async fn a_file_is_uploaded_with_progress_then_sent_and_the_other_member_downloads_it() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let proxy = Proxy::start(server.local_addr()).await;
     let (alice, alice_dir) = client(&proxy.url());
     let (bob, _bob_dir) = client(&server.base_url);
@@ -163,9 +158,7 @@ async fn a_photo_has_a_thumbnail_to_download() {
 #[actix_web::test]
 async fn a_file_written_offline_is_sent_once_by_the_restarted_app() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, parent.id, &[teacher.id]).await.to_string();
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let proxy = Proxy::start(server.local_addr()).await;
     let data_dir = tempfile::tempdir().expect("a data dir");
     let files = tempfile::tempdir().expect("a folder");

@@ -151,9 +151,7 @@ async fn lost_network_keeps_sending_offline_and_delivers_each_message_once_in_or
 #[actix_web::test]
 async fn timeline_shows_the_local_echo_then_sent() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let proxy = Proxy::start(server.local_addr()).await;
     let (alice, _dir) = client(&proxy.url());
     alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
@@ -197,9 +195,7 @@ async fn timeline_shows_the_local_echo_then_sent() {
 #[actix_web::test]
 async fn refused_message_fails_with_the_reason_and_does_not_block_the_next() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, parent.id, &[teacher.id]).await.to_string();
+    let (teacher, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let (bob, _dir) = client(&server.base_url);
     bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
     wait_online(&bob).await;
@@ -268,9 +264,7 @@ async fn refused_message_fails_with_the_reason_and_does_not_block_the_next() {
 #[actix_web::test]
 async fn a_dead_link_is_found_by_heartbeats_and_nothing_is_lost_or_doubled() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let proxy = Proxy::start(server.local_addr()).await;
     let (alice, _dir) = client(&proxy.url());
     alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
@@ -306,9 +300,7 @@ async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_t
         c.realtime.sends_per_sec = 4;
     })
     .await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let proxy = Proxy::start(server.local_addr()).await;
     let (alice, _dir) = client(&proxy.url());
     alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
@@ -344,7 +336,7 @@ async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_t
     assert_eq!(alice_order, expected.iter().collect::<Vec<_>>(), "Alice's messages keep their order");
     let bob_order: Vec<&String> = bodies.iter().filter(|b| b.starts_with("bob ")).collect();
     assert_eq!(bob_order.len(), 250);
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE conversation_id = $1")
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE conversation_id = $1::uuid")
         .bind(chat)
         .fetch_one(&server.pool)
         .await
@@ -357,9 +349,7 @@ async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_t
 #[actix_web::test]
 async fn a_new_device_starts_from_the_newest_messages_and_paginates_back_to_the_start() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let token = server.login("rivera", PASSWORD).await.access_token;
     for i in 1..=120 {
         let body = serde_json::json!({"client_msg_id": format!("m-{i}"), "body": format!("m {i}")});
@@ -389,9 +379,7 @@ async fn a_new_device_starts_from_the_newest_messages_and_paginates_back_to_the_
 #[actix_web::test]
 async fn edits_deletions_and_reactions_made_while_offline_are_seen_after_reconnecting() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let bob = server.login("chen", PASSWORD).await.access_token;
     let mut ids = Vec::new();
     for i in 1..=3 {

@@ -81,9 +81,7 @@ async fn a_reported_message_reaches_the_admins_queue_and_the_reporter_learns_it_
 #[actix_web::test]
 async fn the_list_and_the_timeline_show_who_is_online() {
     let server = TestServer::start_with(|config| config.realtime.presence_debounce = Duration::from_millis(200)).await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
+    let (teacher, parent, chat) = teacher_and_parent_in_a_chat(&server).await;
     let (alice, _alice_dir) = client(&server.base_url);
     alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
     wait_online(&alice).await;

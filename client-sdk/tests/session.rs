@@ -14,9 +14,7 @@ use time::OffsetDateTime;
 #[actix_web::test]
 async fn restarted_client_shows_its_stored_state_offline_and_sends_unsent_messages_once() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
+    let (teacher, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let proxy = Proxy::start(server.local_addr()).await;
     let (alice, dir) = client(&proxy.url());
     alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
@@ -62,9 +60,7 @@ async fn restarted_client_shows_its_stored_state_offline_and_sends_unsent_messag
 #[actix_web::test]
 async fn restarted_client_does_not_send_twice_what_the_server_already_committed() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
     let (alice, dir) = client(&server.base_url);
     alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
     wait_for_conversation(&alice, &chat.to_string()).await;
@@ -273,9 +269,7 @@ async fn public_operations_report_typed_errors() {
 async fn logs_and_errors_carry_no_message_text_tokens_or_passwords() {
     let logs = capture_logs();
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
+    let (_, parent, chat) = teacher_and_parent_in_a_chat(&server).await;
     let proxy = Proxy::start(server.local_addr()).await;
     let (alice, dir) = client(&proxy.url());
     let wrong = alice.login("rivera".into(), "a wrong secret password".into()).await.expect_err("refused");

@@ -11,10 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hallway_protocol::{ConversationKind, Role};
 use hallway_sdk::{
     Client, ConnectionState, ConnectionStateListener, ConversationListListener, ConversationSummary, SendState,
     TaskHandle, TimelineItem, TimelineListener, TimelineSnapshot,
 };
+use hallway_server::store::users::UserRow;
 use hallway_test_support::TestServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -248,6 +250,14 @@ impl Drop for Proxy {
         self.cut();
         self.accept.abort();
     }
+}
+
+/// A teacher (`rivera`) and a parent (`chen`), both with `PASSWORD`, and the id of their direct chat.
+pub async fn teacher_and_parent_in_a_chat(server: &TestServer) -> (UserRow, UserRow, String) {
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await;
+    (teacher, parent, chat.to_string())
 }
 
 /// Waits until the client's stored list holds the conversation (the first sync after sign-in brought it).
