@@ -112,8 +112,18 @@ impl Store {
         self.files_dir.join(client_msg_id)
     }
 
-    /// Deletes the outbox's copies of files whose message left the outbox (acknowledged, discarded, removed
-    /// with its conversation or by sign-out). Run after any of those; cheap when the folder is empty.
+    /// Deletes the outbox's copy of the file of message `client_msg_id`, which left the outbox (a message
+    /// without a file has none: nothing to do).
+    pub(crate) async fn remove_outbox_file(&self, client_msg_id: &str) {
+        if let Err(error) = tokio::fs::remove_file(self.outbox_file(client_msg_id)).await
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::info!(error = %error.kind(), "removing a sent file's copy failed; the next sweep retries");
+        }
+    }
+
+    /// Deletes the outbox's copies of files whose message left the outbox in bulk (removed with its
+    /// conversation, by sign-out, or settled by a catch-up): run at each connection and after those.
     pub(crate) async fn sweep_outbox_files(&self) -> Result<()> {
         let files_dir = self.files_dir.clone();
         self.run(move |conn| {

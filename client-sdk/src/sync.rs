@@ -273,12 +273,12 @@ async fn handle_frame(
         ServerFrame::Ack { client_msg_id, message } => {
             let conversation = message.conversation_id;
             outbox.acknowledged(&client_msg_id, conversation);
-            let outcome = store.transaction(move |conn| store::acknowledge(conn, &client_msg_id, &message, me)).await;
-            let outcome = outcome.map(|outcome| after_live_message(shared, backfill, conversation, outcome));
-            match outcome {
-                Ok(()) => store.sweep_outbox_files().await,
-                Err(error) => Err(error),
+            let acknowledged = client_msg_id.clone();
+            let outcome = store.transaction(move |conn| store::acknowledge(conn, &acknowledged, &message, me)).await;
+            if outcome.is_ok() {
+                store.remove_outbox_file(&client_msg_id).await;
             }
+            outcome.map(|outcome| after_live_message(shared, backfill, conversation, outcome))
         }
         ServerFrame::Message { message } => {
             let conversation = message.conversation_id;
@@ -500,7 +500,10 @@ async fn upload(shared: Arc<Shared>, entry: OutboxEntry) {
         // Listeners hear of each 5 %, not of each chunk.
         move |sent: u64| {
             let step = |bytes: u64| bytes.saturating_mul(20) / size;
-            let previous = shared.uploads.lock().ok().and_then(|mut all| all.insert(client_msg_id.clone(), sent));
+            let previous = shared.uploads.lock().ok().and_then(|mut all| match all.get_mut(&client_msg_id) {
+                Some(bytes) => Some(std::mem::replace(bytes, sent)),
+                None => all.insert(client_msg_id.clone(), sent),
+            });
             if previous.is_none_or(|previous| step(previous) != step(sent)) {
                 shared.changed(Change::Timeline(conversation));
             }

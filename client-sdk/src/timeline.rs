@@ -451,9 +451,10 @@ impl Timeline {
     pub async fn discard_send(&self, client_msg_id: String) -> Result<(), HallwayError> {
         let (shared, id) = (self.shared.clone(), self.conversation_id);
         Ok(runtime::run(async move {
+            let discarded = client_msg_id.clone();
             shared
                 .store
-                .transaction(move |conn| match store::outbox_entry_by_id(conn, &client_msg_id)? {
+                .transaction(move |conn| match store::outbox_entry_by_id(conn, &discarded)? {
                     Some(entry) if entry.conversation_id != id => {
                         Err(Error::api(404, ErrorCode::NotFound, "no such unsent message".into()))
                     }
@@ -462,10 +463,10 @@ impl Timeline {
                         code: ErrorCode::Conflict,
                         message: "client_msg_id: only a failed message can be discarded".into(),
                     }),
-                    Some(_) => store::discard(conn, &client_msg_id).map(drop),
+                    Some(_) => store::discard(conn, &discarded).map(drop),
                 })
                 .await?;
-            shared.store.sweep_outbox_files().await?;
+            shared.store.remove_outbox_file(&client_msg_id).await;
             shared.conversation_changed(id);
             Ok(())
         })
