@@ -76,9 +76,11 @@ async fn update_settings(
     settings: ConversationSettingsRequest,
 ) -> Result<()> {
     let id = parse_id(&conversation_id, "conversation_id")?;
-    let conversation: Conversation =
+    let answer: Conversation =
         shared.api.call(Method::PATCH, &format!("conversations/{id}/settings"), &[], Some(&settings)).await?;
-    store_conversation(&shared, conversation).await.map(drop)
+    shared.store.transaction(move |conn| store::apply_settings(conn, &answer, &settings)).await?;
+    shared.conversation_changed(id);
+    Ok(())
 }
 
 #[uniffi::export(async_runtime = "tokio")]

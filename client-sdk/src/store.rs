@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use hallway_protocol::conversations::ConversationSettingsRequest;
 use hallway_protocol::validate::Emoji;
 use hallway_protocol::{Conversation, Message, ReactionSummary, User};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -278,6 +279,28 @@ pub(crate) fn upsert_conversation(conn: &Connection, conversation: &Conversation
     // The server's unread count is exact at this moment (deletions this device missed included): keep it.
     save_conversation_data(conn, &conversation)?;
     Ok(())
+}
+
+/// Stores the outcome of a change of the user's own settings: only the settings the request named are taken
+/// from the answer. Its other fields may already be older than what the socket delivered since (two quick
+/// changes answer out of order, and each answer shows the other setting as it was), so the stored
+/// conversation keeps them; a conversation not stored yet is stored whole.
+pub(crate) fn apply_settings(
+    conn: &Connection,
+    answer: &Conversation,
+    request: &ConversationSettingsRequest,
+) -> Result<()> {
+    let Some(mut stored) = conversation(conn, answer.id)? else { return upsert_conversation(conn, answer) };
+    if request.muted.is_some() {
+        stored.muted = answer.muted;
+    }
+    if request.pinned.is_some() {
+        stored.pinned = answer.pinned;
+    }
+    if request.archived.is_some() {
+        stored.archived = answer.archived;
+    }
+    save_conversation_data(conn, &stored)
 }
 
 /// The ids of the stored conversations.
@@ -915,6 +938,22 @@ mod tests {
         apply_message(&conn, &message(id, 4, other), me).unwrap();
         apply_message(&conn, &message(id, 5, me), me).unwrap();
         assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 0, "replying reads");
+    }
+
+    #[test]
+    fn a_settings_answer_changes_only_the_settings_it_was_asked_for() {
+        let (conn, _, _, id) = setup();
+        // Pinned, then muted, answered out of order: the "pin" answer still shows the chat unmuted.
+        let (mut muted, _) = conversations(&conn).unwrap().remove(0);
+        (muted.muted, muted.pinned) = (true, true);
+        let mute = ConversationSettingsRequest { muted: Some(true), ..Default::default() };
+        apply_settings(&conn, &muted, &mute).unwrap();
+        let mut pinned_answer = muted.clone();
+        pinned_answer.muted = false;
+        let pin = ConversationSettingsRequest { pinned: Some(true), ..Default::default() };
+        apply_settings(&conn, &pinned_answer, &pin).unwrap();
+        let stored = conversation(&conn, id).unwrap().unwrap();
+        assert_eq!((stored.pinned, stored.muted), (true, true));
     }
 
     #[test]
