@@ -41,6 +41,23 @@ impl WsClient {
         WsClient::after_upgrade(stream).await
     }
 
+    /// Connects to a server at `base_url` (`http://host:port`) that may be down or restarting: `None` when the
+    /// connection or the upgrade fails, for tests that play a phone reconnecting to a crashed server.
+    pub async fn try_connect(base_url: &str, token: &str) -> Option<WsClient> {
+        let url = format!("{}/api/v1/ws", base_url.replacen("http", "ws", 1));
+        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).ok()?;
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().ok()?);
+        let (stream, _) = tokio::time::timeout(FRAME_TIMEOUT, tokio_tungstenite::connect_async(request)).await.ok()?.ok()?;
+        let mut client = WsClient { stream, hello: Value::Null };
+        let hello = client.next_frame().await?;
+        (hello["type"] == "hello").then(|| WsClient { hello, ..client })
+    }
+
+    /// Sends one JSON text frame; `false` when the socket is gone.
+    pub async fn try_send(&mut self, frame: Value) -> bool {
+        self.stream.send(WsMessage::text(frame.to_string())).await.is_ok()
+    }
+
     /// Connects through a socket with a tiny receive buffer, so a test can play a phone that stops reading.
     pub async fn connect_with_small_receive_buffer(server: &TestServer, token: &str) -> WsClient {
         let address = server.base_url.trim_start_matches("http://").parse().expect("a socket address");
