@@ -59,7 +59,7 @@ private struct ThreadContent: View {
                     }
                     ForEach(model.rows) { row in
                         switch row {
-                        case let .day(_, label):
+                        case let .day(_, label, _):
                             Text(label.localized)
                                 .font(.caption.weight(.semibold))
                                 .foregroundStyle(.secondary)

@@ -59,7 +59,7 @@ final class ThreadViewModelTests: XCTestCase, @unchecked Sendable {
         thread.draft = "first of the day"
         await thread.send()
         try await waitUntil("the message shows") { thread.bubble("first of the day") != nil }
-        guard case let .day(_, label) = try XCTUnwrap(thread.rows.first) else {
+        guard case let .day(_, label, _) = try XCTUnwrap(thread.rows.first) else {
             return XCTFail("the first row is not a day separator: \(thread.rows)")
         }
         XCTAssertEqual(label, .today)

@@ -9,13 +9,19 @@ import school.hallway.sdk.SendState
 import school.hallway.sdk.TimelineItem
 import school.hallway.sdk.TimelineSnapshot
 
-/** One line of a chat: a day separator or a message bubble. [key] is stable: use it as the list key. */
+/**
+ * One line of a chat: a day separator or a message bubble. [key] is stable and unique within a chat's entries
+ * (see [buildEntries]): use it as the list key, since a repeated `LazyColumn` key crashes the screen.
+ */
 sealed interface ChatEntry {
     val key: String
 
-    /** "Today", "Yesterday", "Monday", "March 4" between the messages of two days. */
-    data class DaySeparator(val day: LocalDate, val label: DayLabel) : ChatEntry {
-        override val key: String get() = "day-$day"
+    /**
+     * "Today", "Yesterday", "Monday", "March 4" between the messages of two days. A day can have a second
+     * separator ([occurrence] 2, 3, …): a refused message from yesterday stays queued after today's messages.
+     */
+    data class DaySeparator(val day: LocalDate, val label: DayLabel, val occurrence: Int = 1) : ChatEntry {
+        override val key: String get() = if (occurrence == 1) "day-$day" else "day-$day-$occurrence"
     }
 
     /** A message. */
@@ -105,7 +111,13 @@ internal data class ChatContext(
 /** The quick reactions the long-press menu offers (the same six as the server's tests). */
 val QUICK_REACTIONS: List<String> = listOf("👍", "❤️", "😊", "😮", "😢", "🎉")
 
-/** Builds a chat's entries from a timeline snapshot: day separators, runs of bubbles, statuses and read markers. */
+/**
+ * Builds a chat's entries from a timeline snapshot: day separators, runs of bubbles, statuses and read markers.
+ *
+ * Every key is unique: bubbles carry the SDK's `uniqueId` (one per timeline item), and a day that comes back
+ * after another (the SDK keeps unsent local echoes after the server's messages, whatever their date) gets a
+ * numbered separator. The first separator of a day keeps the plain key it always had.
+ */
 internal fun buildEntries(snapshot: TimelineSnapshot, context: ChatContext, zone: ZoneId, today: LocalDate): List<ChatEntry> {
     val readers = snapshot.readMarkers.filter { it.userId != context.me }
     // Each reader's marker sits under the newest loaded message at or before it.
@@ -118,11 +130,14 @@ internal fun buildEntries(snapshot: TimelineSnapshot, context: ChatContext, zone
     val isAdmin = context.me != null && context.me in context.adminIds
     val entries = mutableListOf<ChatEntry>()
     var previousDay: LocalDate? = null
+    val separators = mutableMapOf<LocalDate, Int>()
     val items = snapshot.items
     for ((index, item) in items.withIndex()) {
         val day = item.createdAt.atZone(zone).toLocalDate()
         if (day != previousDay) {
-            entries.add(ChatEntry.DaySeparator(day, DayLabel.of(day, today)))
+            val occurrence = (separators[day] ?: 0) + 1
+            separators[day] = occurrence
+            entries.add(ChatEntry.DaySeparator(day, DayLabel.of(day, today), occurrence))
         }
         val before = items.getOrNull(index - 1)
         val after = items.getOrNull(index + 1)

@@ -4,6 +4,7 @@ import java.time.Instant
 import java.time.LocalDate
 import java.time.ZoneId
 import java.time.ZonedDateTime
+import kotlin.random.Random
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
@@ -63,6 +64,37 @@ class ChatEntriesTest {
         assertEquals(listOf(true, true, false, true), bubbles.map { it.firstInRun })
         assertEquals(listOf(true, false, true, true), bubbles.map { it.lastInRun })
         assertEquals(ana, bubbles[0].sender)
+    }
+
+    @Test
+    fun aRefusedMessageFromYesterdayQueuedAfterTodaysKeepsEveryKeyUnique() {
+        // The SDK keeps local echoes after the server's messages: yesterday's refused message comes last.
+        val entries = build(snapshot(
+            item("1", "ana", 1, at(11, 9)),
+            item("2", "ana", 2, at(12, 9)),
+            item("3", me, null, at(11, 20), SendState.Failed("banned_word", "body: a banned word")),
+        ))
+        assertEquals(
+            listOf("day-2025-03-11", "1", "day-2025-03-12", "2", "day-2025-03-11-2", "3"),
+            entries.map { it.key },
+        )
+        assertEquals(DayLabel.Yesterday, (entries[4] as ChatEntry.DaySeparator).label)
+    }
+
+    @Test
+    fun keysAreUniqueWhateverTheOrderOfDaysAndStates() {
+        val random = Random(19)
+        val states = listOf(SendState.Sent, SendState.Sending, SendState.Failed("banned_word", "body: a banned word"))
+        repeat(500) { round ->
+            val items = List(random.nextInt(0, 30)) { n ->
+                val state = states[random.nextInt(states.size)]
+                val sender = if (state == SendState.Sent) listOf(me, "ana", "ben")[random.nextInt(3)] else me
+                item("$round-$n", sender, if (state == SendState.Sent) n.toLong() else null,
+                    at(random.nextInt(8, 13), random.nextInt(0, 24)), state)
+            }
+            val keys = build(snapshot(*items.toTypedArray())).map { it.key }
+            assertEquals("round $round: $keys", keys.size, keys.toSet().size)
+        }
     }
 
     @Test
