@@ -69,6 +69,7 @@ import androidx.compose.material3.TopAppBar
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.DisposableEffect
 import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.derivedStateOf
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
@@ -107,8 +108,12 @@ import school.hallway.core.ChatViewModel
 import school.hallway.core.Notice
 import school.hallway.core.PendingAttachment
 import school.hallway.core.QUICK_REACTIONS
+import school.hallway.core.entriesChange
 import school.hallway.sdk.Client
 import school.hallway.sdk.ReportReason
+
+/** Older history loads when the oldest row is this many rows from coming into view. */
+private const val LOAD_OLDER_AHEAD = 5
 
 /**
  * One conversation: own bubbles at the end in the brand colour, others' at the start with avatar or initials
@@ -181,28 +186,40 @@ fun ChatScreen(
     ) { padding ->
         Column(Modifier.fillMaxSize().padding(padding).imePadding()) {
             connectionText(state.connection)?.let { ConnectionBannerView(it) }
+            // Newest first in a reversed list (as Element X does): index 0 sits at the bottom, an older page
+            // is added at the far end (the top), so the rows the reader is looking at keep their place.
+            val newestFirst = state.entries.asReversed()
             val listState = rememberLazyListState()
-            // Follow the newest message as it comes, as chat apps do.
-            LaunchedEffect(state.entries.size) {
-                if (state.entries.isNotEmpty()) listState.animateScrollToItem(state.entries.lastIndex)
+            // What the list showed last: the change is measured against it, not against the previous state
+            // (the StateFlow may skip states, such as a local echo that was already sent).
+            var shown by remember(vm) { mutableStateOf(emptyList<ChatEntry>()) }
+            LaunchedEffect(state.entries) {
+                val change = entriesChange(shown, state.entries)
+                val wasAtNewest = shown.isEmpty() || listState.firstVisibleItemIndex <= change.newerAdded + 1
+                shown = state.entries
+                // Follow a new message if the reader was at the newest, or if it is their own; an older page
+                // (change.olderAdded) needs nothing: the list keeps the first visible row by its key.
+                if (change.newerAdded > 0 && (change.ownAdded || wasAtNewest)) listState.animateScrollToItem(0)
             }
-            // Reaching the top loads older history.
-            LaunchedEffect(listState.firstVisibleItemIndex, state.entries.isNotEmpty()) {
-                if (state.entries.isNotEmpty() && listState.firstVisibleItemIndex == 0) vm.loadOlder()
+            // The oldest rows coming into view (the top of the screen) load older history; the key on the size
+            // asks again if a page still leaves them in view.
+            val nearOldest by remember {
+                derivedStateOf {
+                    val layout = listState.layoutInfo
+                    val lastVisible = layout.visibleItemsInfo.lastOrNull()?.index ?: return@derivedStateOf false
+                    layout.totalItemsCount > 0 && lastVisible >= layout.totalItemsCount - 1 - LOAD_OLDER_AHEAD
+                }
+            }
+            LaunchedEffect(nearOldest, state.entries.size) {
+                if (nearOldest && state.entries.isNotEmpty()) vm.loadOlder()
             }
             LazyColumn(
                 state = listState,
+                reverseLayout = true,
                 modifier = Modifier.weight(1f).fillMaxWidth(),
                 contentPadding = PaddingValues(horizontal = 8.dp, vertical = 8.dp),
             ) {
-                if (state.loadingOlder) {
-                    item(key = "loading-older") {
-                        Box(Modifier.fillMaxWidth().padding(8.dp), contentAlignment = Alignment.Center) {
-                            CircularProgressIndicator(Modifier.size(24.dp))
-                        }
-                    }
-                }
-                items(state.entries, key = { it.key }) { entry ->
+                items(newestFirst, key = { it.key }) { entry ->
                     when (entry) {
                         is ChatEntry.DaySeparator -> DaySeparatorView(entry)
                         is ChatEntry.Bubble -> BubbleView(
@@ -214,6 +231,14 @@ fun ChatScreen(
                             onOpenImage = onOpenImage,
                             onOpenFile = { attachment -> vm.download(attachment, downloadsDir(context).path) },
                         )
+                    }
+                }
+                // Last in the reversed list: drawn above the oldest message.
+                if (state.loadingOlder) {
+                    item(key = "loading-older") {
+                        Box(Modifier.fillMaxWidth().padding(8.dp), contentAlignment = Alignment.Center) {
+                            CircularProgressIndicator(Modifier.size(24.dp))
+                        }
                     }
                 }
             }

@@ -61,6 +61,43 @@ sealed interface ChatEntry {
     }
 }
 
+/**
+ * What changed between two lists of a chat's entries, so the list knows whether to keep the reader's place (an
+ * older page came in above) or to follow the newest message (one came in below). The screen compares the
+ * entries it showed last with the new ones, not two consecutive states: a `StateFlow` may skip states (a
+ * local echo turned "sent" before the screen looked), and the screen must still see the message as new.
+ */
+data class EntriesChange(
+    /** Entries that came in above everything shown before (an older page, with its day separators). */
+    val olderAdded: Int = 0,
+    /** Messages that came in below the oldest message shown before (new messages, the user's own sends). */
+    val newerAdded: Int = 0,
+    /** One of the newer messages is the user's own: the list goes to it wherever the reader was. */
+    val ownAdded: Boolean = false,
+    /** The newest entry after the change, so two changes that add the same counts are still told apart. */
+    val newestKey: String? = null,
+)
+
+/**
+ * Compares two lists of entries by key. The anchor is the oldest message of [before] still in [after]: new
+ * entries above it are older history, new messages below it are newer (a day separator keeps its key while
+ * it moves up over an older page of its day, so it is no anchor).
+ */
+fun entriesChange(before: List<ChatEntry>, after: List<ChatEntry>): EntriesChange {
+    val beforeKeys = before.mapTo(HashSet()) { it.key }
+    val afterIndex = HashMap<String, Int>(after.size)
+    after.forEachIndexed { index, entry -> afterIndex[entry.key] = index }
+    val anchorAt = before.firstNotNullOfOrNull { entry -> if (entry is ChatEntry.Bubble) afterIndex[entry.key] else null } ?: 0
+    val older = after.subList(0, anchorAt).count { it.key !in beforeKeys }
+    val newer = after.subList(anchorAt, after.size).filter { it is ChatEntry.Bubble && it.key !in beforeKeys }
+    return EntriesChange(
+        olderAdded = older,
+        newerAdded = newer.size,
+        ownAdded = newer.any { (it as ChatEntry.Bubble).isOwn },
+        newestKey = after.lastOrNull()?.key,
+    )
+}
+
 /** One emoji under a bubble, with how many reacted and whether the user did (then tapping takes it back). */
 data class Reaction(val emoji: String, val count: Long, val mine: Boolean)
 

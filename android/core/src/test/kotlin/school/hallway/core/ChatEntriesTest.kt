@@ -147,4 +147,32 @@ class ChatEntriesTest {
         assertEquals("", entries[1].body)
         assertFalse(entries[1].canReact || entries[1].canReport || entries[1].canDelete)
     }
+
+    @Test
+    fun anOlderPageOfTheSameDayCountsAsOlderThoughItsSeparatorKeepsItsKey() {
+        val shown = build(snapshot(item("3", "ana", 3, at(12, 9)), item("4", "ben", 4, at(12, 10))))
+        val paged = build(snapshot(
+            item("1", "ana", 1, at(11, 9)),
+            item("2", "ana", 2, at(12, 8)),
+            item("3", "ana", 3, at(12, 9)),
+            item("4", "ben", 4, at(12, 10)),
+        ))
+        // Yesterday's separator, 1, and 2 came in above 3; today's separator only moved up.
+        assertEquals(EntriesChange(olderAdded = 3, newestKey = "4"), entriesChange(shown, paged))
+    }
+
+    @Test
+    fun newMessagesBelowCountAsNewerAndSayWhenOneIsTheUsers() {
+        val shown = build(snapshot(item("1", "ana", 1, at(12, 9))))
+        val received = build(snapshot(item("1", "ana", 1, at(12, 9)), item("2", "ben", 2, at(12, 10))))
+        assertEquals(EntriesChange(newerAdded = 1, newestKey = "2"), entriesChange(shown, received))
+        val sending = build(snapshot(
+            item("1", "ana", 1, at(12, 9)),
+            item("2", "ben", 2, at(12, 10)),
+            item("3", me, null, at(12, 11), SendState.Sending),
+        ))
+        assertEquals(EntriesChange(newerAdded = 1, ownAdded = true, newestKey = "3"), entriesChange(received, sending))
+        assertEquals("a status change adds nothing", EntriesChange(newestKey = "3"), entriesChange(sending, sending.toList()))
+        assertEquals("the first entries are all newer", EntriesChange(newerAdded = 2, newestKey = "2"), entriesChange(emptyList(), received))
+    }
 }
