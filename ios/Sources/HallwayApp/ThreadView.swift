@@ -46,8 +46,6 @@ private struct ThreadContent: View {
     @State private var reporting: MessageBubble?
     @FocusState private var composerFocused: Bool
 
-    private static let quickReactions = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
-
     var body: some View {
         ScrollViewReader { proxy in
             ScrollView {
@@ -154,7 +152,7 @@ private struct ThreadContent: View {
     private func menu(for bubble: MessageBubble) -> some View {
         if bubble.canReact {
             ControlGroup {
-                ForEach(Self.quickReactions, id: \.self) { emoji in
+                ForEach(quickReactions, id: \.self) { emoji in
                     Button { Task { await model.toggleReaction(emoji, on: bubble) } } label: { Text(verbatim: emoji) }
                         .accessibilityLabel(Text("React with \(emoji)", bundle: .module))
                 }

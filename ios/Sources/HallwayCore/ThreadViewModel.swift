@@ -32,6 +32,10 @@ public struct UploadState: Equatable, Sendable {
     }
 }
 
+/// The quick reactions a message's menu offers: the school's set, the same on Android, fully qualified (the
+/// heart with U+FE0F) as the server shows reactions back, so a chip matches the button that made it.
+public let quickReactions = ["👍", "❤\u{FE0F}", "😊", "😮", "😢", "🎉"]
+
 /// A reaction under a bubble.
 public struct ReactionChip: Equatable, Sendable, Identifiable {
     public var id: String { emoji }

@@ -173,6 +173,22 @@ class TwoUsersLiveTest {
     }
 
     @Test
+    fun everyQuickReactionComesBackAsTheSameEmojiAndTogglesOff() {
+        assertEquals("the school's set", listOf("👍", "❤\uFE0F", "😊", "😮", "😢", "🎉"), QUICK_REACTIONS)
+        val teacherChat = chat(teacher)
+        teacherChat.type("React to this")
+        val parentChat = chat(parent)
+        val key = awaitState(parentChat.state, "the message at parent1") { it.bubbles().singleOrNull()?.canReact == true }.bubbles()[0].key
+        for (emoji in QUICK_REACTIONS) parentChat.toggleReaction(key, emoji)
+        val all = awaitState(parentChat.state, "all six reactions") { s -> s.bubbles().single().reactions.size == QUICK_REACTIONS.size }
+        // The server shows each one back exactly as the menu offers it, so the menu knows it is the user's.
+        assertEquals(QUICK_REACTIONS.toSet(), all.bubbles().single().reactions.map { it.emoji }.toSet())
+        assertTrue(all.bubbles().single().reactions.all { it.mine && it.count == 1L })
+        for (emoji in QUICK_REACTIONS) parentChat.toggleReaction(key, emoji)
+        awaitState(teacherChat.state, "every reaction taken back") { s -> s.bubbles().singleOrNull()?.reactions?.isEmpty() == true }
+    }
+
+    @Test
     fun editAndDeleteReachTheOtherSide() {
         val teacherChat = chat(teacher)
         val parentChat = chat(parent)
