@@ -11,12 +11,14 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
 import androidx.compose.material3.VerticalDivider
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.DisposableEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
@@ -26,7 +28,11 @@ import androidx.navigation.compose.NavHost
 import androidx.navigation.compose.composable
 import androidx.navigation.compose.rememberNavController
 import androidx.navigation.navArgument
+import android.net.ConnectivityManager
+import android.net.Network
+import android.net.NetworkCapabilities
 import android.net.Uri
+import school.hallway.core.NetworkReconnect
 import school.hallway.core.SessionState
 import school.hallway.sdk.Client
 
@@ -61,6 +67,7 @@ fun HallwayApp() {
  */
 @Composable
 private fun SignedInApp(client: Client, holder: SessionHolder) {
+    ReconnectOnNetworkChange(client)
     val nav = rememberNavController()
     NavHost(nav, startDestination = "home") {
         composable("home") {
@@ -131,5 +138,30 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
         composable("image?url={url}", arguments = listOf(navArgument("url") { type = NavType.StringType; defaultValue = "" })) { entry ->
             ImageViewerScreen(url = entry.arguments?.getString("url").orEmpty(), onBack = { nav.popBackStack() })
         }
+    }
+}
+
+/**
+ * Tells the SDK when the phone's default network comes back or changes (Wi-Fi to mobile data), so it connects
+ * at once instead of after its backoff; :core's [NetworkReconnect] decides when. Registered while signed in.
+ */
+@Composable
+private fun ReconnectOnNetworkChange(client: Client) {
+    val context = LocalContext.current
+    DisposableEffect(client) {
+        val connectivity = context.getSystemService(ConnectivityManager::class.java)
+        val watcher = NetworkReconnect { client.reconnectNow() }
+        val callback = object : ConnectivityManager.NetworkCallback() {
+            override fun onCapabilitiesChanged(network: Network, capabilities: NetworkCapabilities) {
+                val validated = capabilities.hasCapability(NetworkCapabilities.NET_CAPABILITY_VALIDATED)
+                watcher.onDefaultNetwork(network.toString(), validated)
+            }
+
+            override fun onLost(network: Network) {
+                watcher.onNoNetwork()
+            }
+        }
+        connectivity.registerDefaultNetworkCallback(callback)
+        onDispose { connectivity.unregisterNetworkCallback(callback) }
     }
 }
