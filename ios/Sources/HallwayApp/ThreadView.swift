@@ -205,7 +205,9 @@ private struct ThreadContent: View {
             HStack(alignment: .bottom, spacing: 8) {
                 if model.editing == nil {
                     Menu {
-                        PhotosPicker(selection: $photo, matching: .images) {
+                        // .compatible: the system hands HEIC photos over as JPEG where it can; sendPhoto
+                        // converts whatever still is not a format the server takes.
+                        PhotosPicker(selection: $photo, matching: .images, preferredItemEncoding: .compatible) {
                             Label { Text("Photo", bundle: .module) } icon: { Image(systemName: "photo") }
                         }
                         Button { importingDocument = true } label: {
@@ -241,18 +243,31 @@ private struct ThreadContent: View {
         .background(.bar)
     }
 
-    /// Writes the picked photo to a temporary file the SDK uploads from.
+    /// Writes the picked photo to a temporary file the SDK uploads from, as a JPEG when the server would
+    /// refuse its format (an iPhone's HEIC): HallwayCore's PhotoUpload decides from the bytes.
     private func sendPhoto(_ item: PhotosPickerItem) async {
         guard let data = try? await item.loadTransferable(type: Data.self) else { return }
         let type = item.supportedContentTypes.first ?? .jpeg
-        let name = "photo-\(Int(Date().timeIntervalSince1970)).\(type.preferredFilenameExtension ?? "jpg")"
+        var name = "photo-\(Int(Date().timeIntervalSince1970)).\(type.preferredFilenameExtension ?? "jpg")"
+        var bytes = data
+        if case let .convertToJPEG(jpegName) = PhotoUpload.preparation(forPhoto: data, fileName: name) {
+            guard let jpeg = Self.jpeg(from: data) else { return }
+            bytes = jpeg
+            name = jpegName
+        }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent(name)
         do {
-            try data.write(to: url)
+            try bytes.write(to: url)
             await model.sendAttachment(at: url, fileName: name)
         } catch {
             return
         }
+    }
+
+    /// The image in `data` (any format iOS decodes: HEIC, HEIF, TIFF, RAW) as a JPEG, upright (UIImage keeps
+    /// the photo's orientation and the JPEG carries it); location and other metadata are left behind.
+    private static func jpeg(from data: Data) -> Data? {
+        UIImage(data: data)?.jpegData(compressionQuality: PhotoUpload.jpegQuality)
     }
 
     /// Copies the picked document (outside the app's sandbox) to a temporary file the SDK uploads from.
@@ -265,7 +280,20 @@ private struct ThreadContent: View {
         do {
             try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: source, to: copy)
-            await model.sendAttachment(at: copy, fileName: source.lastPathComponent)
+            // A HEIC photo saved in Files is refused by the server like one from the library: send it as JPEG.
+            let handle = try FileHandle(forReadingFrom: copy)
+            let head = handle.readData(ofLength: PhotoUpload.headLength)
+            try? handle.close()
+            let preparation = PhotoUpload.preparation(forDocument: head, fileName: source.lastPathComponent)
+            if case let .convertToJPEG(jpegName) = preparation {
+                guard let jpeg = Self.jpeg(from: try Data(contentsOf: copy)) else { return }
+                let converted = copy.deletingLastPathComponent().appendingPathComponent(jpegName)
+                try jpeg.write(to: converted)
+                try? FileManager.default.removeItem(at: copy)
+                await model.sendAttachment(at: converted, fileName: jpegName)
+            } else {
+                await model.sendAttachment(at: copy, fileName: source.lastPathComponent)
+            }
         } catch {
             return
         }
