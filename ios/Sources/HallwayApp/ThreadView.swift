@@ -2,6 +2,7 @@
 import HallwayCore
 import HallwaySDK
 import PhotosUI
+import QuickLook
 import SwiftUI
 import UIKit
 import UniformTypeIdentifiers
@@ -44,6 +45,8 @@ private struct ThreadContent: View {
     @State private var importingDocument = false
     @State private var deleting: MessageBubble?
     @State private var reporting: MessageBubble?
+    /// A downloaded attachment shown in Quick Look.
+    @State private var preview: URL?
     @FocusState private var composerFocused: Bool
 
     var body: some View {
@@ -68,7 +71,8 @@ private struct ThreadContent: View {
                                 bubble: bubble,
                                 onReact: { emoji in Task { await model.toggleReaction(emoji, on: bubble) } },
                                 onRetry: { Task { await model.retry(bubble) } },
-                                onDiscard: { Task { await model.discard(bubble) } }
+                                onDiscard: { Task { await model.discard(bubble) } },
+                                onOpen: { attachment in Task { await open(attachment) } }
                             )
                             .id(bubble.id)
                             .contextMenu { menu(for: bubble) }
@@ -102,6 +106,8 @@ private struct ThreadContent: View {
         }
         .onAppear { model.appear() }
         .onDisappear { model.disappear() }
+        // Photos and documents open in Quick Look, in the app (zoom, share, PDF pages), not in Safari.
+        .quickLookPreview($preview)
         .onChange(of: photo) { _, item in
             guard let item else { return }
             photo = nil
@@ -243,6 +249,11 @@ private struct ThreadContent: View {
         .background(.bar)
     }
 
+    /// Downloads the whole file (the model reports a failure) and shows it in Quick Look.
+    private func open(_ attachment: AttachmentInfo) async {
+        if let url = await model.download(attachment) { preview = url }
+    }
+
     /// Writes the picked photo to a temporary file the SDK uploads from, as a JPEG when the server would
     /// refuse its format (an iPhone's HEIC): HallwayCore's PhotoUpload decides from the bytes.
     private func sendPhoto(_ item: PhotosPickerItem) async {
@@ -307,6 +318,8 @@ struct BubbleView: View {
     let onReact: (String) -> Void
     let onRetry: () -> Void
     let onDiscard: () -> Void
+    /// A tap on a photo or document: open it in Quick Look.
+    let onOpen: (AttachmentInfo) -> Void
 
     var body: some View {
         HStack(alignment: .bottom, spacing: 8) {
@@ -373,7 +386,7 @@ struct BubbleView: View {
         } else {
             VStack(alignment: .leading, spacing: 6) {
                 ForEach(bubble.attachments, id: \.id) { attachment in
-                    AttachmentView(attachment: attachment)
+                    AttachmentView(attachment: attachment, onOpen: { onOpen(attachment) })
                 }
                 if let upload = bubble.upload {
                     VStack(alignment: .leading, spacing: 2) {
@@ -422,22 +435,26 @@ struct BubbleView: View {
     }
 }
 
-/// An image's thumbnail, or a document's icon and name.
+/// An image's thumbnail, or a document's icon and name; a tap opens either in Quick Look (`onOpen`).
 struct AttachmentView: View {
     let attachment: AttachmentInfo
+    let onOpen: () -> Void
 
     var body: some View {
         if attachment.mimeType.hasPrefix("image/"), let url = URL(string: attachment.thumbnailUrl ?? attachment.url) {
-            AsyncImage(url: url) { image in
-                image.resizable().scaledToFit()
-            } placeholder: {
-                ProgressView()
+            Button(action: onOpen) {
+                AsyncImage(url: url) { image in
+                    image.resizable().scaledToFit()
+                } placeholder: {
+                    ProgressView()
+                }
+                .frame(maxWidth: 240, maxHeight: 240)
+                .clipShape(RoundedRectangle(cornerRadius: 12))
             }
-            .frame(maxWidth: 240, maxHeight: 240)
-            .clipShape(RoundedRectangle(cornerRadius: 12))
+            .buttonStyle(.plain)
             .accessibilityLabel(Text("Photo \(attachment.fileName)", bundle: .module))
-        } else if let url = URL(string: attachment.url) {
-            Link(destination: url) {
+        } else {
+            Button(action: onOpen) {
                 Label {
                     VStack(alignment: .leading) {
                         Text(attachment.fileName).lineLimit(1)
