@@ -12,6 +12,7 @@ import androidx.compose.material3.Text
 import androidx.compose.material3.VerticalDivider
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.DisposableEffect
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.saveable.rememberSaveable
@@ -74,6 +75,11 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
             BoxWithConstraints(Modifier.fillMaxSize()) {
                 var selected by rememberSaveable { mutableStateOf<String?>(null) }
                 val twoPane = maxWidth >= TwoPaneFrom
+                // Only the chat on show keeps its view model: the others' are cleared when the selection
+                // changes or the screen becomes too narrow for two panes.
+                val panes: PaneStores = viewModel()
+                val shown = if (twoPane) selected else null
+                LaunchedEffect(shown) { panes.keepOnly(shown) }
                 val listScreen = @Composable { modifier: Modifier ->
                     ConversationListScreen(
                         client = client,
@@ -95,14 +101,16 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
                                 Text(stringResource(R.string.choose_conversation), style = MaterialTheme.typography.bodyLarge)
                             }
                         } else {
-                            ChatScreen(
-                                client = client,
-                                conversationId = open,
-                                showBack = false,
-                                onBack = { selected = null },
-                                onOpenImage = { url -> nav.navigate("image?url=${Uri.encode(url)}") },
-                                modifier = Modifier.fillMaxSize(),
-                            )
+                            PaneScope(open) {
+                                ChatScreen(
+                                    client = client,
+                                    conversationId = open,
+                                    showBack = false,
+                                    onBack = { selected = null },
+                                    onOpenImage = { url -> nav.navigate("image?url=${Uri.encode(url)}") },
+                                    modifier = Modifier.fillMaxSize(),
+                                )
+                            }
                         }
                     }
                 } else {
