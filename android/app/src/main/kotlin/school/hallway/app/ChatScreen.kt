@@ -5,9 +5,11 @@ package school.hallway.app
 import android.content.ActivityNotFoundException
 import android.content.Context
 import android.content.Intent
+import android.content.pm.PackageManager
 import android.net.Uri
 import android.provider.OpenableColumns
 import androidx.activity.compose.rememberLauncherForActivityResult
+import androidx.activity.result.PickVisualMediaRequest
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.foundation.ExperimentalFoundationApi
 import androidx.compose.foundation.background
@@ -46,9 +48,13 @@ import androidx.compose.material.icons.filled.Delete
 import androidx.compose.material.icons.filled.Description
 import androidx.compose.material.icons.filled.Edit
 import androidx.compose.material.icons.filled.Flag
+import androidx.compose.material.icons.filled.PhotoCamera
+import androidx.compose.material.icons.filled.PhotoLibrary
 import androidx.compose.material.icons.filled.Refresh
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.DropdownMenu
+import androidx.compose.material3.DropdownMenuItem
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.FilterChip
 import androidx.compose.material3.Icon
@@ -74,6 +80,7 @@ import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
@@ -171,8 +178,37 @@ fun ChatScreen(
         vm.dismissNotice()
     }
 
-    val picker = rememberLauncherForActivityResult(ActivityResultContracts.GetContent()) { uri ->
+    // Any file, through the system's document picker.
+    val filePicker = rememberLauncherForActivityResult(ActivityResultContracts.GetContent()) { uri ->
         if (uri != null) scope.launch { copyForSending(context, uri)?.let(vm::attach) }
+    }
+    // Photos through the system photo picker (no storage permission; Google Play's backport below Android 13).
+    val photoPicker = rememberLauncherForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
+        if (uri != null) scope.launch { copyForSending(context, uri)?.let(vm::attach) }
+    }
+    // The camera app writes its photo (a JPEG) into the cache file named here; kept across the activity's
+    // recreation, since the camera may push the app out of memory while it is open.
+    var cameraFile by rememberSaveable { mutableStateOf<String?>(null) }
+    val camera = rememberLauncherForActivityResult(ActivityResultContracts.TakePicture()) { taken ->
+        val file = cameraFile?.let(::File)
+        cameraFile = null
+        if (file == null) return@rememberLauncherForActivityResult
+        if (taken && file.length() > 0) {
+            vm.attach(PendingAttachment(file.path, file.name, "image/jpeg", file.length()))
+        } else {
+            file.delete()
+        }
+    }
+    val hasCamera = remember { context.packageManager.hasSystemFeature(PackageManager.FEATURE_CAMERA_ANY) }
+    val takePhoto: () -> Unit = {
+        val file = File(File(context.cacheDir, "camera").apply { mkdirs() }, "IMG_${System.currentTimeMillis()}.jpg")
+        cameraFile = file.path
+        try {
+            camera.launch(FileProvider.getUriForFile(context, "${context.packageName}.files", file))
+        } catch (_: ActivityNotFoundException) {
+            cameraFile = null
+            scope.launch { snackbar.showSnackbar(noAppMessage) }
+        }
     }
 
     var actionsFor by remember { mutableStateOf<ChatEntry.Bubble?>(null) }
@@ -243,7 +279,13 @@ fun ChatScreen(
                 }
             }
             state.typing?.let { TypingRow(typingText(it)) }
-            Composer(state, vm, onAttach = { picker.launch("*/*") })
+            Composer(
+                state,
+                vm,
+                onPickPhoto = { photoPicker.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly)) },
+                onTakePhoto = if (hasCamera) takePhoto else null,
+                onPickFile = { filePicker.launch("*/*") },
+            )
         }
     }
 
@@ -516,9 +558,17 @@ private fun TypingDots() {
     }
 }
 
+/** The text field, with the attach menu (photo library, camera when there is one, any file) and send. */
 @Composable
-private fun Composer(state: ChatState, vm: ChatViewModel, onAttach: () -> Unit) {
+private fun Composer(
+    state: ChatState,
+    vm: ChatViewModel,
+    onPickPhoto: () -> Unit,
+    onTakePhoto: (() -> Unit)?,
+    onPickFile: () -> Unit,
+) {
     val composer = state.composer
+    var attachMenu by remember { mutableStateOf(false) }
     Surface(tonalElevation = 2.dp) {
         Column(Modifier.fillMaxWidth().padding(8.dp)) {
             composer.editing?.let {
@@ -532,7 +582,30 @@ private fun Composer(state: ChatState, vm: ChatViewModel, onAttach: () -> Unit) 
             composer.attachment?.let { attachment -> PendingAttachmentView(attachment, onRemove = vm::removeAttachment) }
             Row(verticalAlignment = Alignment.Bottom) {
                 if (composer.canAttach) {
-                    IconButton(onClick = onAttach) { Icon(Icons.Default.AttachFile, contentDescription = stringResource(R.string.action_attach)) }
+                    Box {
+                        IconButton(onClick = { attachMenu = true }) {
+                            Icon(Icons.Default.AttachFile, contentDescription = stringResource(R.string.action_attach))
+                        }
+                        DropdownMenu(expanded = attachMenu, onDismissRequest = { attachMenu = false }) {
+                            DropdownMenuItem(
+                                text = { Text(stringResource(R.string.attach_photo)) },
+                                leadingIcon = { Icon(Icons.Default.PhotoLibrary, contentDescription = null) },
+                                onClick = { attachMenu = false; onPickPhoto() },
+                            )
+                            if (onTakePhoto != null) {
+                                DropdownMenuItem(
+                                    text = { Text(stringResource(R.string.attach_camera)) },
+                                    leadingIcon = { Icon(Icons.Default.PhotoCamera, contentDescription = null) },
+                                    onClick = { attachMenu = false; onTakePhoto() },
+                                )
+                            }
+                            DropdownMenuItem(
+                                text = { Text(stringResource(R.string.attach_file)) },
+                                leadingIcon = { Icon(Icons.Default.Description, contentDescription = null) },
+                                onClick = { attachMenu = false; onPickFile() },
+                            )
+                        }
+                    }
                 }
                 OutlinedTextField(
                     value = composer.text,
