@@ -384,7 +384,8 @@ public final class ThreadViewModel {
     /// The rows for a snapshot: a separator before each new day, the sender shown at the start of each run.
     /// Ids stay unique: bubbles carry the SDK's `uniqueId`, and a day that comes back after another (the SDK
     /// keeps unsent local echoes after the server's messages, whatever their date) gets a numbered separator.
-    static func rows(_ snapshot: TimelineSnapshot, people: [String: Person], myId: String, isGroup: Bool,
+    /// A pure function of its arguments (nonisolated, so tests call it directly).
+    nonisolated static func rows(_ snapshot: TimelineSnapshot, people: [String: Person], myId: String, isGroup: Bool,
                      amAdmin: Bool, calendar: Calendar, dayLabel: (Date) -> DayLabel) -> [ThreadRow] {
         let othersRead = snapshot.readMarkers.filter { $0.userId != myId }
         var rows: [ThreadRow] = []

@@ -84,7 +84,7 @@ final class PhotoUploadLiveTests: XCTestCase, @unchecked Sendable {
         thread.draft = "sent unconverted"
         await thread.sendAttachment(at: heicFile, fileName: "IMG_0001.HEIC")
         try await waitUntil("the server refuses the HEIC", timeout: 30) {
-            if case .failed(code: "unsupported_media_type", reason: _) = thread.bubble("sent unconverted")?.delivery {
+            if case .failed(code: "unsupported_media_type", reason: _)? = thread.bubble("sent unconverted")?.delivery {
                 return true
             }
             return false
