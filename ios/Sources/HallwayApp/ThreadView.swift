@@ -72,7 +72,7 @@ private struct ThreadContent: View {
                                 onReact: { emoji in Task { await model.toggleReaction(emoji, on: bubble) } },
                                 onRetry: { Task { await model.retry(bubble) } },
                                 onDiscard: { Task { await model.discard(bubble) } },
-                                onOpen: { attachment in Task { await open(attachment) } }
+                                onOpen: { attachment in Task { await showInQuickLook(attachment) } }
                             )
                             .id(bubble.id)
                             .contextMenu { menu(for: bubble) }
@@ -250,7 +250,7 @@ private struct ThreadContent: View {
     }
 
     /// Downloads the whole file (the model reports a failure) and shows it in Quick Look.
-    private func open(_ attachment: AttachmentInfo) async {
+    private func showInQuickLook(_ attachment: AttachmentInfo) async {
         if let url = await model.download(attachment) { preview = url }
     }
 
