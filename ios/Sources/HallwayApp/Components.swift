@@ -56,24 +56,26 @@ struct RoleBadge: View {
     }
 }
 
-/// Three dots that pulse while someone types.
+/// Three dots that pulse in turn while someone types. Driven by a TimelineView (the phase is computed from the
+/// clock each frame), since an animated phase fed through `sin` is not interpolated by SwiftUI; still dots
+/// with Reduce Motion.
 struct TypingDots: View {
     @Environment(\.accessibilityReduceMotion) private var reduceMotion
-    @State private var phase = 0.0
+    /// One pulse through the three dots.
+    private static let period = 1.2
 
     var body: some View {
-        HStack(spacing: 3) {
-            ForEach(0..<3) { index in
-                Circle()
-                    .frame(width: 6, height: 6)
-                    .opacity(reduceMotion ? 0.6 : 0.3 + 0.7 * abs(sin(phase + Double(index) * 0.6)))
+        TimelineView(.animation(minimumInterval: 1.0 / 30, paused: reduceMotion)) { context in
+            let phase = context.date.timeIntervalSinceReferenceDate * .pi / Self.period
+            HStack(spacing: 3) {
+                ForEach(0..<3) { index in
+                    Circle()
+                        .frame(width: 6, height: 6)
+                        .opacity(reduceMotion ? 0.6 : 0.3 + 0.7 * abs(sin(phase - Double(index) * 0.6)))
+                }
             }
         }
         .foregroundStyle(.secondary)
-        .onAppear {
-            guard !reduceMotion else { return }
-            withAnimation(.linear(duration: 1.2).repeatForever(autoreverses: false)) { phase = .pi }
-        }
         .accessibilityHidden(true)
     }
 }

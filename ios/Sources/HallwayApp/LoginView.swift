@@ -28,6 +28,11 @@ struct LoginView: View {
                             .font(.footnote)
                             .foregroundStyle(.red)
                     }
+                    if model.problem == .serverNotSecure {
+                        Text("Use https://. Plain http:// works only for a server on this device.", bundle: .module)
+                            .font(.footnote)
+                            .foregroundStyle(.red)
+                    }
                 } header: {
                     Text("Server", bundle: .module)
                 }

@@ -2,6 +2,7 @@
 import HallwayCore
 import HallwaySDK
 import PhotosUI
+import QuickLook
 import SwiftUI
 import UIKit
 import UniformTypeIdentifiers
@@ -44,9 +45,9 @@ private struct ThreadContent: View {
     @State private var importingDocument = false
     @State private var deleting: MessageBubble?
     @State private var reporting: MessageBubble?
+    /// A downloaded attachment shown in Quick Look.
+    @State private var preview: URL?
     @FocusState private var composerFocused: Bool
-
-    private static let quickReactions = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 
     var body: some View {
         ScrollViewReader { proxy in
@@ -59,7 +60,7 @@ private struct ThreadContent: View {
                     }
                     ForEach(model.rows) { row in
                         switch row {
-                        case let .day(_, label):
+                        case let .day(_, label, _):
                             Text(label.localized)
                                 .font(.caption.weight(.semibold))
                                 .foregroundStyle(.secondary)
@@ -70,7 +71,8 @@ private struct ThreadContent: View {
                                 bubble: bubble,
                                 onReact: { emoji in Task { await model.toggleReaction(emoji, on: bubble) } },
                                 onRetry: { Task { await model.retry(bubble) } },
-                                onDiscard: { Task { await model.discard(bubble) } }
+                                onDiscard: { Task { await model.discard(bubble) } },
+                                onOpen: { attachment in Task { await showInQuickLook(attachment) } }
                             )
                             .id(bubble.id)
                             .contextMenu { menu(for: bubble) }
@@ -104,6 +106,8 @@ private struct ThreadContent: View {
         }
         .onAppear { model.appear() }
         .onDisappear { model.disappear() }
+        // Photos and documents open in Quick Look, in the app (zoom, share, PDF pages), not in Safari.
+        .quickLookPreview($preview)
         .onChange(of: photo) { _, item in
             guard let item else { return }
             photo = nil
@@ -154,7 +158,7 @@ private struct ThreadContent: View {
     private func menu(for bubble: MessageBubble) -> some View {
         if bubble.canReact {
             ControlGroup {
-                ForEach(Self.quickReactions, id: \.self) { emoji in
+                ForEach(quickReactions, id: \.self) { emoji in
                     Button { Task { await model.toggleReaction(emoji, on: bubble) } } label: { Text(verbatim: emoji) }
                         .accessibilityLabel(Text("React with \(emoji)", bundle: .module))
                 }
@@ -207,7 +211,9 @@ private struct ThreadContent: View {
             HStack(alignment: .bottom, spacing: 8) {
                 if model.editing == nil {
                     Menu {
-                        PhotosPicker(selection: $photo, matching: .images) {
+                        // .compatible: the system hands HEIC photos over as JPEG where it can; sendPhoto
+                        // converts whatever still is not a format the server takes.
+                        PhotosPicker(selection: $photo, matching: .images, preferredItemEncoding: .compatible) {
                             Label { Text("Photo", bundle: .module) } icon: { Image(systemName: "photo") }
                         }
                         Button { importingDocument = true } label: {
@@ -243,18 +249,36 @@ private struct ThreadContent: View {
         .background(.bar)
     }
 
-    /// Writes the picked photo to a temporary file the SDK uploads from.
+    /// Downloads the whole file (the model reports a failure) and shows it in Quick Look.
+    private func showInQuickLook(_ attachment: AttachmentInfo) async {
+        if let url = await model.download(attachment) { preview = url }
+    }
+
+    /// Writes the picked photo to a temporary file the SDK uploads from, as a JPEG when the server would
+    /// refuse its format (an iPhone's HEIC): HallwayCore's PhotoUpload decides from the bytes.
     private func sendPhoto(_ item: PhotosPickerItem) async {
         guard let data = try? await item.loadTransferable(type: Data.self) else { return }
         let type = item.supportedContentTypes.first ?? .jpeg
-        let name = "photo-\(Int(Date().timeIntervalSince1970)).\(type.preferredFilenameExtension ?? "jpg")"
+        var name = "photo-\(Int(Date().timeIntervalSince1970)).\(type.preferredFilenameExtension ?? "jpg")"
+        var bytes = data
+        if case let .convertToJPEG(jpegName) = PhotoUpload.preparation(forPhoto: data, fileName: name) {
+            guard let jpeg = Self.jpeg(from: data) else { return }
+            bytes = jpeg
+            name = jpegName
+        }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent(name)
         do {
-            try data.write(to: url)
+            try bytes.write(to: url)
             await model.sendAttachment(at: url, fileName: name)
         } catch {
             return
         }
+    }
+
+    /// The image in `data` (any format iOS decodes: HEIC, HEIF, TIFF, RAW) as a JPEG, upright (UIImage keeps
+    /// the photo's orientation and the JPEG carries it); location and other metadata are left behind.
+    private static func jpeg(from data: Data) -> Data? {
+        UIImage(data: data)?.jpegData(compressionQuality: PhotoUpload.jpegQuality)
     }
 
     /// Copies the picked document (outside the app's sandbox) to a temporary file the SDK uploads from.
@@ -267,7 +291,20 @@ private struct ThreadContent: View {
         do {
             try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: source, to: copy)
-            await model.sendAttachment(at: copy, fileName: source.lastPathComponent)
+            // A HEIC photo saved in Files is refused by the server like one from the library: send it as JPEG.
+            let handle = try FileHandle(forReadingFrom: copy)
+            let head = handle.readData(ofLength: PhotoUpload.headLength)
+            try? handle.close()
+            let preparation = PhotoUpload.preparation(forDocument: head, fileName: source.lastPathComponent)
+            if case let .convertToJPEG(jpegName) = preparation {
+                guard let jpeg = Self.jpeg(from: try Data(contentsOf: copy)) else { return }
+                let converted = copy.deletingLastPathComponent().appendingPathComponent(jpegName)
+                try jpeg.write(to: converted)
+                try? FileManager.default.removeItem(at: copy)
+                await model.sendAttachment(at: converted, fileName: jpegName)
+            } else {
+                await model.sendAttachment(at: copy, fileName: source.lastPathComponent)
+            }
         } catch {
             return
         }
@@ -281,6 +318,8 @@ struct BubbleView: View {
     let onReact: (String) -> Void
     let onRetry: () -> Void
     let onDiscard: () -> Void
+    /// A tap on a photo or document: open it in Quick Look.
+    let onOpen: (AttachmentInfo) -> Void
 
     var body: some View {
         HStack(alignment: .bottom, spacing: 8) {
@@ -347,7 +386,7 @@ struct BubbleView: View {
         } else {
             VStack(alignment: .leading, spacing: 6) {
                 ForEach(bubble.attachments, id: \.id) { attachment in
-                    AttachmentView(attachment: attachment)
+                    AttachmentView(attachment: attachment, onOpen: { onOpen(attachment) })
                 }
                 if let upload = bubble.upload {
                     VStack(alignment: .leading, spacing: 2) {
@@ -396,22 +435,26 @@ struct BubbleView: View {
     }
 }
 
-/// An image's thumbnail, or a document's icon and name.
+/// An image's thumbnail, or a document's icon and name; a tap opens either in Quick Look (`onOpen`).
 struct AttachmentView: View {
     let attachment: AttachmentInfo
+    let onOpen: () -> Void
 
     var body: some View {
         if attachment.mimeType.hasPrefix("image/"), let url = URL(string: attachment.thumbnailUrl ?? attachment.url) {
-            AsyncImage(url: url) { image in
-                image.resizable().scaledToFit()
-            } placeholder: {
-                ProgressView()
+            Button(action: onOpen) {
+                AsyncImage(url: url) { image in
+                    image.resizable().scaledToFit()
+                } placeholder: {
+                    ProgressView()
+                }
+                .frame(maxWidth: 240, maxHeight: 240)
+                .clipShape(RoundedRectangle(cornerRadius: 12))
             }
-            .frame(maxWidth: 240, maxHeight: 240)
-            .clipShape(RoundedRectangle(cornerRadius: 12))
+            .buttonStyle(.plain)
             .accessibilityLabel(Text("Photo \(attachment.fileName)", bundle: .module))
-        } else if let url = URL(string: attachment.url) {
-            Link(destination: url) {
+        } else {
+            Button(action: onOpen) {
                 Label {
                     VStack(alignment: .leading) {
                         Text(attachment.fileName).lineLimit(1)

@@ -32,6 +32,10 @@ public struct UploadState: Equatable, Sendable {
     }
 }
 
+/// The quick reactions a message's menu offers: the school's set, the same on Android, fully qualified (the
+/// heart with U+FE0F) as the server shows reactions back, so a chip matches the button that made it.
+public let quickReactions = ["👍", "❤\u{FE0F}", "😊", "😮", "😢", "🎉"]
+
 /// A reaction under a bubble.
 public struct ReactionChip: Equatable, Sendable, Identifiable {
     public var id: String { emoji }
@@ -98,14 +102,19 @@ public struct MessageBubble: Identifiable, Equatable, Sendable {
     }
 }
 
-/// A row of the thread: a day separator or a message.
+/// A row of the thread: a day separator or a message. Every row's `id` is unique within a thread (SwiftUI's
+/// `ForEach` misbehaves on repeated ids).
 public enum ThreadRow: Identifiable, Equatable, Sendable {
-    case day(Date, DayLabel)
+    /// A day's separator. A day can have a second one (`occurrence` 2, 3, …): a refused message from yesterday
+    /// stays queued after today's messages.
+    case day(Date, DayLabel, occurrence: Int)
     case message(MessageBubble)
 
     public var id: String {
         switch self {
-        case let .day(date, _): "day-\(Int(date.timeIntervalSince1970))"
+        case let .day(date, _, occurrence):
+            occurrence == 1
+                ? "day-\(Int(date.timeIntervalSince1970))" : "day-\(Int(date.timeIntervalSince1970))-\(occurrence)"
         case let .message(bubble): bubble.id
         }
     }
@@ -373,16 +382,22 @@ public final class ThreadViewModel {
     }
 
     /// The rows for a snapshot: a separator before each new day, the sender shown at the start of each run.
-    static func rows(_ snapshot: TimelineSnapshot, people: [String: Person], myId: String, isGroup: Bool,
+    /// Ids stay unique: bubbles carry the SDK's `uniqueId`, and a day that comes back after another (the SDK
+    /// keeps unsent local echoes after the server's messages, whatever their date) gets a numbered separator.
+    /// A pure function of its arguments (nonisolated, so tests call it directly).
+    nonisolated static func rows(_ snapshot: TimelineSnapshot, people: [String: Person], myId: String, isGroup: Bool,
                      amAdmin: Bool, calendar: Calendar, dayLabel: (Date) -> DayLabel) -> [ThreadRow] {
         let othersRead = snapshot.readMarkers.filter { $0.userId != myId }
         var rows: [ThreadRow] = []
         var lastDay: Date?
         var lastSender: String?
+        var separators: [Date: Int] = [:]
         for item in snapshot.items {
             let day = calendar.startOfDay(for: item.createdAt)
             if day != lastDay {
-                rows.append(.day(day, dayLabel(day)))
+                let occurrence = separators[day, default: 0] + 1
+                separators[day] = occurrence
+                rows.append(.day(day, dayLabel(day), occurrence: occurrence))
                 lastDay = day
                 lastSender = nil
             }

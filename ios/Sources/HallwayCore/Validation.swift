@@ -46,12 +46,14 @@ public enum Validation {
     public enum LoginProblem: Equatable, Sendable {
         case serverMissing
         case serverInvalid
+        /// `http://` to a server that is not this device: the password would cross the network unencrypted.
+        case serverNotSecure
         case loginMissing
         case passwordMissing
     }
 
-    /// The server's address as typed: "school.example" means https://school.example; http is accepted for
-    /// loopback and test servers. Nil when it is not a web address.
+    /// The server's address as typed: "school.example" means https://school.example; an explicit http:// is
+    /// kept for `isSecureEnough` to judge. Nil when it is not a web address.
     public static func serverURL(_ typed: String) -> URL? {
         var text = typed.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty || text.contains(where: \.isWhitespace) { return nil }
@@ -63,10 +65,35 @@ public enum Validation {
         return url
     }
 
+    /// Whether the SDK may be given `url`: https always, plain http only to a server on this device
+    /// (`localhost`, 127.0.0.0/8, `::1`: the simulator shares the Mac's loopback), for development, as the
+    /// README says. The SDK's Rust networking does not go through App Transport Security, so this check is what
+    /// keeps a school's passwords off plain HTTP.
+    public static func isSecureEnough(_ url: URL) -> Bool {
+        switch url.scheme?.lowercased() {
+        case "https": return true
+        case "http": return isLoopback(url.host?.lowercased() ?? "")
+        default: return false
+        }
+    }
+
+    /// Literal loopback addresses only, never a DNS lookup (`127.0.0.1.example.org` is no loopback).
+    private static func isLoopback(_ host: String) -> Bool {
+        // Foundation gives an IPv6 host with or without its brackets, depending on the platform.
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare == "localhost" || bare == "::1" || bare == "0:0:0:0:0:0:0:1" { return true }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { octet in
+                (1...3).contains(octet.count) && octet.allSatisfy { $0.isASCII && $0.isNumber } && Int(octet)! <= 255
+            }
+    }
+
     /// Checks the sign-in form, the first problem in the form's order.
     public static func loginProblem(server: String, login: String, password: String) -> LoginProblem? {
         if server.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .serverMissing }
-        if serverURL(server) == nil { return .serverInvalid }
+        guard let url = serverURL(server) else { return .serverInvalid }
+        if !isSecureEnough(url) { return .serverNotSecure }
         if login.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .loginMissing }
         if password.isEmpty { return .passwordMissing }
         return nil

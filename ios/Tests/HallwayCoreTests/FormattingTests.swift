@@ -98,6 +98,20 @@ final class ValidationTests: XCTestCase {
         XCTAssertNil(Validation.serverURL(""))
     }
 
+    func testPlainHttpIsAllowedOnlyToThisDevice() {
+        for local in ["http://localhost:8080", "http://127.0.0.1:8080", "http://127.1.2.3", "http://[::1]:8080",
+                      "HTTP://LocalHost/hallway"] {
+            XCTAssertNil(Validation.loginProblem(server: local, login: "a", password: "b"), local)
+        }
+        for remote in ["http://school.example", "http://192.168.1.20:8080", "http://10.0.2.2:8080",
+                       "http://127.0.0.1.example.org", "http://localhost.example.org", "http://[::2]"] {
+            XCTAssertEqual(Validation.loginProblem(server: remote, login: "a", password: "b"), .serverNotSecure,
+                           remote)
+        }
+        XCTAssertNil(Validation.loginProblem(server: "https://192.168.1.20", login: "a", password: "b"))
+        XCTAssertNil(Validation.loginProblem(server: "school.example", login: "a", password: "b"))
+    }
+
     func testTheSignInFormNamesTheFirstMissingField() {
         XCTAssertEqual(Validation.loginProblem(server: "", login: "a", password: "b"), .serverMissing)
         XCTAssertEqual(Validation.loginProblem(server: "bad address", login: "a", password: "b"), .serverInvalid)
@@ -121,5 +135,27 @@ final class PeopleTests: XCTestCase {
         XCTAssertEqual(TypingLine(names: ["Mei"])?.englishText, "Mei is typing…")
         XCTAssertEqual(TypingLine(names: ["Mei", "Ravi"])?.englishText, "Mei and Ravi are typing…")
         XCTAssertEqual(TypingLine(names: ["A", "B", "C"]), .several(3))
+    }
+}
+
+/// The sign-in form's view model, main-actor isolated like it (Sendable so XCTest's runner may hand it over).
+@MainActor
+final class LoginFormTests: XCTestCase, @unchecked Sendable {
+    func testTheLoginFormRefusesPlainHttpToAnotherComputerWithoutSigningIn() async {
+        let attempts = Attempts()
+        let model = LoginViewModel(server: "http://school.example") { _, _, _ in attempts.count += 1 }
+        model.login = "parent1"
+        model.password = "secret"
+        XCTAssertEqual(model.problem, .serverNotSecure)
+        XCTAssertFalse(model.canSubmit)
+        let signedIn = await model.submit()
+        XCTAssertFalse(signedIn)
+        XCTAssertEqual(attempts.count, 0, "the password went nowhere")
+    }
+
+    /// Counts sign-in attempts.
+    @MainActor
+    private final class Attempts {
+        var count = 0
     }
 }

@@ -59,7 +59,7 @@ final class ThreadViewModelTests: XCTestCase, @unchecked Sendable {
         thread.draft = "first of the day"
         await thread.send()
         try await waitUntil("the message shows") { thread.bubble("first of the day") != nil }
-        guard case let .day(_, label) = try XCTUnwrap(thread.rows.first) else {
+        guard case let .day(_, label, _) = try XCTUnwrap(thread.rows.first) else {
             return XCTFail("the first row is not a day separator: \(thread.rows)")
         }
         XCTAssertEqual(label, .today)
@@ -75,6 +75,31 @@ final class ThreadViewModelTests: XCTestCase, @unchecked Sendable {
 
         typist.draft = ""
         try await waitUntil("the typing line clears") { watcher.typing == nil }
+    }
+
+    func testEveryQuickReactionComesBackAsTheSameEmojiAndTogglesOff() async throws {
+        XCTAssertEqual(quickReactions, ["👍", "❤\u{FE0F}", "😊", "😮", "😢", "🎉"], "the school's set, as on Android")
+        let group = try await makeGroup(by: teacher, with: [parent], named: "Quick")
+        let sender = try await openThread(group.id, for: teacher)
+        sender.draft = "React to this"
+        await sender.send()
+        let reader = try await openThread(group.id, for: parent)
+        try await waitUntil("the parent sees the message") { reader.bubble("React to this")?.canReact == true }
+        for emoji in quickReactions {
+            await reader.toggleReaction(emoji, on: try XCTUnwrap(reader.bubble("React to this")))
+        }
+        XCTAssertNil(reader.error)
+        // The server shows each one back exactly as the menu offers it, so the menu knows it is the user's.
+        try await waitUntil("all six are the parent's") {
+            reader.bubble("React to this")?.reactions.filter(\.reactedByMe).count == quickReactions.count
+        }
+        XCTAssertEqual(Set(try XCTUnwrap(reader.bubble("React to this")).reactions.map(\.emoji)), Set(quickReactions))
+        for emoji in quickReactions {
+            await reader.toggleReaction(emoji, on: try XCTUnwrap(reader.bubble("React to this")))
+        }
+        try await waitUntil("every reaction is taken back") {
+            sender.bubble("React to this")?.reactions.isEmpty == true
+        }
     }
 
     func testReactionsAndReadMarkersReachTheSender() async throws {

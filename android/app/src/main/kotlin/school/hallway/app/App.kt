@@ -11,12 +11,15 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
 import androidx.compose.material3.VerticalDivider
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.DisposableEffect
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
@@ -26,7 +29,11 @@ import androidx.navigation.compose.NavHost
 import androidx.navigation.compose.composable
 import androidx.navigation.compose.rememberNavController
 import androidx.navigation.navArgument
+import android.net.ConnectivityManager
+import android.net.Network
+import android.net.NetworkCapabilities
 import android.net.Uri
+import school.hallway.core.NetworkReconnect
 import school.hallway.core.SessionState
 import school.hallway.sdk.Client
 
@@ -61,12 +68,18 @@ fun HallwayApp() {
  */
 @Composable
 private fun SignedInApp(client: Client, holder: SessionHolder) {
+    ReconnectOnNetworkChange(client)
     val nav = rememberNavController()
     NavHost(nav, startDestination = "home") {
         composable("home") {
             BoxWithConstraints(Modifier.fillMaxSize()) {
                 var selected by rememberSaveable { mutableStateOf<String?>(null) }
                 val twoPane = maxWidth >= TwoPaneFrom
+                // Only the chat on show keeps its view model: the others' are cleared when the selection
+                // changes or the screen becomes too narrow for two panes.
+                val panes: PaneStores = viewModel()
+                val shown = if (twoPane) selected else null
+                LaunchedEffect(shown) { panes.keepOnly(shown) }
                 val listScreen = @Composable { modifier: Modifier ->
                     ConversationListScreen(
                         client = client,
@@ -88,14 +101,16 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
                                 Text(stringResource(R.string.choose_conversation), style = MaterialTheme.typography.bodyLarge)
                             }
                         } else {
-                            ChatScreen(
-                                client = client,
-                                conversationId = open,
-                                showBack = false,
-                                onBack = { selected = null },
-                                onOpenImage = { url -> nav.navigate("image?url=${Uri.encode(url)}") },
-                                modifier = Modifier.fillMaxSize(),
-                            )
+                            PaneScope(open) {
+                                ChatScreen(
+                                    client = client,
+                                    conversationId = open,
+                                    showBack = false,
+                                    onBack = { selected = null },
+                                    onOpenImage = { url -> nav.navigate("image?url=${Uri.encode(url)}") },
+                                    modifier = Modifier.fillMaxSize(),
+                                )
+                            }
                         }
                     }
                 } else {
@@ -131,5 +146,30 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
         composable("image?url={url}", arguments = listOf(navArgument("url") { type = NavType.StringType; defaultValue = "" })) { entry ->
             ImageViewerScreen(url = entry.arguments?.getString("url").orEmpty(), onBack = { nav.popBackStack() })
         }
+    }
+}
+
+/**
+ * Tells the SDK when the phone's default network comes back or changes (Wi-Fi to mobile data), so it connects
+ * at once instead of after its backoff; :core's [NetworkReconnect] decides when. Registered while signed in.
+ */
+@Composable
+private fun ReconnectOnNetworkChange(client: Client) {
+    val context = LocalContext.current
+    DisposableEffect(client) {
+        val connectivity = context.getSystemService(ConnectivityManager::class.java)
+        val watcher = NetworkReconnect { client.reconnectNow() }
+        val callback = object : ConnectivityManager.NetworkCallback() {
+            override fun onCapabilitiesChanged(network: Network, capabilities: NetworkCapabilities) {
+                val validated = capabilities.hasCapability(NetworkCapabilities.NET_CAPABILITY_VALIDATED)
+                watcher.onDefaultNetwork(network.toString(), validated)
+            }
+
+            override fun onLost(network: Network) {
+                watcher.onNoNetwork()
+            }
+        }
+        connectivity.registerDefaultNetworkCallback(callback)
+        onDispose { connectivity.unregisterNetworkCallback(callback) }
     }
 }

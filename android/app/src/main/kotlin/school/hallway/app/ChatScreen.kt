@@ -5,9 +5,11 @@ package school.hallway.app
 import android.content.ActivityNotFoundException
 import android.content.Context
 import android.content.Intent
+import android.content.pm.PackageManager
 import android.net.Uri
 import android.provider.OpenableColumns
 import androidx.activity.compose.rememberLauncherForActivityResult
+import androidx.activity.result.PickVisualMediaRequest
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.foundation.ExperimentalFoundationApi
 import androidx.compose.foundation.background
@@ -46,9 +48,13 @@ import androidx.compose.material.icons.filled.Delete
 import androidx.compose.material.icons.filled.Description
 import androidx.compose.material.icons.filled.Edit
 import androidx.compose.material.icons.filled.Flag
+import androidx.compose.material.icons.filled.PhotoCamera
+import androidx.compose.material.icons.filled.PhotoLibrary
 import androidx.compose.material.icons.filled.Refresh
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.DropdownMenu
+import androidx.compose.material3.DropdownMenuItem
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.FilterChip
 import androidx.compose.material3.Icon
@@ -69,10 +75,12 @@ import androidx.compose.material3.TopAppBar
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.DisposableEffect
 import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.derivedStateOf
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
@@ -107,8 +115,12 @@ import school.hallway.core.ChatViewModel
 import school.hallway.core.Notice
 import school.hallway.core.PendingAttachment
 import school.hallway.core.QUICK_REACTIONS
+import school.hallway.core.entriesChange
 import school.hallway.sdk.Client
 import school.hallway.sdk.ReportReason
+
+/** Older history loads when the oldest row is this many rows from coming into view. */
+private const val LOAD_OLDER_AHEAD = 5
 
 /**
  * One conversation: own bubbles at the end in the brand colour, others' at the start with avatar or initials
@@ -166,8 +178,37 @@ fun ChatScreen(
         vm.dismissNotice()
     }
 
-    val picker = rememberLauncherForActivityResult(ActivityResultContracts.GetContent()) { uri ->
+    // Any file, through the system's document picker.
+    val filePicker = rememberLauncherForActivityResult(ActivityResultContracts.GetContent()) { uri ->
         if (uri != null) scope.launch { copyForSending(context, uri)?.let(vm::attach) }
+    }
+    // Photos through the system photo picker (no storage permission; Google Play's backport below Android 13).
+    val photoPicker = rememberLauncherForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
+        if (uri != null) scope.launch { copyForSending(context, uri)?.let(vm::attach) }
+    }
+    // The camera app writes its photo (a JPEG) into the cache file named here; kept across the activity's
+    // recreation, since the camera may push the app out of memory while it is open.
+    var cameraFile by rememberSaveable { mutableStateOf<String?>(null) }
+    val camera = rememberLauncherForActivityResult(ActivityResultContracts.TakePicture()) { taken ->
+        val file = cameraFile?.let(::File)
+        cameraFile = null
+        if (file == null) return@rememberLauncherForActivityResult
+        if (taken && file.length() > 0) {
+            vm.attach(PendingAttachment(file.path, file.name, "image/jpeg", file.length()))
+        } else {
+            file.delete()
+        }
+    }
+    val hasCamera = remember { context.packageManager.hasSystemFeature(PackageManager.FEATURE_CAMERA_ANY) }
+    val takePhoto: () -> Unit = {
+        val file = File(File(context.cacheDir, "camera").apply { mkdirs() }, "IMG_${System.currentTimeMillis()}.jpg")
+        cameraFile = file.path
+        try {
+            camera.launch(FileProvider.getUriForFile(context, "${context.packageName}.files", file))
+        } catch (_: ActivityNotFoundException) {
+            cameraFile = null
+            scope.launch { snackbar.showSnackbar(noAppMessage) }
+        }
     }
 
     var actionsFor by remember { mutableStateOf<ChatEntry.Bubble?>(null) }
@@ -181,28 +222,40 @@ fun ChatScreen(
     ) { padding ->
         Column(Modifier.fillMaxSize().padding(padding).imePadding()) {
             connectionText(state.connection)?.let { ConnectionBannerView(it) }
+            // Newest first in a reversed list (as Element X does): index 0 sits at the bottom, an older page
+            // is added at the far end (the top), so the rows the reader is looking at keep their place.
+            val newestFirst = state.entries.asReversed()
             val listState = rememberLazyListState()
-            // Follow the newest message as it comes, as chat apps do.
-            LaunchedEffect(state.entries.size) {
-                if (state.entries.isNotEmpty()) listState.animateScrollToItem(state.entries.lastIndex)
+            // What the list showed last: the change is measured against it, not against the previous state
+            // (the StateFlow may skip states, such as a local echo that was already sent).
+            var shown by remember(vm) { mutableStateOf(emptyList<ChatEntry>()) }
+            LaunchedEffect(state.entries) {
+                val change = entriesChange(shown, state.entries)
+                val wasAtNewest = shown.isEmpty() || listState.firstVisibleItemIndex <= change.newerAdded + 1
+                shown = state.entries
+                // Follow a new message if the reader was at the newest, or if it is their own; an older page
+                // (change.olderAdded) needs nothing: the list keeps the first visible row by its key.
+                if (change.newerAdded > 0 && (change.ownAdded || wasAtNewest)) listState.animateScrollToItem(0)
             }
-            // Reaching the top loads older history.
-            LaunchedEffect(listState.firstVisibleItemIndex, state.entries.isNotEmpty()) {
-                if (state.entries.isNotEmpty() && listState.firstVisibleItemIndex == 0) vm.loadOlder()
+            // The oldest rows coming into view (the top of the screen) load older history; the key on the size
+            // asks again if a page still leaves them in view.
+            val nearOldest by remember {
+                derivedStateOf {
+                    val layout = listState.layoutInfo
+                    val lastVisible = layout.visibleItemsInfo.lastOrNull()?.index ?: return@derivedStateOf false
+                    layout.totalItemsCount > 0 && lastVisible >= layout.totalItemsCount - 1 - LOAD_OLDER_AHEAD
+                }
+            }
+            LaunchedEffect(nearOldest, state.entries.size) {
+                if (nearOldest && state.entries.isNotEmpty()) vm.loadOlder()
             }
             LazyColumn(
                 state = listState,
+                reverseLayout = true,
                 modifier = Modifier.weight(1f).fillMaxWidth(),
                 contentPadding = PaddingValues(horizontal = 8.dp, vertical = 8.dp),
             ) {
-                if (state.loadingOlder) {
-                    item(key = "loading-older") {
-                        Box(Modifier.fillMaxWidth().padding(8.dp), contentAlignment = Alignment.Center) {
-                            CircularProgressIndicator(Modifier.size(24.dp))
-                        }
-                    }
-                }
-                items(state.entries, key = { it.key }) { entry ->
+                items(newestFirst, key = { it.key }) { entry ->
                     when (entry) {
                         is ChatEntry.DaySeparator -> DaySeparatorView(entry)
                         is ChatEntry.Bubble -> BubbleView(
@@ -216,9 +269,23 @@ fun ChatScreen(
                         )
                     }
                 }
+                // Last in the reversed list: drawn above the oldest message.
+                if (state.loadingOlder) {
+                    item(key = "loading-older") {
+                        Box(Modifier.fillMaxWidth().padding(8.dp), contentAlignment = Alignment.Center) {
+                            CircularProgressIndicator(Modifier.size(24.dp))
+                        }
+                    }
+                }
             }
             state.typing?.let { TypingRow(typingText(it)) }
-            Composer(state, vm, onAttach = { picker.launch("*/*") })
+            Composer(
+                state,
+                vm,
+                onPickPhoto = { photoPicker.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly)) },
+                onTakePhoto = if (hasCamera) takePhoto else null,
+                onPickFile = { filePicker.launch("*/*") },
+            )
         }
     }
 
@@ -491,9 +558,17 @@ private fun TypingDots() {
     }
 }
 
+/** The text field, with the attach menu (photo library, camera when there is one, any file) and send. */
 @Composable
-private fun Composer(state: ChatState, vm: ChatViewModel, onAttach: () -> Unit) {
+private fun Composer(
+    state: ChatState,
+    vm: ChatViewModel,
+    onPickPhoto: () -> Unit,
+    onTakePhoto: (() -> Unit)?,
+    onPickFile: () -> Unit,
+) {
     val composer = state.composer
+    var attachMenu by remember { mutableStateOf(false) }
     Surface(tonalElevation = 2.dp) {
         Column(Modifier.fillMaxWidth().padding(8.dp)) {
             composer.editing?.let {
@@ -507,7 +582,30 @@ private fun Composer(state: ChatState, vm: ChatViewModel, onAttach: () -> Unit) 
             composer.attachment?.let { attachment -> PendingAttachmentView(attachment, onRemove = vm::removeAttachment) }
             Row(verticalAlignment = Alignment.Bottom) {
                 if (composer.canAttach) {
-                    IconButton(onClick = onAttach) { Icon(Icons.Default.AttachFile, contentDescription = stringResource(R.string.action_attach)) }
+                    Box {
+                        IconButton(onClick = { attachMenu = true }) {
+                            Icon(Icons.Default.AttachFile, contentDescription = stringResource(R.string.action_attach))
+                        }
+                        DropdownMenu(expanded = attachMenu, onDismissRequest = { attachMenu = false }) {
+                            DropdownMenuItem(
+                                text = { Text(stringResource(R.string.attach_photo)) },
+                                leadingIcon = { Icon(Icons.Default.PhotoLibrary, contentDescription = null) },
+                                onClick = { attachMenu = false; onPickPhoto() },
+                            )
+                            if (onTakePhoto != null) {
+                                DropdownMenuItem(
+                                    text = { Text(stringResource(R.string.attach_camera)) },
+                                    leadingIcon = { Icon(Icons.Default.PhotoCamera, contentDescription = null) },
+                                    onClick = { attachMenu = false; onTakePhoto() },
+                                )
+                            }
+                            DropdownMenuItem(
+                                text = { Text(stringResource(R.string.attach_file)) },
+                                leadingIcon = { Icon(Icons.Default.Description, contentDescription = null) },
+                                onClick = { attachMenu = false; onPickFile() },
+                            )
+                        }
+                    }
                 }
                 OutlinedTextField(
                     value = composer.text,

@@ -3,9 +3,14 @@ package school.hallway.app
 import android.app.Application
 import android.content.Context
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.CompositionLocalProvider
+import androidx.compose.runtime.remember
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.ViewModel
+import androidx.lifecycle.ViewModelStore
+import androidx.lifecycle.ViewModelStoreOwner
 import androidx.lifecycle.viewModelScope
+import androidx.lifecycle.viewmodel.compose.LocalViewModelStoreOwner
 import androidx.lifecycle.viewmodel.compose.viewModel
 import androidx.lifecycle.viewmodel.initializer
 import androidx.lifecycle.viewmodel.viewModelFactory
@@ -30,6 +35,40 @@ class CoreHolder<T : Any>(create: (CoroutineScope) -> T) : ViewModel() {
 inline fun <reified T : Any> rememberCore(key: String, noinline create: (CoroutineScope) -> T): T {
     val holder: CoreHolder<T> = viewModel(key = key, factory = viewModelFactory { initializer { CoreHolder(create) } })
     return holder.core
+}
+
+/**
+ * View model stores for the chat pane beside the list on wide screens, one per chat shown. Without them the
+ * chats' view models would all live in the list's back stack entry until it goes, so a teacher clicking
+ * through thirty chats on a tablet kept thirty timelines subscribed. Held in that entry (so a rotation keeps
+ * the open chat's view model); [keepOnly] clears every other chat's store when the selection changes.
+ */
+class PaneStores : ViewModel() {
+    private val stores = mutableMapOf<String, ViewModelStore>()
+
+    /** The owner whose store holds [key]'s view models. */
+    fun ownerFor(key: String): ViewModelStoreOwner {
+        val store = stores.getOrPut(key) { ViewModelStore() }
+        return object : ViewModelStoreOwner {
+            override val viewModelStore: ViewModelStore = store
+        }
+    }
+
+    /** Clears the stores of every pane but [key] (none when `null`): their view models' scopes end. */
+    fun keepOnly(key: String?) {
+        val gone = stores.keys.filter { it != key }
+        for (name in gone) stores.remove(name)?.clear()
+    }
+
+    override fun onCleared() = keepOnly(null)
+}
+
+/** Provides [key]'s store from [PaneStores] to [content], so the view models it makes go with that pane. */
+@Composable
+fun PaneScope(key: String, content: @Composable () -> Unit) {
+    val panes: PaneStores = viewModel()
+    val owner = remember(key) { panes.ownerFor(key) }
+    CompositionLocalProvider(LocalViewModelStoreOwner provides owner, content = content)
 }
 
 /**

@@ -117,6 +117,7 @@ fun problemText(problem: Problem): String = when (problem) {
 @Composable
 fun loginProblemText(problem: LoginProblem): String = when (problem) {
     LoginProblem.ServerAddressInvalid -> stringResource(R.string.login_server_invalid)
+    LoginProblem.ServerAddressNotSecure -> stringResource(R.string.login_server_not_secure)
     LoginProblem.LoginMissing -> stringResource(R.string.login_username_missing)
     LoginProblem.PasswordMissing -> stringResource(R.string.login_password_missing)
 }

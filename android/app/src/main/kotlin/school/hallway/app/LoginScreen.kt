@@ -68,8 +68,8 @@ fun LoginScreen(
                 onValueChange = vm::onServerAddressChange,
                 label = { Text(stringResource(R.string.login_server)) },
                 placeholder = { Text(stringResource(R.string.login_server_hint)) },
-                isError = state.formProblem == LoginProblem.ServerAddressInvalid,
-                supportingText = fieldError(state.formProblem, LoginProblem.ServerAddressInvalid),
+                isError = state.formProblem in SERVER_PROBLEMS,
+                supportingText = state.formProblem?.takeIf { it in SERVER_PROBLEMS }?.let { fieldError(it, it) },
                 singleLine = true,
                 enabled = !state.submitting,
                 keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Uri, imeAction = ImeAction.Next),
@@ -116,6 +116,9 @@ fun LoginScreen(
         }
     }
 }
+
+/** The problems shown under the server field. */
+private val SERVER_PROBLEMS = setOf(LoginProblem.ServerAddressInvalid, LoginProblem.ServerAddressNotSecure)
 
 /** The error under a field, when the form's problem is about that field. */
 private fun fieldError(problem: LoginProblem?, field: LoginProblem): (@Composable () -> Unit)? =

@@ -9,13 +9,19 @@ import school.hallway.sdk.SendState
 import school.hallway.sdk.TimelineItem
 import school.hallway.sdk.TimelineSnapshot
 
-/** One line of a chat: a day separator or a message bubble. [key] is stable: use it as the list key. */
+/**
+ * One line of a chat: a day separator or a message bubble. [key] is stable and unique within a chat's entries
+ * (see [buildEntries]): use it as the list key, since a repeated `LazyColumn` key crashes the screen.
+ */
 sealed interface ChatEntry {
     val key: String
 
-    /** "Today", "Yesterday", "Monday", "March 4" between the messages of two days. */
-    data class DaySeparator(val day: LocalDate, val label: DayLabel) : ChatEntry {
-        override val key: String get() = "day-$day"
+    /**
+     * "Today", "Yesterday", "Monday", "March 4" between the messages of two days. A day can have a second
+     * separator ([occurrence] 2, 3, …): a refused message from yesterday stays queued after today's messages.
+     */
+    data class DaySeparator(val day: LocalDate, val label: DayLabel, val occurrence: Int = 1) : ChatEntry {
+        override val key: String get() = if (occurrence == 1) "day-$day" else "day-$day-$occurrence"
     }
 
     /** A message. */
@@ -53,6 +59,43 @@ sealed interface ChatEntry {
         /** A failed message can be sent again or thrown away: "Failed — tap to retry". */
         val canRetry: Boolean get() = status is BubbleStatus.Failed
     }
+}
+
+/**
+ * What changed between two lists of a chat's entries, so the list knows whether to keep the reader's place (an
+ * older page came in above) or to follow the newest message (one came in below). The screen compares the
+ * entries it showed last with the new ones, not two consecutive states: a `StateFlow` may skip states (a
+ * local echo turned "sent" before the screen looked), and the screen must still see the message as new.
+ */
+data class EntriesChange(
+    /** Entries that came in above everything shown before (an older page, with its day separators). */
+    val olderAdded: Int = 0,
+    /** Messages that came in below the oldest message shown before (new messages, the user's own sends). */
+    val newerAdded: Int = 0,
+    /** One of the newer messages is the user's own: the list goes to it wherever the reader was. */
+    val ownAdded: Boolean = false,
+    /** The newest entry after the change, so two changes that add the same counts are still told apart. */
+    val newestKey: String? = null,
+)
+
+/**
+ * Compares two lists of entries by key. The anchor is the oldest message of [before] still in [after]: new
+ * entries above it are older history, new messages below it are newer (a day separator keeps its key while
+ * it moves up over an older page of its day, so it is no anchor).
+ */
+fun entriesChange(before: List<ChatEntry>, after: List<ChatEntry>): EntriesChange {
+    val beforeKeys = before.mapTo(HashSet()) { it.key }
+    val afterIndex = HashMap<String, Int>(after.size)
+    after.forEachIndexed { index, entry -> afterIndex[entry.key] = index }
+    val anchorAt = before.firstNotNullOfOrNull { entry -> if (entry is ChatEntry.Bubble) afterIndex[entry.key] else null } ?: 0
+    val older = after.subList(0, anchorAt).count { it.key !in beforeKeys }
+    val newer = after.subList(anchorAt, after.size).filter { it is ChatEntry.Bubble && it.key !in beforeKeys }
+    return EntriesChange(
+        olderAdded = older,
+        newerAdded = newer.size,
+        ownAdded = newer.any { (it as ChatEntry.Bubble).isOwn },
+        newestKey = after.lastOrNull()?.key,
+    )
 }
 
 /** One emoji under a bubble, with how many reacted and whether the user did (then tapping takes it back). */
@@ -105,7 +148,13 @@ internal data class ChatContext(
 /** The quick reactions the long-press menu offers (the same six as the server's tests). */
 val QUICK_REACTIONS: List<String> = listOf("👍", "❤️", "😊", "😮", "😢", "🎉")
 
-/** Builds a chat's entries from a timeline snapshot: day separators, runs of bubbles, statuses and read markers. */
+/**
+ * Builds a chat's entries from a timeline snapshot: day separators, runs of bubbles, statuses and read markers.
+ *
+ * Every key is unique: bubbles carry the SDK's `uniqueId` (one per timeline item), and a day that comes back
+ * after another (the SDK keeps unsent local echoes after the server's messages, whatever their date) gets a
+ * numbered separator. The first separator of a day keeps the plain key it always had.
+ */
 internal fun buildEntries(snapshot: TimelineSnapshot, context: ChatContext, zone: ZoneId, today: LocalDate): List<ChatEntry> {
     val readers = snapshot.readMarkers.filter { it.userId != context.me }
     // Each reader's marker sits under the newest loaded message at or before it.
@@ -118,11 +167,14 @@ internal fun buildEntries(snapshot: TimelineSnapshot, context: ChatContext, zone
     val isAdmin = context.me != null && context.me in context.adminIds
     val entries = mutableListOf<ChatEntry>()
     var previousDay: LocalDate? = null
+    val separators = mutableMapOf<LocalDate, Int>()
     val items = snapshot.items
     for ((index, item) in items.withIndex()) {
         val day = item.createdAt.atZone(zone).toLocalDate()
         if (day != previousDay) {
-            entries.add(ChatEntry.DaySeparator(day, DayLabel.of(day, today)))
+            val occurrence = (separators[day] ?: 0) + 1
+            separators[day] = occurrence
+            entries.add(ChatEntry.DaySeparator(day, DayLabel.of(day, today), occurrence))
         }
         val before = items.getOrNull(index - 1)
         val after = items.getOrNull(index + 1)

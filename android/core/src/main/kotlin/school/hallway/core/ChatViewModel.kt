@@ -75,6 +75,10 @@ data class ChatState(
     val memberCount: Int = 0,
     /** Other members online now: a direct chat says "Online", a group "3 online". */
     val onlineCount: Int = 0,
+    /**
+     * Oldest first; every key is unique. The screen tells an older page from a new message with
+     * [entriesChange] between the entries it showed last and these (states are conflated on their way to it).
+     */
     val entries: List<ChatEntry> = emptyList(),
     /** "Ana is typing…" above the composer, with animated dots. */
     val typing: TypingLine? = null,

@@ -59,14 +59,25 @@ fun charactersLeft(text: String): Int? {
 }
 
 /** What is wrong with the sign-in form. */
-enum class LoginProblem { ServerAddressInvalid, LoginMissing, PasswordMissing }
+enum class LoginProblem {
+    ServerAddressInvalid,
+
+    /** `http://` to a server that is not on the device or the emulator's host: the password would cross the network unencrypted. */
+    ServerAddressNotSecure,
+    LoginMissing,
+    PasswordMissing,
+}
 
 /** Checks the sign-in form; the first problem in the order the fields are shown, or `null`. */
-fun validateLogin(serverAddress: String, login: String, password: String): LoginProblem? = when {
-    ServerAddress.normalize(serverAddress) == null -> LoginProblem.ServerAddressInvalid
-    login.isBlank() -> LoginProblem.LoginMissing
-    password.isEmpty() -> LoginProblem.PasswordMissing
-    else -> null
+fun validateLogin(serverAddress: String, login: String, password: String): LoginProblem? {
+    val server = ServerAddress.normalize(serverAddress)
+    return when {
+        server == null -> LoginProblem.ServerAddressInvalid
+        !ServerAddress.isSecureEnough(server) -> LoginProblem.ServerAddressNotSecure
+        login.isBlank() -> LoginProblem.LoginMissing
+        password.isEmpty() -> LoginProblem.PasswordMissing
+        else -> null
+    }
 }
 
 /** What is wrong with a new group. */
@@ -88,7 +99,7 @@ fun validateGroup(name: String, memberCount: Int): GroupProblem? {
 object ServerAddress {
     /**
      * The server URL the SDK is given for what the user typed: `school.example` becomes
-     * `https://school.example`; an explicit `http://` is kept (a test or a school's own network); a trailing
+     * `https://school.example`; an explicit `http://` is kept (for [isSecureEnough] to judge); a trailing
      * slash is dropped. `null` when it is not an address (spaces, no host, another scheme, a query).
      */
     fun normalize(input: String): String? {
@@ -108,6 +119,37 @@ object ServerAddress {
         val path = uri.rawPath.orEmpty()
         return "$scheme://${host.lowercase()}$port$path"
     }
+
+    /**
+     * Whether the SDK may be given [url] (a [normalize]d address): `https://` always, plain `http://` only to
+     * a server on the device itself (`localhost`, 127.0.0.0/8, `::1`) or on the emulator's host (10.0.2.2),
+     * for development, as the README says. The SDK's Rust networking does not pass through Android's network
+     * security config, so this check is what keeps a school's passwords off plain HTTP.
+     */
+    fun isSecureEnough(url: String): Boolean {
+        val uri = try {
+            URI(url)
+        } catch (_: Exception) {
+            return false
+        }
+        return when (uri.scheme?.lowercase()) {
+            "https" -> true
+            "http" -> isLocalHost(uri.host.orEmpty().lowercase())
+            else -> false
+        }
+    }
+
+    /** The hosts plain HTTP may reach. Literal addresses only, never a DNS lookup (`127.0.0.1.example` is no loopback). */
+    private fun isLocalHost(host: String): Boolean {
+        if (host == "localhost" || host == EMULATOR_HOST) return true
+        if (host == "[::1]" || host == "[0:0:0:0:0:0:0:1]") return true
+        val octets = host.split('.')
+        return octets.size == 4 && octets[0] == "127" &&
+            octets.all { it.isNotEmpty() && it.length <= 3 && it.all(Char::isDigit) && it.toInt() <= 255 }
+    }
+
+    /** The Android emulator's alias for the computer it runs on. */
+    private const val EMULATOR_HOST = "10.0.2.2"
 }
 
 /** Whether a report's note fits (it is optional: empty is fine). */

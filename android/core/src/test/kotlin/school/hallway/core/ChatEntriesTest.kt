@@ -4,6 +4,7 @@ import java.time.Instant
 import java.time.LocalDate
 import java.time.ZoneId
 import java.time.ZonedDateTime
+import kotlin.random.Random
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
@@ -66,6 +67,37 @@ class ChatEntriesTest {
     }
 
     @Test
+    fun aRefusedMessageFromYesterdayQueuedAfterTodaysKeepsEveryKeyUnique() {
+        // The SDK keeps local echoes after the server's messages: yesterday's refused message comes last.
+        val entries = build(snapshot(
+            item("1", "ana", 1, at(11, 9)),
+            item("2", "ana", 2, at(12, 9)),
+            item("3", me, null, at(11, 20), SendState.Failed("banned_word", "body: a banned word")),
+        ))
+        assertEquals(
+            listOf("day-2025-03-11", "1", "day-2025-03-12", "2", "day-2025-03-11-2", "3"),
+            entries.map { it.key },
+        )
+        assertEquals(DayLabel.Yesterday, (entries[4] as ChatEntry.DaySeparator).label)
+    }
+
+    @Test
+    fun keysAreUniqueWhateverTheOrderOfDaysAndStates() {
+        val random = Random(19)
+        val states = listOf(SendState.Sent, SendState.Sending, SendState.Failed("banned_word", "body: a banned word"))
+        repeat(500) { round ->
+            val items = List(random.nextInt(0, 30)) { n ->
+                val state = states[random.nextInt(states.size)]
+                val sender = if (state == SendState.Sent) listOf(me, "ana", "ben")[random.nextInt(3)] else me
+                item("$round-$n", sender, if (state == SendState.Sent) n.toLong() else null,
+                    at(random.nextInt(8, 13), random.nextInt(0, 24)), state)
+            }
+            val keys = build(snapshot(*items.toTypedArray())).map { it.key }
+            assertEquals("round $round: $keys", keys.size, keys.toSet().size)
+        }
+    }
+
+    @Test
     fun ownMessagesSaySendingSentReadOrFailedWithTheReason() {
         val entries = build(snapshot(
             item("1", me, 1, at(12, 9)),
@@ -114,5 +146,33 @@ class ChatEntriesTest {
         assertEquals(listOf(Reaction("👍", 2, mine = true)), entries[0].reactions)
         assertEquals("", entries[1].body)
         assertFalse(entries[1].canReact || entries[1].canReport || entries[1].canDelete)
+    }
+
+    @Test
+    fun anOlderPageOfTheSameDayCountsAsOlderThoughItsSeparatorKeepsItsKey() {
+        val shown = build(snapshot(item("3", "ana", 3, at(12, 9)), item("4", "ben", 4, at(12, 10))))
+        val paged = build(snapshot(
+            item("1", "ana", 1, at(11, 9)),
+            item("2", "ana", 2, at(12, 8)),
+            item("3", "ana", 3, at(12, 9)),
+            item("4", "ben", 4, at(12, 10)),
+        ))
+        // Yesterday's separator, 1, and 2 came in above 3; today's separator only moved up.
+        assertEquals(EntriesChange(olderAdded = 3, newestKey = "4"), entriesChange(shown, paged))
+    }
+
+    @Test
+    fun newMessagesBelowCountAsNewerAndSayWhenOneIsTheUsers() {
+        val shown = build(snapshot(item("1", "ana", 1, at(12, 9))))
+        val received = build(snapshot(item("1", "ana", 1, at(12, 9)), item("2", "ben", 2, at(12, 10))))
+        assertEquals(EntriesChange(newerAdded = 1, newestKey = "2"), entriesChange(shown, received))
+        val sending = build(snapshot(
+            item("1", "ana", 1, at(12, 9)),
+            item("2", "ben", 2, at(12, 10)),
+            item("3", me, null, at(12, 11), SendState.Sending),
+        ))
+        assertEquals(EntriesChange(newerAdded = 1, ownAdded = true, newestKey = "3"), entriesChange(received, sending))
+        assertEquals("a status change adds nothing", EntriesChange(newestKey = "3"), entriesChange(sending, sending.toList()))
+        assertEquals("the first entries are all newer", EntriesChange(newerAdded = 2, newestKey = "2"), entriesChange(emptyList(), received))
     }
 }

@@ -10,6 +10,7 @@ import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.runBlocking
 import org.junit.After
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import school.hallway.sdk.Client
@@ -55,6 +56,20 @@ class SessionLiveTest {
         val failed = awaitState(login.state, "the refusal") { !it.submitting && it.problem != null }
         assertEquals(Problem.WrongCredentials, failed.problem)
         assertTrue(session.state.value !is SessionState.SignedIn)
+    }
+
+    @Test
+    fun plainHttpToAnotherComputerIsRefusedBeforeAnyClientIsMade() {
+        var made = 0
+        val counting = ClientFactory { url -> made++; Client(url, dataDir.toString()) }
+        val session = SessionViewModel(scope, clients, urls).also { this.session = it }
+        val login = LoginViewModel(scope, counting, "http://school.example") { client, user, url -> session.signedIn(client, user, url) }
+        login.onLoginChange("parent1")
+        login.onPasswordChange(LiveServer.PASSWORD)
+        login.submit()
+        assertEquals(LoginProblem.ServerAddressNotSecure, login.state.value.formProblem)
+        assertFalse(login.state.value.submitting)
+        assertEquals("the password went nowhere", 0, made)
     }
 
     @Test

@@ -6,15 +6,19 @@ import java.nio.file.Files
 import java.nio.file.Paths
 import java.util.UUID
 import javax.imageio.ImageIO
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
 import org.junit.After
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
 import school.hallway.sdk.ReportReason
 import school.hallway.sdk.UserRole
+import school.hallway.sdk.coroutines.updates
 
 /**
  * The view models against the real server with two people signed in on their own devices: teacher1 and
@@ -169,6 +173,22 @@ class TwoUsersLiveTest {
     }
 
     @Test
+    fun everyQuickReactionComesBackAsTheSameEmojiAndTogglesOff() {
+        assertEquals("the school's set", listOf("👍", "❤\uFE0F", "😊", "😮", "😢", "🎉"), QUICK_REACTIONS)
+        val teacherChat = chat(teacher)
+        teacherChat.type("React to this")
+        val parentChat = chat(parent)
+        val key = awaitState(parentChat.state, "the message at parent1") { it.bubbles().singleOrNull()?.canReact == true }.bubbles()[0].key
+        for (emoji in QUICK_REACTIONS) parentChat.toggleReaction(key, emoji)
+        val all = awaitState(parentChat.state, "all six reactions") { s -> s.bubbles().single().reactions.size == QUICK_REACTIONS.size }
+        // The server shows each one back exactly as the menu offers it, so the menu knows it is the user's.
+        assertEquals(QUICK_REACTIONS.toSet(), all.bubbles().single().reactions.map { it.emoji }.toSet())
+        assertTrue(all.bubbles().single().reactions.all { it.mine && it.count == 1L })
+        for (emoji in QUICK_REACTIONS) parentChat.toggleReaction(key, emoji)
+        awaitState(teacherChat.state, "every reaction taken back") { s -> s.bubbles().singleOrNull()?.reactions?.isEmpty() == true }
+    }
+
+    @Test
     fun editAndDeleteReachTheOtherSide() {
         val teacherChat = chat(teacher)
         val parentChat = chat(parent)
@@ -317,5 +337,45 @@ class TwoUsersLiveTest {
         val parentChat = chat(parent)
         awaitState(parentChat.state, "teacher1 online in the group") { it.onlineCount == 1 }
         awaitState(list(parent).state, "the online dot in the list") { it.row()?.online == true }
+    }
+
+    @Test
+    fun loadingOlderMessagesKeepsTheReadersPlaceAndNewOnesFollowBelow() {
+        val texts = (1..60).map { "history $it" }
+        LiveServer.sendMessages("teacher1", groupId, texts)
+        // A phone that has never seen the chat: the SDK loads its newest page only.
+        Device("parent1").use { fresh ->
+            // The chat opens once the sign-in's catch-up has loaded its newest page (so opening loads no more).
+            awaitState(list(fresh).state, "the group at the new phone") { it.row() != null }
+            runBlocking {
+                withTimeoutOrNull(LIVE_TIMEOUT) {
+                    fresh.client.timeline(groupId).updates().first { it.items.lastOrNull()?.body == texts.last() }
+                } ?: throw AssertionError("the newest page never loaded")
+            }
+            val freshChat = ChatViewModel(fresh.client, groupId, fresh.scope).also { it.setVisible(true) }
+            val opened = awaitState(freshChat.state, "the newest page") { s ->
+                s.bubbles().map { it.body }.let { it.isNotEmpty() && it.last() == texts.last() }
+            }
+            assertFalse("the opening page is not the whole history", opened.reachedStart)
+            val reading = opened.bubbles().first()
+            val before = opened.entries.indexOfFirst { it.key == reading.key }
+
+            freshChat.loadOlder()
+            val paged = awaitState(freshChat.state, "the whole history") { it.reachedStart && it.bubbles().size == texts.size }
+            assertEquals(texts, paged.bubbles().map { it.body })
+            val after = paged.entries.indexOfFirst { it.key == reading.key }
+            assertTrue("the message read before paging is still there, further down: $before -> $after", after > before)
+            assertEquals(EntriesChange(olderAdded = after - before, newestKey = paged.entries.last().key), entriesChange(opened.entries, paged.entries))
+            assertEquals("keys are unique", paged.entries.size, paged.entries.map { it.key }.toSet().size)
+
+            chat(teacher).type("after the history")
+            val grown = awaitState(freshChat.state, "the new message below") { it.bubbles().last().body == "after the history" }
+            assertEquals(EntriesChange(newerAdded = 1, newestKey = grown.entries.last().key), entriesChange(paged.entries, grown.entries))
+
+            freshChat.onTextChange("my answer")
+            freshChat.send()
+            val own = awaitState(freshChat.state, "the user's own message below") { it.bubbles().last().body == "my answer" }
+            assertEquals(EntriesChange(newerAdded = 1, ownAdded = true, newestKey = own.entries.last().key), entriesChange(grown.entries, own.entries))
+        }
     }
 }

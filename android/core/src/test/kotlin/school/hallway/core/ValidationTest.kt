@@ -1,7 +1,9 @@
 package school.hallway.core
 
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
 import org.junit.Test
 
 /** The checks made before anything is sent, matching the server's limits. */
@@ -47,6 +49,23 @@ class ValidationTest {
         assertNull(ServerAddress.normalize("ftp://school.example"))
         assertNull(ServerAddress.normalize("https://school.example/?q=1"))
         assertNull(ServerAddress.normalize("https://user@school.example"))
+    }
+
+    @Test
+    fun plainHttpIsAllowedOnlyToTheDeviceItselfAndTheEmulatorsHost() {
+        for (local in listOf("http://localhost:8080", "http://127.0.0.1:8080", "http://127.1.2.3", "http://[::1]:8080",
+            "http://10.0.2.2:8080", "HTTP://LocalHost/hallway")) {
+            assertNull(local, validateLogin(local, "parent1", "pw"))
+        }
+        for (remote in listOf("http://school.example", "http://192.168.1.20:8080", "http://10.0.2.3",
+            "http://127.0.0.1.example.org", "http://localhost.example.org", "http://[::2]")) {
+            assertEquals(remote, LoginProblem.ServerAddressNotSecure, validateLogin(remote, "parent1", "pw"))
+        }
+        assertTrue("a hex loopback is no address the form takes", validateLogin("http://0x7f.0.0.1", "parent1", "pw") != null)
+        assertNull("https is fine anywhere", validateLogin("https://192.168.1.20", "parent1", "pw"))
+        assertNull("no scheme means https", validateLogin("school.example", "parent1", "pw"))
+        assertTrue(ServerAddress.isSecureEnough(ServerAddress.normalize("https://school.example")!!))
+        assertFalse(ServerAddress.isSecureEnough(ServerAddress.normalize("http://school.example")!!))
     }
 
     @Test
