@@ -58,6 +58,15 @@ impl ApiError {
         }
     }
 
+    /// `unavailable` while the database does not answer, with the time after which a retry may succeed.
+    pub fn database_unavailable() -> ApiError {
+        ApiError::Client {
+            code: ErrorCode::Unavailable,
+            message: "the database is restarting: retry shortly".to_owned(),
+            retry_after_ms: Some(crate::store::supervisor::RETRY_AFTER.as_millis() as u64),
+        }
+    }
+
     /// The sentence a client sees: the client error's own, or an opaque one for server faults.
     pub fn public_message(&self) -> String {
         match self {

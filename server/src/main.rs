@@ -134,6 +134,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             demo::seed(&database.pool).await?;
         }
         let app = Application::build(config, database.pool.clone()).await?;
+        database.supervise(app.state().database.clone());
         hallway_server::safety::retention::spawn_daily(database.pool.clone());
         let url = format!("{scheme}://{}", app.local_addr());
         tracing::info!(%url, "Hallway is listening");

@@ -8,10 +8,12 @@ use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
+use futures_util::future::Either;
 use sqlx::PgPool;
 
 use crate::auth::tokens::{Keys, load_or_create_secret};
 use crate::config::{Config, TlsFiles};
+use crate::error::ApiError;
 use crate::http;
 use crate::media;
 use crate::realtime::Realtime;
@@ -43,9 +45,20 @@ impl Application {
         let media = &state.config.media;
         media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
         let data = web::Data::new(state.clone());
+        let database = state.database.clone();
         let mut server = HttpServer::new(move || {
+            let database = database.clone();
             App::new()
                 .app_data(data.clone())
+                // While the database does not answer, API calls get 503 at once rather than after the pool's
+                // acquire timeout; health checks and the console's static files are still served.
+                .wrap_fn(move |req, srv| {
+                    if database.is_down() && req.path().starts_with("/api/") {
+                        Either::Left(std::future::ready(Err(ApiError::database_unavailable().into())))
+                    } else {
+                        Either::Right(srv.call(req))
+                    }
+                })
                 .wrap_fn(|req, srv| {
                     let (method, path, started) = (req.method().clone(), req.path().to_owned(), Instant::now());
                     srv.call(req).map(move |res| {

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::media::Media;
 use crate::policy::Policy;
 use crate::realtime::Realtime;
+use crate::store::supervisor::DatabaseHealth;
 
 /// The settings key of the messaging policy.
 pub const POLICY_SETTING: &str = "policy";
@@ -30,6 +31,8 @@ pub struct AppState {
     pub login_failures_by_account: Arc<FailureLimiter>,
     /// Failed sign-ins counted per client address.
     pub login_failures_by_address: Arc<FailureLimiter>,
+    /// Whether the database answers (kept by `store::supervisor` when `main` runs one; up otherwise).
+    pub database: DatabaseHealth,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             login_failures_by_account: Arc::new(FailureLimiter::new(config.limits.login_failures_per_account, window)),
             login_failures_by_address: Arc::new(FailureLimiter::new(config.limits.login_failures_per_address, window)),
             media: Media::local(&config.data_dir),
+            database: DatabaseHealth::default(),
             db,
             config: Arc::new(config),
             keys,

@@ -16,16 +16,23 @@ pub struct Status {
     status: &'static str,
 }
 
-/// `GET /healthz`: 200 while the process serves requests.
+/// `GET /healthz`: 200 while the process serves requests and can reach its database or bring it back.
 #[utoipa::path(
     operation_id = "healthz",
     tag = "health",
     security(()),
-    responses((status = 200, description = "The process serves requests: `{\"status\": \"ok\"}`", body = Status))
+    responses(
+        (status = 200, description = "The process serves requests: `{\"status\": \"ok\"}`", body = Status),
+        (status = 503, description = "`unavailable`: the embedded database died and restarting it keeps failing; \
+            restart the server", body = ErrorBody),
+    )
 )]
 #[get("/healthz")]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Status { status: "ok" })
+pub async fn healthz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    if state.database.cannot_recover() {
+        return Err(ApiError::new(ErrorCode::Unavailable, "the database is down and restarting it keeps failing"));
+    }
+    Ok(HttpResponse::Ok().json(Status { status: "ok" }))
 }
 
 /// `GET /readyz`: 200 when the database answers too, 503 otherwise.
@@ -40,6 +47,9 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    if state.database.is_down() {
+        return Err(ApiError::database_unavailable());
+    }
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db);
     match tokio::time::timeout(Duration::from_secs(2), probe).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(Status { status: "ready" })),

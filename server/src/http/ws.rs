@@ -42,7 +42,7 @@ pub async fn connect(state: web::Data<AppState>, req: HttpRequest, stream: web::
         .or_else(from_query)
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "an access token is required"))?;
     let caller = authenticate(&state, &token).await?;
-    let session = WsSession::new(caller.user, caller.session_id, state.realtime.clone());
+    let session = WsSession::new(caller.user, caller.session_id, state.realtime.clone(), state.database.clone());
     ws::WsResponseBuilder::new(session, &req, stream)
         .frame_size(MAX_FRAME_BYTES)
         .start()

@@ -23,6 +23,7 @@ use super::user::{Connect, Disconnect, Outgoing};
 use super::{ConnId, Realtime, encode};
 use crate::error::ApiError;
 use crate::messaging;
+use crate::store::supervisor::DatabaseHealth;
 use crate::store::users::UserRow;
 
 /// Largest frame (or message assembled from continuation frames) a client may send.
@@ -56,11 +57,13 @@ pub struct WsSession {
     typing_in: HashSet<Uuid>,
     /// A text message being assembled from continuation frames.
     partial: Option<BytesMut>,
+    /// While the database does not answer, frames that need it are refused at once (not counted as misbehaving).
+    database: DatabaseHealth,
 }
 
 impl WsSession {
     /// A session for an authenticated user.
-    pub fn new(user_row: UserRow, auth_session: Uuid, realtime: Realtime) -> WsSession {
+    pub fn new(user_row: UserRow, auth_session: Uuid, realtime: Realtime, database: DatabaseHealth) -> WsSession {
         let limits = realtime.limits();
         let per_sec = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
         let sends = Quota::per_second(per_sec(limits.sends_per_sec)).allow_burst(per_sec(limits.send_burst));
@@ -78,6 +81,7 @@ impl WsSession {
             typing_in: HashSet::new(),
             partial: None,
             realtime,
+            database,
         }
     }
 
@@ -91,14 +95,8 @@ impl WsSession {
 
     /// Refuses a frame with an `error` frame; a session that keeps misbehaving is closed.
     fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>, error: &ApiError, reference: Option<String>) {
-        let retry_after_ms = match error {
-            ApiError::Client { retry_after_ms, .. } => *retry_after_ms,
-            _ => None,
-        };
         error.log();
-        let frame =
-            ServerFrame::Error { code: error.code(), message: error.public_message(), reference, retry_after_ms };
-        self.send_frame(ctx, &frame);
+        self.send_frame(ctx, &error_frame(error, reference));
         let now = Instant::now();
         self.recent_errors.push_back(now);
         while self.recent_errors.front().is_some_and(|t| now.duration_since(*t) > ERROR_WINDOW) {
@@ -138,6 +136,10 @@ impl WsSession {
             }
         };
         let reference = frame.reference().map(str::to_owned);
+        if self.database.is_down() && !matches!(frame, ClientFrame::Ping { .. } | ClientFrame::Typing { .. }) {
+            // The client did nothing wrong: told to wait, it is not counted towards a misbehaving close.
+            return self.send_frame(ctx, &error_frame(&ApiError::database_unavailable(), reference));
+        }
         if let Err(error) = self.dispatch(frame, ctx) {
             self.refuse(ctx, &error, reference);
         }
@@ -215,6 +217,15 @@ impl WsSession {
             }
         }));
     }
+}
+
+/// The `error` frame that refuses a client frame.
+fn error_frame(error: &ApiError, reference: Option<String>) -> ServerFrame {
+    let retry_after_ms = match error {
+        ApiError::Client { retry_after_ms, .. } => *retry_after_ms,
+        _ => None,
+    };
+    ServerFrame::Error { code: error.code(), message: error.public_message(), reference, retry_after_ms }
 }
 
 impl Actor for WsSession {

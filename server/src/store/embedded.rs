@@ -158,6 +158,12 @@ impl EmbeddedCluster {
         }
     }
 
+    /// Brings back a cluster that stopped answering (its postmaster killed, say): clears the dead postmaster's
+    /// pid file and starts it again; a cluster that answers is left as it is.
+    pub async fn recover(&self) -> Result<(), EmbeddedError> {
+        self.start_or_adopt().await
+    }
+
     /// Whether this process owns (and will stop) the cluster.
     pub fn is_owner(&self) -> bool {
         self.owner_lock.is_some()

@@ -21,8 +21,10 @@ pub mod safeguarding;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
+pub mod supervisor;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -53,7 +55,7 @@ pub enum OpenError {
 /// An open, migrated database, and the embedded cluster behind it when there is one.
 pub struct Database {
     pub pool: PgPool,
-    cluster: Option<EmbeddedCluster>,
+    cluster: Option<Arc<EmbeddedCluster>>,
 }
 
 impl Database {
@@ -63,7 +65,7 @@ impl Database {
             Some(url) => (url.parse::<PgConnectOptions>().map_err(OpenError::BadUrl)?, None),
             None => {
                 let cluster = EmbeddedCluster::start(&config.data_dir, EMBEDDED_DATABASE).await?;
-                (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
+                (cluster.connect_options(EMBEDDED_DATABASE), Some(Arc::new(cluster)))
             }
         };
         let pool = match pool_options().connect_with(options).await {
@@ -85,7 +87,13 @@ impl Database {
 
     /// The embedded cluster, when the server runs one.
     pub fn cluster(&self) -> Option<&EmbeddedCluster> {
-        self.cluster.as_ref()
+        self.cluster.as_deref()
+    }
+
+    /// Watches the database for the rest of the process, restarting the embedded cluster if it dies
+    /// (`supervisor`), and reporting to `health`.
+    pub fn supervise(&self, health: supervisor::DatabaseHealth) {
+        supervisor::spawn(self.pool.clone(), self.cluster.clone(), health);
     }
 
     /// Closes the pool and stops the embedded cluster, if any.

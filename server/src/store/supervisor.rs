@@ -1,0 +1,98 @@
+//! Watches the database and brings the embedded cluster back when it dies.
+//!
+//! Without it, a killed postmaster left `/readyz` at 503 for good while `/healthz` stayed 200 (so no process
+//! supervisor restarted anything), every REST call waited out the pool's 10 s acquire timeout before its 503,
+//! and socket sends got no answer. Now: the database is probed every second; once it stops answering,
+//! [`DatabaseHealth`] says so, the HTTP edge and the sockets refuse at once with `unavailable` and a time to
+//! retry, and a cluster this process owns is restarted with backoff. `/healthz` fails only when restarting
+//! keeps failing, so a process supervisor restarts the server then.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use super::embedded::EmbeddedCluster;
+
+/// How often the database is probed.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// A probe slower than this counts as failed.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Failed probes in a row before the database counts as down (one may be a blip of a loaded machine).
+const FAILED_PROBES_DOWN: u32 = 2;
+/// Failed restarts in a row after which `/healthz` says this process cannot recover by itself.
+const FAILED_RESTARTS_UNHEALTHY: u32 = 3;
+/// The longest pause between two restart attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// What a refused client is told to wait before trying again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// Whether the database answers, as the supervisor last saw it; cheap to clone and to read on every request.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseHealth(Arc<HealthState>);
+
+#[derive(Debug, Default)]
+struct HealthState {
+    /// Set after `FAILED_PROBES_DOWN` failed probes in a row, cleared by the first probe that succeeds.
+    down: AtomicBool,
+    /// Restarts of the embedded cluster that failed since the database last answered.
+    failed_restarts: AtomicU32,
+}
+
+impl DatabaseHealth {
+    /// The database does not answer: refuse what needs it, at once.
+    pub fn is_down(&self) -> bool {
+        self.0.down.load(Ordering::Relaxed)
+    }
+
+    /// Restarting the embedded cluster keeps failing: only a restart of the whole server may help.
+    pub fn cannot_recover(&self) -> bool {
+        self.0.failed_restarts.load(Ordering::Relaxed) >= FAILED_RESTARTS_UNHEALTHY
+    }
+}
+
+/// Probes the database every second until the process ends; restarts `cluster` (when this process owns it)
+/// with exponential backoff while the database does not answer.
+pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: DatabaseHealth) {
+    let restartable = cluster.filter(|cluster| cluster.is_owner());
+    tokio::spawn(async move {
+        let mut failed_probes = 0;
+        let mut backoff = PROBE_INTERVAL;
+        loop {
+            let probe = sqlx::query("SELECT 1").execute(&pool);
+            if matches!(tokio::time::timeout(PROBE_TIMEOUT, probe).await, Ok(Ok(_))) {
+                if health.0.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the database answers again");
+                }
+                health.0.failed_restarts.store(0, Ordering::Relaxed);
+                failed_probes = 0;
+                backoff = PROBE_INTERVAL;
+                tokio::time::sleep(PROBE_INTERVAL).await;
+                continue;
+            }
+            failed_probes += 1;
+            if failed_probes < FAILED_PROBES_DOWN {
+                tokio::time::sleep(PROBE_INTERVAL).await;
+                continue;
+            }
+            if !health.0.down.swap(true, Ordering::Relaxed) {
+                tracing::error!("the database does not answer: refusing what needs it with 503 until it does");
+            }
+            let Some(cluster) = &restartable else {
+                tokio::time::sleep(PROBE_INTERVAL).await;
+                continue;
+            };
+            // After a restart the next probe comes at once, so requests are let through as soon as it answers.
+            match cluster.recover().await {
+                Ok(()) => tracing::warn!("restarted the embedded PostgreSQL cluster"),
+                Err(err) => {
+                    let failures = health.0.failed_restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::error!(error = %err, failures, "could not restart the embedded PostgreSQL cluster");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    });
+}

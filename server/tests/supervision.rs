@@ -1,0 +1,146 @@
+//! The embedded PostgreSQL is supervised: when its postmaster is killed, the server answers 503 at once (REST
+//! and socket alike, with a time to retry) instead of hanging, restarts the cluster by itself, and loses
+//! nothing that was acknowledged. Runs the real binary with its own embedded cluster and the demo school.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use hallway_test_support::reachable_temp_dir;
+use hallway_test_support::ws::WsClient;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hallway-server");
+
+fn spawn_server(data_dir: &Path, port: u16) -> Child {
+    Command::new(BIN)
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .env_remove("DATABASE_URL")
+        .env("HALLWAY_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .current_dir(data_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting hallway-server")
+}
+
+/// Polls `path` until it answers `status`, failing after `limit`.
+async fn until_status(client: &reqwest::Client, url: &str, status: StatusCode, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let answer = client.get(url).timeout(Duration::from_secs(15)).send().await;
+        if answer.is_ok_and(|a| a.status() == status) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} did not answer {status} within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn postmaster_pid(data_dir: &Path) -> i32 {
+    let pid_file = data_dir.join("postgres/pgdata/postmaster.pid");
+    let text = std::fs::read_to_string(&pid_file).expect("the embedded cluster's pid file is in the data dir");
+    text.lines().next().and_then(|l| l.trim().parse().ok()).expect("a pid on the first line")
+}
+
+fn send(conversation: &Value, client_msg_id: &str) -> Value {
+    json!({"type": "send", "conversation_id": conversation, "client_msg_id": client_msg_id, "body": client_msg_id})
+}
+
+#[actix_web::test]
+async fn a_killed_postmaster_is_answered_with_503_at_once_then_restarted_and_nothing_acknowledged_is_lost() {
+    let data_dir = reachable_temp_dir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = spawn_server(data_dir.path(), port);
+    let client = reqwest::Client::new();
+    until_status(&client, &format!("{base}/readyz"), StatusCode::OK, Duration::from_secs(90)).await;
+
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"login": "teacher2", "password": "demo-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().expect("a token").to_owned();
+    let list: Value = client
+        .get(format!("{base}/api/v1/conversations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let group = list["conversations"][0]["id"].clone();
+    let mut socket = WsClient::try_connect(&base, &token).await.expect("a socket");
+    socket.send(send(&group, "before-the-crash")).await;
+    let acked = socket.expect("ack").await;
+
+    kill(Pid::from_raw(postmaster_pid(data_dir.path())), Signal::SIGKILL).unwrap();
+
+    // Within a few probes the server knows, and from then on answers at once.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let started = Instant::now();
+        let answer = client.get(format!("{base}/api/v1/conversations")).bearer_auth(&token).send().await.unwrap();
+        if answer.status() == StatusCode::SERVICE_UNAVAILABLE && started.elapsed() < Duration::from_secs(1) {
+            assert!(answer.headers().contains_key("retry-after"), "a 503 says when to retry");
+            let body: Value = answer.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "unavailable");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no quick 503 within 30 s of the crash (last: {})", answer.status());
+    }
+    // A socket send meanwhile is refused at once with a time to retry, and the socket stays open (unless the
+    // cluster is back already, when it is simply stored).
+    socket.send(send(&group, "during-the-crash")).await;
+    let answer = loop {
+        let frame = socket.next_frame_within(Duration::from_secs(5)).await.expect("an answer to the send");
+        if frame["type"] == "error" || frame["type"] == "ack" {
+            break frame;
+        }
+    };
+    if answer["type"] == "error" {
+        assert_eq!(answer["code"], "unavailable", "{answer}");
+        assert_eq!(answer["ref"], "during-the-crash");
+        assert!(answer["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0), "{answer}");
+        socket.send(json!({"type": "ping"})).await;
+        assert_eq!(socket.expect("pong").await["type"], "pong", "the socket stays open");
+    }
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "the process itself is healthy while it recovers");
+
+    // The server restarts its cluster by itself.
+    until_status(&client, &format!("{base}/readyz"), StatusCode::OK, Duration::from_secs(60)).await;
+    let mut socket = WsClient::try_connect(&base, &token).await.expect("a socket after the recovery");
+    socket.send(send(&group, "during-the-crash")).await;
+    let resent = socket.expect("ack").await;
+    assert_eq!(resent["message"]["seq"].as_i64(), acked["message"]["seq"].as_i64().map(|s| s + 1), "no gap");
+    let page: Value = client
+        .get(format!("{base}/api/v1/conversations/{}/messages?limit=200", group.as_str().unwrap_or_default()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = page["messages"].as_array().unwrap().iter().filter_map(|m| m["body"].as_str()).collect();
+    assert!(bodies.contains(&"before-the-crash"), "the acknowledged message survived: {bodies:?}");
+    assert_eq!(bodies.iter().filter(|b| **b == "during-the-crash").count(), 1);
+
+    kill(Pid::from_raw(server.id().expect("running") as i32), Signal::SIGTERM).unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(30), server.wait()).await;
+    assert!(stopped.is_ok_and(|s| s.is_ok_and(|s| s.success())), "the server stops cleanly after recovering");
+}
