@@ -60,6 +60,14 @@ pub enum Scenario {
         #[arg(long, default_value_t = 500)]
         members: usize,
     },
+    /// P pairs of people in direct chats; in each, one sends and waits for the other's answer, R times:
+    /// the round trip of the most common conversation (a parent and a teacher).
+    Pingpong {
+        #[arg(long, default_value_t = 10)]
+        pairs: usize,
+        #[arg(long, default_value_t = 200)]
+        round_trips: usize,
+    },
     /// Latency of listing conversations and paging a long history (seed it with --history-messages).
     History {
         #[arg(long, default_value_t = 2000)]

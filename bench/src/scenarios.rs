@@ -34,6 +34,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
             fanout(cli, &seed, groups, members, rate, Duration::from_secs(secs)).await
         }
         Scenario::Burst { members } => burst(cli, &seed, members).await,
+        Scenario::Pingpong { pairs, round_trips } => pingpong(cli, &seed, pairs, round_trips).await,
         Scenario::History { requests, concurrency } => history(cli, &seed, requests, concurrency).await,
     }
 }
@@ -359,6 +360,121 @@ async fn burst(cli: &Cli, seed: &SeedOutput, members: usize) -> anyhow::Result<V
         "scenario": "burst", "members": members, "expected_deliveries": expected, "delivered": got,
         "lost": expected.saturating_sub(got), "secs_until_all_delivered": secs,
         "deliveries_per_sec": got as f64 / secs,
+    }))
+}
+
+/// How long one side of a ping-pong waits for the other's message before the run fails.
+const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends `body` into the conversation on this socket.
+async fn send_text(
+    sink: &mut futures_util::stream::SplitSink<client::Socket, Message>,
+    conversation: uuid::Uuid,
+    client_msg_id: String,
+    body: String,
+) -> anyhow::Result<()> {
+    let frame = json!({"type": "send", "conversation_id": conversation, "client_msg_id": client_msg_id, "body": body});
+    sink.send(Message::text(frame.to_string())).await.context("sending")
+}
+
+/// Reads frames until a `message` of `conversation` whose body is `body` arrives (acks and other frames
+/// are skipped).
+async fn wait_for_message(
+    stream: &mut futures_util::stream::SplitStream<client::Socket>,
+    conversation: uuid::Uuid,
+    body: &str,
+) -> anyhow::Result<()> {
+    loop {
+        let frame = tokio::time::timeout(ROUND_TRIP_TIMEOUT, stream.next())
+            .await
+            .with_context(|| format!("no message {body:?} within {ROUND_TRIP_TIMEOUT:?}"))?;
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let frame: Delivery<'_> = serde_json::from_str(&text)?;
+                if frame.kind == "message"
+                    && frame.message.is_some_and(|m| m.conversation_id == conversation && m.body == body)
+                {
+                    return Ok(());
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(err)) => return Err(err.into()),
+            None => anyhow::bail!("the socket closed"),
+        }
+    }
+}
+
+/// P pairs, each in a direct chat (opened through the API, as an app does): the first sends, the second
+/// answers as soon as the message arrives, R times. A round trip is from the first's send until the
+/// answer arrives on its socket: two sends, two commits and two deliveries.
+async fn pingpong(cli: &Cli, seed: &SeedOutput, pairs: usize, round_trips: usize) -> anyhow::Result<Value> {
+    anyhow::ensure!(pairs >= 1 && round_trips >= 1, "at least one pair and one round trip");
+    anyhow::ensure!(
+        seed.users.len() >= 2 * pairs,
+        "the seed has {} users, {pairs} pairs need {}",
+        seed.users.len(),
+        2 * pairs
+    );
+    let http = reqwest::Client::new();
+    let mut sessions = Vec::with_capacity(pairs);
+    for pair in 0..pairs {
+        let (asker, answerer) = (&seed.users[2 * pair], &seed.users[2 * pair + 1]);
+        let response = http
+            .post(format!("http://{}/api/v1/conversations", cli.server))
+            .bearer_auth(&asker.token)
+            .json(&json!({"kind": "direct", "member_ids": [answerer.id]}))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "opening a direct chat: status {}", response.status());
+        let conversation: Value = response.json().await?;
+        let id: uuid::Uuid = serde_json::from_value(conversation["id"].clone()).context("the chat's id")?;
+        let a = client::connect(cli.server, &asker.token, source_address(2 * pair, cli.source_addresses)).await?;
+        let b =
+            client::connect(cli.server, &answerer.token, source_address(2 * pair + 1, cli.source_addresses)).await?;
+        sessions.push((id, a, b));
+    }
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(pairs);
+    for (pair, (conversation, a, b)) in sessions.into_iter().enumerate() {
+        let run = run.clone();
+        let answerer = tokio::spawn({
+            let run = run.clone();
+            async move {
+                let (mut sink, mut stream) = b.split();
+                for i in 0..round_trips {
+                    wait_for_message(&mut stream, conversation, &format!("ping {i}")).await?;
+                    send_text(&mut sink, conversation, format!("{run}-{pair}-b{i}"), format!("pong {i}")).await?;
+                }
+                // Kept open until the last answer has arrived: a socket closed right after a frame may see
+                // that frame dropped unanswered (no ack promised it).
+                anyhow::Ok((sink, stream))
+            }
+        });
+        tasks.push(tokio::spawn(async move {
+            let (mut sink, mut stream) = a.split();
+            let mut rtt = new_histogram()?;
+            for i in 0..round_trips {
+                let sent = Instant::now();
+                send_text(&mut sink, conversation, format!("{run}-{pair}-a{i}"), format!("ping {i}")).await?;
+                wait_for_message(&mut stream, conversation, &format!("pong {i}")).await?;
+                rtt.record((sent.elapsed().as_micros() as u64).max(1))?;
+            }
+            let answerer = answerer.await??;
+            drop(answerer);
+            anyhow::Ok(rtt)
+        }));
+    }
+    let mut rtt = new_histogram()?;
+    for task in tasks {
+        rtt.add(&task.await??)?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "scenario": "pingpong", "pairs": pairs, "round_trips_per_pair": round_trips,
+        "round_trips": rtt.len(), "secs": secs,
+        "round_trips_per_sec": rtt.len() as f64 / secs,
+        "round_trip": latency_summary(&rtt),
     }))
 }
 

@@ -64,4 +64,9 @@ async fn every_scenario_runs_to_completion_at_a_tiny_size() {
     let history = loadgen(&server, &tokens, &["history", "--requests", "20", "--concurrency", "2"]).await;
     assert_eq!(history["list_conversations"]["samples"].as_u64(), Some(10));
     assert_eq!(history["page_messages"]["samples"].as_u64(), Some(10));
+
+    let pingpong = loadgen(&server, &tokens, &["pingpong", "--pairs", "2", "--round-trips", "10"]).await;
+    assert_eq!(pingpong["round_trips"].as_u64(), Some(20), "{pingpong}");
+    assert_eq!(pingpong["round_trip"]["samples"].as_u64(), Some(20), "{pingpong}");
+    assert!(pingpong["round_trips_per_sec"].as_f64().is_some_and(|r| r > 0.0), "{pingpong}");
 }

@@ -126,7 +126,9 @@ async fn connect(shared: &Shared) -> Result<Socket> {
         let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| Error::Protocol("an access token that is not a header value".into()))?;
         request.headers_mut().insert("authorization", bearer);
-        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await;
+        // disable_nagle: a chat frame goes out at once instead of waiting for the previous one's ACK.
+        let connecting = tokio_tungstenite::connect_async_with_config(request, None, true);
+        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, connecting).await;
         match attempt {
             Err(_) => return Err(Error::Network("the WebSocket upgrade timed out".into())),
             Ok(Ok((socket, _))) => return Ok(socket),

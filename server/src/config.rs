@@ -12,6 +12,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "HALLWAY_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Serve `GET /metrics` (Prometheus text) on this separate address; off when absent, so metrics are
+    /// never public by accident.
+    #[arg(long, env = "HALLWAY_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// Where the server keeps its files: the embedded database (when DATABASE_URL is unset), the token
     /// secret, uploads.
     #[arg(long, env = "HALLWAY_DATA_DIR", default_value = "./data")]
@@ -80,6 +84,8 @@ pub struct CommonArgs {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// Where `GET /metrics` is served, apart from the API; `None`: nowhere.
+    pub metrics_bind: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub demo: bool,
     pub database_url: Option<String>,
@@ -202,6 +208,7 @@ impl Config {
     pub fn new(data_dir: PathBuf) -> Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_bind: None,
             data_dir,
             demo: false,
             database_url: None,
@@ -223,6 +230,7 @@ impl Config {
     pub fn from_serve_args(args: ServeArgs) -> Config {
         let mut config = Config::from_common(args.data_dir, args.common);
         config.bind = args.bind;
+        config.metrics_bind = args.metrics_bind;
         config.demo = args.demo;
         config.media = MediaLimits {
             max_upload_bytes: args.max_upload_bytes,

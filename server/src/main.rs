@@ -138,6 +138,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         hallway_server::safety::retention::spawn_daily(database.pool.clone());
         let url = format!("{scheme}://{}", app.local_addr());
         tracing::info!(%url, "Hallway is listening");
+        if let Some(metrics) = app.metrics_addr() {
+            tracing::info!(url = %format!("http://{metrics}/metrics"), "metrics are served apart from the API");
+        }
         if demo {
             println!("{}", demo::banner(&url));
         }

@@ -16,6 +16,7 @@ use crate::config::{Config, TlsFiles};
 use crate::error::ApiError;
 use crate::http;
 use crate::media;
+use crate::metrics::Metrics;
 use crate::realtime::Realtime;
 use crate::state::{AppState, POLICY_SETTING};
 use crate::store;
@@ -24,6 +25,8 @@ use crate::store;
 pub struct Application {
     server: Server,
     local_addr: SocketAddr,
+    /// The metrics listener, apart from the API's, when `metrics_bind` is set.
+    metrics: Option<(Server, SocketAddr)>,
     state: AppState,
 }
 
@@ -35,19 +38,27 @@ impl Application {
         let tls = config.tls.as_ref().map(rustls_config).transpose()?;
         let listener = TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
         let local_addr = listener.local_addr()?;
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(TcpListener::bind(addr).with_context(|| format!("binding the metrics address {addr}"))?),
+            None => None,
+        };
+        let metrics = Metrics::new().context("registering the metrics")?;
         let workers = config.workers;
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
         let policy = Arc::new(std::sync::RwLock::new(policy));
         let keys = Arc::new(Keys::from_secret(&secret));
-        let realtime = Realtime::start(db.clone(), keys.clone(), config.realtime.clone(), policy.clone());
+        let realtime =
+            Realtime::start(db.clone(), keys.clone(), config.realtime.clone(), policy.clone(), metrics.clone());
         realtime.set_banned_words(crate::safety::load_banned_words(&db).await?);
         let state = AppState::new(config, db, keys, policy, realtime);
         let media = &state.config.media;
         media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
         let data = web::Data::new(state.clone());
         let database = state.database.clone();
+        let counted = metrics.clone();
         let mut server = HttpServer::new(move || {
             let database = database.clone();
+            let metrics = counted.clone();
             App::new()
                 .app_data(data.clone())
                 // While the database does not answer, API calls get 503 at once rather than after the pool's
@@ -59,13 +70,22 @@ impl Application {
                         Either::Right(srv.call(req))
                     }
                 })
-                .wrap_fn(|req, srv| {
+                .wrap_fn(move |req, srv| {
                     let (method, path, started) = (req.method().clone(), req.path().to_owned(), Instant::now());
+                    let metrics = metrics.clone();
                     srv.call(req).map(move |res| {
-                        if let Ok(res) = &res {
-                            let status = res.status().as_u16();
+                        let status = match &res {
+                            Ok(res) => res.status(),
+                            Err(err) => err.as_response_error().status_code(),
+                        };
+                        if status.is_server_error() {
+                            metrics.http_5xx.inc();
+                        } else if status == actix_web::http::StatusCode::TOO_MANY_REQUESTS {
+                            metrics.rate_limited_http.inc();
+                        }
+                        if res.is_ok() {
                             let ms = started.elapsed().as_secs_f64() * 1000.0;
-                            tracing::info!(%method, %path, status, ms, "request");
+                            tracing::info!(%method, %path, status = status.as_u16(), ms, "request");
                         }
                         res
                     })
@@ -73,6 +93,10 @@ impl Application {
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))
         })
+        // Nagle's algorithm holds a small frame back until the previous one is acknowledged, and the peer
+        // delays that acknowledgement by up to 40 ms: a chat's round trip paid it twice (issue 21). Set on
+        // every accepted socket, plain or TLS (actix-http sets it before the TLS handshake).
+        .tcp_nodelay(true)
         .shutdown_timeout(10);
         if let Some(workers) = workers {
             server = server.workers(workers.max(1));
@@ -82,7 +106,11 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Application { server, local_addr, state })
+        let metrics = match metrics_listener {
+            Some(listener) => Some(metrics_server(listener, metrics, state.db.clone())?),
+            None => None,
+        };
+        Ok(Application { server, local_addr, metrics, state })
     }
 
     /// The address the server listens on.
@@ -90,7 +118,12 @@ impl Application {
         self.local_addr
     }
 
-    /// A handle that stops the server.
+    /// The address `GET /metrics` is served on, if any (port 0 in `metrics_bind` picks a free one).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
+    /// A handle that stops the server (the metrics listener stops with it).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
@@ -102,8 +135,46 @@ impl Application {
 
     /// Serves until stopped: SIGTERM (or the handle) finishes requests in flight first; SIGINT stops at once.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((metrics, _)) = self.metrics else { return self.server.await };
+        let metrics_handle = metrics.handle();
+        let metrics = actix_rt::spawn(metrics);
+        let served = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics.await;
+        served
     }
+}
+
+/// The metrics listener: `GET /metrics` and nothing else, one worker, no signal handling of its own (it stops
+/// after the API server, in `Application::run`).
+fn metrics_server(listener: TcpListener, metrics: Metrics, db: PgPool) -> anyhow::Result<(Server, SocketAddr)> {
+    let addr = listener.local_addr()?;
+    let server = HttpServer::new(move || {
+        let (metrics, db) = (metrics.clone(), db.clone());
+        App::new().route(
+            "/metrics",
+            web::get().to(move || {
+                let rendered = metrics.render(&db);
+                async move {
+                    match rendered {
+                        Ok(text) => actix_web::HttpResponse::Ok()
+                            .content_type("text/plain; version=0.0.4; charset=utf-8")
+                            .body(text),
+                        Err(err) => {
+                            tracing::error!(error = %err, "could not render the metrics");
+                            actix_web::HttpResponse::InternalServerError().finish()
+                        }
+                    }
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    Ok((server, addr))
 }
 
 fn rustls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {

@@ -200,6 +200,7 @@ impl Actor for ConversationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.realtime.metrics().conversation_actors.inc();
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
         // No intent is handled before the members and the kind are known.
         let (db, id) = (self.realtime.db().clone(), self.id);
@@ -223,6 +224,7 @@ impl Actor for ConversationActor {
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
+        self.realtime.metrics().conversation_actors.dec();
         self.realtime.conversation_stopped(self.id, &ctx.address());
     }
 }

@@ -19,6 +19,7 @@ use super::{FrameText, SessionFilter, Target};
 use crate::auth::tokens::Keys;
 use crate::config::RealtimeLimits;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::safety::banned_words::BannedWords;
 
@@ -42,6 +43,8 @@ struct Inner {
     arbiters: Vec<ArbiterHandle>,
     /// Stores text messages, several per statement and commit when they come at the same moment.
     group_commit: GroupCommit,
+    /// Counters and gauges of sockets, frames, actors and the message writer.
+    metrics: Metrics,
     /// Running conversation actors. An entry may point at an actor that is stopping; callers that find its
     /// mailbox closed ask again and get a fresh one.
     conversations: Mutex<HashMap<Uuid, Addr<ConversationActor>>>,
@@ -51,14 +54,21 @@ struct Inner {
 
 impl Realtime {
     /// Starts the arbiter threads. Must be called inside an actix system.
-    pub fn start(db: PgPool, keys: Arc<Keys>, limits: RealtimeLimits, policy: Arc<RwLock<Policy>>) -> Realtime {
+    pub fn start(
+        db: PgPool,
+        keys: Arc<Keys>,
+        limits: RealtimeLimits,
+        policy: Arc<RwLock<Policy>>,
+        metrics: Metrics,
+    ) -> Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
-        let group_commit = GroupCommit::start(db.clone());
+        let group_commit = GroupCommit::start(db.clone(), metrics.clone());
         Realtime {
             inner: Arc::new(Inner {
                 db,
                 group_commit,
+                metrics,
                 policy,
                 keys,
                 banned_words: RwLock::new(Arc::new(BannedWords::default())),
@@ -68,6 +78,11 @@ impl Realtime {
                 users: RwLock::new(HashMap::new()),
             }),
         }
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// The database the actors persist to.

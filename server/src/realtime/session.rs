@@ -90,6 +90,7 @@ impl WsSession {
     }
 
     fn send_frame(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
+        self.realtime.metrics().frames_out.inc();
         ctx.text(&*encode(frame));
     }
 
@@ -112,14 +113,16 @@ impl WsSession {
         ctx.stop();
     }
 
-    fn rate_limited(limiter: &DefaultDirectRateLimiter) -> Option<ApiError> {
+    fn rate_limited(&self, limiter: &DefaultDirectRateLimiter) -> Option<ApiError> {
         limiter.check().err().map(|not_until| {
+            self.realtime.metrics().rate_limited_socket.inc();
             let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
             ApiError::rate_limited_ms(wait.as_millis().max(1) as u64)
         })
     }
 
     fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        self.realtime.metrics().frames_in.inc();
         let value: serde_json::Value = match serde_json::from_str(text) {
             Ok(value) => value,
             Err(_) => {
@@ -150,18 +153,26 @@ impl WsSession {
         match frame {
             ClientFrame::Ping { .. } => self.send_frame(ctx, &ServerFrame::Pong),
             ClientFrame::Send { client_msg_id, conversation_id, body, attachment_ids, .. } => {
-                if let Some(limited) = Self::rate_limited(&self.sends) {
+                if let Some(limited) = self.rate_limited(&self.sends) {
                     return Err(limited);
                 }
                 let outgoing = messaging::Outgoing::parse(&SendMessageRequest { client_msg_id, body, attachment_ids })?;
                 let reference = Some(outgoing.client_msg_id.as_str().to_owned());
                 self.typing_in.remove(&conversation_id);
                 let request = SendMessage { origin: self.origin(), sender: self.user_row.clone(), outgoing };
-                let realtime = self.realtime.clone();
-                self.forward(ctx, async move { realtime.ask(conversation_id, request).await }, reference);
+                let (realtime, arrived) = (self.realtime.clone(), Instant::now());
+                let answer = async move {
+                    let answer = realtime.ask(conversation_id, request).await;
+                    if answer.is_ok() {
+                        // The conversation actor answers once the message is durable and its ack handed on.
+                        realtime.metrics().send_to_ack.observe(arrived.elapsed().as_secs_f64());
+                    }
+                    answer
+                };
+                self.forward(ctx, answer, reference);
             }
             ClientFrame::Typing { conversation_id, typing, reference } => {
-                if typing && let Some(limited) = Self::rate_limited(&self.typing_limit) {
+                if typing && let Some(limited) = self.rate_limited(&self.typing_limit) {
                     return Err(limited);
                 }
                 if typing {
@@ -232,6 +243,7 @@ impl Actor for WsSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.realtime.metrics().sockets_open.inc();
         self.send_frame(ctx, &ServerFrame::Hello { session_id: self.conn_id, user: self.user.clone() });
         let limits = self.realtime.limits().clone();
         ctx.run_interval(limits.heartbeat_interval, move |act, ctx| {
@@ -268,6 +280,7 @@ impl Actor for WsSession {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        self.realtime.metrics().sockets_open.dec();
         if let Some(user) = self.realtime.user(self.user.id) {
             user.do_send(Disconnect { conn_id: self.conn_id });
         }
@@ -286,6 +299,7 @@ impl Handler<Outgoing> for WsSession {
         match msg {
             Outgoing::Frame(text) => {
                 self.pending.fetch_sub(1, Ordering::Relaxed);
+                self.realtime.metrics().frames_out.inc();
                 ctx.text(&*text);
             }
             Outgoing::Close(code, reason) => self.close(ctx, code, reason),

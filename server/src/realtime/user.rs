@@ -153,10 +153,12 @@ impl Actor for UserActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Self::Context) {
+        self.realtime.metrics().user_actors.inc();
         self.announce(true);
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
+        self.realtime.metrics().user_actors.dec();
         self.realtime.user_stopped(self.user_id, &ctx.address());
     }
 }

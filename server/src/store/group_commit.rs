@@ -7,9 +7,12 @@
 //! only after the commit, so an acknowledgement still means the message is durable. One task, so two
 //! batches never lock conversation rows against each other.
 
+use std::time::Instant;
+
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages::{self, MessageRow, NewText};
+use crate::metrics::Metrics;
 use sqlx::PgPool;
 
 /// The most messages one statement takes.
@@ -27,9 +30,9 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the writer task on the current runtime.
-    pub fn start(db: PgPool) -> GroupCommit {
+    pub fn start(db: PgPool, metrics: Metrics) -> GroupCommit {
         let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(write(db, waiting));
+        tokio::spawn(write(db, waiting, metrics));
         GroupCommit { queue }
     }
 
@@ -43,15 +46,31 @@ impl GroupCommit {
 }
 
 /// The writer: takes what is queued, up to `MAX_BATCH`, and stores it.
-async fn write(db: PgPool, mut waiting: mpsc::Receiver<(NewText, Reply)>) {
+async fn write(db: PgPool, mut waiting: mpsc::Receiver<(NewText, Reply)>, metrics: Metrics) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (messages, replies): (Vec<NewText>, Vec<Reply>) = batch.drain(..).unzip();
+        metrics.group_commit_batch.observe(messages.len() as f64);
+        // One connection for the whole batch, taken once: the time spent waiting for it is the pool's
+        // wait on the path every message takes.
+        let waiting_since = Instant::now();
+        let mut conn = match db.acquire().await {
+            Ok(conn) => conn,
+            Err(err) => {
+                metrics.db_acquire_wait.observe(waiting_since.elapsed().as_secs_f64());
+                tracing::warn!(error = %err, "no database connection for a batch of messages");
+                for reply in replies {
+                    let _ = reply.send(Err(sqlx::Error::PoolTimedOut));
+                }
+                continue;
+            }
+        };
+        metrics.db_acquire_wait.observe(waiting_since.elapsed().as_secs_f64());
         let rows = if messages.len() == 1 {
             // Alone: the single statement, whose answers and errors are the reference.
             vec![None]
         } else {
-            messages::insert_texts(&db, &messages).await.unwrap_or_else(|err| {
+            messages::insert_texts(&mut *conn, &messages).await.unwrap_or_else(|err| {
                 // A repeated client_msg_id inside the batch, or a failure of the whole statement.
                 tracing::debug!(error = %err, "a batch of messages failed; storing them one at a time");
                 vec![None; messages.len()]
@@ -62,7 +81,7 @@ async fn write(db: PgPool, mut waiting: mpsc::Receiver<(NewText, Reply)>) {
             // stores it or tells which refusal it is.
             let answer = match row {
                 Some(row) => Ok(Some(row)),
-                None => messages::insert_text(&db, message).await,
+                None => messages::insert_text(&mut *conn, message).await,
             };
             let _ = reply.send(answer);
         }

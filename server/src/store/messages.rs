@@ -134,7 +134,7 @@ async fn insert_in(tx: &mut PgConnection, new: &NewMessage<'_>) -> Result<Messag
 /// member (else `None`), the seq comes from the conversation row as in `insert`, and the sender's read marker
 /// moves to it. A repeated `client_msg_id` fails with `messages_sender_client_msg_id_key` and, the statement
 /// being atomic, takes no seq. The hot path of sending: one round trip.
-pub async fn insert_text(db: &PgPool, new: &NewText) -> Result<Option<MessageRow>, sqlx::Error> {
+pub async fn insert_text(db: impl PgExecutor<'_>, new: &NewText) -> Result<Option<MessageRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "WITH next AS (
              UPDATE conversations SET next_seq = next_seq + 1, last_message_at = now()
@@ -181,7 +181,7 @@ pub struct NewText {
 /// `client_msg_id` exists already (the caller sends those through `insert_text`, which tells them apart). Two
 /// messages of the batch with the same sender and `client_msg_id` fail the whole statement with
 /// `messages_sender_client_msg_id_key`: the caller then sends each through `insert_text`.
-pub async fn insert_texts(db: &PgPool, batch: &[NewText]) -> Result<Vec<Option<MessageRow>>, sqlx::Error> {
+pub async fn insert_texts(db: impl PgExecutor<'_>, batch: &[NewText]) -> Result<Vec<Option<MessageRow>>, sqlx::Error> {
     let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
     let conversations: Vec<Uuid> = batch.iter().map(|m| m.conversation_id).collect();
     let senders: Vec<Uuid> = batch.iter().map(|m| m.sender_id).collect();

@@ -87,6 +87,7 @@ pub struct TestServer {
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -114,17 +115,23 @@ impl TestServer {
         let scheme = if config.tls.is_some() { "https" } else { "http" };
         let app = Application::build(config, pool.clone()).await.expect("building the application");
         let local_addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let base_url = format!("{scheme}://{local_addr}");
         let handle = app.handle();
         let state = app.state().clone();
         actix_rt::spawn(app.run());
         let client = reqwest::Client::builder().build().expect("building the HTTP client");
-        TestServer { base_url, pool, client, state, handle, local_addr, _data_dir: data_dir }
+        TestServer { base_url, pool, client, state, handle, local_addr, metrics_addr, _data_dir: data_dir }
     }
 
     /// The loopback address the server listens on (for clients that must dial it themselves).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the metrics listener, when the configuration set `metrics_bind`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The absolute URL of a path such as `/api/v1/me`.
