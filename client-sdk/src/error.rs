@@ -137,7 +137,7 @@ impl From<Error> for HallwayError {
                 NotFound => HallwayError::NotFound,
                 RateLimited => HallwayError::RateLimited { retry_after_ms: retry_after_ms.unwrap_or(1000) },
                 InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging
-                | BannedWord | Conflict | TooLarge | UnsupportedMediaType => {
+                | InvalidSyncToken | BannedWord | Conflict | TooLarge | UnsupportedMediaType => {
                     HallwayError::InvalidInput { code: code.to_string(), reason: message }
                 }
                 Unavailable => HallwayError::Network,
