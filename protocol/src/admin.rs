@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::ErrorCode;
 use crate::model::{Role, User};
-use crate::validate::Invalid;
+use crate::validate::{Invalid, check_text};
 
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
@@ -239,6 +239,7 @@ pub struct Username(String);
 impl Username {
     /// Checks and trims a username.
     pub fn parse(raw: &str) -> Result<Username, Invalid> {
+        check_text("username", raw)?;
         let trimmed = raw.trim();
         let length = trimmed.chars().count();
         if length == 0
@@ -265,6 +266,7 @@ pub struct DisplayName(String);
 impl DisplayName {
     /// Checks and trims a display name.
     pub fn parse(raw: &str) -> Result<DisplayName, Invalid> {
+        check_text("display_name", raw)?;
         let trimmed = raw.trim();
         let length = trimmed.chars().count();
         if length == 0 || length > MAX_DISPLAY_NAME_CHARS {
@@ -287,6 +289,7 @@ pub struct Email(String);
 impl Email {
     /// Checks and trims an email address.
     pub fn parse(raw: &str) -> Result<Email, Invalid> {
+        check_text("email", raw)?;
         let trimmed = raw.trim();
         let bad = || invalid(format!("email: not an email address ({raw:?})"));
         if trimmed.chars().count() > MAX_EMAIL_CHARS || trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {

@@ -46,6 +46,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .wrap(actix_web::middleware::from_fn(http::input::refuse_control_characters))
                 .wrap_fn(|req, srv| {
                     let (method, path, started) = (req.method().clone(), req.path().to_owned(), Instant::now());
                     srv.call(req).map(move |res| {
