@@ -94,7 +94,15 @@ pub fn check_json_text(value: &serde_json::Value) -> Result<(), Invalid> {
     walk(value, &mut String::new())
 }
 
-/// A message body: at most 4,000 characters once trimmed; may be empty only when attachments carry the message.
+/// Whether `c` shows nothing on its own: white space, the zero-width space, non-joiner and joiner
+/// (U+200B..U+200D), the word joiner (U+2060) and the zero-width no-break space (U+FEFF). A body made only of
+/// these would be an empty bubble, so it counts as empty.
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+}
+
+/// A message body: at most 4,000 characters once trimmed; may be empty (or only invisible characters, see
+/// [`is_invisible`]) only when attachments carry the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageBody(String);
 
@@ -103,7 +111,7 @@ impl MessageBody {
     pub fn parse(raw: &str, has_attachments: bool) -> Result<MessageBody, Invalid> {
         check_text("body", raw)?;
         let length = raw.trim().chars().count();
-        if length == 0 && !has_attachments {
+        if !has_attachments && raw.chars().all(is_invisible) {
             return Err(Invalid::new(ErrorCode::BodyEmpty, "body: a message needs text or an attachment"));
         }
         if length > MAX_BODY_CHARS {
@@ -303,6 +311,18 @@ mod tests {
         );
         let rtl = " مرحبا بالعالم ";
         assert_eq!(MessageBody::parse(rtl, false).unwrap().as_str(), rtl);
+    }
+
+    #[test]
+    fn a_body_of_only_zero_width_or_invisible_characters_is_empty() {
+        for blank in ["\u{200b}", "\u{200b}\u{200c}\u{200d}", " \u{2060} ", "\u{feff}\n\t", "\u{3000}\u{200b}"] {
+            assert_eq!(MessageBody::parse(blank, false).unwrap_err().code, ErrorCode::BodyEmpty, "{blank:?}");
+            assert_eq!(MessageBody::parse(blank, true).unwrap().as_str(), blank, "{blank:?}");
+        }
+        // A visible character beside them is a message, kept exactly as sent (ZWJ emoji sequences included).
+        for text in ["a\u{200b}", "\u{200b}.", "👨\u{200d}👩\u{200d}👧"] {
+            assert_eq!(MessageBody::parse(text, false).unwrap().as_str(), text, "{text:?}");
+        }
     }
 
     #[test]

@@ -172,3 +172,20 @@ async fn a_socket_send_with_nul_gets_an_invalid_input_error_frame_and_the_socket
     assert_eq!(socket.expect("ack").await["message"]["body"], "ok\r\n");
     socket.expect_none_of(&["error"], Duration::from_millis(200)).await;
 }
+
+#[actix_web::test]
+async fn a_body_of_only_zero_width_characters_is_body_empty_when_sent_or_edited() {
+    let server = TestServer::start().await;
+    let (teacher, parent) =
+        (person(&server, "rivera", Role::Teacher).await, person(&server, "mei", Role::Parent).await);
+    let chat = group(&server, &[&teacher, &parent]).await;
+    for (i, blank) in ["\u{200b}", "\u{200b}\u{200c}\u{200d}", " \u{2060}\n", "\u{feff}"].into_iter().enumerate() {
+        let (status, response) = send(&server, &teacher, chat, &format!("c{i}"), blank).await;
+        assert_eq!((status, error_code(&response)), (StatusCode::BAD_REQUEST, "body_empty"), "{blank:?}");
+    }
+    let message = sent(&server, &teacher, chat, "ok", "a\u{200b}b").await;
+    assert_eq!(message["body"], "a\u{200b}b");
+    let path = format!("/api/v1/messages/{}", message["id"].as_str().unwrap_or_default());
+    let (status, response) = server.patch(&path, teacher.token(), &json!({"body": "\u{200b}\u{200d}"})).await;
+    assert_eq!((status, error_code(&response)), (StatusCode::BAD_REQUEST, "body_empty"));
+}
