@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
@@ -43,9 +45,11 @@ impl Application {
         let media = &state.config.media;
         media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
         let data = web::Data::new(state.clone());
+        let hsts = tls.is_some();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .wrap(default_headers(hsts))
                 .wrap(actix_web::middleware::from_fn(http::input::refuse_control_characters))
                 .wrap_fn(|req, srv| {
                     let (method, path, started) = (req.method().clone(), req.path().to_owned(), Instant::now());
@@ -92,6 +96,16 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Headers every answer carries unless its handler set its own: `Cache-Control: no-store` (answers carry
+/// tokens and private messages; downloads and pictures set their own `private` caching) and
+/// `X-Content-Type-Options: nosniff`; under TLS also `Strict-Transport-Security`, so browsers never fall back
+/// to plain HTTP for this host.
+fn default_headers(tls: bool) -> DefaultHeaders {
+    let headers =
+        DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")).add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if tls { headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")) } else { headers }
 }
 
 fn rustls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
