@@ -36,6 +36,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
         let local_addr = listener.local_addr()?;
         let workers = config.workers;
+        crate::usernames::backfill(&db).await.context("filling the skeletons of older usernames")?;
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
         let policy = Arc::new(std::sync::RwLock::new(policy));
         let keys = Arc::new(Keys::from_secret(&secret));

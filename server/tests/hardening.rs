@@ -168,3 +168,48 @@ async fn a_photo_stops_being_served_when_a_group_admin_deletes_the_message() {
     assert!(status.is_success(), "{status}");
     assert_every_way(&server, &message["attachments"][0], [&parent, &teacher], StatusCode::NOT_FOUND).await;
 }
+
+#[actix_web::test]
+async fn usernames_that_pass_for_others_are_refused() {
+    let server = TestServer::start().await;
+    let boss = person(&server, "boss", Role::Admin).await;
+    server.create_user("admin", Role::Admin).await;
+    let create = |username: &str| json!({"username": username, "display_name": "Someone", "role": "parent"});
+    // Cyrillic а, fullwidth letters (NFKC makes them `admin`), and a digit one for a letter l.
+    for look_alike in ["\u{430}dmin", "ａｄｍｉｎ", "ADM\u{0399}N"] {
+        let (status, response) = server.post("/api/v1/admin/users", boss.token(), &create(look_alike)).await;
+        assert_eq!((status, error_code(&response)), (StatusCode::CONFLICT, "conflict"), "{look_alike:?}: {response}");
+    }
+    let (status, response) = server.post("/api/v1/admin/users", boss.token(), &create("..")).await;
+    assert_eq!((status, error_code(&response)), (StatusCode::BAD_REQUEST, "invalid_input"), "{response}");
+    assert!(response["error"]["message"].as_str().unwrap_or_default().starts_with("username: "));
+    // Fullwidth that looks like nobody is stored in its normal form.
+    let (status, created) = server.post("/api/v1/admin/users", boss.token(), &create("ｍｅｉ")).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["user"]["username"], "mei");
+    // A roster import meets the same rule.
+    let csv = "role,username,display_name\nparent,\u{430}dmin,Fake Admin\n";
+    let request = server.client.post(server.url("/api/v1/admin/import")).header("content-type", "text/csv").body(csv);
+    let (status, response) = server.send(request, boss.token()).await;
+    assert_eq!((status, error_code(&response)), (StatusCode::CONFLICT, "conflict"), "{response}");
+}
+
+#[actix_web::test]
+async fn older_usernames_get_their_skeleton_at_start_up() {
+    let pool = hallway_test_support::fresh_database().await;
+    sqlx::query("INSERT INTO users (id, username, display_name, role) VALUES ($1, 'teacher', 'T', 'teacher')")
+        .bind(uuid::Uuid::now_v7())
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let server = TestServer::start_on(pool.clone()).await;
+    let skeleton: Option<String> = sqlx::query_scalar("SELECT username_skeleton FROM users WHERE username = 'teacher'")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(skeleton.as_deref(), Some("teacher"));
+    let boss = person(&server, "boss", Role::Admin).await;
+    let body = json!({"username": "t\u{435}acher", "display_name": "Fake", "role": "teacher"});
+    let (status, _) = server.post("/api/v1/admin/users", boss.token(), &body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "Cyrillic е in teacher");
+}
