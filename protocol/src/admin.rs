@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use crate::error::ErrorCode;
 use crate::model::{Role, User};
-use crate::validate::Invalid;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::validate::{Invalid, check_text};
 
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
@@ -232,27 +234,35 @@ pub struct PolicyTable {
     pub rules: Vec<PolicyRule>,
 }
 
-/// A username: 1 to 64 letters, digits, `.`, `_` or `-` (trimmed). Unique ignoring letter case.
+/// A username: 1 to 64 characters after Unicode NFKC normalisation (so fullwidth `ａｄｍｉｎ` is `admin`):
+/// letters and digits of any script, combining marks after them, and `.`, `_` or `-`; it starts with a letter
+/// or a digit and ends with a letter, a digit or a combining mark (so `..`, `-x` and `x.` are refused).
+/// Unique ignoring letter case; the server also refuses one that looks like an existing one (its confusable
+/// skeleton, Unicode TS #39).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
 impl Username {
-    /// Checks and trims a username.
+    /// Checks, trims and NFKC-normalises a username.
     pub fn parse(raw: &str) -> Result<Username, Invalid> {
-        let trimmed = raw.trim();
-        let length = trimmed.chars().count();
-        if length == 0
-            || length > MAX_USERNAME_CHARS
-            || !trimmed.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        check_text("username", raw)?;
+        let normalised: String = raw.trim().nfkc().collect();
+        let length = normalised.chars().count();
+        let is_mark = unicode_normalization::char::is_combining_mark;
+        let allowed = |c: char| c.is_alphanumeric() || is_mark(c) || matches!(c, '.' | '_' | '-');
+        let starts_well = normalised.chars().next().is_some_and(char::is_alphanumeric);
+        let ends_well = normalised.chars().last().is_some_and(|c| c.is_alphanumeric() || is_mark(c));
+        if length == 0 || length > MAX_USERNAME_CHARS || !normalised.chars().all(allowed) || !starts_well || !ends_well
         {
             return Err(invalid(format!(
-                "username: 1 to {MAX_USERNAME_CHARS} letters, digits, `.`, `_` or `-` (got {raw:?})"
+                "username: 1 to {MAX_USERNAME_CHARS} letters, digits, `.`, `_` or `-`, starting with a letter or \
+                 digit and ending with one (got {raw:?})"
             )));
         }
-        Ok(Username(trimmed.to_owned()))
+        Ok(Username(normalised))
     }
 
-    /// The trimmed username.
+    /// The trimmed, normalised username.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -265,6 +275,7 @@ pub struct DisplayName(String);
 impl DisplayName {
     /// Checks and trims a display name.
     pub fn parse(raw: &str) -> Result<DisplayName, Invalid> {
+        check_text("display_name", raw)?;
         let trimmed = raw.trim();
         let length = trimmed.chars().count();
         if length == 0 || length > MAX_DISPLAY_NAME_CHARS {
@@ -287,6 +298,7 @@ pub struct Email(String);
 impl Email {
     /// Checks and trims an email address.
     pub fn parse(raw: &str) -> Result<Email, Invalid> {
+        check_text("email", raw)?;
         let trimmed = raw.trim();
         let bad = || invalid(format!("email: not an email address ({raw:?})"));
         if trimmed.chars().count() > MAX_EMAIL_CHARS || trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -320,8 +332,22 @@ mod tests {
             assert!(Username::parse(good).is_ok(), "{good:?}");
         }
         assert_eq!(Username::parse("  padded ").unwrap().as_str(), "padded");
-        for bad in ["", "  ", "two words", "semi;colon", "at@sign", "x".repeat(65).as_str()] {
+        for bad in ["", "  ", "two words", "semi;colon", "at@sign", "x".repeat(65).as_str(), "..", ".", "-x", "x."] {
             assert_eq!(Username::parse(bad).unwrap_err().code, ErrorCode::InvalidInput, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn usernames_are_nfkc_normalised_and_any_script_is_welcome() {
+        assert_eq!(Username::parse("ａｄｍｉｎ").unwrap().as_str(), "admin");
+        assert_eq!(Username::parse("ｍｅｉ＿chen").unwrap().as_str(), "mei_chen");
+        // Decomposed é is composed, so it is the same name as the precomposed one.
+        assert_eq!(Username::parse("e\u{301}lodie").unwrap().as_str(), "élodie");
+        for good in ["मीरा", "李华", "Ålesund.2", "o\u{308}", "аdmin"] {
+            assert!(Username::parse(good).is_ok(), "{good:?}");
+        }
+        for bad in ["\u{301}a", "\u{301}", "a\u{200b}b", "a\u{0}"] {
+            assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
     }
 

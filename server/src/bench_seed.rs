@@ -66,11 +66,13 @@ pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<S
     for (start, ids) in user_ids.chunks(CHUNK).enumerate().map(|(i, c)| (i * CHUNK, c)) {
         let names: Vec<String> = (start..start + ids.len()).map(|i| format!("bench-{run}-{i}")).collect();
         sqlx::query(
-            "INSERT INTO users (id, username, display_name, role)
-             SELECT id, name, name, 'teacher' FROM UNNEST($1::uuid[], $2::text[]) AS t(id, name)",
+            "INSERT INTO users (id, username, display_name, role, username_skeleton)
+             SELECT id, name, name, 'teacher', skeleton
+               FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS t(id, name, skeleton)",
         )
         .bind(ids)
         .bind(&names)
+        .bind(names.iter().map(|n| crate::usernames::skeleton(n)).collect::<Vec<_>>())
         .execute(db)
         .await?;
         sqlx::query("INSERT INTO sessions (id, user_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[])")

@@ -61,8 +61,8 @@ pub async fn seed(db: &PgPool) -> Result<(), DemoError> {
     let mut tx = db.begin().await?;
     for (username, display_name, role) in DEMO_USERS {
         sqlx::query(
-            "INSERT INTO users (id, username, email, display_name, role, password_hash)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO users (id, username, email, display_name, role, password_hash, username_skeleton)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (lower(username)) DO UPDATE SET password_hash = EXCLUDED.password_hash, updated_at = now()",
         )
         .bind(Uuid::now_v7())
@@ -71,6 +71,7 @@ pub async fn seed(db: &PgPool) -> Result<(), DemoError> {
         .bind(display_name)
         .bind(role.as_str())
         .bind(&hash)
+        .bind(crate::usernames::skeleton(username))
         .execute(&mut *tx)
         .await?;
     }

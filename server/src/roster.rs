@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use hallway_protocol::Role;
 use hallway_protocol::admin::{DisplayName, Email, ImportProblem, ImportReport, RoleCounts, Username};
+use hallway_protocol::validate::check_text;
 
 /// Largest roster file accepted.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
@@ -109,6 +110,13 @@ impl Roster {
             if roster.lines > MAX_ROWS {
                 roster.problem(line, None, format!("a roster may hold at most {MAX_ROWS} people: split the file"));
                 break;
+            }
+            // The text-input rule, for every cell: a NUL must not reach the database's look-ups.
+            let refused =
+                header.iter().zip(record.iter()).find_map(|(name, cell)| Some((name, check_text(name, cell).err()?)));
+            if let Some((name, invalid)) = refused {
+                roster.problem(line, Some(name), invalid.message);
+                continue;
             }
             let field = |at: Option<usize>| at.and_then(|i| record.get(i)).unwrap_or("");
             roster.row(
@@ -345,6 +353,18 @@ mod tests {
         assert_eq!(roster.rows[1].line, 4);
         assert_eq!(roster.report().guardianships, 2);
         assert_eq!(roster.report().by_role.student, 2);
+    }
+
+    #[test]
+    fn a_control_character_in_any_cell_is_a_problem_of_its_column() {
+        let file = "role,username,display_name,email,children\n\
+                    parent,mei,Mei,,lily\u{0}\n\
+                    student,lily,Li\u{1b}ly,,\n\
+                    teacher,ravi,Ravi,,\n";
+        let roster = Roster::parse(file.as_bytes());
+        assert_eq!(lines(&roster), vec![(2, Some("children".into())), (3, Some("display_name".into()))]);
+        assert!(roster.lookups().0.iter().all(|name| !name.contains('\u{0}')));
+        assert_eq!(roster.rows.len(), 1);
     }
 
     #[test]

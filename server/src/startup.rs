@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
@@ -44,6 +46,7 @@ impl Application {
         };
         let metrics = Metrics::new().context("registering the metrics")?;
         let workers = config.workers;
+        crate::usernames::backfill(&db).await.context("filling the skeletons of older usernames")?;
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
         let policy = Arc::new(std::sync::RwLock::new(policy));
         let keys = Arc::new(Keys::from_secret(&secret));
@@ -56,6 +59,7 @@ impl Application {
         let data = web::Data::new(state.clone());
         let database = state.database.clone();
         let counted = metrics.clone();
+        let hsts = tls.is_some();
         let mut server = HttpServer::new(move || {
             let database = database.clone();
             let metrics = counted.clone();
@@ -70,6 +74,8 @@ impl Application {
                         Either::Right(srv.call(req))
                     }
                 })
+                .wrap(default_headers(hsts))
+                .wrap(actix_web::middleware::from_fn(http::input::refuse_control_characters))
                 .wrap_fn(move |req, srv| {
                     let (method, path, started) = (req.method().clone(), req.path().to_owned(), Instant::now());
                     let metrics = metrics.clone();
@@ -175,6 +181,16 @@ fn metrics_server(listener: TcpListener, metrics: Metrics, db: PgPool) -> anyhow
     .listen(listener)?
     .run();
     Ok((server, addr))
+}
+
+/// Headers every answer carries unless its handler set its own: `Cache-Control: no-store` (answers carry
+/// tokens and private messages; downloads and pictures set their own `private` caching) and
+/// `X-Content-Type-Options: nosniff`; under TLS also `Strict-Transport-Security`, so browsers never fall back
+/// to plain HTTP for this host.
+fn default_headers(tls: bool) -> DefaultHeaders {
+    let headers =
+        DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")).add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if tls { headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")) } else { headers }
 }
 
 fn rustls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {

@@ -629,7 +629,7 @@ async fn downloads_have_safe_headers_ranges_and_etags() {
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
     assert!(response.bytes().await.unwrap().is_empty());
 
-    // Images, audio and PDFs open in place.
+    // Images open in place.
     let image = upload_ok(&server, &tokens.access_token, "p.png", png(10, 10)).await;
     let response = get(&server, image["url"].as_str().unwrap(), None).await;
     assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));

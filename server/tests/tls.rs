@@ -79,6 +79,21 @@ async fn https_client_trusting_the_certificate_gets_health_and_signs_in() {
 }
 
 #[actix_web::test]
+async fn every_answer_under_tls_carries_strict_transport_security() {
+    let (server, cert_pem) = start_tls_server().await;
+    let client = tls_client(&server, &cert_pem);
+    for path in ["/healthz", "/api/v1/me", "/api/v1/no-such-route", "/admin/"] {
+        let response = client.get(https_url(&server, path)).send().await.unwrap();
+        let hsts = response.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(hsts.as_deref(), Some("max-age=31536000"), "{path}");
+    }
+    let login = client.post(https_url(&server, "/api/v1/auth/login")).json(&json!({ "login": "x", "password": "y" }));
+    let response = login.send().await.unwrap();
+    assert_eq!(response.headers()["strict-transport-security"], "max-age=31536000");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+#[actix_web::test]
 async fn a_client_that_does_not_trust_the_certificate_is_refused() {
     let (server, _) = start_tls_server().await;
     // Trusts another self-signed certificate for the same names, not the server's.

@@ -157,7 +157,7 @@ pub struct SignedQuery {
     ),
     responses(
         (status = 200, description = "The file as stored: `Content-Type` is its `mime_type` (`text/plain` with \
-            `charset=utf-8`); `Content-Disposition` is `inline` for images, audio and PDF, `attachment` otherwise, \
+            `charset=utf-8`); `Content-Disposition` is `inline` for images, `attachment` for every other file, \
             with the file name",
             content(
                 ("image/jpeg"), ("image/png"), ("image/gif"), ("application/pdf"),
@@ -265,10 +265,12 @@ async fn serve(
 ) -> ApiResult<HttpResponse> {
     let access = access(state, req, id, variant, query).await?;
     let row = store::attachments::find(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
-    let allowed = match access {
-        Access::Link => !store::attachments::carried_by_deleted_message(&state.db, id).await?,
-        Access::User(user_id) => store::attachments::may_read(&state.db, id, user_id).await?,
-    };
+    // A deleted message's files stop being served at once, to everyone: link holders, members, the uploader.
+    let allowed = !store::attachments::carried_by_deleted_message(&state.db, id).await?
+        && match access {
+            Access::Link => true,
+            Access::User(user_id) => store::attachments::may_read(&state.db, id, user_id).await?,
+        };
     if !allowed {
         return Err(ApiError::not_found());
     }
@@ -279,8 +281,8 @@ async fn serve(
     let key = key.and_then(BlobKey::parse).ok_or_else(ApiError::not_found)?;
     let (content_type, disposition) = match variant {
         Variant::Original => {
-            let inline =
-                ["image/", "audio/"].iter().any(|p| row.mime_type.starts_with(p)) || row.mime_type == "application/pdf";
+            // Only images open in the browser; anything else (a PDF may carry JavaScript) is a download.
+            let inline = row.mime_type.starts_with("image/");
             let content_type = match row.mime_type.as_str() {
                 "text/plain" => "text/plain; charset=utf-8".to_owned(),
                 other => other.to_owned(),

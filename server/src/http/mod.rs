@@ -10,6 +10,7 @@ pub mod console;
 pub mod conversations;
 pub mod directory;
 pub mod health;
+pub mod input;
 pub mod me;
 pub mod messages;
 pub mod openapi;

@@ -134,6 +134,10 @@ impl WsSession {
             }
         };
         let reference = value.get("ref").and_then(|r| r.as_str()).map(str::to_owned);
+        // The text-input rule, for every string of the frame, before anything reads it.
+        if let Err(invalid) = hallway_protocol::validate::check_json_text(&value) {
+            return self.refuse(ctx, &ApiError::from(invalid), reference);
+        }
         let frame: ClientFrame = match serde_json::from_value(value) {
             Ok(frame) => frame,
             Err(err) => {

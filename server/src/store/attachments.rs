@@ -107,11 +107,13 @@ pub async fn claim_for_message(conn: &mut PgConnection, uploader_id: Uuid, ids: 
             return Err(ClaimError::Duplicate(*id));
         }
     }
-    let rows: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT id, uploader_id FROM attachments WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind(ids)
-            .fetch_all(&mut *conn)
-            .await?;
+    // A file removed with its deleted message is as good as gone: it cannot come back in another message.
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT id, uploader_id FROM attachments WHERE id = ANY($1) AND removed_at IS NULL ORDER BY id FOR UPDATE",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
     // A second statement, so its snapshot is taken after the locks: a message that took one of these files
     // while this transaction waited for the lock is seen (in one statement, the wait would not refresh it).
     let carried: Vec<Uuid> =
@@ -221,10 +223,11 @@ pub async fn may_read(db: impl PgExecutor<'_>, id: Uuid, user_id: Uuid) -> Resul
     .await
 }
 
-/// Whether the message carrying the attachment has been deleted (its signed links stop working at once).
+/// Whether the message that carried the attachment has been deleted (it is then served to nobody).
 pub async fn carried_by_deleted_message(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM message_attachments ma JOIN messages m ON m.id = ma.message_id
+        "SELECT EXISTS (SELECT 1 FROM attachments WHERE id = $1 AND removed_at IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM message_attachments ma JOIN messages m ON m.id = ma.message_id
                         WHERE ma.attachment_id = $1 AND m.deleted_at IS NOT NULL)",
     )
     .bind(id)
@@ -244,7 +247,8 @@ pub async fn blob_in_use(db: impl PgExecutor<'_>, key: &BlobKey) -> Result<bool,
     .await
 }
 
-/// Up to `limit` attachments that no message carries and that were uploaded before `before`, oldest first.
+/// Up to `limit` attachments that no message carries and that were uploaded before `before` or removed with
+/// their deleted message (those go at the next run, whatever their age), oldest first.
 pub async fn unattached_before(
     db: impl PgExecutor<'_>,
     before: OffsetDateTime,
@@ -252,7 +256,8 @@ pub async fn unattached_before(
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT a.id FROM attachments a
-         WHERE a.created_at < $1 AND NOT EXISTS (SELECT 1 FROM message_attachments ma WHERE ma.attachment_id = a.id)
+         WHERE (a.created_at < $1 OR a.removed_at IS NOT NULL)
+           AND NOT EXISTS (SELECT 1 FROM message_attachments ma WHERE ma.attachment_id = a.id)
          ORDER BY a.created_at LIMIT $2",
     )
     .bind(before)

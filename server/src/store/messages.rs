@@ -352,10 +352,18 @@ pub async fn edit(tx: &mut PgConnection, id: Uuid, body: &MessageBody) -> Result
     .await
 }
 
-/// Soft-deletes a message: the body goes, its attachments are unlinked and its reactions removed; the row
+/// Soft-deletes a message: the body goes, its attachments are unlinked and marked removed (never served or
+/// attached again; the cleanup task deletes them) and its reactions removed; the row
 /// and its `seq` stay, so clients see no gap. Earlier versions in `message_edits` stay for the school's
 /// records. Deleting a deleted message changes nothing.
 pub async fn soft_delete(tx: &mut PgConnection, id: Uuid) -> Result<Option<MessageRow>, sqlx::Error> {
+    sqlx::query(
+        "UPDATE attachments SET removed_at = coalesce(removed_at, now())
+          WHERE id IN (SELECT attachment_id FROM message_attachments WHERE message_id = $1)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM message_attachments WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query_as(concat!(

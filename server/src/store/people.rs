@@ -259,18 +259,19 @@ pub struct NewPeople {
     pub roles: Vec<String>,
 }
 
-/// Inserts many people at once (no password: they activate with a code). A taken username or email is a
-/// unique violation, as for one.
+/// Inserts many people at once (no password: they activate with a code). A taken username or email, or a
+/// username that looks like a taken one, is a unique violation, as for one.
 pub async fn insert_many(db: impl PgExecutor<'_>, people: &NewPeople) -> Result<u64, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO users (id, username, email, display_name, role)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])",
+        "INSERT INTO users (id, username, email, display_name, role, username_skeleton)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
     )
     .bind(&people.ids)
     .bind(&people.usernames)
     .bind(&people.emails)
     .bind(&people.display_names)
     .bind(&people.roles)
+    .bind(people.usernames.iter().map(|u| crate::usernames::skeleton(u)).collect::<Vec<_>>())
     .execute(db)
     .await
     .map(|r| r.rows_affected())

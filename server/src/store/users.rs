@@ -62,11 +62,12 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a user and returns it. A taken username or email is a unique violation
-/// (`users_username_key` / `users_email_key`).
+/// (`users_username_key` / `users_email_key`), and so is a username that looks like a taken one
+/// (`users_username_skeleton_key`; the skeleton is derived here, as a generated column would be).
 pub async fn insert(db: impl PgExecutor<'_>, new: &NewUser<'_>) -> Result<UserRow, sqlx::Error> {
     sqlx::query_as(concat!(
-        "INSERT INTO users (id, username, email, display_name, role, password_hash)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        "INSERT INTO users (id, username, email, display_name, role, password_hash, username_skeleton)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
         user_columns!()
     ))
     .bind(Uuid::now_v7())
@@ -75,6 +76,7 @@ pub async fn insert(db: impl PgExecutor<'_>, new: &NewUser<'_>) -> Result<UserRo
     .bind(new.display_name)
     .bind(new.role.as_str())
     .bind(new.password_hash)
+    .bind(crate::usernames::skeleton(new.username))
     .fetch_one(db)
     .await
 }

@@ -105,6 +105,12 @@ pub async fn import(
     let codes = match insert(&mut tx, &roster, admin.id()).await {
         Ok(codes) => codes,
         // Someone took a username or email between the check and the insert.
+        Err(err) if store::violated_unique_constraint(&err) == Some(crate::usernames::SKELETON_CONSTRAINT) => {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "username: one of the usernames is too much like an existing one (or another in the file)",
+            ));
+        }
         Err(err) if store::violated_unique_constraint(&err).is_some() => {
             return Err(ApiError::new(ErrorCode::Conflict, "a username or email was taken meanwhile: try again"));
         }

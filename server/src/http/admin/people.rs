@@ -165,6 +165,10 @@ pub async fn create(
         Err(err) => {
             return Err(match store::violated_unique_constraint(&err) {
                 Some("users_username_key") => ApiError::new(ErrorCode::Conflict, "that username is taken"),
+                Some(crate::usernames::SKELETON_CONSTRAINT) => ApiError::new(
+                    ErrorCode::Conflict,
+                    "username: too much like an existing username (letters from other scripts that look the same)",
+                ),
                 Some("users_email_key") => ApiError::new(ErrorCode::Conflict, "that email address is taken"),
                 _ => err.into(),
             });
