@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError};
 
+use crate::store::deliveries::DeliveryLog;
 use crate::store::group_commit::GroupCommit;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -42,6 +43,8 @@ struct Inner {
     arbiters: Vec<ArbiterHandle>,
     /// Stores text messages, several per statement and commit when they come at the same moment.
     group_commit: GroupCommit,
+    /// Records which members' sessions were handed which messages (receipts' "delivered"), in batches.
+    deliveries: DeliveryLog,
     /// Running conversation actors. An entry may point at an actor that is stopping; callers that find its
     /// mailbox closed ask again and get a fresh one.
     conversations: Mutex<HashMap<Uuid, Addr<ConversationActor>>>,
@@ -55,10 +58,12 @@ impl Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
         let group_commit = GroupCommit::start(db.clone());
+        let deliveries = DeliveryLog::start(db.clone());
         Realtime {
             inner: Arc::new(Inner {
                 db,
                 group_commit,
+                deliveries,
                 policy,
                 keys,
                 banned_words: RwLock::new(Arc::new(BannedWords::default())),
@@ -150,6 +155,11 @@ impl Realtime {
         &self.inner.group_commit
     }
 
+    /// Where the actors and history reads record deliveries.
+    pub fn deliveries(&self) -> &DeliveryLog {
+        &self.inner.deliveries
+    }
+
     fn arbiter_for(&self, id: Uuid) -> &ArbiterHandle {
         let index = (id.as_u128() % self.inner.arbiters.len() as u128) as usize;
         &self.inner.arbiters[index]
@@ -210,10 +220,14 @@ impl Realtime {
         }
     }
 
-    /// Sends a frame to some of a user's sessions, if the user is connected.
-    pub fn deliver(&self, user_id: Uuid, frame: FrameText, target: Target) {
-        if let Some(addr) = self.user(user_id) {
-            addr.do_send(Deliver { frame, target });
+    /// Sends a frame to some of a user's sessions, if the user is connected; answers whether they were.
+    pub fn deliver(&self, user_id: Uuid, frame: FrameText, target: Target) -> bool {
+        match self.user(user_id) {
+            Some(addr) => {
+                addr.do_send(Deliver { frame, target });
+                true
+            }
+            None => false,
         }
     }
 
