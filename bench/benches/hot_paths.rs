@@ -36,6 +36,7 @@ fn message() -> WireMessage {
         created_at: time::OffsetDateTime::now_utc(),
         edited_at: None,
         deleted: false,
+        urgent: false,
     }
 }
 

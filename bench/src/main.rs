@@ -68,6 +68,16 @@ pub enum Scenario {
         #[arg(long, default_value_t = 200)]
         round_trips: usize,
     },
+    /// Latency of `GET /messages/{id}/receipts` for a message in a conversation of M members (the first seeded
+    /// conversation with at least M), after half of them read it and a quarter acknowledged it.
+    Receipts {
+        #[arg(long, default_value_t = 2001)]
+        members: usize,
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Latency of listing conversations and paging a long history (seed it with --history-messages).
     History {
         #[arg(long, default_value_t = 2000)]

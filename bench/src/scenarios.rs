@@ -36,6 +36,9 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
         Scenario::Burst { members } => burst(cli, &seed, members).await,
         Scenario::Pingpong { pairs, round_trips } => pingpong(cli, &seed, pairs, round_trips).await,
         Scenario::History { requests, concurrency } => history(cli, &seed, requests, concurrency).await,
+        Scenario::Receipts { members, requests, concurrency } => {
+            receipts(cli, &seed, members, requests, concurrency).await
+        }
     }
 }
 
@@ -525,5 +528,87 @@ async fn history(cli: &Cli, seed: &SeedOutput, requests: usize, concurrency: usi
         "concurrency": concurrency,
         "list_conversations": latency_summary(&list),
         "page_messages": latency_summary(&page),
+    }))
+}
+
+/// The admin of a large conversation posts one message; half the members read it and a quarter acknowledge it
+/// (over REST, as apps do); then `requests` reads of its receipts, `concurrency` at a time, are timed.
+async fn receipts(
+    cli: &Cli,
+    seed: &SeedOutput,
+    members: usize,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<Value> {
+    let group = seed
+        .groups
+        .iter()
+        .find(|g| g.members.len() >= members)
+        .with_context(|| format!("no seeded conversation has {members} members"))?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let base = format!("http://{}/api/v1", cli.server);
+    let token = |member: usize| seed.users[group.members[member]].token.clone();
+    let sent: Value = client
+        .post(format!("{base}/conversations/{}/messages", group.id))
+        .bearer_auth(token(0))
+        .json(&json!({"client_msg_id": format!("receipts-{}", uuid::Uuid::now_v7()), "body": "Receipts bench"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let message_id = sent["id"].as_str().context("the send answered no id")?.to_owned();
+    let seq = sent["seq"].as_i64().context("the send answered no seq")?;
+    let others = group.members.len() - 1;
+    let marks: Vec<(String, Value)> = (1..group.members.len())
+        .filter(|member| member % 2 == 0)
+        .map(|member| (format!("{base}/conversations/{}/read", group.id), json!({"seq": seq}), member))
+        .chain(
+            (1..group.members.len())
+                .filter(|m| m % 4 == 1)
+                .map(|member| (format!("{base}/messages/{message_id}/acknowledge"), json!({}), member)),
+        )
+        .map(|(url, body, member)| (url, json!({"body": body, "token": token(member)})))
+        .collect();
+    let marked: Vec<anyhow::Result<()>> = futures_util::stream::iter(marks)
+        .map(|(url, job)| {
+            let client = client.clone();
+            async move {
+                let token = job["token"].as_str().unwrap_or_default().to_owned();
+                client.post(url).bearer_auth(token).json(&job["body"]).send().await?.error_for_status()?;
+                Ok(())
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    marked.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+    let url = format!("{base}/messages/{message_id}/receipts");
+    let timings: Vec<anyhow::Result<(u64, Value)>> = futures_util::stream::iter(0..requests)
+        .map(|_| {
+            let (client, url, token) = (client.clone(), url.clone(), token(0));
+            async move {
+                let started = Instant::now();
+                let response = client.get(url).bearer_auth(token).send().await?.error_for_status()?;
+                let body: Value = response.json().await?;
+                Ok((started.elapsed().as_micros() as u64, body))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut latency = new_histogram()?;
+    let mut last = Value::Null;
+    for timing in timings {
+        let (micros, body) = timing?;
+        latency.record(micros.max(1))?;
+        last = body;
+    }
+    anyhow::ensure!(last["total"] == json!(others), "receipts counted {} members, not {others}", last["total"]);
+    Ok(json!({
+        "scenario": "receipts", "members": group.members.len(), "requests": requests, "concurrency": concurrency,
+        "total": last["total"], "read": last["read"], "acknowledged": last["acknowledged"],
+        "not_read_listed": last["not_read_user_ids"].as_array().map_or(0, Vec::len),
+        "get_receipts": latency_summary(&latency),
     }))
 }

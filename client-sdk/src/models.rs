@@ -115,7 +115,7 @@ impl ConversationSummary {
         unsent: Unsent,
     ) -> Self {
         let display_name = match (conversation.kind, &conversation.name) {
-            (ConversationKind::Group, Some(name)) => name.clone(),
+            (ConversationKind::Group | ConversationKind::Announcement, Some(name)) => name.clone(),
             _ => conversation
                 .members
                 .iter()

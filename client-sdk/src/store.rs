@@ -890,6 +890,7 @@ mod tests {
             created_at: OffsetDateTime::now_utc(),
             edited_at: None,
             deleted: false,
+            urgent: false,
         }
     }
 

@@ -350,8 +350,12 @@ async fn handle_frame(
             }
             Ok(())
         }
-        // A handled report is read with `Client::my_reports` when the app shows them.
-        ServerFrame::Hello { .. } | ServerFrame::ReportUpdated { .. } | ServerFrame::Pong => Ok(()),
+        // A handled report is read with `Client::my_reports` when the app shows them; acknowledgements are read
+        // as receipts, which this SDK does not show yet.
+        ServerFrame::Hello { .. }
+        | ServerFrame::ReportUpdated { .. }
+        | ServerFrame::Acknowledged { .. }
+        | ServerFrame::Pong => Ok(()),
     };
     if let Err(error) = result {
         tracing::warn!(%error, "applying a server frame failed");
@@ -438,6 +442,7 @@ impl OutboxSender {
                 conversation_id: conversation,
                 body: head.body,
                 attachment_ids,
+                urgent: false,
                 reference: None,
             };
             send(sink, &frame).await?;

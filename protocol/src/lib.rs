@@ -10,6 +10,7 @@
 //! describes these very types; clients leave it off and build without utoipa.
 
 pub mod admin;
+pub mod announcements;
 pub mod auth;
 pub mod conversations;
 pub mod error;

@@ -14,6 +14,10 @@ pub struct SendMessageRequest {
     pub body: String,
     #[serde(default)]
     pub attachment_ids: Vec<Uuid>,
+    /// Contract 1.1: an urgent message (school admins always; teachers when the school allows). Absent means
+    /// `false`, so a v1 client's send is unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub urgent: bool,
 }
 
 /// `GET /conversations/{id}/messages`: always ascending by `seq`.

@@ -46,13 +46,15 @@ pub struct User {
     pub avatar_url: Option<String>,
 }
 
-/// A one-to-one chat or a named group.
+/// A one-to-one chat, a named group, or an announcement channel (contract 1.1: only its admins post; the
+/// members read, react and acknowledge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
     Direct,
     Group,
+    Announcement,
 }
 
 impl ConversationKind {
@@ -61,6 +63,7 @@ impl ConversationKind {
         match self {
             ConversationKind::Direct => "direct",
             ConversationKind::Group => "group",
+            ConversationKind::Announcement => "announcement",
         }
     }
 
@@ -69,6 +72,7 @@ impl ConversationKind {
         match s {
             "direct" => Some(ConversationKind::Direct),
             "group" => Some(ConversationKind::Group),
+            "announcement" => Some(ConversationKind::Announcement),
             _ => None,
         }
     }
@@ -117,6 +121,10 @@ pub struct Message {
     #[serde(with = "time::serde::rfc3339::option")]
     pub edited_at: Option<OffsetDateTime>,
     pub deleted: bool,
+    /// Sent as urgent (contract 1.1): apps show it prominently and offer to acknowledge it. Absent (false)
+    /// in messages from older servers.
+    #[serde(default)]
+    pub urgent: bool,
 }
 
 /// A file carried by a message. `url` and `thumbnail_url` carry an expiring signature.
@@ -154,6 +162,27 @@ mod tests {
             assert_eq!(json, serde_json::Value::String(role.as_str().into()));
         }
         assert_eq!(Role::parse("janitor"), None);
+    }
+
+    #[test]
+    fn conversation_kinds_round_trip() {
+        for kind in [ConversationKind::Direct, ConversationKind::Group, ConversationKind::Announcement] {
+            assert_eq!(ConversationKind::parse(kind.as_str()), Some(kind));
+            let json = serde_json::to_value(kind).unwrap_or_default();
+            assert_eq!(json, serde_json::Value::String(kind.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn a_message_without_urgent_parses_as_not_urgent() {
+        let json = serde_json::json!({
+            "id": Uuid::nil(), "conversation_id": Uuid::nil(), "seq": 1, "sender_id": Uuid::nil(),
+            "client_msg_id": "c1", "body": "hi", "attachments": [], "reactions": [],
+            "created_at": "2026-12-04T10:00:00Z", "edited_at": null, "deleted": false
+        });
+        let message: Message = serde_json::from_value(json).unwrap();
+        assert!(!message.urgent);
+        assert_eq!(serde_json::to_value(&message).unwrap()["urgent"], serde_json::Value::Bool(false));
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum ClientFrame {
         body: String,
         #[serde(default)]
         attachment_ids: Vec<Uuid>,
+        /// Contract 1.1: an urgent message, as for the REST send; absent means `false`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        urgent: bool,
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
@@ -139,6 +142,13 @@ pub enum ServerFrame {
         #[serde(with = "time::serde::rfc3339::option")]
         last_seen_at: Option<OffsetDateTime>,
     },
+    /// A member acknowledged a message (contract 1.1). Only the message's sender and the conversation's admins
+    /// get it: they are who may read its receipts.
+    Acknowledged {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        user_id: Uuid,
+    },
     /// A report the user made was handled by a school admin (an extension of v1; never says how).
     ReportUpdated {
         report_id: Uuid,
@@ -169,6 +179,12 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(send.reference(), Some("c1"));
+        assert!(matches!(send, ClientFrame::Send { urgent: false, .. }), "a v1 send is not urgent");
+        let urgent: ClientFrame = serde_json::from_value(json!({
+            "type": "send", "client_msg_id": "c2", "conversation_id": id, "body": "now", "urgent": true
+        }))
+        .unwrap();
+        assert!(matches!(urgent, ClientFrame::Send { urgent: true, .. }));
         let typing: ClientFrame =
             serde_json::from_value(json!({"type": "typing", "conversation_id": id, "typing": true, "ref": "r9"}))
                 .unwrap();
@@ -200,6 +216,11 @@ mod tests {
         assert_eq!(
             serde_json::to_value(updated).unwrap(),
             json!({"type": "report_updated", "report_id": id, "status": "handled"})
+        );
+        let acknowledged = ServerFrame::Acknowledged { conversation_id: id, message_id: id, user_id: id };
+        assert_eq!(
+            serde_json::to_value(acknowledged).unwrap(),
+            json!({"type": "acknowledged", "conversation_id": id, "message_id": id, "user_id": id})
         );
         let read = ServerFrame::Read { conversation_id: id, user_id: id, seq: 3 };
         assert_eq!(

@@ -1,5 +1,6 @@
 //! The Hallway server as a library: `main` and the black-box tests build the same application from it.
 
+pub mod announcements;
 pub mod auth;
 pub mod backup;
 pub mod bench_seed;

@@ -18,6 +18,7 @@ use crate::policy::{Party, Policy, Verdict};
 use crate::safety::banned_words::BannedWords;
 use crate::store::attachments::ClaimError;
 use crate::store::conversations::MemberRow;
+use crate::store::deliveries::DeliveryLog;
 use crate::store::group_commit::GroupCommit;
 use crate::store::messages::{Inserted, MessageRow, NewMessage, NewText, Window};
 use crate::store::users::UserRow;
@@ -87,6 +88,8 @@ pub struct Outgoing {
     pub body: MessageBody,
     /// Distinct, at most `validate::MAX_ATTACHMENTS`; whether the sender may attach them is checked on send.
     pub attachment_ids: Vec<Uuid>,
+    /// Asked to be urgent; whether the sender may is checked on send.
+    pub urgent: bool,
 }
 
 impl Outgoing {
@@ -108,7 +111,7 @@ impl Outgoing {
             attachment_ids.push(*id);
         }
         let body = MessageBody::parse(&request.body, !attachment_ids.is_empty())?;
-        Ok(Outgoing { client_msg_id, body, attachment_ids })
+        Ok(Outgoing { client_msg_id, body, attachment_ids, urgent: request.urgent })
     }
 }
 
@@ -172,7 +175,9 @@ pub async fn send(
         body: &outgoing.body,
         attachment_ids: &outgoing.attachment_ids,
     };
-    if outgoing.attachment_ids.is_empty() {
+    // Urgent messages are rare: they take the general path, which stores the flag, and leave the group
+    // commit's statement as it is.
+    if outgoing.attachment_ids.is_empty() && !outgoing.urgent {
         // The common case, in one statement (shared with other messages waiting at the same moment):
         // membership, the next seq, the insert and the read marker.
         let text = NewText {
@@ -193,7 +198,7 @@ pub async fn send(
     }
     require_member(db, conversation_id, sender.id).await?;
     // A repeated client_msg_id comes back as `Existing` (looked up inside the insert's transaction).
-    match store::messages::insert(db, &new).await {
+    match store::messages::insert_with_urgency(db, &new, outgoing.urgent).await {
         Ok(Inserted::New(row)) => Ok(Sent { message: one_to_wire(db, keys, row).await?, new: true }),
         Ok(Inserted::Existing(row)) => original(db, keys, sender.id, row).await,
         // The unique `message_attachments.attachment_id` is the last line of defence behind the claim.
@@ -208,7 +213,9 @@ pub async fn send(
     }
 }
 
-/// The checks of a send that do not depend on what is stored: banned words, and in a direct chat the policy.
+/// The checks of a send before it is stored: in an announcement only its admins post (`forbidden`), an urgent
+/// message needs a sender the school lets send one (`policy_forbids`), no banned words, and in a direct chat
+/// the policy.
 async fn admissible(
     db: &PgPool,
     policy: &Policy,
@@ -217,6 +224,12 @@ async fn admissible(
     (conversation_id, kind): (Uuid, ConversationKind),
     outgoing: &Outgoing,
 ) -> Outcome<()> {
+    if kind == ConversationKind::Announcement && !require_member(db, conversation_id, sender.id).await?.is_admin() {
+        return Err(Refusal::Forbidden("only the announcement's admins may post in it"));
+    }
+    if outgoing.urgent {
+        crate::announcements::check_urgent(db, sender).await?;
+    }
     check_banned_words(banned, outgoing.body.as_str())?;
     if kind == ConversationKind::Direct {
         check_direct_contact(db, policy, sender, conversation_id).await?;
@@ -307,21 +320,26 @@ impl Paging {
     }
 }
 
-/// A page of a conversation's history, for members only.
+/// A page of a conversation's history, for members only. What the member fetched counts as delivered to them
+/// (recorded in the background, see `store::deliveries`).
 pub async fn history(
     db: &PgPool,
     keys: &Keys,
+    deliveries: &DeliveryLog,
     user_id: Uuid,
     conversation_id: Uuid,
     paging: Paging,
 ) -> Outcome<MessagePage> {
     require_member(db, conversation_id, user_id).await?;
     let (rows, has_more) = store::messages::page(db, conversation_id, paging.window, paging.limit).await?;
+    if let Some(newest) = rows.last() {
+        deliveries.record(conversation_id, newest.seq, vec![user_id]);
+    }
     Ok(MessagePage { messages: store::messages::to_wire(db, keys, rows).await?, has_more })
 }
 
 /// A message and the caller's membership of its conversation, or `NotFound` for either.
-async fn visible_message(db: &PgPool, user_id: Uuid, message_id: Uuid) -> Outcome<(MessageRow, MemberRow)> {
+pub(crate) async fn visible_message(db: &PgPool, user_id: Uuid, message_id: Uuid) -> Outcome<(MessageRow, MemberRow)> {
     let row = store::messages::find(db, message_id).await?.ok_or(Refusal::NotFound)?;
     let member = require_member(db, row.conversation_id, user_id).await?;
     Ok((row, member))
@@ -534,6 +552,7 @@ mod tests {
             client_msg_id: id.to_owned(),
             body: body.to_owned(),
             attachment_ids: attachments,
+            urgent: false,
         };
         assert!(Outgoing::parse(&request("a", "hi", vec![])).is_ok());
         assert!(Outgoing::parse(&request("a", "", vec![Uuid::now_v7()])).is_ok());

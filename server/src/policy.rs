@@ -76,6 +76,22 @@ impl Policy {
     }
 }
 
+/// Who may create an announcement (contract 1.1): school admins and teachers, who speak for the school or a
+/// class. Whom they may put in it is the directory rule, as for a group.
+pub fn may_create_announcement(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Teacher)
+}
+
+/// Who may send an urgent message (contract 1.1): school admins always, teachers when the school allows it
+/// (`teachers_allowed`, off by default: an urgent message cuts through mute), nobody else.
+pub fn may_send_urgent(role: Role, teachers_allowed: bool) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Teacher => teachers_allowed,
+        Role::Parent | Role::Student => false,
+    }
+}
+
 fn index(role: Role) -> usize {
     match role {
         Role::Admin => 0,
@@ -134,6 +150,16 @@ mod tests {
                 let gone = Party { role: from, deactivated: true };
                 assert_eq!(policy.may_message(gone, active(to)), Verdict::Deactivated);
             }
+        }
+    }
+
+    #[test]
+    fn only_staff_create_announcements_and_only_admins_or_allowed_teachers_send_urgent() {
+        for role in Role::ALL {
+            let staff = matches!(role, Role::Admin | Role::Teacher);
+            assert_eq!(may_create_announcement(role), staff, "{role:?}");
+            assert_eq!(may_send_urgent(role, true), staff, "{role:?}");
+            assert_eq!(may_send_urgent(role, false), role == Role::Admin, "{role:?}");
         }
     }
 

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use hallway_protocol::announcements::MAX_ANNOUNCEMENT_MEMBERS;
 use hallway_protocol::conversations::{
     AddMembersRequest, ConversationList, ConversationSettingsRequest, CreateConversationRequest, MAX_GROUP_MEMBERS,
     PromoteAdminRequest, RenameConversationRequest,
@@ -21,7 +22,7 @@ use uuid::Uuid;
 use super::openapi::{DEACTIVATED, INVALID_ID, NOT_FOUND, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{Party, Policy, Verdict};
+use crate::policy::{self, Party, Policy, Verdict};
 use crate::state::AppState;
 use crate::store::conversations::{self as store_conversations, MemberRow, NewConversation, SettingsChange};
 use crate::store::users::UserRow;
@@ -64,7 +65,9 @@ pub async fn get(state: web::Data<AppState>, caller: AuthUser, path: web::Path<U
 }
 
 /// `POST /conversations`: a direct chat (201 when new, 200 with the existing one for the same pair, whichever
-/// of the two asks) or a group (201, the creator its first admin).
+/// of the two asks), a group or an announcement (201, the creator its first admin). Announcements (contract
+/// 1.1) are created by school admins and teachers only (else 403 `policy_forbids`), each member under the
+/// directory rule like a group's, up to `MAX_ANNOUNCEMENT_MEMBERS`.
 #[utoipa::path(
     operation_id = "create_conversation",
     tag = "conversations",
@@ -74,10 +77,12 @@ pub async fn get(state: web::Data<AppState>, caller: AuthUser, path: web::Path<U
             admin"),
         (status = 200, description = "A direct chat with that person exists already: it", body = Conversation),
         (status = 400, description = "`invalid_json`; `invalid_input` (naming the field): a direct chat needs exactly \
-            one other person and no name, a group a valid name; unknown user ids; too many members", body = ErrorBody),
+            one other person and no name, a group or an announcement a valid name; unknown user ids; too many \
+            members", body = ErrorBody),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = "`policy_forbids`: the school's rules do not let the creator message one of the \
-            people named, or their account is deactivated; `account_deactivated`: the caller's", body = ErrorBody),
+            people named, or their account is deactivated, or the creator of an announcement is not a school admin \
+            or teacher; `account_deactivated`: the caller's", body = ErrorBody),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 415, description = NOT_JSON, body = ErrorBody),
     )
@@ -92,7 +97,16 @@ pub async fn create(
     let others = distinct_others(member_ids, caller.id());
     match kind {
         ConversationKind::Direct => create_direct(&state, &caller, name, &others).await,
-        ConversationKind::Group => create_group(&state, &caller, name, &others).await,
+        ConversationKind::Group => create_named(&state, &caller, ConversationKind::Group, name, &others).await,
+        ConversationKind::Announcement => {
+            if !policy::may_create_announcement(caller.user.role()) {
+                return Err(ApiError::new(
+                    ErrorCode::PolicyForbids,
+                    "only school admins and teachers may create announcements",
+                ));
+            }
+            create_named(&state, &caller, ConversationKind::Announcement, name, &others).await
+        }
     }
 }
 
@@ -138,28 +152,26 @@ async fn create_direct(
     Ok(HttpResponse::build(status).json(view(state, caller.id(), id).await?))
 }
 
-async fn create_group(
+/// A group or an announcement: named, the creator its first admin, each member someone the creator may
+/// message (the directory rule).
+async fn create_named(
     state: &AppState,
     caller: &AuthUser,
+    kind: ConversationKind,
     name: Option<String>,
     others: &[Uuid],
 ) -> ApiResult<HttpResponse> {
-    let name = name.ok_or_else(|| ApiError::invalid_input("name", "a group needs a name"))?;
+    let name = name.ok_or_else(|| ApiError::invalid_input("name", "a group or an announcement needs a name"))?;
     let name = GroupName::parse(&name).map_err(invalid)?;
-    if others.len() + 1 > MAX_GROUP_MEMBERS {
-        return Err(too_many_members("member_ids"));
+    if others.len() + 1 > member_limit(kind) {
+        return Err(too_many_members(kind, "member_ids"));
     }
     let people = store::users::find_many(&state.db, others).await?;
     check_addable(&state.policy(), &caller.user, others, &people, "member_ids")?;
 
     let members: Vec<(Uuid, bool)> =
         std::iter::once((caller.id(), true)).chain(others.iter().map(|id| (*id, false))).collect();
-    let new = NewConversation {
-        kind: ConversationKind::Group,
-        name: Some(name.as_str()),
-        created_by: caller.id(),
-        members: &members,
-    };
+    let new = NewConversation { kind, name: Some(name.as_str()), created_by: caller.id(), members: &members };
     let mut tx = state.db.begin().await?;
     let id = store_conversations::create(&mut tx, &new).await?;
     tx.commit().await?;
@@ -238,8 +250,8 @@ pub async fn add_members(
     let current: HashSet<Uuid> = store_conversations::member_ids(&mut *change.tx, id).await?.into_iter().collect();
     let new: Vec<Uuid> = wanted.into_iter().filter(|user_id| !current.contains(user_id)).collect();
     if !new.is_empty() {
-        if current.len() + new.len() > MAX_GROUP_MEMBERS {
-            return Err(too_many_members("user_ids"));
+        if current.len() + new.len() > member_limit(change.kind) {
+            return Err(too_many_members(change.kind, "user_ids"));
         }
         let people = store::users::find_many(&mut *change.tx, &new).await?;
         check_addable(&state.policy(), &caller.user, &new, &people, "user_ids")?;
@@ -414,6 +426,8 @@ enum Need {
 struct GroupChange {
     tx: Transaction<'static, Postgres>,
     me: MemberRow,
+    /// A group or an announcement (which are managed alike).
+    kind: ConversationKind,
 }
 
 impl GroupChange {
@@ -434,7 +448,7 @@ impl GroupChange {
         if need == Need::Admin && !me.is_admin() {
             return Err(ApiError::new(ErrorCode::Forbidden, "only a group admin may do this"));
         }
-        Ok(GroupChange { tx, me })
+        Ok(GroupChange { tx, me, kind })
     }
 }
 
@@ -476,8 +490,17 @@ fn party(user: &UserRow) -> Party {
     Party { role: user.role(), deactivated: user.is_deactivated() }
 }
 
-fn too_many_members(field: &str) -> ApiError {
-    ApiError::invalid_input(field, &format!("a group holds at most {MAX_GROUP_MEMBERS} people, its admins included"))
+/// Most people in a conversation of this kind, its admins included.
+fn member_limit(kind: ConversationKind) -> usize {
+    match kind {
+        ConversationKind::Announcement => MAX_ANNOUNCEMENT_MEMBERS,
+        ConversationKind::Direct | ConversationKind::Group => MAX_GROUP_MEMBERS,
+    }
+}
+
+fn too_many_members(kind: ConversationKind, field: &str) -> ApiError {
+    let what = if kind == ConversationKind::Announcement { "an announcement" } else { "a group" };
+    ApiError::invalid_input(field, &format!("{what} holds at most {} people, its admins included", member_limit(kind)))
 }
 
 fn invalid(err: Invalid) -> ApiError {

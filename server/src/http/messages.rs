@@ -2,6 +2,7 @@
 //! parse and answer; the rules live in `messaging`, which the WebSocket layer shares.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use hallway_protocol::announcements::Receipts;
 use hallway_protocol::messages::{
     EditMessageRequest, MessagePage, ReactRequest, ReadRequest, SearchResults, SendMessageRequest,
 };
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::openapi::{DEACTIVATED, NOT_FOUND, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
+use crate::announcements;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::messaging::{self, Outgoing, Paging, SearchQuery};
@@ -34,8 +36,10 @@ use crate::state::AppState;
             the text holds an entry of the school's banned-words list (nothing is stored or delivered, and the \
             `client_msg_id` stays unused)", body = ErrorBody),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
-        (status = 403, description = "`policy_forbids`: the school's rules no longer allow messages between the two \
-            people of a direct chat, or the other one is deactivated; `account_deactivated`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: an announcement, and the caller is not one of its admins; \
+            `policy_forbids`: the school's rules no longer allow messages between the two people of a direct chat, \
+            or the other one is deactivated, or `urgent` was asked by someone the school does not let send urgent \
+            messages; `account_deactivated`", body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "`conflict`: this `client_msg_id` was used in another \
             conversation"),
@@ -105,7 +109,10 @@ pub async fn history(
 ) -> ApiResult<HttpResponse> {
     let paging = Paging::parse(query.before_seq.as_deref(), query.after_seq.as_deref(), query.limit.as_deref())
         .map_err(invalid)?;
-    let page = messaging::history(&state.db, &state.keys, caller.id(), conversation_id.into_inner(), paging).await?;
+    let deliveries = state.realtime.deliveries();
+    let page =
+        messaging::history(&state.db, &state.keys, deliveries, caller.id(), conversation_id.into_inner(), paging)
+            .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -228,6 +235,62 @@ pub async fn react(
     Ok(HttpResponse::Ok().json(changed_message(reacted)?))
 }
 
+/// `POST /messages/{id}/acknowledge`: a member acknowledges a message (204, again too).
+#[utoipa::path(
+    operation_id = "acknowledge_message",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "The message")),
+    description = "Contract 1.1. Members only. Idempotent: acknowledging again changes nothing. The message's \
+        sender and the conversation's admins get an `acknowledged` frame the first time. Acknowledging one's own \
+        message changes nothing.",
+    responses(
+        (status = 204, description = "Acknowledged (now or before)"),
+        (status = 400, description = "`invalid_id`", body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 409, description = "`conflict`: the message has been deleted", body = ErrorBody),
+    )
+)]
+#[post("/api/v1/messages/{id}/acknowledge")]
+pub async fn acknowledge(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    message_id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let message_id = message_id.into_inner();
+    let change = Change::Acknowledge { message_id };
+    state.realtime.change_message(origin(&caller), message_id, change).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /messages/{id}/receipts`: who received, read and acknowledged a message.
+#[utoipa::path(
+    operation_id = "message_receipts",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "The message")),
+    description = "Contract 1.1. For the message's sender and the conversation's admins; 404 to everyone else, \
+        members included. Counts the conversation's members other than the sender: `delivered` = a session of \
+        theirs was handed the message, they fetched it, or read it; `read` = their read marker is at or past its \
+        `seq`; `acknowledged` = they acknowledged it.",
+    responses(
+        (status = 200, description = "The receipts as they stand", body = Receipts),
+        (status = 400, description = "`invalid_id`", body = ErrorBody),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = DEACTIVATED, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    )
+)]
+#[get("/api/v1/messages/{id}/receipts")]
+pub async fn receipts(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    message_id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let receipts = announcements::receipts(&state.db, caller.id(), message_id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(receipts))
+}
+
 /// The raw search parameters, parsed by `SearchQuery::parse`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -280,8 +343,8 @@ fn origin(caller: &AuthUser) -> Origin {
 fn changed_message(changed: Changed) -> ApiResult<hallway_protocol::Message> {
     match changed {
         Changed::Message(message) => Ok(message),
-        Changed::ReadUpTo(_) => {
-            Err(ApiError::Internal(anyhow::anyhow!("a message change answered with a read marker")))
+        Changed::ReadUpTo(_) | Changed::Acknowledged => {
+            Err(ApiError::Internal(anyhow::anyhow!("a message change answered without the message")))
         }
     }
 }

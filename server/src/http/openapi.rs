@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
 use super::admin::safety::{moderation, reports as report_queue, safeguarding, settings};
 use super::admin::{
     audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, stats as admin_stats,
+    urgent as admin_urgent,
 };
 use super::{activate, attachments, auth, avatars, conversations, directory, health, me, messages, reports, sync, ws};
 
@@ -121,6 +122,8 @@ endpoints! {
     messages::edit,
     messages::delete,
     messages::react,
+    messages::acknowledge,
+    messages::receipts,
     messages::search,
     sync::get,
     attachments::upload,
@@ -141,6 +144,8 @@ endpoints! {
     settings::put_safeguarding,
     settings::get_retention,
     settings::put_retention,
+    admin_urgent::get_urgent_messages,
+    admin_urgent::put_urgent_messages,
     safeguarding::list,
     safeguarding::messages,
     admin_people::list,

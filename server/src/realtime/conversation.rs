@@ -13,6 +13,7 @@ use hallway_protocol::{ConversationKind, ErrorCode, Message};
 use uuid::Uuid;
 
 use super::{ConnId, Realtime, Target, encode};
+use crate::announcements;
 use crate::error::ApiError;
 use crate::messaging::{self, Outgoing, Sent};
 use crate::store::{self, users::UserRow};
@@ -63,13 +64,26 @@ pub enum Change {
     Read {
         seq: i64,
     },
+    /// A member acknowledges a message (contract 1.1); its sender and the conversation's admins hear of it.
+    Acknowledge {
+        message_id: Uuid,
+    },
 }
 
-/// What a change left behind: the message as it now stands, or the reader's marker.
+/// What a change left behind: the message as it now stands, the reader's marker, or an acknowledgement.
 #[derive(Debug, Clone)]
 pub enum Changed {
     Message(Message),
     ReadUpTo(i64),
+    Acknowledged,
+}
+
+/// Whom a change's frame goes to.
+enum Audience {
+    /// Every session of every member.
+    Members,
+    /// Every session of these members only.
+    Only(Vec<Uuid>),
 }
 
 /// Apply a change and tell every member's sessions about it (if it changed anything).
@@ -156,6 +170,23 @@ impl ConversationActor {
             };
             self.realtime.deliver(*member, text.clone(), target);
         }
+    }
+
+    /// Sends a new message to every session of every member but the sender's socket that sent it (which gets
+    /// the `ack`), and records, for receipts, which members' sessions were handed it.
+    fn broadcast_message(&self, message: &Message, except: Option<(Uuid, Target)>) {
+        let text = encode(&ServerFrame::Message { message: message.clone() });
+        let mut handed = Vec::new();
+        for member in &self.members {
+            let target = match except {
+                Some((user, target)) if user == *member => target,
+                _ => Target::All,
+            };
+            if self.realtime.deliver(*member, text.clone(), target) && *member != message.sender_id {
+                handed.push(*member);
+            }
+        }
+        self.realtime.deliveries().record(self.id, message.seq, handed);
     }
 
     /// Sends a typing frame to the other members (the typist's own devices do not need it).
@@ -265,7 +296,7 @@ impl Handler<SendMessage> for ConversationActor {
             }
             if sent.new {
                 let except = origin.conn.map(|conn| (origin.user_id, Target::Except(conn)));
-                act.broadcast(&ServerFrame::Message { message: sent.message.clone() }, except);
+                act.broadcast_message(&sent.message, except);
             }
             Ok(sent)
         })))
@@ -286,16 +317,16 @@ impl Handler<ApplyChange> for ConversationActor {
         let change = msg.change;
         let apply = async move {
             let (db, keys) = (realtime.db(), realtime.keys());
-            let (frame, answer) = match change {
+            let (frame, audience, answer) = match change {
                 Change::Edit { message_id, body } => {
                     let edited = messaging::edit(db, keys, &banned, user_id, message_id, &body).await?;
                     let frame = edited.changed.then(|| ServerFrame::MessageUpdated { message: edited.message.clone() });
-                    (frame, Changed::Message(edited.message))
+                    (frame, Audience::Members, Changed::Message(edited.message))
                 }
                 Change::Delete { message_id } => {
                     let deleted = messaging::delete(db, keys, user_id, message_id).await?;
                     let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
-                    (frame, Changed::Message(deleted.message))
+                    (frame, Audience::Members, Changed::Message(deleted.message))
                 }
                 Change::ModeratorDelete { message_id } => {
                     let deleted = messaging::moderator_delete(db, keys, message_id).await?;
@@ -303,7 +334,7 @@ impl Handler<ApplyChange> for ConversationActor {
                         return Err(ApiError::not_found());
                     }
                     let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
-                    (frame, Changed::Message(deleted.message))
+                    (frame, Audience::Members, Changed::Message(deleted.message))
                 }
                 Change::React { message_id, emoji, on } => {
                     let reacted = messaging::react(db, keys, user_id, message_id, &emoji, on).await?;
@@ -314,19 +345,36 @@ impl Handler<ApplyChange> for ConversationActor {
                         user_id,
                         on,
                     });
-                    (frame, Changed::Message(reacted.message))
+                    (frame, Audience::Members, Changed::Message(reacted.message))
                 }
                 Change::Read { seq } => {
                     let marker = messaging::mark_read(db, user_id, conversation_id, seq).await?;
-                    (Some(ServerFrame::Read { conversation_id, user_id, seq: marker }), Changed::ReadUpTo(marker))
+                    let frame = ServerFrame::Read { conversation_id, user_id, seq: marker };
+                    (Some(frame), Audience::Members, Changed::ReadUpTo(marker))
+                }
+                Change::Acknowledge { message_id } => {
+                    let acknowledged = announcements::acknowledge(db, user_id, message_id).await?;
+                    if acknowledged.conversation_id != conversation_id {
+                        return Err(ApiError::not_found());
+                    }
+                    let frame =
+                        acknowledged.new.then_some(ServerFrame::Acknowledged { conversation_id, message_id, user_id });
+                    (frame, Audience::Only(acknowledged.audience), Changed::Acknowledged)
                 }
             };
-            Ok::<_, ApiError>((frame, answer))
+            Ok::<_, ApiError>((frame, audience, answer))
         };
         AtomicResponse::new(Box::pin(apply.into_actor(self).map(|result, act, _| {
-            let (frame, answer) = result?;
-            if let Some(frame) = frame {
-                act.broadcast(&frame, None);
+            let (frame, audience, answer) = result?;
+            match (frame, audience) {
+                (None, _) => {}
+                (Some(frame), Audience::Members) => act.broadcast(&frame, None),
+                (Some(frame), Audience::Only(users)) => {
+                    let text = encode(&frame);
+                    for user_id in users.into_iter().filter(|u| act.members.contains(u)) {
+                        act.realtime.deliver(user_id, text.clone(), Target::All);
+                    }
+                }
             }
             Ok(answer)
         })))

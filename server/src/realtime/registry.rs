@@ -13,6 +13,7 @@ use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::store::deliveries::DeliveryLog;
 use crate::store::group_commit::GroupCommit;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -49,6 +50,8 @@ struct Inner {
     group_commit: GroupCommit,
     /// Counters and gauges of sockets, frames, actors and the message writer.
     metrics: Metrics,
+    /// Records which members' sessions were handed which messages (receipts' "delivered"), in batches.
+    deliveries: DeliveryLog,
     /// Running conversation actors. An entry may point at an actor that is stopping; callers that find its
     /// mailbox closed ask again and get a fresh one.
     conversations: Mutex<HashMap<Uuid, Addr<ConversationActor>>>,
@@ -70,6 +73,7 @@ impl Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
         let group_commit = GroupCommit::start(db.clone(), metrics.clone());
+        let deliveries = DeliveryLog::start(db.clone());
         let per_sec = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
         let rest_sends = RateLimiter::keyed(
             Quota::per_second(per_sec(limits.rest_sends_per_sec)).allow_burst(per_sec(limits.rest_send_burst)),
@@ -79,6 +83,7 @@ impl Realtime {
                 db,
                 group_commit,
                 metrics,
+                deliveries,
                 policy,
                 keys,
                 banned_words: RwLock::new(Arc::new(BannedWords::default())),
@@ -218,6 +223,11 @@ impl Realtime {
         &self.inner.group_commit
     }
 
+    /// Where the actors and history reads record deliveries.
+    pub fn deliveries(&self) -> &DeliveryLog {
+        &self.inner.deliveries
+    }
+
     fn arbiter_for(&self, id: Uuid) -> &ArbiterHandle {
         let index = (id.as_u128() % self.inner.arbiters.len() as u128) as usize;
         &self.inner.arbiters[index]
@@ -278,10 +288,14 @@ impl Realtime {
         }
     }
 
-    /// Sends a frame to some of a user's sessions, if the user is connected.
-    pub fn deliver(&self, user_id: Uuid, frame: FrameText, target: Target) {
-        if let Some(addr) = self.user(user_id) {
-            addr.do_send(Deliver { frame, target });
+    /// Sends a frame to some of a user's sessions, if the user is connected; answers whether they were.
+    pub fn deliver(&self, user_id: Uuid, frame: FrameText, target: Target) -> bool {
+        match self.user(user_id) {
+            Some(addr) => {
+                addr.do_send(Deliver { frame, target });
+                true
+            }
+            None => false,
         }
     }
 

@@ -159,11 +159,12 @@ impl WsSession {
     fn dispatch(&mut self, frame: ClientFrame, ctx: &mut ws::WebsocketContext<Self>) -> Result<(), ApiError> {
         match frame {
             ClientFrame::Ping { .. } => self.send_frame(ctx, &ServerFrame::Pong),
-            ClientFrame::Send { client_msg_id, conversation_id, body, attachment_ids, .. } => {
+            ClientFrame::Send { client_msg_id, conversation_id, body, attachment_ids, urgent, .. } => {
                 if let Some(limited) = self.rate_limited(&self.sends) {
                     return Err(limited);
                 }
-                let outgoing = messaging::Outgoing::parse(&SendMessageRequest { client_msg_id, body, attachment_ids })?;
+                let request = SendMessageRequest { client_msg_id, body, attachment_ids, urgent };
+                let outgoing = messaging::Outgoing::parse(&request)?;
                 let reference = Some(outgoing.client_msg_id.as_str().to_owned());
                 self.typing_in.remove(&conversation_id);
                 let request = SendMessage { origin: self.origin(), sender: self.user_row.clone(), outgoing };

@@ -49,6 +49,14 @@ pub async fn member_ids(db: impl PgExecutor<'_>, conversation_id: Uuid) -> Resul
         .await
 }
 
+/// The ids of a conversation's admins (who read receipts and hear of acknowledgements).
+pub async fn admin_ids(db: impl PgExecutor<'_>, conversation_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND role = 'admin'")
+        .bind(conversation_id)
+        .fetch_all(db)
+        .await
+}
+
 /// A conversation's kind, or `None` when it does not exist.
 pub async fn kind(
     db: impl PgExecutor<'_>,
@@ -130,7 +138,7 @@ pub async fn find_direct(db: impl PgExecutor<'_>, direct_key: &str) -> Result<Op
     sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = $1").bind(direct_key).fetch_optional(db).await
 }
 
-/// A conversation's kind as stored; the table's CHECK constraint keeps it to the two known names.
+/// A conversation's kind as stored; the table's CHECK constraint keeps it to the known names.
 pub fn kind_from_db(kind: &str) -> hallway_protocol::ConversationKind {
     use hallway_protocol::ConversationKind;
     ConversationKind::parse(kind).unwrap_or(ConversationKind::Group)

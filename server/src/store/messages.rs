@@ -24,13 +24,14 @@ pub struct MessageRow {
     pub created_at: OffsetDateTime,
     pub edited_at: Option<OffsetDateTime>,
     pub deleted_at: Option<OffsetDateTime>,
+    pub urgent: bool,
 }
 
 /// The columns of a `MessageRow`, as a macro so queries stay `&'static str`.
 #[macro_export]
 macro_rules! message_columns {
     () => {
-        "id, conversation_id, seq, sender_id, client_msg_id, body, created_at, edited_at, deleted_at"
+        "id, conversation_id, seq, sender_id, client_msg_id, body, created_at, edited_at, deleted_at, urgent"
     };
 }
 
@@ -67,12 +68,17 @@ pub struct NewMessage<'a> {
 /// other message, row-locked), so two messages can never take one file. The sender's read marker moves to
 /// their own message.
 pub async fn insert(db: &PgPool, new: &NewMessage<'_>) -> Result<Inserted, ClaimError> {
+    insert_with_urgency(db, new, false).await
+}
+
+/// `insert`, for a message that may be urgent (contract 1.1): the flag is stored with it.
+pub async fn insert_with_urgency(db: &PgPool, new: &NewMessage<'_>, urgent: bool) -> Result<Inserted, ClaimError> {
     let mut tx = db.begin().await?;
     if let Some(existing) = find_by_client_msg_id(&mut *tx, new.sender_id, new.client_msg_id.as_str()).await? {
         return Ok(Inserted::Existing(existing));
     }
     claim_for_message(&mut tx, new.sender_id, new.attachment_ids).await?;
-    match insert_in(&mut tx, new).await {
+    match insert_in(&mut tx, new, urgent).await {
         Ok(row) => {
             tx.commit().await?;
             Ok(Inserted::New(row))
@@ -89,7 +95,7 @@ pub async fn insert(db: &PgPool, new: &NewMessage<'_>) -> Result<Inserted, Claim
     }
 }
 
-async fn insert_in(tx: &mut PgConnection, new: &NewMessage<'_>) -> Result<MessageRow, sqlx::Error> {
+async fn insert_in(tx: &mut PgConnection, new: &NewMessage<'_>, urgent: bool) -> Result<MessageRow, sqlx::Error> {
     let seq: i64 = sqlx::query_scalar(
         "UPDATE conversations SET next_seq = next_seq + 1, last_message_at = now() WHERE id = $1
          RETURNING next_seq - 1",
@@ -98,8 +104,8 @@ async fn insert_in(tx: &mut PgConnection, new: &NewMessage<'_>) -> Result<Messag
     .fetch_one(&mut *tx)
     .await?;
     let row: MessageRow = sqlx::query_as(concat!(
-        "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, urgent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
         message_columns!()
     ))
     .bind(Uuid::now_v7())
@@ -108,6 +114,7 @@ async fn insert_in(tx: &mut PgConnection, new: &NewMessage<'_>) -> Result<Messag
     .bind(new.sender_id)
     .bind(new.client_msg_id.as_str())
     .bind(new.body.as_str())
+    .bind(urgent)
     .fetch_one(&mut *tx)
     .await?;
     for (position, attachment_id) in new.attachment_ids.iter().enumerate() {
@@ -249,6 +256,7 @@ pub fn fresh_to_wire(row: MessageRow) -> Message {
         created_at: row.created_at,
         edited_at: row.edited_at,
         deleted: false,
+        urgent: row.urgent,
     }
 }
 
@@ -395,7 +403,7 @@ pub async fn search(
              WHERE word <> ''
            )
            SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at, m.edited_at,
-                  m.deleted_at
+                  m.deleted_at, m.urgent
            FROM q, messages m
            JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $1
            WHERE m.search @@ q.query AND m.deleted_at IS NULL
@@ -470,6 +478,7 @@ pub async fn to_wire(db: &PgPool, keys: &Keys, rows: Vec<MessageRow>) -> Result<
                 created_at: row.created_at,
                 edited_at: row.edited_at,
                 deleted,
+                urgent: row.urgent,
             }
         })
         .collect())

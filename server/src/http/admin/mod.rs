@@ -34,6 +34,7 @@ pub mod people;
 pub mod policy;
 pub mod safety;
 pub mod stats;
+pub mod urgent;
 
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
