@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod conversations;
+pub mod devices;
 pub mod error;
 pub mod messages;
 pub mod model;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod media;
 pub mod messaging;
+pub mod notify;
 pub mod policy;
 pub mod realtime;
 pub mod roster;

@@ -14,6 +14,7 @@ use crate::auth::tokens::{Keys, load_or_create_secret};
 use crate::config::{Config, TlsFiles};
 use crate::http;
 use crate::media;
+use crate::notify::Push;
 use crate::realtime::Realtime;
 use crate::state::{AppState, POLICY_SETTING};
 use crate::store;
@@ -23,6 +24,8 @@ pub struct Application {
     server: Server,
     local_addr: SocketAddr,
     state: AppState,
+    /// The push workers, stopped when the server stops.
+    push: Push,
 }
 
 impl Application {
@@ -37,9 +40,11 @@ impl Application {
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
         let policy = Arc::new(std::sync::RwLock::new(policy));
         let keys = Arc::new(Keys::from_secret(&secret));
-        let realtime = Realtime::start(db.clone(), keys.clone(), config.realtime.clone(), policy.clone());
+        let push = Push::start(&config, db.clone()).context("starting the push workers")?;
+        let realtime =
+            Realtime::start(db.clone(), keys.clone(), config.realtime.clone(), policy.clone(), push.notifier.clone());
         realtime.set_banned_words(crate::safety::load_banned_words(&db).await?);
-        let state = AppState::new(config, db, keys, policy, realtime);
+        let state = AppState::new(config, db, keys, policy, realtime, push.vapid.clone());
         let media = &state.config.media;
         media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
         let data = web::Data::new(state.clone());
@@ -69,7 +74,7 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Application { server, local_addr, state })
+        Ok(Application { server, local_addr, state, push })
     }
 
     /// The address the server listens on.
@@ -89,7 +94,9 @@ impl Application {
 
     /// Serves until stopped: SIGTERM (or the handle) finishes requests in flight first; SIGINT stops at once.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.push.shutdown();
+        result
     }
 }
 

@@ -28,7 +28,9 @@ use super::admin::safety::{moderation, reports as report_queue, safeguarding, se
 use super::admin::{
     audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, stats as admin_stats,
 };
-use super::{activate, attachments, auth, avatars, conversations, directory, health, me, messages, reports, ws};
+use super::{
+    activate, attachments, auth, avatars, conversations, devices, directory, health, me, messages, reports, ws,
+};
 
 /// 401 on every endpoint that needs a token.
 pub const UNAUTHENTICATED: &str =
@@ -75,6 +77,7 @@ macro_rules! endpoints {
                 (name = "messages", description = "Send, history, edit, delete, reactions, read markers, search"),
                 (name = "attachments", description = "Upload files and download them (Bearer token or signed link)"),
                 (name = "avatars", description = "Profile pictures"),
+                (name = "devices", description = "Devices that receive push notifications, and the VAPID key"),
                 (name = "reports", description = "Members report messages to the school admins"),
                 (name = "admin", description = "School admins only: people, activation codes, roster import, the \
                     audit log, usage statistics, the messaging policy, the report queue, moderation deletes, banned \
@@ -103,6 +106,10 @@ endpoints! {
     activate::activate,
     me::get,
     me::change_password,
+    devices::register,
+    devices::list,
+    devices::vapid_key,
+    devices::remove,
     ws::connect,
     directory::search,
     conversations::list,

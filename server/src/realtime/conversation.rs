@@ -28,6 +28,8 @@ pub struct Origin {
     pub user_id: Uuid,
     /// The socket that sent it, if it came over a socket.
     pub conn: Option<ConnId>,
+    /// The sign-in session (device) it came from: a read there needs no push to that device.
+    pub session: Option<Uuid>,
 }
 
 /// Send a message. Answers with the message and whether it is new (a repeated `client_msg_id` is not).
@@ -264,6 +266,7 @@ impl Handler<SendMessage> for ConversationActor {
             if sent.new {
                 let except = origin.conn.map(|conn| (origin.user_id, Target::Except(conn)));
                 act.broadcast(&ServerFrame::Message { message: sent.message.clone() }, except);
+                act.realtime.notifier().message_committed(act.id, origin.user_id, sent.message.seq);
             }
             Ok(sent)
         })))
@@ -281,7 +284,7 @@ impl Handler<ApplyChange> for ConversationActor {
         }
         let (realtime, conversation_id, user_id) = (self.realtime.clone(), self.id, msg.origin.user_id);
         let banned = self.realtime.banned_words();
-        let change = msg.change;
+        let (change, session) = (msg.change, msg.origin.session);
         let apply = async move {
             let (db, keys) = (realtime.db(), realtime.keys());
             let (frame, answer) = match change {
@@ -321,10 +324,13 @@ impl Handler<ApplyChange> for ConversationActor {
             };
             Ok::<_, ApiError>((frame, answer))
         };
-        AtomicResponse::new(Box::pin(apply.into_actor(self).map(|result, act, _| {
+        AtomicResponse::new(Box::pin(apply.into_actor(self).map(move |result, act, _| {
             let (frame, answer) = result?;
             if let Some(frame) = frame {
                 act.broadcast(&frame, None);
+            }
+            if let Changed::ReadUpTo(_) = answer {
+                act.realtime.notifier().read_changed(act.id, user_id, session);
             }
             Ok(answer)
         })))

@@ -19,6 +19,7 @@ use super::{FrameText, SessionFilter, Target};
 use crate::auth::tokens::Keys;
 use crate::config::RealtimeLimits;
 use crate::error::ApiError;
+use crate::notify::{Notifier, OnlineSessions};
 use crate::policy::Policy;
 use crate::safety::banned_words::BannedWords;
 
@@ -47,11 +48,21 @@ struct Inner {
     conversations: Mutex<HashMap<Uuid, Addr<ConversationActor>>>,
     /// The actor of every user with at least one open socket (or whose offline notice is pending).
     users: RwLock<HashMap<Uuid, Addr<UserActor>>>,
+    /// The sign-in sessions with an open socket: their devices get frames, not pushes.
+    online: OnlineSessions,
+    /// Turns committed messages and read markers into queued pushes.
+    notifier: Notifier,
 }
 
 impl Realtime {
     /// Starts the arbiter threads. Must be called inside an actix system.
-    pub fn start(db: PgPool, keys: Arc<Keys>, limits: RealtimeLimits, policy: Arc<RwLock<Policy>>) -> Realtime {
+    pub fn start(
+        db: PgPool,
+        keys: Arc<Keys>,
+        limits: RealtimeLimits,
+        policy: Arc<RwLock<Policy>>,
+        notifier: Notifier,
+    ) -> Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
         let group_commit = GroupCommit::start(db.clone());
@@ -66,6 +77,8 @@ impl Realtime {
                 arbiters,
                 conversations: Mutex::new(HashMap::new()),
                 users: RwLock::new(HashMap::new()),
+                online: notifier.online().clone(),
+                notifier,
             }),
         }
     }
@@ -133,6 +146,21 @@ impl Realtime {
     pub fn conversation_updated_for(&self, user_id: Uuid, conversation: hallway_protocol::Conversation) {
         let frame = hallway_protocol::ws::ServerFrame::Conversation { conversation };
         self.deliver(user_id, super::encode(&frame), Target::All);
+    }
+
+    /// The notifier that queues pushes for members whose devices have no open socket.
+    pub fn notifier(&self) -> &Notifier {
+        &self.inner.notifier
+    }
+
+    /// A socket opened with this sign-in session.
+    pub(super) fn session_opened(&self, auth_session: Uuid) {
+        self.inner.online.opened(auth_session);
+    }
+
+    /// A socket of this sign-in session closed.
+    pub(super) fn session_closed(&self, auth_session: Uuid) {
+        self.inner.online.closed(auth_session);
     }
 
     /// The keys that sign attachment links.
