@@ -89,7 +89,7 @@ pub struct DeviceList {
     pub devices: Vec<Device>,
 }
 
-/// `GET /devices/vapid-key`: the server's VAPID public key (RFC 8292), the `applicationServerKey` a browser
+/// `GET /push/vapid-key`: the server's VAPID public key (RFC 8292), the `applicationServerKey` a browser
 /// or a UnifiedPush distributor subscribes with: an uncompressed P-256 point, base64url without padding.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -74,7 +74,7 @@ async fn offline_member_gets_one_encrypted_push_with_ids_and_badge_but_no_text()
     assert!(push.encrypted);
     assert_eq!(push.payload, json!({ "type": "message", "conversation_id": group, "seq": message["seq"], "badge": 2 }));
     assert!(!serde_json::to_string(&push.payload).unwrap().contains("secret"));
-    let (_, vapid) = server.get("/api/v1/devices/vapid-key", Some(&parent)).await;
+    let (_, vapid) = server.get("/api/v1/push/vapid-key", Some(&parent)).await;
     assert_eq!(push.vapid_key, vapid["public_key"].as_str().unwrap());
     let topic = push.topic.clone().expect("a Topic header");
     assert!(topic.len() <= 32 && topic.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
@@ -263,7 +263,7 @@ async fn pending_pushes_are_sent_by_the_next_server_after_a_restart() {
     let receiver = PushReceiver::start();
     let (teacher, group, parent, _) = teacher_and_parent(&first).await;
     register(&first, &parent, &receiver.subscribe(), "webpush").await;
-    let (_, first_key) = first.get("/api/v1/devices/vapid-key", Some(&parent)).await;
+    let (_, first_key) = first.get("/api/v1/push/vapid-key", Some(&parent)).await;
     receiver.script([Reply::Status(503)]);
     send(&first, &teacher, group, "before the restart").await;
     assert_eq!(receiver.wait_for_attempts(1, PUSH_TIMEOUT).await.len(), 1);
@@ -277,7 +277,7 @@ async fn pending_pushes_are_sent_by_the_next_server_after_a_restart() {
     let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].payload["conversation_id"], json!(group));
-    let (_, second_key) = second.get("/api/v1/devices/vapid-key", Some(&parent)).await;
+    let (_, second_key) = second.get("/api/v1/push/vapid-key", Some(&parent)).await;
     assert_ne!(first_key, second_key, "each test server has its own data dir, so its own key");
     assert_eq!(received[0].vapid_key, second_key["public_key"].as_str().unwrap(), "the new server sent it");
     assert_eq!(receiver.attempts().len(), 2);

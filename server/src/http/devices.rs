@@ -1,4 +1,4 @@
-//! Devices for push: `POST/GET /devices`, `DELETE /devices/{id}` and `GET /devices/vapid-key`. A device belongs
+//! Devices for push: `POST/GET /devices`, `DELETE /devices/{id}` and `GET /push/vapid-key`. A device belongs
 //! to the sign-in session that registered it; ending that session removes it (see `store::sessions`).
 
 use actix_web::{HttpResponse, delete, get, post, web};
@@ -78,7 +78,7 @@ pub async fn list(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<Htt
     Ok(HttpResponse::Ok().json(DeviceList { devices }))
 }
 
-/// `GET /devices/vapid-key`: the key Web Push and UnifiedPush subscriptions are made with.
+/// `GET /push/vapid-key`: the key Web Push and UnifiedPush subscriptions are made with.
 #[utoipa::path(
     operation_id = "get_vapid_key",
     tag = "devices",
@@ -90,7 +90,7 @@ pub async fn list(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<Htt
         (status = 403, description = DEACTIVATED, body = ErrorBody),
     )
 )]
-#[get("/api/v1/devices/vapid-key")]
+#[get("/api/v1/push/vapid-key")]
 pub async fn vapid_key(state: web::Data<AppState>, _caller: AuthUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(VapidKey { public_key: state.vapid.public_key() }))
 }

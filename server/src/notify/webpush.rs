@@ -32,7 +32,7 @@ const VAPID_JWT_REUSE: Duration = Duration::from_secs(3600);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// The server's VAPID key pair: it signs every push, and its public half is what browsers and distributors
-/// subscribe with (`GET /api/v1/devices/vapid-key`).
+/// subscribe with (`GET /api/v1/push/vapid-key`).
 pub struct VapidKey {
     pair: ES256KeyPair,
 }
