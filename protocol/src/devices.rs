@@ -97,13 +97,46 @@ pub struct VapidKey {
     pub public_key: String,
 }
 
-/// What a push carries: ids and the badge only, never message text (the app fetches the rest).
+/// How much of a message a push shows, chosen by the school: by default nothing (`none`: ids and the badge, the
+/// app fetches the rest), else the sender's name (`sender`) or the name and the start of the text (`full`), which
+/// then pass through Apple's, Google's or the browser vendor's push service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PushPreviews {
+    #[default]
+    None,
+    Sender,
+    Full,
+}
+
+/// `GET`/`PUT /admin/settings/push`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushSetting {
+    pub previews: PushPreviews,
+}
+
+/// Longest text preview a push carries (push services cap payloads at about 4 KiB).
+pub const MAX_PREVIEW_CHARS: usize = 200;
+
+/// What a push carries: ids and the badge, and message text only when the school chose previews (the app
+/// fetches the rest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PushPayload {
     /// A new message in a conversation; `badge` is the member's unread total over all conversations.
-    Message { conversation_id: Uuid, seq: i64, badge: i64 },
+    /// `sender_name` with previews `sender` or `full`; `body` (its first 200 characters) with `full`.
+    Message {
+        conversation_id: Uuid,
+        seq: i64,
+        badge: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sender_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
     /// The member read the conversation on another device: clear its notification, set the badge.
     Read { conversation_id: Uuid, badge: i64 },
 }

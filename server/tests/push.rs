@@ -1,6 +1,7 @@
 //! Push notifications end to end: devices registered over the API, messages sent to the real server, and a
 //! Web Push receiver on 127.0.0.1 that checks each request's VAPID signature and decrypts its RFC 8291 body
 //! with the subscription's private key, so what a phone would see is what the tests check.
+#![expect(clippy::unwrap_used, reason = "helpers of a test fail the test loudly when setup breaks")]
 
 use std::time::Duration;
 
@@ -450,4 +451,37 @@ async fn ending_a_session_in_any_way_removes_its_devices() {
         server.post(&format!("/api/v1/admin/users/{}/deactivate", parent.id), Some(&admin), &json!({})).await;
     assert!(status.is_success());
     assert_eq!(device_count(&server.pool, parent.id).await, 0);
+}
+
+#[actix_web::test]
+async fn previews_carry_the_sender_and_text_only_when_an_admin_chose_them() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let admin = server.signed_in("admin", Role::Admin).await.1.access_token;
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    let (status, setting) = server.get("/api/v1/admin/settings/push", Some(&admin)).await;
+    assert_eq!((status, setting), (StatusCode::OK, json!({ "previews": "none" })));
+    let full = json!({ "previews": "full" });
+    assert_eq!(server.put("/api/v1/admin/settings/push", Some(&teacher), &full).await.0, StatusCode::FORBIDDEN);
+    let (status, error) =
+        server.put("/api/v1/admin/settings/push", Some(&admin), &json!({ "previews": "everything" })).await;
+    assert_eq!((status, error_code(&error)), (StatusCode::BAD_REQUEST, "invalid_input"));
+
+    assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &full).await.0, StatusCode::OK);
+    let long = "word ".repeat(100);
+    send(&server, &teacher, group, &long).await;
+    let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!(received[0].payload["sender_name"], "teacher Display");
+    let body = received[0].payload["body"].as_str().unwrap();
+    assert_eq!(body.chars().count(), 201, "200 characters and an ellipsis");
+    assert!(long.starts_with(body.trim_end_matches('…')));
+
+    let sender = json!({ "previews": "sender" });
+    assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &sender).await.0, StatusCode::OK);
+    send(&server, &teacher, group, "only the name shows").await;
+    let received = receiver.wait_for(2, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].payload["sender_name"], "teacher Display");
+    assert!(received[1].payload.get("body").is_none(), "{}", received[1].payload);
 }

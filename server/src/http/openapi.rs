@@ -26,7 +26,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::admin::safety::{moderation, reports as report_queue, safeguarding, settings};
 use super::admin::{
-    audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, stats as admin_stats,
+    audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, push as admin_push,
+    stats as admin_stats,
 };
 use super::{
     activate, attachments, auth, avatars, conversations, devices, directory, health, me, messages, reports, ws,
@@ -162,6 +163,8 @@ endpoints! {
     admin_stats::usage,
     admin_policy::get,
     admin_policy::put,
+    admin_push::get,
+    admin_push::put,
 }
 
 /// Adds the security schemes the annotations name: `bearer` (the default for every operation); for the WebSocket

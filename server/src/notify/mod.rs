@@ -4,7 +4,7 @@
 //!   picks the devices to push (members' devices on live sessions without an open socket, not muted, never
 //!   the sender's), computes each member's badge (the derived unread total) and writes one row per device into
 //!   the `push_queue` table, so a restart or a provider outage loses nothing. Payloads carry ids and the badge
-//!   only (`hallway_protocol::devices::PushPayload`), never message text.
+//!   (`hallway_protocol::devices::PushPayload`), and message text only when the school chose previews.
 //! - `worker`: one draining loop per provider, started with the server and stopped with it: leases due rows,
 //!   sends them with bounded concurrency, retries with exponential backoff and `Retry-After`, keeps a row that
 //!   failed its last try as `dead`, and deletes devices their push service calls gone (404/410).
@@ -23,7 +23,7 @@ pub mod worker;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use hallway_protocol::devices::PushPayload;
+use hallway_protocol::devices::{MAX_PREVIEW_CHARS, PushPayload, PushPreviews, PushSetting};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -161,6 +161,7 @@ impl Notifier {
             return Ok(());
         }
         let badges = badges(db, &targets).await?;
+        let (sender_name, body) = preview(db, conversation_id, seq).await?;
         let topic = topic(conversation_id);
         let pushes: Vec<NewPush> = targets
             .iter()
@@ -168,7 +169,13 @@ impl Notifier {
                 let badge = badges.get(&t.user_id).copied().unwrap_or(0);
                 NewPush {
                     device_id: t.device_id,
-                    payload: payload_json(&PushPayload::Message { conversation_id, seq, badge }),
+                    payload: payload_json(&PushPayload::Message {
+                        conversation_id,
+                        seq,
+                        badge,
+                        sender_name: sender_name.clone(),
+                        body: body.clone(),
+                    }),
                     topic: topic.clone(),
                     urgency: "high",
                 }
@@ -219,6 +226,34 @@ impl Notifier {
     fn offline(&self, targets: Vec<PushTarget>) -> Vec<PushTarget> {
         targets.into_iter().filter(|t| !self.inner.online.is_online(t.session_id)).collect()
     }
+}
+
+/// The settings key of the school's push previews.
+pub const PUSH_SETTING: &str = "push";
+
+/// What the school lets a message push show: the sender's name and the start of the text, or nothing (the
+/// default). Read at each message, so a change applies at once on every server.
+async fn preview(
+    db: &PgPool,
+    conversation_id: Uuid,
+    seq: i64,
+) -> Result<(Option<String>, Option<String>), sqlx::Error> {
+    let setting: PushSetting = store::settings::get(db, PUSH_SETTING).await?.unwrap_or_default();
+    if setting.previews == PushPreviews::None {
+        return Ok((None, None));
+    }
+    let Some((name, body)) = store::messages::sender_name_and_body(db, conversation_id, seq).await? else {
+        return Ok((None, None));
+    };
+    let body = (setting.previews == PushPreviews::Full && !body.is_empty()).then(|| {
+        let mut chars = body.chars();
+        let mut start: String = chars.by_ref().take(MAX_PREVIEW_CHARS).collect();
+        if chars.next().is_some() {
+            start.push('…');
+        }
+        start
+    });
+    Ok((Some(name), body))
 }
 
 /// Each target user's unread total.
