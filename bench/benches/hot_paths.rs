@@ -95,7 +95,8 @@ fn fan_out(c: &mut Criterion) {
             .connect_lazy("postgres://bench@127.0.0.1:1/none")
             .expect("a lazy pool needs no server");
         let keys = std::sync::Arc::new(hallway_server::auth::tokens::Keys::from_secret(b"bench"));
-        let realtime = Realtime::start(db, keys, RealtimeLimits::default(), Default::default());
+        let notifier = hallway_server::notify::Notifier::without_providers(db.clone());
+        let realtime = Realtime::start(db, keys, RealtimeLimits::default(), Default::default(), notifier);
         let mut users = Vec::with_capacity(SESSIONS);
         for _ in 0..SESSIONS {
             let user = Uuid::now_v7();

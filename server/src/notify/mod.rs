@@ -120,6 +120,11 @@ impl Notifier {
         Notifier { inner: Arc::new(Inner { db, online: OnlineSessions::default(), platforms, wakes }) }
     }
 
+    /// A notifier with no provider: it queues nothing (for benchmarks of delivery alone).
+    pub fn without_providers(db: PgPool) -> Notifier {
+        Notifier::new(db, Vec::new(), Vec::new())
+    }
+
     /// The sessions with an open socket (the user actors keep it).
     pub fn online(&self) -> &OnlineSessions {
         &self.inner.online
