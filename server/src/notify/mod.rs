@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use hallway_protocol::devices::{MAX_PREVIEW_CHARS, PushPayload, PushPreviews, PushSetting};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
 use tokio_util::sync::CancellationToken;
@@ -98,6 +98,10 @@ impl OnlineSessions {
     }
 }
 
+/// Notifier look-ups running at once: a burst of messages waits here instead of taking the pool's connections
+/// from the message writers.
+const MAX_CONCURRENT_LOOKUPS: usize = 4;
+
 /// The handle the conversation actors use to queue pushes; cheap to clone.
 #[derive(Clone)]
 pub struct Notifier {
@@ -112,12 +116,15 @@ struct Inner {
     /// Wake the workers when rows were queued (one per worker; `notify_one` keeps the wake-up for a worker that
     /// is busy right now, so none is lost).
     wakes: Vec<Arc<Notify>>,
+    /// Bounds the look-ups in flight (`MAX_CONCURRENT_LOOKUPS`).
+    lookups: Arc<Semaphore>,
 }
 
 impl Notifier {
     /// A notifier queuing pushes for the devices of `platforms`.
     pub fn new(db: PgPool, platforms: Vec<&'static str>, wakes: Vec<Arc<Notify>>) -> Notifier {
-        Notifier { inner: Arc::new(Inner { db, online: OnlineSessions::default(), platforms, wakes }) }
+        let lookups = Arc::new(Semaphore::new(MAX_CONCURRENT_LOOKUPS));
+        Notifier { inner: Arc::new(Inner { db, online: OnlineSessions::default(), platforms, wakes, lookups }) }
     }
 
     /// A notifier with no provider: it queues nothing (for benchmarks of delivery alone).
@@ -138,6 +145,7 @@ impl Notifier {
         }
         let this = self.clone();
         actix::spawn(async move {
+            let Ok(_permit) = this.inner.lookups.acquire().await else { return };
             if let Err(err) = this.queue_message(conversation_id, sender_id, seq).await {
                 tracing::error!(conversation = %conversation_id, error = %err, "could not queue pushes");
             }
@@ -152,6 +160,7 @@ impl Notifier {
         }
         let this = self.clone();
         actix::spawn(async move {
+            let Ok(_permit) = this.inner.lookups.acquire().await else { return };
             if let Err(err) = this.queue_read(conversation_id, reader_id, session).await {
                 tracing::error!(conversation = %conversation_id, error = %err, "could not queue read pushes");
             }
