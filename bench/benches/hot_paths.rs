@@ -97,7 +97,8 @@ fn fan_out(c: &mut Criterion) {
             .expect("a lazy pool needs no server");
         let keys = std::sync::Arc::new(hallway_server::auth::tokens::Keys::from_secret(b"bench"));
         let metrics = hallway_server::metrics::Metrics::new().expect("registering the metrics");
-        let realtime = Realtime::start(db, keys, RealtimeLimits::default(), Default::default(), metrics);
+        let notifier = hallway_server::notify::Notifier::without_providers(db.clone());
+        let realtime = Realtime::start(db, keys, RealtimeLimits::default(), Default::default(), metrics, notifier);
         let mut users = Vec::with_capacity(SESSIONS);
         for _ in 0..SESSIONS {
             let user = Uuid::now_v7();

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod announcements;
 pub mod auth;
 pub mod conversations;
+pub mod devices;
 pub mod error;
 pub mod messages;
 pub mod model;

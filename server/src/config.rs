@@ -36,7 +36,31 @@ pub struct ServeArgs {
     #[arg(long, env = "HALLWAY_UPLOAD_CLEANUP_INTERVAL_SECS", default_value_t = 3600)]
     pub upload_cleanup_interval_secs: u64,
     #[command(flatten)]
+    pub push: PushArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Push notification flags (`serve` only).
+#[derive(Debug, Clone, Args)]
+pub struct PushArgs {
+    /// FOR TESTS ONLY: accept `http://` push endpoints and loopback addresses (127.0.0.1, ::1), so a test can
+    /// run its own push receiver. Private, link-local and metadata addresses stay refused.
+    #[arg(long, env = "HALLWAY_PUSH_ALLOW_INSECURE_ENDPOINTS")]
+    pub push_allow_insecure_endpoints: bool,
+    /// The VAPID private key (RFC 8292: a P-256 scalar, base64url); without it, one is generated once and kept
+    /// in the data dir (`vapid-private-key`).
+    #[arg(long, env = "HALLWAY_PUSH_VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub push_vapid_private_key: Option<String>,
+    /// The contact push services may reach the school's operator at (the VAPID `sub`: `mailto:` or `https:`).
+    #[arg(long, env = "HALLWAY_PUSH_CONTACT", default_value = PushSettings::DEFAULT_CONTACT)]
+    pub push_contact: String,
+    /// Web Push and UnifiedPush requests in flight at once.
+    #[arg(long, env = "HALLWAY_PUSH_WEBPUSH_CONCURRENCY", default_value_t = 64)]
+    pub push_webpush_concurrency: usize,
+    /// Tries of one push before it is kept as dead.
+    #[arg(long, env = "HALLWAY_PUSH_MAX_ATTEMPTS", default_value_t = 8)]
+    pub push_max_attempts: u32,
 }
 
 /// Settings shared by every subcommand that opens the database.
@@ -102,6 +126,52 @@ pub struct Config {
     pub tokens: TokenLifetimes,
     pub realtime: RealtimeLimits,
     pub media: MediaLimits,
+    pub push: PushSettings,
+}
+
+/// How pushes are sent.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// Lets `http://` and loopback endpoints through (tests only; see `PushArgs`).
+    pub allow_insecure_endpoints: bool,
+    /// The VAPID private key, base64url; `None`: the data dir's, generated on first use.
+    pub vapid_private_key: Option<String>,
+    /// The VAPID `sub` claim.
+    pub contact: String,
+    /// Web Push and UnifiedPush requests in flight at once.
+    pub webpush_concurrency: usize,
+    /// One request's time limit (connect, send, answer).
+    pub timeout: Duration,
+    /// Tries of one push before it is kept as dead.
+    pub max_attempts: u32,
+    /// The wait after the first failed try; it doubles with each further one (up to `max_backoff`).
+    pub retry_base: Duration,
+    pub max_backoff: Duration,
+    /// How long the push service keeps a push for an unreachable device (Web Push `TTL`).
+    pub ttl: Duration,
+    /// The longest a worker sleeps before looking at the queue again (rows other servers left, leases run out).
+    pub poll_interval: Duration,
+}
+
+impl PushSettings {
+    pub const DEFAULT_CONTACT: &str = "mailto:admin@hallway.invalid";
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        PushSettings {
+            allow_insecure_endpoints: false,
+            vapid_private_key: None,
+            contact: PushSettings::DEFAULT_CONTACT.to_owned(),
+            webpush_concurrency: 64,
+            timeout: Duration::from_secs(15),
+            max_attempts: 8,
+            retry_base: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(3600),
+            ttl: Duration::from_secs(24 * 3600),
+            poll_interval: Duration::from_secs(2),
+        }
+    }
 }
 
 /// A PEM certificate chain and its private key.
@@ -234,6 +304,7 @@ impl Config {
             tokens: TokenLifetimes::default(),
             realtime: RealtimeLimits::default(),
             media: MediaLimits::default(),
+            push: PushSettings::default(),
         }
     }
 
@@ -249,6 +320,14 @@ impl Config {
             unattached_max_age: Duration::from_secs(args.unattached_upload_max_age_secs),
             // Zero would make the cleanup loop spin.
             cleanup_interval: Duration::from_secs(args.upload_cleanup_interval_secs.max(1)),
+        };
+        config.push = PushSettings {
+            allow_insecure_endpoints: args.push.push_allow_insecure_endpoints,
+            vapid_private_key: args.push.push_vapid_private_key.filter(|k| !k.is_empty()),
+            contact: args.push.push_contact,
+            webpush_concurrency: args.push.push_webpush_concurrency.max(1),
+            max_attempts: args.push.push_max_attempts.max(1),
+            ..PushSettings::default()
         };
         config
     }

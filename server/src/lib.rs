@@ -11,6 +11,7 @@ pub mod http;
 pub mod media;
 pub mod messaging;
 pub mod metrics;
+pub mod notify;
 pub mod policy;
 pub mod realtime;
 pub mod roster;

@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::http;
 use crate::media;
 use crate::metrics::Metrics;
+use crate::notify::Push;
 use crate::realtime::Realtime;
 use crate::state::{AppState, POLICY_SETTING};
 use crate::store;
@@ -30,6 +31,8 @@ pub struct Application {
     /// The metrics listener, apart from the API's, when `metrics_bind` is set.
     metrics: Option<(Server, SocketAddr)>,
     state: AppState,
+    /// The push workers, stopped when the server stops.
+    push: Push,
 }
 
 impl Application {
@@ -50,10 +53,17 @@ impl Application {
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
         let policy = Arc::new(std::sync::RwLock::new(policy));
         let keys = Arc::new(Keys::from_secret(&secret));
-        let realtime =
-            Realtime::start(db.clone(), keys.clone(), config.realtime.clone(), policy.clone(), metrics.clone());
+        let push = Push::start(&config, db.clone()).context("starting the push workers")?;
+        let realtime = Realtime::start(
+            db.clone(),
+            keys.clone(),
+            config.realtime.clone(),
+            policy.clone(),
+            metrics.clone(),
+            push.notifier.clone(),
+        );
         realtime.set_banned_words(crate::safety::load_banned_words(&db).await?);
-        let state = AppState::new(config, db, keys, policy, realtime);
+        let state = AppState::new(config, db, keys, policy, realtime, push.vapid.clone());
         let media = &state.config.media;
         media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
         let data = web::Data::new(state.clone());
@@ -116,7 +126,7 @@ impl Application {
             Some(listener) => Some(metrics_server(listener, metrics, state.db.clone())?),
             None => None,
         };
-        Ok(Application { server, local_addr, metrics, state })
+        Ok(Application { server, local_addr, metrics, state, push })
     }
 
     /// The address the server listens on.
@@ -141,13 +151,19 @@ impl Application {
 
     /// Serves until stopped: SIGTERM (or the handle) finishes requests in flight first; SIGINT stops at once.
     pub async fn run(self) -> std::io::Result<()> {
-        let Some((metrics, _)) = self.metrics else { return self.server.await };
-        let metrics_handle = metrics.handle();
-        let metrics = actix_rt::spawn(metrics);
-        let served = self.server.await;
-        metrics_handle.stop(true).await;
-        let _ = metrics.await;
-        served
+        let result = match self.metrics {
+            None => self.server.await,
+            Some((metrics, _)) => {
+                let metrics_handle = metrics.handle();
+                let metrics = actix_rt::spawn(metrics);
+                let served = self.server.await;
+                metrics_handle.stop(true).await;
+                let _ = metrics.await;
+                served
+            }
+        };
+        self.push.shutdown();
+        result
     }
 }
 

@@ -8,6 +8,7 @@ use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::tokens::Keys;
 use crate::config::Config;
 use crate::media::Media;
+use crate::notify::webpush::VapidKey;
 use crate::policy::Policy;
 use crate::realtime::Realtime;
 use crate::store::supervisor::DatabaseHealth;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub realtime: Realtime,
     /// Uploaded files: the blob store and the bound on concurrent image processing.
     pub media: Media,
+    /// The key that signs Web Push requests; its public half is served to subscribing clients.
+    pub vapid: Arc<VapidKey>,
     /// Failed sign-ins counted per account (lower-cased login).
     pub login_failures_by_account: Arc<FailureLimiter>,
     /// Failed sign-ins counted per client address.
@@ -43,6 +46,7 @@ impl AppState {
         keys: Arc<Keys>,
         policy: Arc<RwLock<Policy>>,
         realtime: Realtime,
+        vapid: Arc<VapidKey>,
     ) -> AppState {
         let window = config.limits.login_failure_window;
         AppState {
@@ -55,6 +59,7 @@ impl AppState {
             keys,
             policy,
             realtime,
+            vapid,
         }
     }
 }

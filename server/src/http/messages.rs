@@ -336,7 +336,7 @@ fn invalid(e: Invalid) -> ApiError {
 
 /// Changes made over REST come from no socket: every session of the caller hears of them.
 fn origin(caller: &AuthUser) -> Origin {
-    Origin { user_id: caller.id(), conn: None }
+    Origin { user_id: caller.id(), conn: None, session: Some(caller.session_id) }
 }
 
 /// The message an edit, delete or reaction answers with.

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod avatars;
 pub mod console;
 pub mod conversations;
+pub mod devices;
 pub mod directory;
 pub mod health;
 pub mod input;

@@ -26,10 +26,12 @@ use utoipa::{Modify, OpenApi};
 
 use super::admin::safety::{moderation, reports as report_queue, safeguarding, settings};
 use super::admin::{
-    audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, stats as admin_stats,
-    urgent as admin_urgent,
+    audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, push as admin_push,
+    stats as admin_stats, urgent as admin_urgent,
 };
-use super::{activate, attachments, auth, avatars, conversations, directory, health, me, messages, reports, sync, ws};
+use super::{
+    activate, attachments, auth, avatars, conversations, devices, directory, health, me, messages, reports, sync, ws,
+};
 
 /// 401 on every endpoint that needs a token.
 pub const UNAUTHENTICATED: &str =
@@ -76,6 +78,7 @@ macro_rules! endpoints {
                 (name = "messages", description = "Send, history, edit, delete, reactions, read markers, search"),
                 (name = "attachments", description = "Upload files and download them (Bearer token or signed link)"),
                 (name = "avatars", description = "Profile pictures"),
+                (name = "devices", description = "Devices that receive push notifications, and the VAPID key"),
                 (name = "reports", description = "Members report messages to the school admins"),
                 (name = "admin", description = "School admins only: people, activation codes, roster import, the \
                     audit log, usage statistics, the messaging policy, the report queue, moderation deletes, banned \
@@ -105,6 +108,10 @@ endpoints! {
     activate::activate,
     me::get,
     me::change_password,
+    devices::register,
+    devices::list,
+    devices::vapid_key,
+    devices::remove,
     ws::connect,
     directory::search,
     conversations::list,
@@ -162,6 +169,8 @@ endpoints! {
     admin_stats::usage,
     admin_policy::get,
     admin_policy::put,
+    admin_push::get,
+    admin_push::put,
 }
 
 /// Adds the security schemes the annotations name: `bearer` (the default for every operation); for the WebSocket

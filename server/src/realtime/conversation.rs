@@ -29,6 +29,8 @@ pub struct Origin {
     pub user_id: Uuid,
     /// The socket that sent it, if it came over a socket.
     pub conn: Option<ConnId>,
+    /// The sign-in session (device) it came from: a read there needs no push to that device.
+    pub session: Option<Uuid>,
 }
 
 /// Send a message. Answers with the message and whether it is new (a repeated `client_msg_id` is not).
@@ -297,6 +299,7 @@ impl Handler<SendMessage> for ConversationActor {
             if sent.new {
                 let except = origin.conn.map(|conn| (origin.user_id, Target::Except(conn)));
                 act.broadcast_message(&sent.message, except);
+                act.realtime.notifier().message_committed(act.id, origin.user_id, sent.message.seq);
             }
             Ok(sent)
         })))
@@ -314,7 +317,7 @@ impl Handler<ApplyChange> for ConversationActor {
         }
         let (realtime, conversation_id, user_id) = (self.realtime.clone(), self.id, msg.origin.user_id);
         let banned = self.realtime.banned_words();
-        let change = msg.change;
+        let (change, session) = (msg.change, msg.origin.session);
         let apply = async move {
             let (db, keys) = (realtime.db(), realtime.keys());
             let (frame, audience, answer) = match change {
@@ -364,7 +367,7 @@ impl Handler<ApplyChange> for ConversationActor {
             };
             Ok::<_, ApiError>((frame, audience, answer))
         };
-        AtomicResponse::new(Box::pin(apply.into_actor(self).map(|result, act, _| {
+        AtomicResponse::new(Box::pin(apply.into_actor(self).map(move |result, act, _| {
             let (frame, audience, answer) = result?;
             match (frame, audience) {
                 (None, _) => {}
@@ -375,6 +378,9 @@ impl Handler<ApplyChange> for ConversationActor {
                         act.realtime.deliver(user_id, text.clone(), Target::All);
                     }
                 }
+            }
+            if let Changed::ReadUpTo(_) = answer {
+                act.realtime.notifier().read_changed(act.id, user_id, session);
             }
             Ok(answer)
         })))

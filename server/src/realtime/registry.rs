@@ -25,6 +25,7 @@ use crate::auth::tokens::Keys;
 use crate::config::RealtimeLimits;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::notify::{Notifier, OnlineSessions};
 use crate::policy::Policy;
 use crate::safety::banned_words::BannedWords;
 
@@ -59,6 +60,10 @@ struct Inner {
     users: RwLock<HashMap<Uuid, Addr<UserActor>>>,
     /// REST sends per person (`rest_sends_per_sec`, `rest_send_burst`), across all their devices.
     rest_sends: DefaultKeyedRateLimiter<Uuid>,
+    /// The sign-in sessions with an open socket: their devices get frames, not pushes.
+    online: OnlineSessions,
+    /// Turns committed messages and read markers into queued pushes.
+    notifier: Notifier,
 }
 
 impl Realtime {
@@ -69,6 +74,7 @@ impl Realtime {
         limits: RealtimeLimits,
         policy: Arc<RwLock<Policy>>,
         metrics: Metrics,
+        notifier: Notifier,
     ) -> Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
@@ -92,6 +98,8 @@ impl Realtime {
                 conversations: Mutex::new(HashMap::new()),
                 users: RwLock::new(HashMap::new()),
                 rest_sends,
+                online: notifier.online().clone(),
+                notifier,
             }),
         }
     }
@@ -206,6 +214,21 @@ impl Realtime {
     pub fn conversation_updated_for(&self, user_id: Uuid, conversation: hallway_protocol::Conversation) {
         let frame = hallway_protocol::ws::ServerFrame::Conversation { conversation };
         self.deliver(user_id, super::encode(&frame), Target::All);
+    }
+
+    /// The notifier that queues pushes for members whose devices have no open socket.
+    pub fn notifier(&self) -> &Notifier {
+        &self.inner.notifier
+    }
+
+    /// A socket opened with this sign-in session.
+    pub(super) fn session_opened(&self, auth_session: Uuid) {
+        self.inner.online.opened(auth_session);
+    }
+
+    /// A socket of this sign-in session closed.
+    pub(super) fn session_closed(&self, auth_session: Uuid) {
+        self.inner.online.closed(auth_session);
     }
 
     /// The keys that sign attachment links.

@@ -89,7 +89,7 @@ impl WsSession {
     }
 
     fn origin(&self) -> Origin {
-        Origin { user_id: self.user.id, conn: Some(self.conn_id) }
+        Origin { user_id: self.user.id, conn: Some(self.conn_id), session: Some(self.auth_session) }
     }
 
     fn send_frame(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {

@@ -159,6 +159,9 @@ impl Actor for UserActor {
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
         self.realtime.metrics().user_actors.dec();
+        for (_, session) in self.sessions.drain() {
+            self.realtime.session_closed(session.auth_session);
+        }
         self.realtime.user_stopped(self.user_id, &ctx.address());
     }
 }
@@ -170,10 +173,11 @@ impl Handler<Connect> for UserActor {
         if let Some(timer) = self.offline_timer.take() {
             ctx.cancel_future(timer);
         }
-        self.sessions.insert(
-            msg.conn_id,
-            SessionEntry { auth_session: msg.auth_session, recipient: msg.recipient, pending: msg.pending },
-        );
+        self.realtime.session_opened(msg.auth_session);
+        let entry = SessionEntry { auth_session: msg.auth_session, recipient: msg.recipient, pending: msg.pending };
+        if let Some(replaced) = self.sessions.insert(msg.conn_id, entry) {
+            self.realtime.session_closed(replaced.auth_session);
+        }
         self.send_presence_snapshot(ctx, msg.conn_id);
     }
 }
@@ -182,7 +186,9 @@ impl Handler<Disconnect> for UserActor {
     type Result = ();
 
     fn handle(&mut self, msg: Disconnect, ctx: &mut Self::Context) {
-        self.sessions.remove(&msg.conn_id);
+        if let Some(session) = self.sessions.remove(&msg.conn_id) {
+            self.realtime.session_closed(session.auth_session);
+        }
         self.session_gone(ctx);
     }
 }
@@ -205,6 +211,7 @@ impl Handler<Deliver> for UserActor {
         }
         for conn_id in behind {
             if let Some(session) = self.sessions.remove(&conn_id) {
+                self.realtime.session_closed(session.auth_session);
                 tracing::info!(user = %self.user_id, conn = %conn_id, "closing a session that fell too far behind");
                 session.recipient.do_send(Outgoing::Close(CloseCode::Again, "too far behind: reconnect and catch up"));
             }
@@ -221,6 +228,7 @@ impl Handler<CloseSessions> for UserActor {
             self.sessions.iter().filter(|(_, s)| msg.which.includes(s.auth_session)).map(|(id, _)| *id).collect();
         for conn_id in closing {
             if let Some(session) = self.sessions.remove(&conn_id) {
+                self.realtime.session_closed(session.auth_session);
                 session.recipient.do_send(Outgoing::Close(CloseCode::Policy, msg.reason));
             }
         }

@@ -130,6 +130,21 @@ pub async fn unread_count(db: impl PgExecutor<'_>, conversation_id: Uuid, user_i
     .await
 }
 
+/// Each user's unread total over all their conversations (the sum of `unread_count`), for push badges. Users
+/// with nothing unread are absent.
+pub async fn unread_totals(db: impl PgExecutor<'_>, user_ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT cm.user_id, count(*) FROM conversation_members cm
+         JOIN messages m ON m.conversation_id = cm.conversation_id AND m.seq > cm.last_read_seq
+                        AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL
+         WHERE cm.user_id = ANY($1)
+         GROUP BY cm.user_id",
+    )
+    .bind(user_ids)
+    .fetch_all(db)
+    .await
+}
+
 /// The unique constraint that keeps one direct chat per pair; losing a creation race shows up as its violation.
 pub const DIRECT_KEY_CONSTRAINT: &str = "conversations_direct_key_key";
 

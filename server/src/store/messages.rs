@@ -273,6 +273,22 @@ pub async fn find_by_client_msg_id(
         .await
 }
 
+/// The sender's display name and the text of a message not deleted, for push previews.
+pub async fn sender_name_and_body(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+    seq: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.display_name, m.body FROM messages m JOIN users u ON u.id = m.sender_id
+         WHERE m.conversation_id = $1 AND m.seq = $2 AND m.deleted_at IS NULL",
+    )
+    .bind(conversation_id)
+    .bind(seq)
+    .fetch_optional(db)
+    .await
+}
+
 /// One message by id.
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<MessageRow>, sqlx::Error> {
     sqlx::query_as(concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1"))

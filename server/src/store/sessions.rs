@@ -81,25 +81,35 @@ pub async fn touch(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error>
     sqlx::query("UPDATE sessions SET last_used_at = now() WHERE id = $1").bind(id).execute(db).await.map(|_| ())
 }
 
-/// Ends one session; `true` if it was active.
+/// Ends one session; `true` if it was active. Its push devices go in the same statement: sessions are only
+/// marked revoked, so no cascade would remove them.
 pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .execute(db)
-        .await
-        .map(|r| r.rows_affected() == 1)
+    sqlx::query_scalar(
+        "WITH ended AS (UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id),
+              gone AS (DELETE FROM devices WHERE session_id IN (SELECT id FROM ended))
+         SELECT count(*) FROM ended",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await
+    .map(|n: i64| n == 1)
 }
 
 /// Ends every active session of a user except `keep`, returning the ids it ended (whose sockets close).
+/// Their push devices go in the same statement.
 pub async fn revoke_all_of_user(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     keep: Option<Uuid>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "UPDATE sessions SET revoked_at = now()
-         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
-         RETURNING id",
+        "WITH ended AS (
+             UPDATE sessions SET revoked_at = now()
+             WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
+             RETURNING id
+         ),
+         gone AS (DELETE FROM devices WHERE session_id IN (SELECT id FROM ended))
+         SELECT id FROM ended",
     )
     .bind(user_id)
     .bind(keep)

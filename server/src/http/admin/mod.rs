@@ -32,6 +32,7 @@ pub mod audit;
 pub mod import;
 pub mod people;
 pub mod policy;
+pub mod push;
 pub mod safety;
 pub mod stats;
 pub mod urgent;

@@ -23,7 +23,7 @@ use crate::state::AppState;
 /// for a member's delete. Idempotent; the answer is the deleted message. Shared with report resolution.
 pub async fn moderator_delete(state: &AppState, admin: &AdminUser, message_id: Uuid) -> ApiResult<(Changed, bool)> {
     let before = crate::store::messages::find(&state.db, message_id).await?.ok_or_else(ApiError::not_found)?;
-    let origin = Origin { user_id: admin.id(), conn: None };
+    let origin = Origin { user_id: admin.id(), conn: None, session: None };
     let changed = state.realtime.change_message(origin, message_id, Change::ModeratorDelete { message_id }).await?;
     Ok((changed, before.deleted_at.is_none()))
 }

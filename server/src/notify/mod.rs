@@ -1,0 +1,290 @@
+//! Push notifications: a member whose device has no open socket learns of a new message by a push.
+//!
+//! - `Notifier` (here): fed by the conversation actors after commit (a new message, a moved read marker). It
+//!   picks the devices to push (members' devices on live sessions without an open socket, not muted, never
+//!   the sender's), computes each member's badge (the derived unread total) and writes one row per device into
+//!   the `push_queue` table, so a restart or a provider outage loses nothing. Payloads carry ids and the badge
+//!   (`hallway_protocol::devices::PushPayload`), and message text only when the school chose previews.
+//! - `worker`: one draining loop per provider, started with the server and stopped with it: leases due rows,
+//!   sends them with bounded concurrency, retries with exponential backoff and `Retry-After`, keeps a row that
+//!   failed its last try as `dead`, and deletes devices their push service calls gone (404/410).
+//! - `provider`: the `PushProvider` trait a push service implements; `webpush` implements it for Web Push and
+//!   UnifiedPush (RFC 8030, RFC 8291 encryption, RFC 8292 VAPID). APNs and FCM (directly, or through the
+//!   publisher's push gateway) are further implementations of the same trait, not built yet: devices of those
+//!   platforms are registered and kept, but nothing is queued for them until a provider is configured.
+//! - `endpoint`: the SSRF rules for endpoint URLs (https only, no private addresses, checked again at send).
+
+pub mod devices;
+pub mod endpoint;
+pub mod provider;
+pub mod webpush;
+pub mod worker;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use hallway_protocol::devices::{MAX_PREVIEW_CHARS, PushPayload, PushPreviews, PushSetting};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tokio::sync::{Notify, Semaphore};
+use uuid::Uuid;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::store::{self, devices::PushTarget, push_queue::NewPush};
+use provider::PushProvider;
+use webpush::{VapidKey, WebPush};
+
+/// The push machinery of a running server: the notifier the actors feed, the VAPID key clients subscribe
+/// with, and the workers, stopped by `stop`.
+pub struct Push {
+    pub notifier: Notifier,
+    pub vapid: Arc<VapidKey>,
+    stop: CancellationToken,
+}
+
+impl Push {
+    /// Loads (or creates) the VAPID key and starts a worker per provider. Must be called inside an actix system.
+    pub fn start(config: &Config, db: PgPool) -> anyhow::Result<Push> {
+        let vapid = Arc::new(VapidKey::load_or_create(config.push.vapid_private_key.as_deref(), &config.data_dir)?);
+        // APNs, FCM and the push gateway join this list as providers once they exist.
+        let providers: Vec<Arc<dyn PushProvider>> = vec![Arc::new(WebPush::new(vapid.clone(), &config.push)?)];
+        let stop = CancellationToken::new();
+        let mut platforms = Vec::new();
+        let mut wakes = Vec::new();
+        for provider in providers {
+            let wake = Arc::new(Notify::new());
+            platforms.extend_from_slice(provider.platforms());
+            wakes.push(wake.clone());
+            worker::spawn(db.clone(), provider, config.push.clone(), wake, stop.clone());
+        }
+        Ok(Push { notifier: Notifier::new(db, platforms, wakes), vapid, stop })
+    }
+
+    /// Stops the workers (pushes in flight finish; what is left stays queued for the next start).
+    pub fn shutdown(&self) {
+        self.stop.cancel();
+    }
+}
+
+/// The sign-in sessions that have at least one open socket, counted per session. Kept by the user actors, read
+/// by the notifier: a device whose session is connected gets the frame, not a push.
+#[derive(Clone, Default)]
+pub struct OnlineSessions {
+    counts: Arc<Mutex<HashMap<Uuid, usize>>>,
+}
+
+impl OnlineSessions {
+    /// A socket of `session` opened.
+    pub fn opened(&self, session: Uuid) {
+        *self.counts.lock().unwrap_or_else(|p| p.into_inner()).entry(session).or_default() += 1;
+    }
+
+    /// A socket of `session` closed.
+    pub fn closed(&self, session: Uuid) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(&session) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&session);
+            }
+        }
+    }
+
+    /// Whether `session` has an open socket.
+    pub fn is_online(&self, session: Uuid) -> bool {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&session)
+    }
+}
+
+/// Notifier look-ups running at once: a burst of messages waits here instead of taking the pool's connections
+/// from the message writers.
+const MAX_CONCURRENT_LOOKUPS: usize = 4;
+
+/// The handle the conversation actors use to queue pushes; cheap to clone.
+#[derive(Clone)]
+pub struct Notifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: PgPool,
+    online: OnlineSessions,
+    /// The platforms some provider sends to; devices of others get nothing queued.
+    platforms: Vec<&'static str>,
+    /// Wake the workers when rows were queued (one per worker; `notify_one` keeps the wake-up for a worker that
+    /// is busy right now, so none is lost).
+    wakes: Vec<Arc<Notify>>,
+    /// Bounds the look-ups in flight (`MAX_CONCURRENT_LOOKUPS`).
+    lookups: Arc<Semaphore>,
+}
+
+impl Notifier {
+    /// A notifier queuing pushes for the devices of `platforms`.
+    pub fn new(db: PgPool, platforms: Vec<&'static str>, wakes: Vec<Arc<Notify>>) -> Notifier {
+        let lookups = Arc::new(Semaphore::new(MAX_CONCURRENT_LOOKUPS));
+        Notifier { inner: Arc::new(Inner { db, online: OnlineSessions::default(), platforms, wakes, lookups }) }
+    }
+
+    /// A notifier with no provider: it queues nothing (for benchmarks of delivery alone).
+    pub fn without_providers(db: PgPool) -> Notifier {
+        Notifier::new(db, Vec::new(), Vec::new())
+    }
+
+    /// The sessions with an open socket (the user actors keep it).
+    pub fn online(&self) -> &OnlineSessions {
+        &self.inner.online
+    }
+
+    /// A new message was committed in a conversation: queue a push for each device of each other member that
+    /// has no open socket and did not mute it. Runs detached: the actor does not wait for it.
+    pub fn message_committed(&self, conversation_id: Uuid, sender_id: Uuid, seq: i64) {
+        if self.inner.platforms.is_empty() {
+            return;
+        }
+        let this = self.clone();
+        actix::spawn(async move {
+            let Ok(_permit) = this.inner.lookups.acquire().await else { return };
+            if let Err(err) = this.queue_message(conversation_id, sender_id, seq).await {
+                tracing::error!(conversation = %conversation_id, error = %err, "could not queue pushes");
+            }
+        });
+    }
+
+    /// A member's read marker moved (from `session`, if known): their other devices without an open socket get a
+    /// silent `read` push that clears the conversation's notification and sets the badge.
+    pub fn read_changed(&self, conversation_id: Uuid, reader_id: Uuid, session: Option<Uuid>) {
+        if self.inner.platforms.is_empty() {
+            return;
+        }
+        let this = self.clone();
+        actix::spawn(async move {
+            let Ok(_permit) = this.inner.lookups.acquire().await else { return };
+            if let Err(err) = this.queue_read(conversation_id, reader_id, session).await {
+                tracing::error!(conversation = %conversation_id, error = %err, "could not queue read pushes");
+            }
+        });
+    }
+
+    async fn queue_message(&self, conversation_id: Uuid, sender_id: Uuid, seq: i64) -> Result<(), sqlx::Error> {
+        let db = &self.inner.db;
+        let targets = store::devices::of_unmuted_members(db, conversation_id, sender_id, &self.inner.platforms).await?;
+        let targets = self.offline(targets);
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let badges = badges(db, &targets).await?;
+        let (sender_name, body) = preview(db, conversation_id, seq).await?;
+        let topic = topic(conversation_id);
+        let pushes: Vec<NewPush> = targets
+            .iter()
+            .map(|t| {
+                let badge = badges.get(&t.user_id).copied().unwrap_or(0);
+                NewPush {
+                    device_id: t.device_id,
+                    payload: payload_json(&PushPayload::Message {
+                        conversation_id,
+                        seq,
+                        badge,
+                        sender_name: sender_name.clone(),
+                        body: body.clone(),
+                    }),
+                    topic: topic.clone(),
+                    urgency: "high",
+                }
+            })
+            .collect();
+        store::push_queue::enqueue(db, &pushes).await?;
+        self.wake_workers();
+        Ok(())
+    }
+
+    async fn queue_read(
+        &self,
+        conversation_id: Uuid,
+        reader_id: Uuid,
+        session: Option<Uuid>,
+    ) -> Result<(), sqlx::Error> {
+        let db = &self.inner.db;
+        let targets = store::devices::of_user(db, reader_id, &self.inner.platforms).await?;
+        let targets: Vec<PushTarget> =
+            self.offline(targets).into_iter().filter(|t| Some(t.session_id) != session).collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let badge = badges(db, &targets).await?.get(&reader_id).copied().unwrap_or(0);
+        let payload = payload_json(&PushPayload::Read { conversation_id, badge });
+        let topic = topic(conversation_id);
+        let pushes: Vec<NewPush> = targets
+            .iter()
+            .map(|t| NewPush {
+                device_id: t.device_id,
+                payload: payload.clone(),
+                topic: topic.clone(),
+                urgency: "normal",
+            })
+            .collect();
+        store::push_queue::enqueue(db, &pushes).await?;
+        self.wake_workers();
+        Ok(())
+    }
+
+    fn wake_workers(&self) {
+        for wake in &self.inner.wakes {
+            wake.notify_one();
+        }
+    }
+
+    /// The targets whose session has no open socket.
+    fn offline(&self, targets: Vec<PushTarget>) -> Vec<PushTarget> {
+        targets.into_iter().filter(|t| !self.inner.online.is_online(t.session_id)).collect()
+    }
+}
+
+/// The settings key of the school's push previews.
+pub const PUSH_SETTING: &str = "push";
+
+/// What the school lets a message push show: the sender's name and the start of the text, or nothing (the
+/// default). Read at each message, so a change applies at once on every server.
+async fn preview(
+    db: &PgPool,
+    conversation_id: Uuid,
+    seq: i64,
+) -> Result<(Option<String>, Option<String>), sqlx::Error> {
+    let setting: PushSetting = store::settings::get(db, PUSH_SETTING).await?.unwrap_or_default();
+    if setting.previews == PushPreviews::None {
+        return Ok((None, None));
+    }
+    let Some((name, body)) = store::messages::sender_name_and_body(db, conversation_id, seq).await? else {
+        return Ok((None, None));
+    };
+    let body = (setting.previews == PushPreviews::Full && !body.is_empty()).then(|| {
+        let mut chars = body.chars();
+        let mut start: String = chars.by_ref().take(MAX_PREVIEW_CHARS).collect();
+        if chars.next().is_some() {
+            start.push('…');
+        }
+        start
+    });
+    Ok((Some(name), body))
+}
+
+/// Each target user's unread total.
+async fn badges(db: &PgPool, targets: &[PushTarget]) -> Result<HashMap<Uuid, i64>, sqlx::Error> {
+    let users: Vec<Uuid> = targets.iter().map(|t| t.user_id).collect::<HashSet<_>>().into_iter().collect();
+    Ok(store::conversations::unread_totals(db, &users).await?.into_iter().collect())
+}
+
+fn payload_json(payload: &PushPayload) -> serde_json::Value {
+    // A plain enum of ids and integers always serialises.
+    serde_json::to_value(payload).unwrap_or_default()
+}
+
+/// The collapse key of a conversation's notifications: a short hash of its id (Web Push's `Topic` allows 32
+/// base64url characters; a hash keeps the id itself off the push service's logs).
+pub fn topic(conversation_id: Uuid) -> String {
+    use base64::Engine as _;
+    let digest = Sha256::digest(conversation_id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}

@@ -1,0 +1,153 @@
+//! The workers that drain `push_queue`: one loop per provider, each sending at most `concurrency()` pushes
+//! at once. A row is leased while it is sent; the outcome decides what happens to it (deleted when delivered,
+//! its device deleted when gone, retried later with exponential backoff or the service's `Retry-After`, or kept
+//! as `dead` after the last try). The loops stop when the server stops; leased rows a stopped or killed server
+//! leaves behind are sent by the next one once their lease ran out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use super::provider::{Outcome, PushProvider};
+use crate::config::PushSettings;
+use crate::store::{self, push_queue::QueuedPush};
+
+/// How long a claimed row is reserved for the worker sending it: longer than any request may take.
+fn lease(settings: &PushSettings) -> Duration {
+    settings.timeout * 2 + Duration::from_secs(5)
+}
+
+/// Starts a provider's worker; it runs until `stop` is cancelled.
+pub fn spawn(
+    db: PgPool,
+    provider: Arc<dyn PushProvider>,
+    settings: PushSettings,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    actix_rt::spawn(async move {
+        run(db, provider, settings, wake, stop).await;
+    });
+}
+
+async fn run(
+    db: PgPool,
+    provider: Arc<dyn PushProvider>,
+    settings: PushSettings,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let settings = Arc::new(settings);
+    let permits = Arc::new(Semaphore::new(provider.concurrency()));
+    let platforms = provider.platforms();
+    while !stop.is_cancelled() {
+        // Wait for a free slot before claiming, so no claimed row waits behind a full pipeline.
+        let first = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
+            _ = stop.cancelled() => return,
+        };
+        let free = permits.available_permits() + 1;
+        let claimed = match store::push_queue::claim(&db, platforms, free as i64, lease(&settings)).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::error!(provider = provider.name(), error = %err, "could not claim pushes");
+                drop(first);
+                sleep_or_stop(&stop, &wake, settings.poll_interval).await;
+                continue;
+            }
+        };
+        let drained = claimed.len() < free;
+        let mut first = Some(first);
+        for push in claimed {
+            let permit = match first.take() {
+                Some(permit) => permit,
+                None => match permits.clone().try_acquire_owned() {
+                    Ok(permit) => permit,
+                    Err(_) => break, // Cannot happen: only this loop takes permits.
+                },
+            };
+            let (db, provider, settings, wake) = (db.clone(), provider.clone(), settings.clone(), wake.clone());
+            actix_rt::spawn(async move {
+                let outcome = provider.send(&push).await;
+                if let Err(err) = settle(&db, &settings, &push, outcome).await {
+                    tracing::error!(push = push.id, error = %err, "could not record a push's outcome");
+                }
+                drop(permit);
+                // A retry may now be due sooner than the worker planned to look.
+                wake.notify_one();
+            });
+        }
+        drop(first);
+        if drained {
+            let wait = match store::push_queue::next_due(&db, platforms).await {
+                Ok(Some(at)) => until(at).min(settings.poll_interval),
+                _ => settings.poll_interval,
+            };
+            sleep_or_stop(&stop, &wake, wait).await;
+        }
+    }
+}
+
+async fn sleep_or_stop(stop: &CancellationToken, wake: &Notify, wait: Duration) {
+    tokio::select! {
+        _ = stop.cancelled() => {}
+        _ = wake.notified() => {}
+        _ = tokio::time::sleep(wait) => {}
+    }
+}
+
+fn until(at: OffsetDateTime) -> Duration {
+    let secs = (at - OffsetDateTime::now_utc()).as_seconds_f64();
+    if secs > 0.0 { Duration::from_secs_f64(secs) } else { Duration::ZERO }
+}
+
+/// Records what a try did to a queued push.
+async fn settle(db: &PgPool, settings: &PushSettings, push: &QueuedPush, outcome: Outcome) -> Result<(), sqlx::Error> {
+    match outcome {
+        Outcome::Delivered => store::push_queue::delete(db, push.id).await,
+        Outcome::Gone => {
+            tracing::info!(device = %push.device_id, "the push service says the device is gone: removing it");
+            store::devices::delete(db, push.device_id).await.map(|_| ())
+        }
+        Outcome::Failed(reason) => {
+            tracing::warn!(push = push.id, %reason, "a push failed for good");
+            store::push_queue::dead(db, push.id, &reason).await
+        }
+        Outcome::Retry { after, reason } => {
+            let tries = push.attempts.max(0) as u32 + 1;
+            if tries >= settings.max_attempts {
+                tracing::warn!(push = push.id, tries, %reason, "a push failed its last try");
+                return store::push_queue::dead(db, push.id, &reason).await;
+            }
+            let wait = backoff(settings, tries).max(after.unwrap_or_default());
+            tracing::info!(push = push.id, tries, wait_ms = wait.as_millis() as u64, %reason, "a push will be retried");
+            store::push_queue::retry_at(db, push.id, OffsetDateTime::now_utc() + wait, &reason).await
+        }
+    }
+}
+
+/// The wait after `tries` failed tries: the base, doubled for each try after the first, capped.
+fn backoff(settings: &PushSettings, tries: u32) -> Duration {
+    let factor = 2u32.saturating_pow(tries.saturating_sub(1).min(20));
+    settings.retry_base.saturating_mul(factor).min(settings.max_backoff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let settings = PushSettings {
+            retry_base: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(60),
+            ..PushSettings::default()
+        };
+        let waits: Vec<u64> = (1..=6).map(|t| backoff(&settings, t).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
+    }
+}

@@ -1,0 +1,487 @@
+//! Push notifications end to end: devices registered over the API, messages sent to the real server, and a
+//! Web Push receiver on 127.0.0.1 that checks each request's VAPID signature and decrypts its RFC 8291 body
+//! with the subscription's private key, so what a phone would see is what the tests check.
+#![expect(clippy::unwrap_used, reason = "helpers of a test fail the test loudly when setup breaks")]
+
+use std::time::Duration;
+
+use hallway_protocol::{ConversationKind, Role};
+use hallway_test_support::push_receiver::{PushReceiver, Reply, Subscription};
+use hallway_test_support::ws::WsClient;
+use hallway_test_support::{PASSWORD, TestServer, error_code};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// How long a test waits for a push it expects.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a test waits to be sure a push does not come.
+const QUIET: Duration = Duration::from_millis(1500);
+
+fn fast_retries(config: &mut hallway_server::config::Config) {
+    config.push.allow_insecure_endpoints = true;
+    config.push.retry_base = Duration::from_millis(200);
+    config.push.poll_interval = Duration::from_millis(200);
+}
+
+/// A server that lets the loopback receiver through and retries quickly.
+async fn push_server() -> TestServer {
+    TestServer::start_with(fast_retries).await
+}
+
+async fn register(server: &TestServer, token: &str, subscription: &Subscription, platform: &str) -> Value {
+    let (status, device) = server.post("/api/v1/devices", Some(token), &subscription.device_body(platform)).await;
+    assert_eq!(status, StatusCode::CREATED, "{device}");
+    device
+}
+
+async fn send(server: &TestServer, token: &str, conversation: Uuid, body: &str) -> Value {
+    let request = json!({ "client_msg_id": Uuid::now_v7().to_string(), "body": body });
+    let (status, message) =
+        server.post(&format!("/api/v1/conversations/{conversation}/messages"), Some(token), &request).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    message
+}
+
+/// A teacher and a parent in a group; the parent signed in (and offline).
+async fn teacher_and_parent(server: &TestServer) -> (String, Uuid, String, Uuid) {
+    let (teacher, teacher_tokens) = server.signed_in("teacher", Role::Teacher).await;
+    let (parent, parent_tokens) = server.signed_in("parent", Role::Parent).await;
+    let group = server.create_conversation(ConversationKind::Group, Some("Class 4B"), teacher.id, &[parent.id]).await;
+    (teacher_tokens.access_token, group, parent_tokens.access_token, parent.id)
+}
+
+async fn device_count(pool: &PgPool, user_id: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM devices WHERE user_id = $1").bind(user_id).fetch_one(pool).await.unwrap()
+}
+
+#[actix_web::test]
+async fn offline_member_gets_one_encrypted_push_with_ids_and_badge_but_no_text() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, parent_id) = teacher_and_parent(&server).await;
+    // Something unread elsewhere first, so the badge is the total over all conversations, not this one's count.
+    let teacher_id = server.get("/api/v1/me", Some(&teacher)).await.1["id"].as_str().unwrap().parse().unwrap();
+    let other = server.create_conversation(ConversationKind::Group, Some("Trip"), teacher_id, &[parent_id]).await;
+    send(&server, &teacher, other, "an older note").await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+
+    let message = send(&server, &teacher, group, "the secret words of the teacher").await;
+
+    let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 1, "{:?}", receiver.problems());
+    let push = &received[0];
+    assert!(push.encrypted);
+    assert_eq!(push.payload, json!({ "type": "message", "conversation_id": group, "seq": message["seq"], "badge": 2 }));
+    assert!(!serde_json::to_string(&push.payload).unwrap().contains("secret"));
+    let (_, vapid) = server.get("/api/v1/push/vapid-key", Some(&parent)).await;
+    assert_eq!(push.vapid_key, vapid["public_key"].as_str().unwrap());
+    let topic = push.topic.clone().expect("a Topic header");
+    assert!(topic.len() <= 32 && topic.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert_eq!(push.urgency.as_deref(), Some("high"));
+    assert!(push.ttl.is_some());
+    // Exactly one: nothing else arrives, and the queue is empty once it was delivered.
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(receiver.attempts().len(), 1);
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM push_queue").fetch_one(&server.pool).await.unwrap();
+    assert_eq!(queued, 0);
+    assert!(receiver.problems().is_empty(), "{:?}", receiver.problems());
+}
+
+#[actix_web::test]
+async fn a_device_whose_session_has_an_open_socket_gets_the_frame_not_a_push() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, phone, _) = teacher_and_parent(&server).await;
+    let laptop = server.login("parent", PASSWORD).await.access_token;
+    let on_phone = receiver.subscribe();
+    let on_laptop = receiver.subscribe();
+    register(&server, &phone, &on_phone, "webpush").await;
+    register(&server, &laptop, &on_laptop, "webpush").await;
+    let mut socket = WsClient::connect(&server, &phone).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    send(&server, &teacher, group, "hello").await;
+
+    socket.expect("message").await;
+    let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    tokio::time::sleep(QUIET).await;
+    let received_now = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received_now.len(), 1, "only the laptop, whose session has no socket, is pushed");
+    assert_eq!(received_now[0].endpoint, on_laptop.endpoint);
+}
+
+#[actix_web::test]
+async fn a_muted_conversation_is_not_pushed() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, parent_id) = teacher_and_parent(&server).await;
+    let teacher_id = server.get("/api/v1/me", Some(&teacher)).await.1["id"].as_str().unwrap().parse().unwrap();
+    let loud = server.create_conversation(ConversationKind::Group, Some("Loud"), teacher_id, &[parent_id]).await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    let (status, _) = server
+        .patch(&format!("/api/v1/conversations/{group}/settings"), Some(&parent), &json!({ "muted": true }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    send(&server, &teacher, group, "muted news").await;
+    send(&server, &teacher, loud, "loud news").await;
+
+    receiver.wait_for(1, PUSH_TIMEOUT).await;
+    tokio::time::sleep(QUIET).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "only the unmuted conversation pushes");
+    assert_eq!(received[0].payload["conversation_id"], json!(loud));
+    assert_eq!(received[0].payload["badge"], json!(2), "the muted chat's unread message still counts");
+}
+
+#[actix_web::test]
+async fn reading_on_another_device_sends_a_silent_read_push_on_the_same_topic() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, phone, _) = teacher_and_parent(&server).await;
+    let laptop = server.login("parent", PASSWORD).await.access_token;
+    register(&server, &phone, &receiver.subscribe(), "webpush").await;
+    let message = send(&server, &teacher, group, "read me").await;
+    let first = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!(first.len(), 1);
+
+    let (status, _) = server
+        .post(&format!("/api/v1/conversations/{group}/read"), Some(&laptop), &json!({ "seq": message["seq"] }))
+        .await;
+    assert!(status.is_success());
+
+    let received = receiver.wait_for(2, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].payload, json!({ "type": "read", "conversation_id": group, "badge": 0 }));
+    assert_eq!(received[1].topic, first[0].topic, "the read push replaces the message's notification");
+    assert_eq!(received[1].urgency.as_deref(), Some("normal"));
+}
+
+#[actix_web::test]
+async fn reading_on_the_pushed_device_itself_sends_it_no_read_push() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, phone, _) = teacher_and_parent(&server).await;
+    register(&server, &phone, &receiver.subscribe(), "webpush").await;
+    let message = send(&server, &teacher, group, "read me").await;
+    receiver.wait_for(1, PUSH_TIMEOUT).await;
+
+    server.post(&format!("/api/v1/conversations/{group}/read"), Some(&phone), &json!({ "seq": message["seq"] })).await;
+
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[actix_web::test]
+async fn an_endpoint_answering_410_removes_the_device() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, parent_id) = teacher_and_parent(&server).await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    receiver.script([Reply::Status(410)]);
+
+    send(&server, &teacher, group, "anyone there?").await;
+
+    assert_eq!(receiver.wait_for_attempts(1, PUSH_TIMEOUT).await.len(), 1);
+    let deadline = std::time::Instant::now() + PUSH_TIMEOUT;
+    while device_count(&server.pool, parent_id).await > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, devices) = server.get("/api/v1/devices", Some(&parent)).await;
+    assert_eq!(devices["devices"], json!([]));
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(receiver.attempts().len(), 1, "a gone device is not tried again");
+}
+
+#[actix_web::test]
+async fn too_many_requests_is_retried_no_sooner_than_retry_after() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    receiver.script([Reply::RetryAfter(429, 2)]);
+
+    send(&server, &teacher, group, "later, please").await;
+
+    let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 1);
+    let attempts = receiver.attempts();
+    assert_eq!(attempts.iter().map(|a| a.status).collect::<Vec<_>>(), [429, 201]);
+    let waited = attempts[1].at - attempts[0].at;
+    assert!(waited >= Duration::from_secs(2), "retried after {waited:?}, before Retry-After's 2 s");
+    assert!(waited < Duration::from_secs(5), "retried only after {waited:?}");
+}
+
+#[actix_web::test]
+async fn the_last_failed_try_leaves_a_dead_letter() {
+    let server = TestServer::start_with(|config| {
+        fast_retries(config);
+        config.push.max_attempts = 2;
+    })
+    .await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    receiver.script([Reply::Status(503), Reply::Status(503)]);
+
+    send(&server, &teacher, group, "down").await;
+
+    assert_eq!(receiver.wait_for_attempts(2, PUSH_TIMEOUT).await.len(), 2);
+    let row = wait_for_dead(&server.pool).await;
+    assert_eq!(row.1, 2);
+    assert!(row.0.contains("503"), "{}", row.0);
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(receiver.attempts().len(), 2);
+}
+
+/// Waits for a dead push and returns its last error and its tries.
+async fn wait_for_dead(pool: &PgPool) -> (String, i32) {
+    let deadline = std::time::Instant::now() + PUSH_TIMEOUT;
+    loop {
+        let row: Option<(String, i32)> =
+            sqlx::query_as("SELECT last_error, attempts FROM push_queue WHERE state = 'dead'")
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+        if let Some(row) = row {
+            return row;
+        }
+        assert!(std::time::Instant::now() < deadline, "no push became dead");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn pending_pushes_are_sent_by_the_next_server_after_a_restart() {
+    let first = TestServer::start_with(|config| {
+        fast_retries(config);
+        config.push.retry_base = Duration::from_secs(2);
+    })
+    .await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, _) = teacher_and_parent(&first).await;
+    register(&first, &parent, &receiver.subscribe(), "webpush").await;
+    let (_, first_key) = first.get("/api/v1/push/vapid-key", Some(&parent)).await;
+    receiver.script([Reply::Status(503)]);
+    send(&first, &teacher, group, "before the restart").await;
+    assert_eq!(receiver.wait_for_attempts(1, PUSH_TIMEOUT).await.len(), 1);
+
+    // The push is queued for a retry when the server stops; a new server on the same database sends it.
+    let pool = first.pool.clone();
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = TestServer::start_on_with(pool, fast_retries).await;
+
+    let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].payload["conversation_id"], json!(group));
+    let (_, second_key) = second.get("/api/v1/push/vapid-key", Some(&parent)).await;
+    assert_ne!(first_key, second_key, "each test server has its own data dir, so its own key");
+    assert_eq!(received[0].vapid_key, second_key["public_key"].as_str().unwrap(), "the new server sent it");
+    assert_eq!(receiver.attempts().len(), 2);
+}
+
+#[actix_web::test]
+async fn unifiedpush_without_keys_gets_the_plain_json_payload() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    register(&server, &parent, &receiver.subscribe_plain(), "unifiedpush").await;
+
+    send(&server, &teacher, group, "plain").await;
+
+    let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 1, "{:?}", receiver.problems());
+    assert!(!received[0].encrypted);
+    assert_eq!(received[0].payload, json!({ "type": "message", "conversation_id": group, "seq": 1, "badge": 1 }));
+}
+
+#[actix_web::test]
+async fn endpoints_must_be_https_and_public_unless_the_test_flag_allows_loopback() {
+    let strict = TestServer::start().await;
+    let (_, tokens) = strict.signed_in("parent", Role::Parent).await;
+    let keys = PushReceiver::start().subscribe();
+    for endpoint in [
+        "http://push.example.com/x",
+        "http://127.0.0.1:9/x",
+        "https://127.0.0.1/x",
+        "https://10.1.2.3/x",
+        "https://192.168.0.10/x",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[fd00::1]/x",
+        "ftp://push.example.com/x",
+    ] {
+        let body = Subscription { endpoint: endpoint.to_owned(), ..keys.clone() }.device_body("webpush");
+        let (status, error) = strict.post("/api/v1/devices", Some(&tokens.access_token), &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{endpoint}");
+        assert_eq!(error_code(&error), "invalid_input");
+        assert!(error["error"]["message"].as_str().unwrap().starts_with("endpoint"), "{error}");
+    }
+
+    let testing = push_server().await;
+    let (_, tokens) = testing.signed_in("parent", Role::Parent).await;
+    let loopback = Subscription { endpoint: "http://127.0.0.1:9/x".to_owned(), ..keys.clone() };
+    let (status, _) =
+        testing.post("/api/v1/devices", Some(&tokens.access_token), &loopback.device_body("webpush")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let private = Subscription { endpoint: "https://10.1.2.3/x".to_owned(), ..keys };
+    let (status, _) =
+        testing.post("/api/v1/devices", Some(&tokens.access_token), &private.device_body("webpush")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "private addresses stay refused with the flag");
+}
+
+#[actix_web::test]
+async fn a_name_that_resolves_to_a_loopback_address_is_refused_at_send() {
+    let server = TestServer::start_with(|config| {
+        config.push.poll_interval = Duration::from_millis(200);
+    })
+    .await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    // https and a name: the shape passes; only resolving it shows where it points.
+    let subscription = receiver.subscribe();
+    let endpoint = subscription.endpoint.replace("http://127.0.0.1", "https://localhost");
+    register(&server, &parent, &Subscription { endpoint, ..subscription }, "webpush").await;
+
+    send(&server, &teacher, group, "to localhost").await;
+
+    let (error, tries) = wait_for_dead(&server.pool).await;
+    assert!(error.contains("not allowed"), "{error}");
+    assert_eq!(tries, 1, "a refused address is not retried");
+    assert!(receiver.attempts().is_empty());
+}
+
+#[actix_web::test]
+async fn device_registration_follows_each_platforms_fields() {
+    let server = push_server().await;
+    let (_, tokens) = server.signed_in("parent", Role::Parent).await;
+    let token = tokens.access_token.as_str();
+    let receiver = PushReceiver::start();
+    let subscription = receiver.subscribe();
+
+    let apns = json!({ "platform": "apns", "token": "a1b2c3d4", "app_version": "1.2.0", "locale": "en-GB" });
+    let (status, device) = server.post("/api/v1/devices", Some(token), &apns).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(device["platform"], "apns");
+    assert!(device["id"].is_string() && device["created_at"].is_string());
+    assert_eq!(device.as_object().unwrap().len(), 3, "the token is never sent back: {device}");
+    let (status, again) = server.post("/api/v1/devices", Some(token), &apns).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["id"], device["id"]);
+
+    let (status, _) = server.post("/api/v1/devices", Some(token), &json!({ "platform": "fcm", "token": "f:1" })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    register(&server, token, &receiver.subscribe_plain(), "unifiedpush").await;
+    register(&server, token, &subscription, "webpush").await;
+
+    let refusals = [
+        (json!({ "platform": "fcm" }), "token"),
+        (json!({ "platform": "apns", "token": "t", "endpoint": subscription.endpoint }), "endpoint"),
+        (json!({ "platform": "apns", "token": "has spaces" }), "token"),
+        (json!({ "platform": "webpush", "endpoint": subscription.endpoint }), "keys"),
+        (json!({ "platform": "webpush", "token": "t", "endpoint": subscription.endpoint }), "token"),
+        (json!({ "platform": "unifiedpush" }), "endpoint"),
+        (
+            json!({ "platform": "webpush", "endpoint": subscription.endpoint, "keys": { "p256dh": "AAAA", "auth": "AAAA" } }),
+            "keys",
+        ),
+        (json!({ "platform": "sms", "token": "t" }), "platform"),
+        (json!({ "platform": "apns", "token": "t", "locale": "x".repeat(100) }), "locale"),
+    ];
+    for (body, field) in refusals {
+        let (status, error) = server.post("/api/v1/devices", Some(token), &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(error_code(&error), "invalid_input", "{body}");
+        assert!(error["error"]["message"].as_str().unwrap().starts_with(field), "{body}: {error}");
+    }
+
+    let (_, list) = server.get("/api/v1/devices", Some(token)).await;
+    assert_eq!(list["devices"].as_array().unwrap().len(), 4);
+    let (_, other) = server.signed_in("other", Role::Parent).await;
+    let id = device["id"].as_str().unwrap();
+    let (status, _) = server.delete(&format!("/api/v1/devices/{id}"), Some(&other.access_token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = server.delete(&format!("/api/v1/devices/{id}"), Some(token)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, list) = server.get("/api/v1/devices", Some(token)).await;
+    assert_eq!(list["devices"].as_array().unwrap().len(), 3);
+    let (status, _) = server.get("/api/v1/devices", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn ending_a_session_in_any_way_removes_its_devices() {
+    let server = push_server().await;
+    let admin = server.signed_in("admin", Role::Admin).await.1.access_token;
+    let (parent, first) = server.signed_in("parent", Role::Parent).await;
+    let second = server.login("parent", PASSWORD).await;
+    let third = server.login("parent", PASSWORD).await;
+    for (i, tokens) in [&first, &second, &third].into_iter().enumerate() {
+        let body = json!({ "platform": "fcm", "token": format!("token-{i}") });
+        assert_eq!(server.post("/api/v1/devices", Some(&tokens.access_token), &body).await.0, StatusCode::CREATED);
+    }
+
+    // Signing out ends that session's device only.
+    let (status, _) = server
+        .post("/api/v1/auth/logout", Some(&first.access_token), &json!({ "refresh_token": first.refresh_token }))
+        .await;
+    assert!(status.is_success());
+    assert_eq!(device_count(&server.pool, parent.id).await, 2);
+
+    // A password change ends the other sessions, and their devices.
+    let change = json!({ "current_password": PASSWORD, "new_password": "a brand new passphrase" });
+    let (status, body) = server.post("/api/v1/me/password", Some(&second.access_token), &change).await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(device_count(&server.pool, parent.id).await, 1);
+
+    // Sign-out everywhere, then deactivation, each end the rest.
+    let fourth = server.login("parent", "a brand new passphrase").await;
+    let body = json!({ "platform": "fcm", "token": "token-4" });
+    assert_eq!(server.post("/api/v1/devices", Some(&fourth.access_token), &body).await.0, StatusCode::CREATED);
+    let (status, _) = server.post("/api/v1/auth/logout-all", Some(&second.access_token), &json!({})).await;
+    assert!(status.is_success());
+    assert_eq!(device_count(&server.pool, parent.id).await, 0);
+
+    let fifth = server.login("parent", "a brand new passphrase").await;
+    assert_eq!(server.post("/api/v1/devices", Some(&fifth.access_token), &body).await.0, StatusCode::CREATED);
+    let (status, _) =
+        server.post(&format!("/api/v1/admin/users/{}/deactivate", parent.id), Some(&admin), &json!({})).await;
+    assert!(status.is_success());
+    assert_eq!(device_count(&server.pool, parent.id).await, 0);
+}
+
+#[actix_web::test]
+async fn previews_carry_the_sender_and_text_only_when_an_admin_chose_them() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let admin = server.signed_in("admin", Role::Admin).await.1.access_token;
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    let (status, setting) = server.get("/api/v1/admin/settings/push", Some(&admin)).await;
+    assert_eq!((status, setting), (StatusCode::OK, json!({ "previews": "none" })));
+    let full = json!({ "previews": "full" });
+    assert_eq!(server.put("/api/v1/admin/settings/push", Some(&teacher), &full).await.0, StatusCode::FORBIDDEN);
+    let (status, error) =
+        server.put("/api/v1/admin/settings/push", Some(&admin), &json!({ "previews": "everything" })).await;
+    assert_eq!((status, error_code(&error)), (StatusCode::BAD_REQUEST, "invalid_input"));
+
+    assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &full).await.0, StatusCode::OK);
+    let long = "word ".repeat(100);
+    send(&server, &teacher, group, &long).await;
+    let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!(received[0].payload["sender_name"], "teacher Display");
+    let body = received[0].payload["body"].as_str().unwrap();
+    assert_eq!(body.chars().count(), 201, "200 characters and an ellipsis");
+    assert!(long.starts_with(body.trim_end_matches('…')));
+
+    let sender = json!({ "previews": "sender" });
+    assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &sender).await.0, StatusCode::OK);
+    send(&server, &teacher, group, "only the name shows").await;
+    let received = receiver.wait_for(2, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].payload["sender_name"], "teacher Display");
+    assert!(received[1].payload.get("body").is_none(), "{}", received[1].payload);
+}
