@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use hallway_protocol::Role;
 use hallway_server::store;
+use hallway_test_support::ws::WsClient;
 use hallway_test_support::{PASSWORD, TestServer, error_code};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -187,10 +188,70 @@ async fn logout_ends_only_that_device() {
 }
 
 #[actix_web::test]
-async fn logout_needs_a_bearer_token() {
+async fn logout_with_an_expired_access_token_ends_the_session() {
     let server = TestServer::start().await;
-    let (status, body) = server.post("/api/v1/auth/logout", None, &json!({"refresh_token": "x"})).await;
+    let user = server.create_user("mei", Role::Parent).await;
+    let phone = server.login("mei", PASSWORD).await;
+    let tablet = server.login("mei", PASSWORD).await;
+    let claims = server.state.keys.verify_access(&phone.access_token).unwrap();
+    let an_hour_ago = OffsetDateTime::now_utc() - Duration::from_secs(3600);
+    let expired = server.state.keys.issue_access(user.id, claims.sid, an_hour_ago, Duration::from_secs(60));
+    assert_eq!(error_code(&server.get("/api/v1/me", Some(&expired)).await.1), "token_expired");
+
+    let (status, body) =
+        server.post("/api/v1/auth/logout", Some(&expired), &json!({"refresh_token": phone.refresh_token})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let (status, body) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": phone.refresh_token})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+    let (status, body) = server.get("/api/v1/me", Some(&phone.access_token)).await;
     assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    // The other device is untouched.
+    let (status, _) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": tablet.refresh_token})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn logout_with_the_refresh_token_alone_ends_the_session_and_closes_its_socket() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let phone = server.login("mei", PASSWORD).await;
+    let tablet = server.login("mei", PASSWORD).await;
+    let mut phone_socket = WsClient::connect(&server, &phone.access_token).await;
+    let mut tablet_socket = WsClient::connect(&server, &tablet.access_token).await;
+
+    // A refresh first: the session is proved by its current token, whichever rotation that is.
+    let (_, rotated) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": phone.refresh_token})).await;
+    let current = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body) = server.post("/api/v1/auth/logout", None, &json!({"refresh_token": current})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    assert_eq!(phone_socket.close_code(Duration::from_secs(5)).await, 1008);
+    let (status, body) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": current})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+    let (status, _) = server.get("/api/v1/me", rotated["access_token"].as_str()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    tablet_socket.send(json!({"type": "ping"})).await;
+    tablet_socket.expect("pong").await;
+    assert_eq!(server.get("/api/v1/me", Some(&tablet.access_token)).await.0, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn logout_with_an_unknown_or_already_used_refresh_token_answers_204() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let phone = server.login("mei", PASSWORD).await;
+    for token in ["made-up", phone.refresh_token.as_str(), phone.refresh_token.as_str()] {
+        let (status, body) = server.post("/api/v1/auth/logout", None, &json!({"refresh_token": token})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    // A forged access token is no reason to refuse either: the refresh token is what counts.
+    let (status, _) = server.post("/api/v1/auth/logout", Some("garbage"), &json!({"refresh_token": "x"})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = server.post("/api/v1/auth/logout", None, &json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_input"));
 }
 
 #[actix_web::test]

@@ -84,20 +84,26 @@ pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenRes
     Ok(token_response(state, &user, row.session_id, successor))
 }
 
-/// Ends the session a refresh token belongs to, if it is the caller's; returns the ids of sessions ended.
-pub async fn end_session_of_refresh_token(
-    state: &AppState,
-    user_id: Uuid,
-    refresh_token: &str,
-) -> ApiResult<Vec<Uuid>> {
+/// Signs one device out. The refresh token alone proves the session, so this works when the access token
+/// has expired or is missing (contract 1.1); a caller who also shows a live access token ends that session
+/// too (v1 clients send both). Unknown or already ended: nothing to do. Ended sessions' sockets close.
+pub async fn sign_out(state: &AppState, caller: Option<&AuthUser>, refresh_token: &str) -> ApiResult<()> {
     let hash = tokens::hash_refresh_token(refresh_token);
-    match store::sessions::find_refresh_token(&state.db, &hash).await? {
-        Some(row) if row.user_id == user_id => {
-            store::sessions::revoke(&state.db, row.session_id).await?;
-            Ok(vec![row.session_id])
-        }
-        _ => Ok(Vec::new()),
+    let mut tx = state.db.begin().await?;
+    let mut ended = Vec::new();
+    if let Some((session_id, user_id)) = store::sessions::revoke_by_refresh_token(&mut *tx, &hash).await? {
+        ended.push((user_id, session_id));
     }
+    if let Some(caller) = caller
+        && store::sessions::revoke(&mut *tx, caller.session_id).await?
+    {
+        ended.push((caller.id(), caller.session_id));
+    }
+    tx.commit().await?;
+    for (user_id, session_id) in ended {
+        state.realtime.close_sessions(user_id, SessionFilter::Sessions(vec![session_id]), "signed out");
+    }
+    Ok(())
 }
 
 /// Deactivates or reactivates an account; deactivation ends every session and closes every socket at once.
