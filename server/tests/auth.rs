@@ -120,6 +120,63 @@ async fn refresh_rotates_and_the_old_token_stops_working_after_the_grace_period(
 }
 
 #[actix_web::test]
+async fn concurrent_refreshes_with_the_same_token_yield_exactly_one_successor() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let first = server.login("mei", PASSWORD).await;
+    let body = json!({"refresh_token": first.refresh_token});
+    // An app and its background job refreshing at the same moment: all get the one successor, none is taken
+    // for a thief (which would sign the device out).
+    let answers =
+        futures_util::future::join_all((0..12).map(|_| server.post("/api/v1/auth/refresh", None, &body))).await;
+    let mut successors = std::collections::BTreeSet::new();
+    for (status, answer) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{answer}");
+        successors.insert(answer["refresh_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(successors.len(), 1, "exactly one successor");
+    let claims = server.state.keys.verify_access(&first.access_token).unwrap();
+    let live: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL")
+            .bind(claims.sid)
+            .fetch_one(&server.pool)
+            .await
+            .unwrap();
+    assert_eq!(live, 1, "one live refresh token for the session");
+    let successor = successors.into_iter().next().unwrap();
+    let (status, _) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": successor})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_refresh_that_could_not_commit_leaves_the_old_token_working() {
+    let server = TestServer::start().await;
+    server.create_user("mei", Role::Parent).await;
+    let first = server.login("mei", PASSWORD).await;
+    // Storing the successor fails, as a crash between the rotation's statements would stop it: a trigger
+    // refuses the insert after the old token was marked used in the same transaction.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'the server stopped here'; END $$;
+         CREATE TRIGGER refuse_successor BEFORE INSERT ON refresh_tokens FOR EACH ROW EXECUTE FUNCTION refuse_insert();",
+    )
+    .execute(&server.pool)
+    .await
+    .unwrap();
+    let (status, _) = server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh_token})).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    sqlx::raw_sql("DROP TRIGGER refuse_successor ON refresh_tokens").execute(&server.pool).await.unwrap();
+
+    // Nothing of the failed rotation stayed: the old token was not marked used, so this is a first use, not
+    // a replay, and the device stays signed in.
+    let (status, second) =
+        server.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh_token})).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let (status, _) = server.get("/api/v1/me", second["access_token"].as_str()).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_web::test]
 async fn reusing_a_rotated_refresh_token_later_revokes_the_whole_session() {
     let server = TestServer::start_with(|c| c.tokens.refresh_grace = Duration::from_millis(300)).await;
     server.create_user("mei", Role::Parent).await;
