@@ -10,6 +10,7 @@ use anyhow::Context;
 use futures_util::FutureExt;
 use sqlx::PgPool;
 
+use crate::auth::password::HashPool;
 use crate::auth::tokens::{Keys, load_or_create_secret};
 use crate::config::{Config, TlsFiles};
 use crate::http;
@@ -39,7 +40,15 @@ impl Application {
         let keys = Arc::new(Keys::from_secret(&secret));
         let realtime = Realtime::start(db.clone(), keys.clone(), config.realtime.clone(), policy.clone());
         realtime.set_banned_words(crate::safety::load_banned_words(&db).await?);
-        let state = AppState::new(config, db, keys, policy, realtime);
+        let hash_workers = config
+            .limits
+            .password_hash_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let hash_queue = config.limits.password_hash_queue;
+        let passwords = tokio::task::spawn_blocking(move || HashPool::start(hash_workers, hash_queue))
+            .await?
+            .context("starting the password hashing pool")?;
+        let state = AppState::new(config, db, keys, policy, realtime, Arc::new(passwords));
         let media = &state.config.media;
         media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
         let data = web::Data::new(state.clone());

@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 
 use sqlx::PgPool;
 
+use crate::auth::password::HashPool;
 use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::tokens::Keys;
 use crate::config::Config;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub login_failures_by_account: Arc<FailureLimiter>,
     /// Failed sign-ins counted per client address.
     pub login_failures_by_address: Arc<FailureLimiter>,
+    /// The bounded pool every password hash and check of a request runs on.
+    pub passwords: Arc<HashPool>,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
         keys: Arc<Keys>,
         policy: Arc<RwLock<Policy>>,
         realtime: Realtime,
+        passwords: Arc<HashPool>,
     ) -> AppState {
         let window = config.limits.login_failure_window;
         AppState {
@@ -51,6 +55,7 @@ impl AppState {
             keys,
             policy,
             realtime,
+            passwords,
         }
     }
 }

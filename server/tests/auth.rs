@@ -426,3 +426,64 @@ async fn deactivated_user_cannot_log_in_and_their_live_token_is_refused_at_once(
     store::users::set_deactivated(&server.pool, user.id, false).await.unwrap();
     server.login("mei", PASSWORD).await;
 }
+
+/// Sends `count` sign-ins at once; the status and `Retry-After` (seconds) of each.
+#[expect(clippy::unwrap_used, reason = "a sign-in the server does not answer must fail the test")]
+async fn sign_in_burst(
+    server: &TestServer,
+    count: usize,
+    login: impl Fn(usize) -> String,
+) -> Vec<(StatusCode, Option<u64>)> {
+    let attempts = (0..count).map(|i| {
+        let body = json!({"login": login(i), "password": if i % 2 == 0 { PASSWORD } else { "wrong password" }});
+        let request = server.client.post(server.url("/api/v1/auth/login")).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let retry_after =
+                response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+            (response.status(), retry_after)
+        }
+    });
+    futures_util::future::join_all(attempts).await
+}
+
+#[actix_web::test]
+async fn a_burst_of_sign_ins_beyond_the_hashing_queue_gets_503_with_retry_after_never_500() {
+    let server = TestServer::start_with(|c| {
+        c.limits.password_hash_workers = Some(1);
+        c.limits.password_hash_queue = Some(2);
+        c.limits.login_failures_per_account = 0;
+        c.limits.login_failures_per_address = 0;
+    })
+    .await;
+    server.create_user("mei", Role::Parent).await;
+    let answers = sign_in_burst(&server, 40, |_| "mei".to_owned()).await;
+    let busy: Vec<_> = answers.iter().filter(|(status, _)| *status == StatusCode::SERVICE_UNAVAILABLE).collect();
+    assert!(!busy.is_empty(), "one worker with a queue of two cannot take forty at once: {answers:?}");
+    assert!(busy.iter().all(|(_, retry_after)| retry_after.is_some_and(|s| s >= 1)), "{busy:?}");
+    for (status, _) in &answers {
+        assert!(
+            [StatusCode::OK, StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE].contains(status),
+            "{answers:?}"
+        );
+    }
+    assert!(answers.iter().any(|(status, _)| *status == StatusCode::OK), "the queue still serves some: {answers:?}");
+    // Once the burst is over, signing in works again.
+    server.login("mei", PASSWORD).await;
+}
+
+#[actix_web::test]
+async fn wrong_sign_ins_in_flight_from_one_address_count_against_its_limit() {
+    let server = TestServer::start_with(|c| {
+        c.limits.login_failures_per_address = 10;
+        c.limits.password_hash_queue = Some(200);
+    })
+    .await;
+    // A hundred wrong sign-ins at once, each for another (unknown) account: only the address limit applies.
+    let answers = sign_in_burst(&server, 100, |i| format!("nobody{i}")).await;
+    let hashed = answers.iter().filter(|(status, _)| *status == StatusCode::UNAUTHORIZED).count();
+    let limited = answers.iter().filter(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(hashed <= 10, "at most the address's limit is checked: {hashed} were");
+    assert_eq!(hashed + limited, 100, "{answers:?}");
+    assert!(answers.iter().filter(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS).all(|(_, r)| r.is_some()));
+}
