@@ -471,7 +471,15 @@ async fn logins(
                 let first = Instant::now();
                 let mut unavailable = 0;
                 loop {
-                    let response = client.post(&url).json(&body).send().await?;
+                    let response = match client.post(&url).json(&body).send().await {
+                        Ok(response) => response,
+                        // A kept-alive connection the server closed as it was reused: send again, as apps do.
+                        Err(err) if err.is_request() && unavailable < LOGIN_RETRIES => {
+                            unavailable += 1;
+                            continue;
+                        }
+                        Err(err) => return Err(err.into()),
+                    };
                     let status = response.status();
                     let retry_after = response
                         .headers()
@@ -523,7 +531,7 @@ async fn logins(
         "signed_in": ok, "secs": elapsed.as_secs_f64(),
         "sign_ins_per_sec": ok as f64 / elapsed.as_secs_f64(),
         "latency": latency_summary(&latency),
-        "answered_503": unavailable, "gave_up_after_503s": gave_up, "other_statuses": other,
+        "answered_503_or_reset": unavailable, "gave_up_after_503s": gave_up, "other_statuses": other,
         "server_rss_idle_kib": idle,
         "server_rss_peak_sampled_kib": sampled_peak,
         "server_vmhwm_before_kib": idle_peak,
