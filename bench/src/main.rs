@@ -78,6 +78,17 @@ pub enum Scenario {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Sign-ins: `requests` of them from `concurrency` clients at once (seed with --password); sign-ins per
+    /// second, latency, 503s, and the server's peak memory above idle and its memory afterwards.
+    Logins {
+        #[arg(long, default_value_t = 5000)]
+        requests: usize,
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        /// The password `bench-seed --password` gave everyone.
+        #[arg(long)]
+        password: String,
+    },
     /// Latency of listing conversations and paging a long history (seed it with --history-messages).
     History {
         #[arg(long, default_value_t = 2000)]

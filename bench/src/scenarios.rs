@@ -36,6 +36,9 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
         Scenario::Burst { members } => burst(cli, &seed, members).await,
         Scenario::Pingpong { pairs, round_trips } => pingpong(cli, &seed, pairs, round_trips).await,
         Scenario::History { requests, concurrency } => history(cli, &seed, requests, concurrency).await,
+        Scenario::Logins { requests, concurrency, ref password } => {
+            logins(cli, &seed, requests, concurrency, password).await
+        }
         Scenario::Receipts { members, requests, concurrency } => {
             receipts(cli, &seed, members, requests, concurrency).await
         }
@@ -46,6 +49,13 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The peak resident memory of a process so far (`VmHWM`) in KiB, from /proc.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -610,5 +620,125 @@ async fn receipts(
         "total": last["total"], "read": last["read"], "acknowledged": last["acknowledged"],
         "not_read_listed": last["not_read_user_ids"].as_array().map_or(0, Vec::len),
         "get_receipts": latency_summary(&latency),
+    }))
+}
+
+/// How often a client retries a sign-in answered 503 (after its `Retry-After`) before giving up.
+const LOGIN_RETRIES: usize = 20;
+
+/// What one client saw of one sign-in.
+struct LoginOutcome {
+    /// From the first attempt to the final answer, retries included.
+    micros: u64,
+    ok: bool,
+    unavailable: usize,
+    other_status: Option<u16>,
+}
+
+async fn logins(
+    cli: &Cli,
+    seed: &SeedOutput,
+    requests: usize,
+    concurrency: usize,
+    password: &str,
+) -> anyhow::Result<Value> {
+    let pid = cli.server_pid.or_else(find_server_pid).context("the server's pid")?;
+    anyhow::ensure!(seed.users.iter().all(|u| !u.username.is_empty()), "the seed has no usernames: reseed");
+    let idle = rss_kib(pid).context("reading the server's memory")?;
+    let idle_peak = peak_rss_kib(pid).context("reading the server's memory")?;
+    // A sampler keeps the highest resident size seen during the run (VmHWM also covers the time before it).
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = Arc::clone(&sampling);
+        tokio::spawn(async move {
+            let mut peak = 0;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid).unwrap_or(0));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            peak
+        })
+    };
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let url = format!("http://{}/api/v1/auth/login", cli.server);
+    let started = Instant::now();
+    // Client `c` signs in as user `c`, again and again: many devices at once, each account once at a time.
+    let outcomes: Vec<anyhow::Result<LoginOutcome>> = futures_util::stream::iter(0..requests)
+        .map(|i| {
+            let (client, url) = (client.clone(), url.clone());
+            let user = &seed.users[(i % concurrency.max(1)) % seed.users.len()];
+            let body = json!({"login": user.username, "password": password});
+            async move {
+                let first = Instant::now();
+                let mut unavailable = 0;
+                loop {
+                    let response = match client.post(&url).json(&body).send().await {
+                        Ok(response) => response,
+                        // A kept-alive connection the server closed as it was reused: send again, as apps do.
+                        Err(err) if err.is_request() && unavailable < LOGIN_RETRIES => {
+                            unavailable += 1;
+                            continue;
+                        }
+                        Err(err) => return Err(err.into()),
+                    };
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok());
+                    let _ = response.bytes().await?;
+                    if status.as_u16() == 503 && unavailable < LOGIN_RETRIES {
+                        unavailable += 1;
+                        tokio::time::sleep(Duration::from_secs(retry_after.unwrap_or(1))).await;
+                        continue;
+                    }
+                    let micros = first.elapsed().as_micros() as u64;
+                    let other_status = (!status.is_success() && status.as_u16() != 503).then_some(status.as_u16());
+                    return Ok(LoginOutcome { micros, ok: status.is_success(), unavailable, other_status });
+                }
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let sampled_peak = sampler.await.unwrap_or(0);
+    let peak = peak_rss_kib(pid).unwrap_or(0);
+    // VmHWM counts from the server's start: it speaks of this run only if the run raised it.
+    let run_peak = if peak > idle_peak { peak.max(sampled_peak) } else { sampled_peak };
+    let mut latency = new_histogram()?;
+    let (mut ok, mut unavailable, mut gave_up, mut other) = (0usize, 0usize, 0usize, Vec::new());
+    for outcome in outcomes {
+        let outcome = outcome?;
+        latency.record(outcome.micros.max(1))?;
+        unavailable += outcome.unavailable;
+        if outcome.ok {
+            ok += 1;
+        } else if let Some(status) = outcome.other_status {
+            other.push(status);
+        } else {
+            gave_up += 1;
+        }
+    }
+    // Give the allocator a moment to hand freed memory back, then read what stays.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = rss_kib(pid).context("reading the server's memory")?;
+    other.sort_unstable();
+    other.dedup();
+    Ok(json!({
+        "scenario": "logins", "requests": requests, "concurrency": concurrency,
+        "signed_in": ok, "secs": elapsed.as_secs_f64(),
+        "sign_ins_per_sec": ok as f64 / elapsed.as_secs_f64(),
+        "latency": latency_summary(&latency),
+        "answered_503_or_reset": unavailable, "gave_up_after_503s": gave_up, "other_statuses": other,
+        "server_rss_idle_kib": idle,
+        "server_rss_peak_sampled_kib": sampled_peak,
+        "server_vmhwm_before_kib": idle_peak,
+        "server_vmhwm_after_kib": peak,
+        "server_peak_above_idle_kib": run_peak.saturating_sub(idle),
+        "server_rss_after_kib": after,
+        "server_rss_after_above_idle_kib": after.saturating_sub(idle),
     }))
 }

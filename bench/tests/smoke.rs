@@ -38,6 +38,7 @@ async fn every_scenario_runs_to_completion_at_a_tiny_size() {
         members_per_group: 5,
         history_messages: 300,
         token_ttl: Duration::from_secs(600),
+        password_hash: Some(hallway_server::auth::password::hash_blocking("bench password").unwrap()),
     };
     let seeded = seed(&server.pool, &server.state.keys, &plan).await.unwrap();
     assert_eq!((seeded.users.len(), seeded.groups.len()), (30, 6));
@@ -69,4 +70,12 @@ async fn every_scenario_runs_to_completion_at_a_tiny_size() {
     assert_eq!(pingpong["round_trips"].as_u64(), Some(20), "{pingpong}");
     assert_eq!(pingpong["round_trip"]["samples"].as_u64(), Some(20), "{pingpong}");
     assert!(pingpong["round_trips_per_sec"].as_f64().is_some_and(|r| r > 0.0), "{pingpong}");
+    let logins = loadgen(
+        &server,
+        &tokens,
+        &["logins", "--requests", "12", "--concurrency", "3", "--password", "bench password"],
+    )
+    .await;
+    assert_eq!(logins["signed_in"].as_u64(), Some(12), "{logins}");
+    assert!(logins["latency"]["p99_ms"].is_number() && logins["server_peak_above_idle_kib"].is_number());
 }

@@ -24,6 +24,8 @@ pub struct SeedPlan {
     pub history_messages: i64,
     /// How long the minted access tokens live (a run may last longer than the usual 15 minutes).
     pub token_ttl: Duration,
+    /// One password hash every user gets, for the sign-in scenario (`None`: nobody can sign in).
+    pub password_hash: Option<String>,
 }
 
 /// What was created: the load generator's input.
@@ -38,6 +40,9 @@ pub struct SeedOutput {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeededUser {
     pub id: Uuid,
+    /// What the user signs in with (the sign-in scenario).
+    #[serde(default)]
+    pub username: String,
     pub token: String,
 }
 
@@ -63,15 +68,17 @@ pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<S
     let run = &Uuid::now_v7().simple().to_string()[20..];
     let user_ids: Vec<Uuid> = (0..plan.users).map(|_| Uuid::now_v7()).collect();
     let session_ids: Vec<Uuid> = (0..plan.users).map(|_| Uuid::now_v7()).collect();
+    let usernames: Vec<String> = (0..plan.users).map(|i| format!("bench-{run}-{i}")).collect();
     for (start, ids) in user_ids.chunks(CHUNK).enumerate().map(|(i, c)| (i * CHUNK, c)) {
-        let names: Vec<String> = (start..start + ids.len()).map(|i| format!("bench-{run}-{i}")).collect();
+        let names = &usernames[start..start + ids.len()];
         sqlx::query(
-            "INSERT INTO users (id, username, display_name, role, username_skeleton)
-             SELECT id, name, name, 'teacher', skeleton
-               FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS t(id, name, skeleton)",
+            "INSERT INTO users (id, username, display_name, role, password_hash, username_skeleton)
+             SELECT id, name, name, 'teacher', $3, skeleton
+               FROM UNNEST($1::uuid[], $2::text[], $4::text[]) AS t(id, name, skeleton)",
         )
         .bind(ids)
-        .bind(&names)
+        .bind(names)
+        .bind(plan.password_hash.as_deref())
         .bind(names.iter().map(|n| crate::usernames::skeleton(n)).collect::<Vec<_>>())
         .execute(db)
         .await?;
@@ -127,7 +134,12 @@ pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<S
     let users = user_ids
         .iter()
         .zip(&session_ids)
-        .map(|(id, session)| SeededUser { id: *id, token: keys.issue_access(*id, *session, now, plan.token_ttl) })
+        .zip(usernames)
+        .map(|((id, session), username)| SeededUser {
+            id: *id,
+            username,
+            token: keys.issue_access(*id, *session, now, plan.token_ttl),
+        })
         .collect();
     Ok(SeedOutput { users, groups, history })
 }

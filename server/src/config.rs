@@ -90,6 +90,12 @@ pub struct CommonArgs {
     /// The window, in seconds, over which failed logins are counted.
     #[arg(long, env = "HALLWAY_LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
     pub login_failure_window_secs: u64,
+    /// Password hashes computed at once (each holds 19 MiB); the number of cores when absent.
+    #[arg(long, env = "HALLWAY_PASSWORD_HASH_WORKERS")]
+    pub password_hash_workers: Option<usize>,
+    /// Password checks that may wait for a worker before sign-ins get 503; about 5 s of work when absent.
+    #[arg(long, env = "HALLWAY_PASSWORD_HASH_QUEUE")]
+    pub password_hash_queue: Option<usize>,
     /// Messages one WebSocket session may send per second (sustained).
     #[arg(long, env = "HALLWAY_WS_SENDS_PER_SEC", default_value_t = 10)]
     pub ws_sends_per_sec: u32,
@@ -187,6 +193,10 @@ pub struct Limits {
     pub login_failures_per_account: u32,
     pub login_failures_per_address: u32,
     pub login_failure_window: Duration,
+    /// Threads hashing passwords; `None`: one per core.
+    pub password_hash_workers: Option<usize>,
+    /// Password checks that may wait; `None`: sized to `auth::password::MAX_QUEUE_WAIT` of work.
+    pub password_hash_queue: Option<usize>,
 }
 
 /// The WebSocket layer's timings and limits.
@@ -300,6 +310,8 @@ impl Config {
                 login_failures_per_account: 5,
                 login_failures_per_address: 30,
                 login_failure_window: Duration::from_secs(900),
+                password_hash_workers: None,
+                password_hash_queue: None,
             },
             tokens: TokenLifetimes::default(),
             realtime: RealtimeLimits::default(),
@@ -347,6 +359,8 @@ impl Config {
                 login_failures_per_account: common.login_failures_per_account,
                 login_failures_per_address: common.login_failures_per_address,
                 login_failure_window: Duration::from_secs(common.login_failure_window_secs),
+                password_hash_workers: common.password_hash_workers,
+                password_hash_queue: common.password_hash_queue,
             },
             realtime: RealtimeLimits {
                 sends_per_sec: common.ws_sends_per_sec,

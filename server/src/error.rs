@@ -6,6 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use hallway_protocol::validate::Invalid;
 use hallway_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 
+use crate::auth::password::HashError;
+
 /// A failure answered to a client. Database and unexpected errors are logged with their cause and
 /// answered as an opaque 500.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +17,7 @@ pub enum ApiError {
     Client {
         code: ErrorCode,
         message: String,
-        /// For `rate_limited`: milliseconds until a retry may succeed (`Retry-After` in whole seconds over
+        /// For `rate_limited` and `unavailable`: milliseconds until a retry may succeed (`Retry-After` in whole seconds over
         /// HTTP, `retry_after_ms` over the socket).
         retry_after_ms: Option<u64>,
     },
@@ -109,6 +111,19 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000).max(1))));
         }
         response.json(body)
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(err: HashError) -> ApiError {
+        match err {
+            HashError::Busy(wait) => ApiError::Client {
+                code: ErrorCode::Unavailable,
+                message: "too many sign-ins at once: retry shortly".to_owned(),
+                retry_after_ms: Some(wait.as_millis().max(1) as u64),
+            },
+            HashError::Failed(_) => ApiError::Internal(anyhow::Error::new(err)),
+        }
     }
 }
 

@@ -74,6 +74,9 @@ struct BenchSeedArgs {
     /// How long the minted access tokens live, in seconds.
     #[arg(long, default_value_t = 12 * 3600)]
     token_ttl_secs: u64,
+    /// A password every seeded user gets (hashed once), for the sign-in scenario; none when absent.
+    #[arg(long)]
+    password: Option<String>,
     /// Where to write the users, groups and tokens (JSON).
     #[arg(long)]
     tokens_out: PathBuf,
@@ -251,6 +254,10 @@ async fn bench_seed(args: BenchSeedArgs) -> anyhow::Result<()> {
         members_per_group: args.members,
         history_messages: args.history_messages,
         token_ttl: std::time::Duration::from_secs(args.token_ttl_secs),
+        password_hash: match args.password {
+            Some(password) => Some(password::hash(NewPassword::parse(&password)?).await?),
+            None => None,
+        },
     };
     let started = std::time::Instant::now();
     let result = hallway_server::bench_seed::seed(&database.pool, &keys, &plan).await;

@@ -13,6 +13,7 @@ use futures_util::FutureExt;
 use futures_util::future::Either;
 use sqlx::PgPool;
 
+use crate::auth::password::HashPool;
 use crate::auth::tokens::{Keys, load_or_create_secret};
 use crate::config::{Config, TlsFiles};
 use crate::error::ApiError;
@@ -63,7 +64,15 @@ impl Application {
             push.notifier.clone(),
         );
         realtime.set_banned_words(crate::safety::load_banned_words(&db).await?);
-        let state = AppState::new(config, db, keys, policy, realtime, push.vapid.clone());
+        let hash_workers = config
+            .limits
+            .password_hash_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let hash_queue = config.limits.password_hash_queue;
+        let passwords = tokio::task::spawn_blocking(move || HashPool::start(hash_workers, hash_queue))
+            .await?
+            .context("starting the password hashing pool")?;
+        let state = AppState::new(config, db, keys, policy, realtime, push.vapid.clone(), Arc::new(passwords));
         let media = &state.config.media;
         media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
         let data = web::Data::new(state.clone());

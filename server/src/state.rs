@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 
 use sqlx::PgPool;
 
+use crate::auth::password::HashPool;
 use crate::auth::rate_limit::FailureLimiter;
 use crate::auth::tokens::Keys;
 use crate::config::Config;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub login_failures_by_address: Arc<FailureLimiter>,
     /// Whether the database answers (kept by `store::supervisor` when `main` runs one; up otherwise).
     pub database: DatabaseHealth,
+    /// The bounded pool every password hash and check of a request runs on.
+    pub passwords: Arc<HashPool>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
         policy: Arc<RwLock<Policy>>,
         realtime: Realtime,
         vapid: Arc<VapidKey>,
+        passwords: Arc<HashPool>,
     ) -> AppState {
         let window = config.limits.login_failure_window;
         AppState {
@@ -60,6 +64,7 @@ impl AppState {
             policy,
             realtime,
             vapid,
+            passwords,
         }
     }
 }

@@ -367,6 +367,30 @@ async fn deactivation_closes_open_sockets_at_once_stops_tokens_and_reactivation_
 }
 
 #[actix_web::test]
+async fn concurrent_deactivations_change_and_audit_the_account_once() {
+    let server = TestServer::start().await;
+    let (_, tokens) = server.signed_in("principal", Role::Admin).await;
+    let (_, deputy) = server.signed_in("deputy", Role::Admin).await;
+    let (mei, _) = server.signed_in("mei", Role::Parent).await;
+    let path = format!("/api/v1/admin/users/{}/deactivate", mei.id);
+    let empty = json!({});
+    let calls = (0..8).map(|i| {
+        let token = if i % 2 == 0 { &tokens.access_token } else { &deputy.access_token };
+        server.post(&path, Some(token), &empty)
+    });
+    for (status, view) in futures_util::future::join_all(calls).await {
+        assert_eq!((status, view["status"].as_str()), (StatusCode::OK, Some("deactivated")), "{view}");
+    }
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.deactivate' AND target = $1")
+            .bind(format!("user:{}", mei.id))
+            .fetch_one(&server.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1, "one change, one audit record");
+}
+
+#[actix_web::test]
 async fn guardians_link_parents_to_students_only_and_unlink() {
     let server = TestServer::start().await;
     let admin = admin(&server).await;

@@ -184,7 +184,7 @@ async fn has_password(pool: &PgPool, username: &str, password: &str) -> bool {
         .fetch_one(pool)
         .await
         .unwrap();
-    password::verify(hash, password.to_owned()).await.unwrap()
+    password::HashPool::start(1, Some(1)).unwrap().verify(hash, password.to_owned()).await.unwrap()
 }
 
 #[actix_web::test]

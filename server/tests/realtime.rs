@@ -358,7 +358,15 @@ async fn logout_all_and_deactivation_close_every_socket_and_password_change_clos
 
     let again = server.login("mei", "another password").await;
     let mut socket = WsClient::connect(&server, &again.access_token).await;
-    assert!(hallway_server::auth::set_deactivated(&server.state, user.id, true).await.unwrap());
+    let audit = hallway_server::store::audit::AuditEntry {
+        actor_id: None,
+        action: "user.deactivate",
+        target: Some(format!("user:{}", user.id)),
+        address: None,
+        details: json!({}),
+    };
+    let change = hallway_server::auth::set_deactivated(&server.state, user.id, true, audit).await.unwrap();
+    assert_eq!(change, hallway_server::auth::AccountChange::Changed);
     assert_eq!(socket.close_code(Duration::from_secs(5)).await, 1008);
     let (status, body) = server.get("/api/v1/me", Some(&again.access_token)).await;
     assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_deactivated"));

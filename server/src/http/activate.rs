@@ -6,10 +6,10 @@ use hallway_protocol::auth::{ActivateRequest, TokenResponse};
 use hallway_protocol::{ErrorBody, ErrorCode};
 
 use super::client_address;
-use crate::auth::password::{self, NewPassword};
+use crate::auth::password::NewPassword;
 use crate::auth::{self, activation};
 use crate::error::{ApiError, ApiResult};
-use crate::http::openapi::{NOT_JSON, TOO_LARGE};
+use crate::http::openapi::{NOT_JSON, PASSWORDS_BUSY, TOO_LARGE};
 use crate::state::AppState;
 use crate::store::{self, audit::AuditEntry};
 
@@ -36,6 +36,8 @@ use crate::store::{self, audit::AuditEntry};
         (status = 415, description = NOT_JSON, body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed sign-ins or codes from this address; \
             `Retry-After` says how many seconds to wait", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
+        (status = 503, description = PASSWORDS_BUSY, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
     )
 )]
@@ -69,7 +71,7 @@ pub async fn activate(
     if user.is_deactivated() {
         return Err(ApiError::new(ErrorCode::AccountDeactivated, "this account has been deactivated"));
     }
-    let hash = password::hash(new_password).await?;
+    let hash = state.passwords.hash(new_password).await?;
     let mut tx = state.db.begin().await?;
     // Of two concurrent redemptions of one code, only one gets here with the user.
     if store::activation_codes::redeem(&mut tx, &code_hash).await? != Some(user_id) {

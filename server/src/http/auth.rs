@@ -5,15 +5,16 @@ use hallway_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
 use hallway_protocol::{ErrorBody, ErrorCode};
 
 use super::client_address;
-use super::openapi::{DEACTIVATED, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
-use crate::auth::{self, AuthUser, password};
+use super::openapi::{DEACTIVATED, NOT_JSON, PASSWORDS_BUSY, TOO_LARGE, UNAUTHENTICATED};
+use crate::auth::{self, AuthUser};
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::SessionFilter;
 use crate::state::AppState;
 use crate::store;
 
-/// `POST /auth/login`. Only failures count towards the per-account and per-address limits, so people who
-/// type their password right are never slowed.
+/// `POST /auth/login`. Only failures (and attempts still in flight) count towards the per-account and
+/// per-address limits, so people who type their password right are never slowed. Password checks run on a
+/// bounded pool; when its queue is full the answer is 503 at once.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
@@ -31,6 +32,8 @@ use crate::store;
         (status = 429, description = "`rate_limited`: too many failed attempts for this account or address; \
             `Retry-After` says how many seconds to wait", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
+        (status = 503, description = PASSWORDS_BUSY, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
     )
 )]
 #[post("/api/v1/auth/login")]
@@ -47,25 +50,28 @@ pub async fn login(
     let account_key = login.to_lowercase();
     let address = client_address(&req);
     let address_key = address.clone().unwrap_or_default();
-    let wait = [
-        state.login_failures_by_account.retry_after(&account_key),
-        state.login_failures_by_address.retry_after(&address_key),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    if let Some(wait) = wait {
-        return Err(ApiError::rate_limited(wait));
-    }
+    // Reserve before hashing: attempts in flight count against both limits, so a burst cannot outrun them.
+    let (by_account, by_address) = match (
+        state.login_failures_by_account.reserve(&account_key),
+        state.login_failures_by_address.reserve(&address_key),
+    ) {
+        (Ok(by_account), Ok(by_address)) => (by_account, by_address),
+        (account, address) => {
+            let wait = [account.err(), address.err()].into_iter().flatten().max().unwrap_or_default();
+            return Err(ApiError::rate_limited(wait));
+        }
+    };
 
     let user = store::users::find_by_login(&state.db, login).await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = password::verify(stored_hash, password).await?;
+    // A full queue answers 503 and the reservations are freed: nothing was tried.
+    let verified = state.passwords.verify(stored_hash, password).await?;
     let Some(user) = user.filter(|_| verified) else {
-        state.login_failures_by_account.record_failure(&account_key);
-        state.login_failures_by_address.record_failure(&address_key);
+        by_account.failed();
+        by_address.failed();
         return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password"));
     };
+    drop((by_account, by_address));
     if user.is_deactivated() {
         return Err(ApiError::new(ErrorCode::AccountDeactivated, "this account has been deactivated"));
     }
@@ -99,16 +105,17 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
     Ok(HttpResponse::Ok().json(tokens))
 }
 
-/// `POST /auth/logout`: ends this device's session and closes its sockets.
+/// `POST /auth/logout`: ends this device's session and closes its sockets. The refresh token alone proves
+/// the session (an app signing out after a week offline holds only an expired access token); a valid Bearer
+/// token, when sent, ends its session too. 204 whatever the token, so the answer tells nobody whether it was live.
 #[utoipa::path(
     operation_id = "logout",
     tag = "auth",
+    security((), ("bearer" = [])),
     request_body = RefreshRequest,
     responses(
-        (status = 204, description = "Signed out"),
+        (status = 204, description = "Signed out (also for an unknown, expired or already ended refresh token)"),
         (status = 400, description = "`invalid_json`; `invalid_input`: `refresh_token` is missing", body = ErrorBody),
-        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
-        (status = 403, description = DEACTIVATED, body = ErrorBody),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 415, description = NOT_JSON, body = ErrorBody),
     )
@@ -116,13 +123,10 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
 #[post("/api/v1/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Option<AuthUser>,
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    let mut ended = auth::end_session_of_refresh_token(&state, caller.id(), body.refresh_token.trim()).await?;
-    store::sessions::revoke(&state.db, caller.session_id).await?;
-    ended.push(caller.session_id);
-    state.realtime.close_sessions(caller.id(), SessionFilter::Sessions(ended), "signed out");
+    auth::sign_out(&state, caller.as_ref(), body.refresh_token.trim()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -5,9 +5,9 @@ use hallway_protocol::auth::ChangePasswordRequest;
 use hallway_protocol::{ErrorBody, ErrorCode, User};
 
 use super::client_address;
-use super::openapi::{DEACTIVATED, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
+use super::openapi::{DEACTIVATED, NOT_JSON, PASSWORDS_BUSY, TOO_LARGE, UNAUTHENTICATED};
 use crate::auth::AuthUser;
-use crate::auth::password::{self, NewPassword};
+use crate::auth::password::NewPassword;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::SessionFilter;
 use crate::state::AppState;
@@ -45,6 +45,8 @@ pub async fn get(caller: AuthUser) -> HttpResponse {
         (status = 429, body = ErrorBody, description = "`rate_limited`: too many wrong current passwords; \
             `Retry-After` says how many seconds to wait",
             headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
+        (status = 503, description = PASSWORDS_BUSY, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
     )
 )]
 #[post("/api/v1/me/password")]
@@ -56,16 +58,15 @@ pub async fn change_password(
 ) -> ApiResult<HttpResponse> {
     let ChangePasswordRequest { current_password, new_password } = body.into_inner();
     let account_key = caller.user.username.to_lowercase();
-    if let Some(wait) = state.login_failures_by_account.retry_after(&account_key) {
-        return Err(ApiError::rate_limited(wait));
-    }
     let new_password =
         NewPassword::parse(&new_password).map_err(|e| ApiError::invalid_input("new_password", &e.to_string()))?;
-    if !password::verify(caller.user.password_hash.clone(), current_password).await? {
-        state.login_failures_by_account.record_failure(&account_key);
+    let attempt = state.login_failures_by_account.reserve(&account_key).map_err(ApiError::rate_limited)?;
+    if !state.passwords.verify(caller.user.password_hash.clone(), current_password).await? {
+        attempt.failed();
         return Err(ApiError::new(ErrorCode::InvalidCredentials, "the current password is wrong"));
     }
-    let hash = password::hash(new_password).await?;
+    drop(attempt);
+    let hash = state.passwords.hash(new_password).await?;
     let mut tx = state.db.begin().await?;
     store::users::set_password_hash(&mut *tx, caller.id(), &hash).await?;
     let ended = store::sessions::revoke_all_of_user(&mut *tx, caller.id(), Some(caller.session_id)).await?;

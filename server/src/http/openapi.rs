@@ -46,6 +46,9 @@ pub const INVALID_ID: &str = "`invalid_id`: an id in the path is not a UUID";
 pub const TOO_LARGE: &str = "`too_large`: the JSON body is over 64 KiB";
 /// 415 for a body that is not JSON.
 pub const NOT_JSON: &str = "`unsupported_media_type`: the body is not `application/json`";
+/// 503 where a password is hashed or checked, when the bounded hashing queue is full.
+pub const PASSWORDS_BUSY: &str =
+    "`unavailable`: too many password checks at once (the queue is full); `Retry-After` says how many seconds to wait";
 /// 403 on every admin endpoint.
 pub const ADMIN_ONLY: &str = "`forbidden`: the caller is not a school admin; `account_deactivated`";
 /// 400 for an admin's JSON body that does not parse or breaks a rule of the type.

@@ -67,6 +67,23 @@ pub async fn find_refresh_token(
     .await
 }
 
+/// Looks a refresh token up and locks its row until the transaction ends, so concurrent refreshes with the
+/// same token take turns: the second one sees what the first one committed.
+pub async fn lock_refresh_token(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.session_id, s.user_id, t.expires_at, t.rotated_at, s.revoked_at AS session_revoked_at
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+         WHERE t.token_hash = $1
+         FOR UPDATE OF t",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
+}
+
 /// Marks a refresh token as used, if nobody did yet; `true` when this call was the one that did.
 pub async fn claim_rotation(db: impl PgExecutor<'_>, token_hash: &[u8]) -> Result<bool, sqlx::Error> {
     sqlx::query("UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1 AND rotated_at IS NULL")
@@ -93,6 +110,23 @@ pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
     .fetch_one(db)
     .await
     .map(|n: i64| n == 1)
+}
+
+/// Ends the session a refresh token (any of its tokens, current or rotated) belongs to, in one statement;
+/// the session's id and user when this call ended it, `None` for an unknown token or a session already ended.
+pub async fn revoke_by_refresh_token(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE sessions s SET revoked_at = now()
+         FROM refresh_tokens t
+         WHERE t.token_hash = $1 AND t.session_id = s.id AND s.revoked_at IS NULL
+         RETURNING s.id, s.user_id",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
 }
 
 /// Ends every active session of a user except `keep`, returning the ids it ended (whose sockets close).

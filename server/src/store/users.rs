@@ -115,6 +115,15 @@ pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) ->
         .map(|_| ())
 }
 
+/// Locks a user's row for the rest of the transaction; whether the account is deactivated, `None` if
+/// there is no such user. Two admins deactivating at once then change (and audit) it once.
+pub async fn lock_deactivated(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar("SELECT deactivated_at IS NOT NULL FROM users WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
 /// Switches an account off (`true`) or on again (`false`). Returns whether the user exists.
 pub async fn set_deactivated(db: impl PgExecutor<'_>, id: Uuid, deactivated: bool) -> Result<bool, sqlx::Error> {
     sqlx::query(

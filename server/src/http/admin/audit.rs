@@ -32,14 +32,24 @@ pub async fn record(
     target: Option<Uuid>,
     details: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    let entry = AuditEntry {
+    store::audit::record(db, entry(admin, req, action, target, details)).await
+}
+
+/// The entry `record` writes, for domain calls that record it inside their own transaction.
+pub fn entry<'a>(
+    admin: &AdminUser,
+    req: &HttpRequest,
+    action: &'a str,
+    target: Option<Uuid>,
+    details: serde_json::Value,
+) -> AuditEntry<'a> {
+    AuditEntry {
         actor_id: Some(admin.id()),
         action,
         target: target.map(|id| format!("user:{id}")),
         address: client_address(req),
         details,
-    };
-    store::audit::record(db, entry).await
+    }
 }
 
 /// `?actor=&action=&from=&to=&limit=&before_id=`

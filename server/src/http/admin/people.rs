@@ -16,8 +16,8 @@ use serde_json::json;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::audit::record;
-use crate::auth::{self, AdminUser, activation};
+use super::audit::{entry, record};
+use crate::auth::{self, AccountChange, AdminUser, activation};
 use crate::error::{ApiError, ApiResult};
 use crate::http::admin::require_admin;
 use crate::http::openapi::{ADMIN_ONLY, INVALID_ID, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
@@ -308,12 +308,10 @@ async fn set_deactivated(
     deactivated: bool,
 ) -> ApiResult<HttpResponse> {
     let before = store::people::find(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
-    if before.deactivated_at.is_some() != deactivated {
-        if !auth::set_deactivated(state, id, deactivated).await? {
-            return Err(ApiError::not_found());
-        }
-        let action = if deactivated { "user.deactivate" } else { "user.reactivate" };
-        record(&state.db, admin, req, action, Some(id), json!({ "username": before.username })).await?;
+    let action = if deactivated { "user.deactivate" } else { "user.reactivate" };
+    let audit = entry(admin, req, action, Some(id), json!({ "username": before.username }));
+    if auth::set_deactivated(state, id, deactivated, audit).await? == AccountChange::NotFound {
+        return Err(ApiError::not_found());
     }
     Ok(HttpResponse::Ok().json(load_view(state, id).await?))
 }

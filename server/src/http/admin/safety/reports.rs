@@ -147,9 +147,10 @@ pub async fn resolve(
             if message.sender_id == admin.id() {
                 return Err(ApiError::new(ErrorCode::Conflict, "you cannot deactivate your own account"));
             }
-            auth::set_deactivated(&state, message.sender_id, true).await?;
             let details = json!({"report_id": report_ref, "via": "report"});
-            audit(&state, &admin, &req, "user.deactivate", format!("user:{}", message.sender_id), details).await?;
+            let entry =
+                crate::http::admin::audit::entry(&admin, &req, "user.deactivate", Some(message.sender_id), details);
+            auth::set_deactivated(&state, message.sender_id, true, entry).await?;
         }
     }
     let resolution = Resolution { action: body.action, note: note.as_deref(), handled_by: admin.id() };
