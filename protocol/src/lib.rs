@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod error;
+pub mod invitation;
 pub mod messages;
 pub mod model;
 pub mod safety;

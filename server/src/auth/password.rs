@@ -7,10 +7,10 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-/// Shortest password accepted.
-pub const MIN_LENGTH: usize = 8;
+/// Shortest password accepted (the protocol's rule, which the SDK checks too).
+pub const MIN_LENGTH: usize = hallway_protocol::validate::MIN_PASSWORD_CHARS;
 /// Longest password accepted (argon2 does not care, but a megabyte of "password" is abuse).
-pub const MAX_LENGTH: usize = 256;
+pub const MAX_LENGTH: usize = hallway_protocol::validate::MAX_PASSWORD_CHARS;
 
 /// Why a new password is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
