@@ -28,7 +28,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::admin::safety::{moderation, reports as report_queue, safeguarding, settings};
 use super::admin::{
-    audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, stats as admin_stats,
+    audit as admin_audit, import as admin_import, letters as admin_letters, people as admin_people,
+    policy as admin_policy, stats as admin_stats,
 };
 use super::{activate, attachments, auth, avatars, conversations, directory, health, me, messages, reports, ws};
 
@@ -153,6 +154,7 @@ endpoints! {
     admin_people::link_child,
     admin_people::unlink_child,
     admin_import::import,
+    admin_letters::print,
     admin_audit::search,
     admin_stats::usage,
     admin_policy::get,
