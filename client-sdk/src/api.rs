@@ -13,7 +13,8 @@ use reqwest::multipart::{Form, Part};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
-use hallway_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use hallway_protocol::auth::{ActivateRequest, ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse};
+use hallway_protocol::validate::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use hallway_protocol::{Attachment, ErrorBody, ErrorCode, User};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
@@ -22,6 +23,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::models::SignOutReason;
 use crate::store::{self, Store, StoredSession};
 
 /// Refresh this long before the access token expires (at most a quarter of its lifetime, for short ones).
@@ -43,6 +45,9 @@ pub(crate) struct Api {
     session: Mutex<Option<StoredSession>>,
     /// One refresh at a time: the refresh token rotates, so two concurrent refreshes would revoke the session.
     refresh_lock: tokio::sync::Mutex<()>,
+    /// Why the server ended the session, as far as this client heard: set by a socket's close reason or a
+    /// refused refresh, cleared by the next sign-in.
+    ended: Mutex<Option<SignOutReason>>,
 }
 
 /// A body-less request.
@@ -64,7 +69,14 @@ impl Api {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|_| Error::Internal("building the HTTP client".into()))?;
-        Ok(Api { http, base, store, session: Mutex::new(None), refresh_lock: tokio::sync::Mutex::new(()) })
+        Ok(Api {
+            http,
+            base,
+            store,
+            session: Mutex::new(None),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            ended: Mutex::new(None),
+        })
     }
 
     /// The server's URL without a trailing slash (`https://school.example` or `https://host/prefix`).
@@ -116,34 +128,111 @@ impl Api {
     pub(crate) async fn login(&self, login: &str, password: &str) -> Result<User> {
         let request = LoginRequest { login: login.to_owned(), password: password.to_owned() };
         let response = self.http.post(self.url("auth/login")?).json(&request).send().await?;
-        let tokens: TokenResponse = parse(response).await?;
+        self.start_session(parse(response).await?).await
+    }
+
+    /// Redeems an activation code with the password the person chose, and signs in as a login does. The
+    /// code's shape and the password rules are checked here first, so a typo costs no round trip (and no
+    /// failed attempt on the server's rate limit).
+    pub(crate) async fn activate(&self, code: &str, password: &str) -> Result<User> {
+        check_new_password(password)?;
+        let code = hallway_protocol::invitation::normalize_code(code).ok_or_else(|| {
+            Error::api(401, ErrorCode::InvalidActivationCode, "this is not an activation code".into())
+        })?;
+        let request = ActivateRequest { code, password: password.to_owned() };
+        let response = self.http.post(self.url("auth/activate")?).json(&request).send().await?;
+        let tokens = parse(response).await.map_err(|error| match error {
+            Error::Api { code: ErrorCode::InvalidInput, message, .. } if message.starts_with("password") => {
+                Error::WeakPassword(message)
+            }
+            other => other,
+        })?;
+        self.start_session(tokens).await
+    }
+
+    /// Keeps the tokens of a new session (login or activation), wiping another account's data first.
+    async fn start_session(&self, tokens: TokenResponse) -> Result<User> {
         let session = session_from(tokens);
         let user = session.user.clone();
         let saved = session.clone();
-        self.store
+        let other_account = self
+            .store
             .transaction(move |conn| {
-                if store::load_session(conn)?.is_some_and(|old| old.user.id != saved.user.id) {
+                let other = store::load_session(conn)?.is_some_and(|old| old.user.id != saved.user.id);
+                if other {
                     store::wipe(conn)?;
                 }
-                store::save_session(conn, &saved)
+                store::save_session(conn, &saved)?;
+                Ok(other)
             })
             .await?;
+        if other_account {
+            self.store.sweep_outbox_files().await?;
+        }
+        if let Ok(mut ended) = self.ended.lock() {
+            *ended = None;
+        }
         self.set_session(Some(session));
         Ok(user)
     }
 
-    /// Ends this device's session on the server (when it can be reached) and forgets it locally.
-    pub(crate) async fn logout(&self) -> Result<()> {
-        if let Some(session) = self.session() {
-            let request = RefreshRequest { refresh_token: session.refresh_token.clone() };
-            let sent =
-                self.http.post(self.url("auth/logout")?).bearer_auth(&session.access_token).json(&request).send().await;
-            if let Err(error) = sent {
-                tracing::info!(error = %Error::from(error), "signing out on the server failed; forgetting the session anyway");
+    /// Changes the password: the current one proves it is the owner. The server ends every other session of
+    /// the person (their other devices are signed out and wiped); this one stays signed in.
+    pub(crate) async fn change_password(&self, current: &str, new: &str) -> Result<()> {
+        check_new_password(new)?;
+        let request = ChangePasswordRequest { current_password: current.to_owned(), new_password: new.to_owned() };
+        self.call_empty(Method::POST, "me/password", Some(&request)).await.map_err(|error| match error {
+            Error::Api { code: ErrorCode::InvalidCredentials, .. } => Error::WrongPassword,
+            Error::Api { code: ErrorCode::InvalidInput, message, .. } if message.starts_with("new_password") => {
+                Error::WeakPassword(message)
             }
-        }
+            other => other,
+        })
+    }
+
+    /// Signs this device out: forgets the session and wipes the store whatever happens, and tells the server
+    /// with the refresh token (which alone proves the session; the access token goes along when there is one,
+    /// even expired). `Err(SignOutNotConfirmed)` when the server could not be told: the session then lives on
+    /// the server until it expires.
+    pub(crate) async fn logout(&self) -> Result<()> {
+        let told = match self.session() {
+            Some(session) => self.tell_logout(&session).await,
+            None => Ok(()),
+        };
         self.set_session(None);
-        self.store.transaction(store::wipe).await
+        self.store.wipe_all().await?;
+        told.map_err(|error| {
+            tracing::info!(%error, "signing out on the server failed; signed out on this device");
+            Error::SignOutNotConfirmed(Box::new(error))
+        })
+    }
+
+    async fn tell_logout(&self, session: &StoredSession) -> Result<()> {
+        let request = RefreshRequest { refresh_token: session.refresh_token.clone() };
+        let response =
+            self.http.post(self.url("auth/logout")?).bearer_auth(&session.access_token).json(&request).send().await?;
+        if response.status().is_success() { Ok(()) } else { Err(error_from(response).await) }
+    }
+
+    /// Why the server ended the session, once it has (`None` while signed in, or after a sign-out here).
+    pub(crate) fn ended_reason(&self) -> Option<SignOutReason> {
+        self.ended.lock().ok().and_then(|ended| *ended)
+    }
+
+    /// Remembers why the server said the session ended (a socket's close reason), for when the refused
+    /// refresh confirms it. The first reason heard wins.
+    pub(crate) fn note_ended(&self, reason: SignOutReason) {
+        if let Ok(mut ended) = self.ended.lock() {
+            ended.get_or_insert(reason);
+        }
+    }
+
+    /// The server ended the session: forget it and wipe everything the account left on this device.
+    async fn session_ended(&self, reason: SignOutReason) -> Result<()> {
+        tracing::info!(?reason, "the server ended this session; wiping the local data");
+        self.note_ended(reason);
+        self.set_session(None);
+        self.store.wipe_all().await
     }
 
     /// A valid access token, refreshed first when it is about to expire.
@@ -175,10 +264,15 @@ impl Api {
                 tracing::debug!("access token refreshed");
                 Ok(token)
             }
-            Err(Error::Api { code: ErrorCode::InvalidRefreshToken | ErrorCode::AccountDeactivated, .. }) => {
-                tracing::info!("the server ended this session");
-                self.set_session(None);
-                self.store.run(|conn| Ok(conn.execute("DELETE FROM session", [])?)).await?;
+            Err(Error::Api {
+                code: code @ (ErrorCode::InvalidRefreshToken | ErrorCode::AccountDeactivated), ..
+            }) => {
+                let reason = if code == ErrorCode::AccountDeactivated {
+                    SignOutReason::AccountDeactivated
+                } else {
+                    self.ended_reason().unwrap_or(SignOutReason::SessionEnded)
+                };
+                self.session_ended(reason).await?;
                 Err(Error::NotSignedIn)
             }
             Err(other) => Err(other),
@@ -330,6 +424,18 @@ fn local_file_error(doing: &str, error: &std::io::Error) -> Error {
     Error::Invalid {
         code: ErrorCode::InvalidInput,
         message: format!("path: {doing} the file failed ({})", error.kind()),
+    }
+}
+
+/// The password rules, checked before anything is sent (the server checks them again).
+fn check_new_password(password: &str) -> Result<()> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_CHARS {
+        Err(Error::WeakPassword(format!("a password needs at least {MIN_PASSWORD_CHARS} characters")))
+    } else if length > MAX_PASSWORD_CHARS {
+        Err(Error::WeakPassword(format!("a password has at most {MAX_PASSWORD_CHARS} characters")))
+    } else {
+        Ok(())
     }
 }
 

@@ -30,6 +30,25 @@ pub struct Client {
 }
 
 impl Client {
+    /// Signs in through `start` (a login or an activation) and starts the connection.
+    async fn sign_in<F, Fut>(&self, start: F) -> Result<UserInfo, HallwayError>
+    where
+        F: FnOnce(Arc<Shared>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<hallway_protocol::User>> + Send + 'static,
+    {
+        // A connection of an earlier session must not feed its frames into the new one's store.
+        self.stop_connection();
+        let shared = self.shared.clone();
+        let user = runtime::run(async move {
+            let user = start(shared.clone()).await?;
+            shared.changed(Change::Everything);
+            Ok(user)
+        })
+        .await?;
+        self.start_connection()?;
+        Ok(UserInfo::from(&user))
+    }
+
     /// Starts the connection task (once).
     fn start_connection(&self) -> Result<()> {
         let mut slot = self.connection.lock().map_err(|_| Error::Internal("the connection slot is poisoned".into()))?;
@@ -96,17 +115,24 @@ impl Client {
 
     /// Signs in with a username (any letter case) or an email, and starts the connection.
     pub async fn login(&self, login: String, password: String) -> Result<UserInfo, HallwayError> {
-        // A connection of an earlier session must not feed its frames into the new one's store.
-        self.stop_connection();
+        self.sign_in(move |shared| async move { shared.api.login(&login, &password).await }).await
+    }
+
+    /// Redeems an activation code (from the school's letter, a QR code or an invitation link: see
+    /// `parse_invitation`, whose server URL this client must have been made with) with the password the person
+    /// chooses, and signs in, as `login` does. The person signs in on other devices with their username and
+    /// this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
+    /// `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+    pub async fn activate(&self, code: String, password: String) -> Result<UserInfo, HallwayError> {
+        self.sign_in(move |shared| async move { shared.api.activate(&code, &password).await }).await
+    }
+
+    /// Changes the password; `current_password` proves it is the owner. Every other device of the person is
+    /// signed out (and wipes its data); this one stays signed in. Errors: `WrongPassword` (the current one is
+    /// wrong; after five tries `RateLimited`), `WeakPassword`.
+    pub async fn change_password(&self, current_password: String, new_password: String) -> Result<(), HallwayError> {
         let shared = self.shared.clone();
-        let user = runtime::run(async move {
-            let user = shared.api.login(&login, &password).await?;
-            shared.changed(Change::Everything);
-            Ok(user)
-        })
-        .await?;
-        self.start_connection()?;
-        Ok(UserInfo::from(&user))
+        Ok(runtime::run(async move { shared.api.change_password(&current_password, &new_password).await }).await?)
     }
 
     /// Resumes the session kept from the last run, without waiting for the network: the app shows the stored
@@ -120,16 +146,17 @@ impl Client {
         Ok(user.as_ref().map(UserInfo::from))
     }
 
-    /// Signs out: ends the session on the server when it can be reached, stops the connection and wipes the
-    /// local store (conversations, messages and unsent messages included).
+    /// Signs out: stops the connection, wipes the local store (conversations, messages, unsent messages and
+    /// their file copies) and ends the session on the server. This device is signed out whatever happens;
+    /// `Err(SignOutNotConfirmed)` says only that the server could not be told (offline, or it failed), so the
+    /// session lives on there until it expires: the app may say so, and offer "sign out everywhere" later.
     pub async fn logout(&self) -> Result<(), HallwayError> {
         self.stop_connection();
         let shared = self.shared.clone();
         runtime::run(async move {
-            shared.api.logout().await?;
-            shared.store.sweep_outbox_files().await?;
+            let result = shared.api.logout().await;
             shared.changed(Change::Everything);
-            Ok(())
+            result
         })
         .await?;
         Ok(())
@@ -140,7 +167,7 @@ impl Client {
         self.shared.api.session().map(|s| UserInfo::from(&s.user))
     }
 
-    /// Where the connection stands now.
+    /// Where the connection stands now (`SignedOut { reason }` once the server ended the session).
     pub fn connection_state(&self) -> ConnectionState {
         *self.shared.connection.borrow()
     }

@@ -34,6 +34,18 @@ pub(crate) enum Error {
     /// An input the app gave was refused before anything was sent.
     #[error("invalid input {code}")]
     Invalid { code: ErrorCode, message: String },
+    /// A new password breaks the password rules; the sentence says which.
+    #[error("weak password: {0}")]
+    WeakPassword(String),
+    /// The current password given to prove it is the owner is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// A link or QR code that is not a Hallway invitation; the sentence says what is wrong with it.
+    #[error("not an invitation: {0}")]
+    InvalidInvitation(String),
+    /// Signed out on this device, but the server could not be told (why: the inner error).
+    #[error("signed out here; the server was not told: {0}")]
+    SignOutNotConfirmed(Box<Error>),
     /// A bug or an impossible state: a task panicked, the runtime is gone.
     #[error("internal: {0}")]
     Internal(String),
@@ -117,6 +129,24 @@ pub enum HallwayError {
     /// A bug in the SDK or the server, or an answer it did not understand.
     #[error("internal error")]
     Internal,
+    /// The activation code is unknown, already used or expired (the server does not say which): ask the school
+    /// for a new one.
+    #[error("this activation code is not valid")]
+    InvalidActivationCode,
+    /// The new password breaks the password rules (8 to 256 characters); `reason` says which, for people.
+    #[error("the password is not acceptable: {reason}")]
+    WeakPassword { reason: String },
+    /// `change_password`: the current password is wrong (the session stays signed in).
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// `parse_invitation`: the link or QR code is not a Hallway invitation; `reason` says what is wrong.
+    #[error("not an invitation: {reason}")]
+    InvalidInvitation { reason: String },
+    /// `logout`: this device is signed out and its data wiped, but the server could not be told (offline, or
+    /// it failed), so the session lives on the server until it expires; "sign out everywhere" from another
+    /// device ends it.
+    #[error("signed out on this device; the server could not be told")]
+    SignOutNotConfirmed,
 }
 
 impl From<Error> for HallwayError {
@@ -128,11 +158,14 @@ impl From<Error> for HallwayError {
             Error::NotSignedIn => HallwayError::Unauthorized,
             Error::Storage(_) => HallwayError::Storage,
             Error::Protocol(_) | Error::Internal(_) => HallwayError::Internal,
+            Error::WeakPassword(reason) => HallwayError::WeakPassword { reason },
+            Error::WrongPassword => HallwayError::WrongPassword,
+            Error::InvalidInvitation(reason) => HallwayError::InvalidInvitation { reason },
+            Error::SignOutNotConfirmed(_) => HallwayError::SignOutNotConfirmed,
             Error::Invalid { code, message } => HallwayError::InvalidInput { code: code.to_string(), reason: message },
             Error::Api { code, message, retry_after_ms, status } => match code {
-                Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken | InvalidActivationCode => {
-                    HallwayError::Unauthorized
-                }
+                Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken => HallwayError::Unauthorized,
+                InvalidActivationCode => HallwayError::InvalidActivationCode,
                 AccountDeactivated | PolicyForbids | Forbidden => HallwayError::Forbidden { code: code.to_string() },
                 NotFound => HallwayError::NotFound,
                 RateLimited => HallwayError::RateLimited { retry_after_ms: retry_after_ms.unwrap_or(1000) },
@@ -165,6 +198,7 @@ mod tests {
         let cases = [
             (401, InvalidCredentials, HallwayError::Unauthorized),
             (401, InvalidRefreshToken, HallwayError::Unauthorized),
+            (401, InvalidActivationCode, HallwayError::InvalidActivationCode),
             (403, PolicyForbids, HallwayError::Forbidden { code: "policy_forbids".into() }),
             (403, Forbidden, HallwayError::Forbidden { code: "forbidden".into() }),
             (404, NotFound, HallwayError::NotFound),

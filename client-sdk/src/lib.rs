@@ -9,6 +9,7 @@
 mod api;
 mod client;
 mod error;
+mod invitation;
 mod list;
 mod listeners;
 mod models;
@@ -21,11 +22,13 @@ mod timeline;
 
 pub use client::Client;
 pub use error::HallwayError;
+pub use invitation::parse_invitation;
 pub use list::ConversationList;
 pub use listeners::{ConnectionStateListener, ConversationListListener, TimelineListener};
 pub use models::{
-    AttachmentInfo, ConnectionState, ConversationSummary, MessagePreview, ReactionInfo, ReadMarker, ReportInfo,
-    ReportReason, SendState, TimelineItem, TimelineSnapshot, UploadProgress, UserInfo, UserRole,
+    AttachmentInfo, ConnectionState, ConversationSummary, Invitation, MessagePreview, ReactionInfo, ReadMarker,
+    ReportInfo, ReportReason, SendState, SignOutReason, TimelineItem, TimelineSnapshot, UploadProgress, UserInfo,
+    UserRole,
 };
 pub use task::TaskHandle;
 pub use timeline::Timeline;

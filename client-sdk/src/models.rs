@@ -64,8 +64,49 @@ pub enum ConnectionState {
     Online,
     /// The last attempt failed; the next one starts after `delay_ms` (or at once on `Client::reconnect_now`).
     WaitingToRetry { delay_ms: u64 },
-    /// The server ended the session (signed out elsewhere, password changed, account deactivated): sign in again.
+    /// The server ended the session (signed out elsewhere, password changed, account deactivated): the SDK has
+    /// already wiped the account's data from this device; show sign-in with a sentence saying `reason`.
+    SignedOut { reason: SignOutReason },
+}
+
+/// Why the server ended the session, for the sentence the app shows on its sign-in screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SignOutReason {
+    /// This device's session was signed out with its own tokens, from somewhere else.
     SignedOut,
+    /// The person signed out on every device (from another one).
+    SignedOutEverywhere,
+    /// The person changed their password on another device.
+    PasswordChanged,
+    /// The school deactivated the account.
+    AccountDeactivated,
+    /// The server refused the session for another reason (revoked by the school, or unused for too long).
+    SessionEnded,
+}
+
+impl SignOutReason {
+    /// The reason a socket's close frame (code 1008) gave, when it says the session ended.
+    pub(crate) fn from_close_reason(reason: &str) -> Option<SignOutReason> {
+        use hallway_protocol::ws::session_ended::*;
+        match reason {
+            SIGNED_OUT => Some(SignOutReason::SignedOut),
+            SIGNED_OUT_EVERYWHERE => Some(SignOutReason::SignedOutEverywhere),
+            PASSWORD_CHANGED => Some(SignOutReason::PasswordChanged),
+            ACCOUNT_DEACTIVATED => Some(SignOutReason::AccountDeactivated),
+            SESSION_REVOKED => Some(SignOutReason::SessionEnded),
+            _ => None,
+        }
+    }
+}
+
+/// An invitation read from a link or a QR code: the school's server and the activation code to redeem there
+/// (with `Client::new(server_url, ...)` then `Client::activate(code, password)`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Invitation {
+    /// The school's server, e.g. `https://hallway.school.example` (no trailing slash).
+    pub server_url: String,
+    /// The code, formatted for people: `ACDE-FGHJ-KMNP`.
+    pub code: String,
 }
 
 /// One entry of the conversation list.

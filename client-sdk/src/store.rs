@@ -100,6 +100,8 @@ impl Store {
         let mut conn = Connection::open(data_dir.join(DATABASE_FILE))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Deleted rows are overwritten, not just unlinked: after a sign-out the file keeps no old messages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
         let files_dir = data_dir.join(OUTBOX_FILES_DIR);
@@ -143,6 +145,19 @@ impl Store {
             Ok(())
         })
         .await
+    }
+
+    /// Forgets the account: every row (session, conversations, messages, outbox), then the write-ahead log
+    /// (so no old page survives in it) and the outbox's file copies. With `secure_delete` on, the database
+    /// file itself keeps nothing of what was deleted.
+    pub(crate) async fn wipe_all(&self) -> Result<()> {
+        self.transaction(wipe).await?;
+        self.run(|conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await?;
+        self.sweep_outbox_files().await
     }
 
     /// Runs `f` on the connection, on the blocking pool.

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::api::{NO_BODY, error_from_body};
 use crate::error::{Error, Result};
-use crate::models::ConnectionState;
+use crate::models::{ConnectionState, SignOutReason};
 use crate::shared::{Change, Shared};
 use crate::store::{self, LiveOutcome, OutboxEntry, OutboxFile, PageKind};
 
@@ -84,7 +84,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 }
             }
             Err(Error::NotSignedIn) => {
-                shared.set_connection(ConnectionState::SignedOut);
+                // The server ended the session (the API already wiped the store when the refresh was refused;
+                // wiping again catches what a catch-up still wrote meanwhile).
+                if let Err(error) = shared.store.wipe_all().await {
+                    tracing::warn!(%error, "wiping the local data after the session ended failed");
+                }
+                let reason = shared.api.ended_reason().unwrap_or(SignOutReason::SessionEnded);
+                shared.set_connection(ConnectionState::SignedOut { reason });
                 shared.changed(Change::Everything);
                 return;
             }
@@ -203,8 +209,13 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
                     outbox.drive(shared, &mut sink).await
                 }
                 Some(Ok(WsMessage::Close(frame))) => {
-                    let code = frame.map(|f| u16::from(f.code));
+                    let code = frame.as_ref().map(|f| u16::from(f.code));
                     tracing::info!(?code, "the server closed the socket");
+                    // 1008 with a session-ended reason: the reconnect's refused refresh will confirm it.
+                    if let Some(reason) = frame.as_ref().and_then(|f| SignOutReason::from_close_reason(&f.reason)) {
+                        shared.api.note_ended(reason);
+                        shared.reconnect_wake.notify_one();
+                    }
                     return;
                 }
                 Some(Ok(_)) => {
@@ -220,6 +231,10 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
             Some(frame) = frames_rx.recv() => send(&mut sink, &frame).await,
             () = shared.outbox_wake.notified() => outbox.drive(shared, &mut sink).await,
             _ = tick.tick() => {
+                if shared.api.session().is_none() {
+                    tracing::info!("the session ended; closing the socket");
+                    return;
+                }
                 if last_heard.elapsed() >= DEAD_AFTER {
                     tracing::info!("nothing heard from the server: the socket is dead");
                     return;

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use hallway_protocol::{ConversationKind, Role};
-use hallway_sdk::{ConnectionState, HallwayError, SendState};
+use hallway_sdk::{ConnectionState, HallwayError, SendState, SignOutReason};
 use hallway_test_support::{PASSWORD, TestServer};
 use support::*;
 use time::OffsetDateTime;
@@ -153,7 +153,8 @@ async fn a_revoked_session_signs_the_client_out() {
         server.post("/api/v1/auth/logout-all", Some(&other_device.access_token), &serde_json::json!({})).await;
     assert_eq!(status, 204);
     eventually("the client to be signed out", || {
-        (alice.connection_state() == ConnectionState::SignedOut).then_some(())
+        let expected = ConnectionState::SignedOut { reason: SignOutReason::SignedOutEverywhere };
+        (alice.connection_state() == expected).then_some(())
     })
     .await;
     assert_eq!(alice.search_directory(String::new(), 5).await, Err(HallwayError::Unauthorized));
@@ -325,8 +326,11 @@ async fn a_deactivated_account_is_signed_out_at_the_next_connection() {
         .expect("deactivating");
     proxy.cut();
     proxy.restore();
-    eventually("the client to be signed out", || (bob.connection_state() == ConnectionState::SignedOut).then_some(()))
-        .await;
+    eventually("the client to be signed out", || {
+        let expected = ConnectionState::SignedOut { reason: SignOutReason::AccountDeactivated };
+        (bob.connection_state() == expected).then_some(())
+    })
+    .await;
     assert_eq!(bob.user(), None);
     assert_eq!(
         bob.login("chen".into(), PASSWORD.into()).await,

@@ -99,6 +99,17 @@ pub struct UpdateUserRequest {
     pub role: Option<Role>,
 }
 
+/// Most people in one `POST /admin/letters`.
+pub const MAX_LETTERS: usize = 5000;
+
+/// `POST /admin/letters`: the people to print invitation letters for (each gets a fresh activation code).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LettersRequest {
+    /// 1 to 5,000 people; one named twice gets one letter.
+    pub user_ids: Vec<Uuid>,
+}
+
 /// A one-time activation code, shown to the admin once and never stored in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod conversations;
 pub mod devices;
 pub mod error;
+pub mod invitation;
 pub mod messages;
 pub mod model;
 pub mod safety;

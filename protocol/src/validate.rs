@@ -22,6 +22,10 @@ pub const MAX_ATTACHMENTS: usize = 10;
 pub const MAX_GROUP_NAME_CHARS: usize = 128;
 /// Longest reaction, in characters (the longest emoji sequences are about ten).
 pub const MAX_EMOJI_CHARS: usize = 32;
+/// Shortest password a person may choose, in characters (the server and the SDK check the same rule).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password a person may choose, in characters (argon2 does not care; a megabyte of password is abuse).
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Why an input was refused: the contract's error code and a sentence naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]

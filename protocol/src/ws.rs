@@ -229,3 +229,18 @@ mod tests {
         );
     }
 }
+
+/// The reasons the server gives when it closes a socket (code 1008) because its session ended, so a client
+/// can tell its user why it was signed out. Stable: clients match on them.
+pub mod session_ended {
+    /// This device's session was signed out (`POST /auth/logout`).
+    pub const SIGNED_OUT: &str = "signed out";
+    /// Every session of the person was signed out (`POST /auth/logout-all`).
+    pub const SIGNED_OUT_EVERYWHERE: &str = "signed out everywhere";
+    /// The person changed their password on another device.
+    pub const PASSWORD_CHANGED: &str = "the password was changed on another device";
+    /// The school deactivated the account.
+    pub const ACCOUNT_DEACTIVATED: &str = "the account was deactivated";
+    /// The session was revoked (a reused refresh token, an admin).
+    pub const SESSION_REVOKED: &str = "the session was revoked";
+}

@@ -38,6 +38,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub push: PushArgs,
     #[command(flatten)]
+    pub onboarding: OnboardingArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -116,6 +118,100 @@ pub struct CommonArgs {
     pub ws_max_pending_frames: usize,
 }
 
+/// How people get in: the server's public address for invitation links and letters, the school's name, where
+/// the apps are, and what the apps' verified links need (`serve` only).
+#[derive(Debug, Clone, Args)]
+pub struct OnboardingArgs {
+    /// The address phones reach this server at, e.g. `https://hallway.school.example` (for invitation links and
+    /// printed letters); default: the address each request came to.
+    #[arg(long, env = "HALLWAY_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// The school's name, on the join page and the letters.
+    #[arg(long, env = "HALLWAY_SCHOOL_NAME", default_value = Onboarding::DEFAULT_SCHOOL_NAME)]
+    pub school_name: String,
+    /// Where the iOS app is, linked from the join page and the letters.
+    #[arg(long, env = "HALLWAY_APP_STORE_URL", default_value = Onboarding::DEFAULT_APP_STORE_URL)]
+    pub app_store_url: String,
+    /// Where the Android app is, linked from the join page and the letters.
+    #[arg(long, env = "HALLWAY_PLAY_STORE_URL", default_value = Onboarding::DEFAULT_PLAY_STORE_URL)]
+    pub play_store_url: String,
+    /// The Android app's package name, for `/.well-known/assetlinks.json` (unset: 404 there).
+    #[arg(long, env = "HALLWAY_ANDROID_PACKAGE")]
+    pub android_package: Option<String>,
+    /// SHA-256 fingerprints of the Android app's signing certificates (`AA:BB:...`, comma-separated).
+    #[arg(long, env = "HALLWAY_ANDROID_CERT_SHA256", value_delimiter = ',')]
+    pub android_cert_sha256: Vec<String>,
+    /// The iOS app's id (`TEAMID.school.hallway.app`), for `/.well-known/apple-app-site-association` (unset: 404).
+    #[arg(long, env = "HALLWAY_APPLE_APP_ID")]
+    pub apple_app_id: Option<String>,
+}
+
+/// An `http(s)` URL without a query, a fragment or a trailing slash.
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ', '"', '<', '>', '\\']) => Ok(url.to_owned()),
+        _ => Err("an http(s) URL such as https://hallway.school.example, without a query".into()),
+    }
+}
+
+/// What the onboarding pages, the apps' verified links and the letters need.
+#[derive(Debug, Clone)]
+pub struct Onboarding {
+    /// `https://hallway.school.example` without a trailing slash; `None`: the address each request came to.
+    pub public_url: Option<String>,
+    pub school_name: String,
+    pub app_store_url: String,
+    pub play_store_url: String,
+    pub android_package: Option<String>,
+    pub android_cert_sha256: Vec<String>,
+    pub apple_app_id: Option<String>,
+}
+
+impl Onboarding {
+    /// Shown until the school sets its name.
+    pub const DEFAULT_SCHOOL_NAME: &str = "Hallway";
+    /// The Hallway app on Apple's App Store.
+    pub const DEFAULT_APP_STORE_URL: &str = "https://apps.apple.com/app/hallway-school";
+    /// The Hallway app on Google Play (its package name is `school.hallway.app`).
+    pub const DEFAULT_PLAY_STORE_URL: &str = "https://play.google.com/store/apps/details?id=school.hallway.app";
+}
+
+impl Default for Onboarding {
+    fn default() -> Self {
+        Onboarding {
+            public_url: None,
+            school_name: Onboarding::DEFAULT_SCHOOL_NAME.to_owned(),
+            app_store_url: Onboarding::DEFAULT_APP_STORE_URL.to_owned(),
+            play_store_url: Onboarding::DEFAULT_PLAY_STORE_URL.to_owned(),
+            android_package: None,
+            android_cert_sha256: Vec::new(),
+            apple_app_id: None,
+        }
+    }
+}
+
+impl From<OnboardingArgs> for Onboarding {
+    fn from(args: OnboardingArgs) -> Onboarding {
+        let set = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        Onboarding {
+            public_url: args.public_url,
+            school_name: args.school_name.trim().to_owned(),
+            app_store_url: args.app_store_url,
+            play_store_url: args.play_store_url,
+            android_package: set(args.android_package),
+            android_cert_sha256: args
+                .android_cert_sha256
+                .into_iter()
+                .map(|f| f.trim().to_ascii_uppercase())
+                .filter(|f| !f.is_empty())
+                .collect(),
+            apple_app_id: set(args.apple_app_id),
+        }
+    }
+}
+
 /// The server's whole configuration, typed and validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -133,6 +229,7 @@ pub struct Config {
     pub realtime: RealtimeLimits,
     pub media: MediaLimits,
     pub push: PushSettings,
+    pub onboarding: Onboarding,
 }
 
 /// How pushes are sent.
@@ -317,6 +414,7 @@ impl Config {
             realtime: RealtimeLimits::default(),
             media: MediaLimits::default(),
             push: PushSettings::default(),
+            onboarding: Onboarding::default(),
         }
     }
 
@@ -341,6 +439,7 @@ impl Config {
             max_attempts: args.push.push_max_attempts.max(1),
             ..PushSettings::default()
         };
+        config.onboarding = Onboarding::from(args.onboarding);
         config
     }
 

@@ -64,6 +64,9 @@ extension UserMessage {
         switch self {
         case .offline: String(localized: "The school's server can't be reached. Check your connection.", bundle: .module)
         case .wrongCredentials: String(localized: "Wrong username or password.", bundle: .module)
+        case .invalidActivationCode:
+            String(localized: "This code isn't valid: it may have been used or expired. Ask the school for a new one.", bundle: .module)
+        case .notAnInvitation: String(localized: "This isn't a Hallway invitation.", bundle: .module)
         case .notAllowed: String(localized: "You're not allowed to do that.", bundle: .module)
         case .notFound: String(localized: "This is no longer available.", bundle: .module)
         case let .invalid(reason): reason

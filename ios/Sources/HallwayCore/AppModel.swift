@@ -21,6 +21,8 @@ public final class AppModel {
     public private(set) var me: UserInfo?
     /// The server of the last sign-in, pre-filled on the sign-in screen.
     public private(set) var lastServer: String
+    /// Why the server ended the last session (the sign-in screen says so); nil after a sign-in or a sign-out here.
+    public private(set) var signOutReason: SignOutReason?
 
     @ObservationIgnored private let dataRoot: URL
     @ObservationIgnored private let defaults: UserDefaults
@@ -56,10 +58,12 @@ public final class AppModel {
         let user = try await client.login(login: login, password: password)
         defaults.set(server.absoluteString, forKey: Self.serverKey)
         lastServer = server.absoluteString
+        signOutReason = nil
         signedIn(client, user)
     }
 
-    /// Signs out: the SDK ends the session and wipes the local store, even offline.
+    /// Signs out: the SDK wipes the local store and ends the session on the server; offline it still signs out
+    /// here (its `SignOutNotConfirmed` says only that the server could not be told).
     public func signOut() async {
         let client = self.client
         feed.cancel()
@@ -98,13 +102,15 @@ public final class AppModel {
             for await state in states {
                 guard let self else { return }
                 self.connection = state
-                if state == .signedOut { self.sessionEnded() }
+                if case let .signedOut(reason) = state { self.sessionEnded(reason) }
             }
         })
     }
 
-    /// The server ended the session (signed out elsewhere, password changed): back to sign-in.
-    private func sessionEnded() {
+    /// The server ended the session (signed out elsewhere, password changed): the SDK already wiped the
+    /// account's data; back to sign-in, saying why.
+    private func sessionEnded(_ reason: SignOutReason) {
+        signOutReason = reason
         feed.cancel()
         client = nil
         me = nil

@@ -6,8 +6,12 @@ import HallwaySDK
 public enum UserMessage: Equatable, Sendable {
     /// The server cannot be reached (messages are still queued).
     case offline
-    /// Wrong login or password, or the session ended.
+    /// Wrong login or password (or current password), or the session ended.
     case wrongCredentials
+    /// The activation code is unknown, used or expired: the school gives a new one.
+    case invalidActivationCode
+    /// The opened or scanned link is not a Hallway invitation.
+    case notAnInvitation
     /// The school's rules or the user's role forbid it.
     case notAllowed(code: String)
     case notFound
@@ -22,7 +26,11 @@ public enum UserMessage: Equatable, Sendable {
     public init(_ error: Error) {
         switch error as? HallwayError {
         case .Network: self = .offline
-        case .Unauthorized: self = .wrongCredentials
+        case .Unauthorized, .WrongPassword: self = .wrongCredentials
+        case .InvalidActivationCode: self = .invalidActivationCode
+        case .InvalidInvitation: self = .notAnInvitation
+        case let .WeakPassword(reason): self = .invalid(reason: reason)
+        case .SignOutNotConfirmed: self = .offline
         case let .Forbidden(code): self = .notAllowed(code: code)
         case .NotFound: self = .notFound
         case let .InvalidInput(_, reason): self = .invalid(reason: reason)
@@ -36,6 +44,8 @@ public enum UserMessage: Equatable, Sendable {
         switch self {
         case .offline: "The school's server can't be reached. Check your connection."
         case .wrongCredentials: "Wrong username or password."
+        case .invalidActivationCode: "This code isn't valid: it may have been used or expired. Ask the school for a new one."
+        case .notAnInvitation: "This isn't a Hallway invitation."
         case .notAllowed: "You're not allowed to do that."
         case .notFound: "This is no longer available."
         case let .invalid(reason): reason

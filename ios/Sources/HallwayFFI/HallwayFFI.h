@@ -306,6 +306,16 @@ void uniffi_hallway_sdk_fn_free_client(uint64_t handle, RustCallStatus *_Nonnull
 uint64_t uniffi_hallway_sdk_fn_constructor_client_new(RustBuffer server_url, RustBuffer data_dir, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_ACTIVATE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_ACTIVATE
+uint64_t uniffi_hallway_sdk_fn_method_client_activate(uint64_t ptr, RustBuffer code, RustBuffer password
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_CHANGE_PASSWORD
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_CHANGE_PASSWORD
+uint64_t uniffi_hallway_sdk_fn_method_client_change_password(uint64_t ptr, RustBuffer current_password, RustBuffer new_password
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_CONNECTION_STATE
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_CONNECTION_STATE
 RustBuffer uniffi_hallway_sdk_fn_method_client_connection_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -571,6 +581,11 @@ uint64_t uniffi_hallway_sdk_fn_method_timeline_snapshot(uint64_t ptr
 uint64_t uniffi_hallway_sdk_fn_method_timeline_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_FUNC_PARSE_INVITATION
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_FUNC_PARSE_INVITATION
+RustBuffer uniffi_hallway_sdk_fn_func_parse_invitation(RustBuffer link, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_HALLWAY_SDK_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_HALLWAY_SDK_RUSTBUFFER_ALLOC
 RustBuffer ffi_hallway_sdk_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -829,6 +844,24 @@ void ffi_hallway_sdk_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_HALLWAY_SDK_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_HALLWAY_SDK_RUST_FUTURE_COMPLETE_VOID
 void ffi_hallway_sdk_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_FUNC_PARSE_INVITATION
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_FUNC_PARSE_INVITATION
+uint16_t uniffi_hallway_sdk_checksum_func_parse_invitation(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_ACTIVATE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_ACTIVATE
+uint16_t uniffi_hallway_sdk_checksum_method_client_activate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_CHANGE_PASSWORD
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_CHANGE_PASSWORD
+uint16_t uniffi_hallway_sdk_checksum_method_client_change_password(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_CONNECTION_STATE

@@ -638,7 +638,23 @@ fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
 public protocol ClientProtocol: AnyObject, Sendable {
     
     /**
-     * Where the connection stands now.
+     * Redeems an activation code (from the school's letter, a QR code or an invitation link: see
+     * `parse_invitation`, whose server URL this client must have been made with) with the password the person
+     * chooses, and signs in, as `login` does. The person signs in on other devices with their username and
+     * this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
+     * `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+     */
+    func activate(code: String, password: String) async throws  -> UserInfo
+    
+    /**
+     * Changes the password; `current_password` proves it is the owner. Every other device of the person is
+     * signed out (and wipes its data); this one stays signed in. Errors: `WrongPassword` (the current one is
+     * wrong; after five tries `RateLimited`), `WeakPassword`.
+     */
+    func changePassword(currentPassword: String, newPassword: String) async throws 
+    
+    /**
+     * Where the connection stands now (`SignedOut { reason }` once the server ended the session).
      */
     func connectionState()  -> ConnectionState
     
@@ -664,8 +680,10 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func login(login: String, password: String) async throws  -> UserInfo
     
     /**
-     * Signs out: ends the session on the server when it can be reached, stops the connection and wipes the
-     * local store (conversations, messages and unsent messages included).
+     * Signs out: stops the connection, wipes the local store (conversations, messages, unsent messages and
+     * their file copies) and ends the session on the server. This device is signed out whatever happens;
+     * `Err(SignOutNotConfirmed)` says only that the server could not be told (offline, or it failed), so the
+     * session lives on there until it expires: the app may say so, and offer "sign out everywhere" later.
      */
     func logout() async throws 
     
@@ -798,7 +816,51 @@ public convenience init(serverUrl: String, dataDir: String)throws  {
 
     
     /**
-     * Where the connection stands now.
+     * Redeems an activation code (from the school's letter, a QR code or an invitation link: see
+     * `parse_invitation`, whose server URL this client must have been made with) with the password the person
+     * chooses, and signs in, as `login` does. The person signs in on other devices with their username and
+     * this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
+     * `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+     */
+open func activate(code: String, password: String)async throws  -> UserInfo  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_activate(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(code),FfiConverterString.lower(password)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeUserInfo_lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * Changes the password; `current_password` proves it is the owner. Every other device of the person is
+     * signed out (and wipes its data); this one stays signed in. Errors: `WrongPassword` (the current one is
+     * wrong; after five tries `RateLimited`), `WeakPassword`.
+     */
+open func changePassword(currentPassword: String, newPassword: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_change_password(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(currentPassword),FfiConverterString.lower(newPassword)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_void,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_void,
+            freeFunc: ffi_hallway_sdk_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * Where the connection stands now (`SignedOut { reason }` once the server ended the session).
      */
 open func connectionState() -> ConnectionState  {
     return try!  FfiConverterTypeConnectionState_lift(try! rustCall() {
@@ -880,8 +942,10 @@ open func login(login: String, password: String)async throws  -> UserInfo  {
 }
     
     /**
-     * Signs out: ends the session on the server when it can be reached, stops the connection and wipes the
-     * local store (conversations, messages and unsent messages included).
+     * Signs out: stops the connection, wipes the local store (conversations, messages, unsent messages and
+     * their file copies) and ends the session on the server. This device is signed out whatever happens;
+     * `Err(SignOutNotConfirmed)` says only that the server could not be told (offline, or it failed), so the
+     * session lives on there until it expires: the app may say so, and offer "sign out everywhere" later.
      */
 open func logout()async throws   {
     return
@@ -2712,6 +2776,76 @@ public func FfiConverterTypeConversationSummary_lower(_ value: ConversationSumma
 
 
 /**
+ * An invitation read from a link or a QR code: the school's server and the activation code to redeem there
+ * (with `Client::new(server_url, ...)` then `Client::activate(code, password)`).
+ */
+public struct Invitation: Equatable, Hashable {
+    /**
+     * The school's server, e.g. `https://hallway.school.example` (no trailing slash).
+     */
+    public var serverUrl: String
+    /**
+     * The code, formatted for people: `ACDE-FGHJ-KMNP`.
+     */
+    public var code: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The school's server, e.g. `https://hallway.school.example` (no trailing slash).
+         */serverUrl: String, 
+        /**
+         * The code, formatted for people: `ACDE-FGHJ-KMNP`.
+         */code: String) {
+        self.serverUrl = serverUrl
+        self.code = code
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Invitation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInvitation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Invitation {
+        return
+            try Invitation(
+                serverUrl: FfiConverterString.read(from: &buf), 
+                code: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Invitation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.serverUrl, into: &buf)
+        FfiConverterString.write(value.code, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvitation_lift(_ buf: RustBuffer) throws -> Invitation {
+    return try FfiConverterTypeInvitation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvitation_lower(_ value: Invitation) -> RustBuffer {
+    return FfiConverterTypeInvitation.lower(value)
+}
+
+
+/**
  * The last message of a conversation, as the list shows it.
  */
 public struct MessagePreview: Equatable, Hashable {
@@ -3384,9 +3518,11 @@ public enum ConnectionState: Equatable, Hashable {
     case waitingToRetry(delayMs: UInt64
     )
     /**
-     * The server ended the session (signed out elsewhere, password changed, account deactivated): sign in again.
+     * The server ended the session (signed out elsewhere, password changed, account deactivated): the SDK has
+     * already wiped the account's data from this device; show sign-in with a sentence saying `reason`.
      */
-    case signedOut
+    case signedOut(reason: SignOutReason
+    )
 
 
 
@@ -3419,7 +3555,8 @@ public struct FfiConverterTypeConnectionState: FfiConverterRustBuffer {
         case 5: return .waitingToRetry(delayMs: try FfiConverterUInt64.read(from: &buf)
         )
         
-        case 6: return .signedOut
+        case 6: return .signedOut(reason: try FfiConverterTypeSignOutReason.read(from: &buf)
+        )
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3450,9 +3587,10 @@ public struct FfiConverterTypeConnectionState: FfiConverterRustBuffer {
             FfiConverterUInt64.write(delayMs, into: &buf)
             
         
-        case .signedOut:
+        case let .signedOut(reason):
             writeInt(&buf, Int32(6))
-        
+            FfiConverterTypeSignOutReason.write(reason, into: &buf)
+            
         }
     }
 }
@@ -3518,6 +3656,31 @@ enum HallwayError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      * A bug in the SDK or the server, or an answer it did not understand.
      */
     case Internal
+    /**
+     * The activation code is unknown, already used or expired (the server does not say which): ask the school
+     * for a new one.
+     */
+    case InvalidActivationCode
+    /**
+     * The new password breaks the password rules (8 to 256 characters); `reason` says which, for people.
+     */
+    case WeakPassword(reason: String
+    )
+    /**
+     * `change_password`: the current password is wrong (the session stays signed in).
+     */
+    case WrongPassword
+    /**
+     * `parse_invitation`: the link or QR code is not a Hallway invitation; `reason` says what is wrong.
+     */
+    case InvalidInvitation(reason: String
+    )
+    /**
+     * `logout`: this device is signed out and its data wiped, but the server could not be told (offline, or
+     * it failed), so the session lives on the server until it expires; "sign out everywhere" from another
+     * device ends it.
+     */
+    case SignOutNotConfirmed
 
     
 
@@ -3562,6 +3725,15 @@ public struct FfiConverterTypeHallwayError: FfiConverterRustBuffer {
             )
         case 7: return .Storage
         case 8: return .Internal
+        case 9: return .InvalidActivationCode
+        case 10: return .WeakPassword(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 11: return .WrongPassword
+        case 12: return .InvalidInvitation(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 13: return .SignOutNotConfirmed
 
          default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3608,6 +3780,28 @@ public struct FfiConverterTypeHallwayError: FfiConverterRustBuffer {
         
         case .Internal:
             writeInt(&buf, Int32(8))
+        
+        
+        case .InvalidActivationCode:
+            writeInt(&buf, Int32(9))
+        
+        
+        case let .WeakPassword(reason):
+            writeInt(&buf, Int32(10))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .WrongPassword:
+            writeInt(&buf, Int32(11))
+        
+        
+        case let .InvalidInvitation(reason):
+            writeInt(&buf, Int32(12))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .SignOutNotConfirmed:
+            writeInt(&buf, Int32(13))
         
         }
     }
@@ -3804,6 +3998,111 @@ public func FfiConverterTypeSendState_lift(_ buf: RustBuffer) throws -> SendStat
 #endif
 public func FfiConverterTypeSendState_lower(_ value: SendState) -> RustBuffer {
     return FfiConverterTypeSendState.lower(value)
+}
+
+
+
+/**
+ * Why the server ended the session, for the sentence the app shows on its sign-in screen.
+ */
+
+public enum SignOutReason: Equatable, Hashable {
+    
+    /**
+     * This device's session was signed out with its own tokens, from somewhere else.
+     */
+    case signedOut
+    /**
+     * The person signed out on every device (from another one).
+     */
+    case signedOutEverywhere
+    /**
+     * The person changed their password on another device.
+     */
+    case passwordChanged
+    /**
+     * The school deactivated the account.
+     */
+    case accountDeactivated
+    /**
+     * The server refused the session for another reason (revoked by the school, or unused for too long).
+     */
+    case sessionEnded
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SignOutReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSignOutReason: FfiConverterRustBuffer {
+    typealias SwiftType = SignOutReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SignOutReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .signedOut
+        
+        case 2: return .signedOutEverywhere
+        
+        case 3: return .passwordChanged
+        
+        case 4: return .accountDeactivated
+        
+        case 5: return .sessionEnded
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SignOutReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .signedOut:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .signedOutEverywhere:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .passwordChanged:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .accountDeactivated:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .sessionEnded:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignOutReason_lift(_ buf: RustBuffer) throws -> SignOutReason {
+    return try FfiConverterTypeSignOutReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignOutReason_lower(_ value: SignOutReason) -> RustBuffer {
+    return FfiConverterTypeSignOutReason.lower(value)
 }
 
 
@@ -4305,6 +4604,21 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
         print("uniffiFutureContinuationCallback invalid handle")
     }
 }
+/**
+ * Reads an invitation: `hallway://activate?server=<url>&code=<code>` (the app link, and the QR code's button
+ * on the join page) or `https://<server>/join/<code>` (the link printed on letters and in QR codes). Anything
+ * else is refused with `HallwayError::InvalidInvitation`. The server must be `https`; plain `http` is taken
+ * only for this device or the Android emulator's host (`localhost`, `127.0.0.1`, `::1`, `10.0.2.2`), for
+ * development. The code is checked for its shape only: whether it is still valid, the server says.
+ */
+public func parseInvitation(link: String)throws  -> Invitation  {
+    return try  FfiConverterTypeInvitation_lift(try rustCallWithError(FfiConverterTypeHallwayError_lift) {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_func_parse_invitation(
+        FfiConverterString.lower(link),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -4321,7 +4635,16 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_client_connection_state() != 34850) {
+    if (uniffi_hallway_sdk_checksum_func_parse_invitation() != 49501) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_activate() != 9477) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_change_password() != 23027) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_connection_state() != 24754) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_conversation_list() != 55390) {
@@ -4336,7 +4659,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_client_login() != 45931) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_client_logout() != 32954) {
+    if (uniffi_hallway_sdk_checksum_method_client_logout() != 22157) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_my_reports() != 57384) {

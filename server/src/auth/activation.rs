@@ -17,10 +17,8 @@ use uuid::Uuid;
 
 use crate::store;
 
-/// The characters a code is made of: upper-case letters and digits that cannot be confused with each other.
-pub const ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY34679";
-/// Characters in a code (dashes aside).
-pub const CODE_LENGTH: usize = 12;
+pub use hallway_protocol::invitation::{ALPHABET, CODE_LENGTH};
+
 /// How long a code stays valid: long enough for a letter home and a slow reply.
 pub const VALIDITY: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -36,9 +34,7 @@ pub fn new_code() -> String {
 /// The code as typed, reduced to what is hashed: letter case, dashes and white space removed. `None` when what
 /// remains cannot be a code (so obvious garbage never reaches the database).
 pub fn normalize(typed: &str) -> Option<String> {
-    let code: String =
-        typed.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
-    (code.len() == CODE_LENGTH && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
+    hallway_protocol::invitation::normalize_code(typed)
 }
 
 /// What the database stores of a (normalized) code.

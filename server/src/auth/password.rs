@@ -16,10 +16,10 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordHasher, 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
-/// Shortest password accepted.
-pub const MIN_LENGTH: usize = 8;
+/// Shortest password accepted (the protocol's rule, which the SDK checks too).
+pub const MIN_LENGTH: usize = hallway_protocol::validate::MIN_PASSWORD_CHARS;
 /// Longest password accepted (argon2 does not care, but a megabyte of "password" is abuse).
-pub const MAX_LENGTH: usize = 256;
+pub const MAX_LENGTH: usize = hallway_protocol::validate::MAX_PASSWORD_CHARS;
 /// How much work the queue holds at most, in time: a sign-in waits this long at worst before hashing.
 pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// The largest memory cost a stored hash may ask for (in KiB blocks): a stored hash is ours, but a hash

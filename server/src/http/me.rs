@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use hallway_protocol::auth::ChangePasswordRequest;
+use hallway_protocol::ws::session_ended;
 use hallway_protocol::{ErrorBody, ErrorCode, User};
 
 use super::client_address;
@@ -83,6 +84,6 @@ pub async fn change_password(
     .await?;
     tx.commit().await?;
     let keep = SessionFilter::AllExcept(caller.session_id);
-    state.realtime.close_sessions(caller.id(), keep, "the password was changed on another device");
+    state.realtime.close_sessions(caller.id(), keep, session_ended::PASSWORD_CHANGED);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,7 @@ pub mod devices;
 pub mod directory;
 pub mod health;
 pub mod input;
+pub mod join;
 pub mod me;
 pub mod messages;
 pub mod openapi;
@@ -30,8 +31,8 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 /// Registers the extractor configurations and every route: the API's routes (and health) come from the one
 /// table in `openapi`, which the OpenAPI document is made from too, so that what is served and what is
-/// documented cannot differ. The only routes registered apart are the web console's static files (`console`),
-/// which are not API.
+/// documented cannot differ. The only routes registered apart are the web console's static files (`console`)
+/// and the pages of invitations and the apps' verified links (`join`), which are not API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(MAX_JSON_BODY).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
@@ -39,7 +40,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(openapi::register)
         // The web console's static files, at `/admin`: pages for a browser, not API operations, so they are
         // registered here, outside the table and outside `/api/v1`, and are not in the OpenAPI document.
-        .configure(console::routes);
+        .configure(console::routes)
+        // The join page and `/.well-known/` files: for browsers and phones' operating systems, likewise apart.
+        .configure(join::routes);
 }
 
 /// The answer for any route that does not exist.

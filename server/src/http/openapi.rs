@@ -11,7 +11,9 @@
 //! parameters, `tag`; `security(())` only if it is public, another scheme only if it accepts one, as attachment
 //! downloads accept `signed_link`) above an actix route attribute with the full path
 //! (`#[post("/api/v1/admin/users")]`), and here ONE line, `admin_users::create,`, in `endpoints!`. Register no
-//! route anywhere else: no `.route(...)`, no scope, no `configure` (`http::admin` says how for admin areas).
+//! route anywhere else: no `.route(...)`, no scope, no `configure` (`http::admin` says how for admin areas). The
+//! exceptions are pages, not API: the console's static files (`http::console`) and the join page with the
+//! `/.well-known/` files (`http::join`), registered apart in `http::configure`.
 //! Request and answer types derive `utoipa::ToSchema` (in `protocol`:
 //! `#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]`); utoipa collects them by itself. Bytes that are
 //! not JSON (downloads, exports) are documented by their content types.
@@ -26,8 +28,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::admin::safety::{moderation, reports as report_queue, safeguarding, settings};
 use super::admin::{
-    audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, push as admin_push,
-    stats as admin_stats, urgent as admin_urgent,
+    audit as admin_audit, import as admin_import, letters as admin_letters, people as admin_people,
+    policy as admin_policy, push as admin_push, stats as admin_stats, urgent as admin_urgent,
 };
 use super::{
     activate, attachments, auth, avatars, conversations, devices, directory, health, me, messages, reports, sync, ws,
@@ -168,6 +170,7 @@ endpoints! {
     admin_people::link_child,
     admin_people::unlink_child,
     admin_import::import,
+    admin_letters::print,
     admin_audit::search,
     admin_stats::usage,
     admin_policy::get,

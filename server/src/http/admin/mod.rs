@@ -30,6 +30,7 @@
 
 pub mod audit;
 pub mod import;
+pub mod letters;
 pub mod people;
 pub mod policy;
 pub mod push;

@@ -103,6 +103,8 @@ fun roleText(role: UserRole?): String = when (role) {
 @Composable
 fun problemText(problem: Problem): String = when (problem) {
     Problem.WrongCredentials -> stringResource(R.string.problem_wrong_credentials)
+    Problem.InvalidActivationCode -> stringResource(R.string.problem_invalid_activation_code)
+    Problem.NotAnInvitation -> stringResource(R.string.problem_not_an_invitation)
     Problem.Offline -> stringResource(R.string.problem_offline)
     is Problem.NotAllowed -> stringResource(R.string.problem_not_allowed)
     Problem.NotFound -> stringResource(R.string.problem_not_found)

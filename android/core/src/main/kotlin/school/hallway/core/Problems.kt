@@ -7,8 +7,14 @@ import school.hallway.sdk.HallwayException
  * errors in one place ([from]), so every screen reacts the same way to, say, a lost connection.
  */
 sealed interface Problem {
-    /** Wrong login or password (at sign-in), or the session ended (elsewhere). */
+    /** Wrong login or password (at sign-in or as the current password), or the session ended (elsewhere). */
     data object WrongCredentials : Problem
+
+    /** The activation code is unknown, used or expired: ask the school for a new one. */
+    data object InvalidActivationCode : Problem
+
+    /** The scanned or opened link is not a Hallway invitation. */
+    data object NotAnInvitation : Problem
 
     /** The server cannot be reached: "You're offline". */
     data object Offline : Problem
@@ -31,7 +37,11 @@ sealed interface Problem {
     companion object {
         /** The problem to show for [error]. */
         fun from(error: Throwable): Problem = when (error) {
-            is HallwayException.Unauthorized -> WrongCredentials
+            is HallwayException.Unauthorized, is HallwayException.WrongPassword -> WrongCredentials
+            is HallwayException.InvalidActivationCode -> InvalidActivationCode
+            is HallwayException.InvalidInvitation -> NotAnInvitation
+            is HallwayException.WeakPassword -> Refused("weak_password", error.reason)
+            is HallwayException.SignOutNotConfirmed -> Offline
             is HallwayException.Network -> Offline
             is HallwayException.Forbidden -> NotAllowed(error.code)
             is HallwayException.NotFound -> NotFound

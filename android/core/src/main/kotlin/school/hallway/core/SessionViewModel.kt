@@ -8,6 +8,7 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
 import school.hallway.sdk.Client
 import school.hallway.sdk.ConnectionState
+import school.hallway.sdk.SignOutReason
 import school.hallway.sdk.UserInfo
 import school.hallway.sdk.coroutines.connectionStates
 
@@ -28,8 +29,15 @@ sealed interface SessionState {
     /** Resuming the last session from the device's store (a moment, no network needed). */
     data object Restoring : SessionState
 
-    /** The sign-in screen; [serverUrl] prefills it; [endedByServer] when the server ended the session. */
-    data class SignedOut(val serverUrl: String?, val endedByServer: Boolean = false) : SessionState
+    /**
+     * The sign-in screen; [serverUrl] prefills it; [endedByServer] when the server ended the session, and then
+     * [reason] says why (the SDK has already wiped the account's data from the device).
+     */
+    data class SignedOut(
+        val serverUrl: String?,
+        val endedByServer: Boolean = false,
+        val reason: SignOutReason? = null,
+    ) : SessionState
 
     /** Signed in: [client] serves every other screen, [user] is who is signed in. */
     data class SignedIn(val client: Client, val user: UserInfo, val serverUrl: String) : SessionState
@@ -98,7 +106,9 @@ class SessionViewModel(
         watch = scope.launch {
             client.connectionStates().collect { connection ->
                 _extras.value = _extras.value.copy(connection = ConnectionBanner.of(connection))
-                if (connection == ConnectionState.SignedOut) leave(client, serverUrl, endedByServer = true)
+                if (connection is ConnectionState.SignedOut) {
+                    leave(client, serverUrl, endedByServer = true, reason = connection.reason)
+                }
             }
         }
     }
@@ -112,16 +122,17 @@ class SessionViewModel(
             try {
                 signedIn.client.logout()
             } catch (_: Exception) {
-                // Offline: the SDK still stops and wipes locally; the server session expires on its own.
+                // SignOutNotConfirmed (offline): the SDK still stopped and wiped locally; the server session
+                // expires on its own.
             }
             leave(signedIn.client, signedIn.serverUrl, endedByServer = false)
         }
     }
 
-    private fun leave(client: Client, serverUrl: String, endedByServer: Boolean) {
+    private fun leave(client: Client, serverUrl: String, endedByServer: Boolean, reason: SignOutReason? = null) {
         val current = _state.value
         if (current !is SessionState.SignedIn || current.client !== client) return
-        _state.value = SessionState.SignedOut(serverUrl, endedByServer)
+        _state.value = SessionState.SignedOut(serverUrl, endedByServer, reason)
         _extras.value = SessionExtras()
         watch?.cancel()
         watch = null

@@ -63,7 +63,7 @@ enum class ConnectionBanner {
             ConnectionState.Connecting -> Connecting
             ConnectionState.Syncing -> Updating
             is ConnectionState.WaitingToRetry, ConnectionState.Offline -> Offline
-            ConnectionState.SignedOut -> SignedOut
+            is ConnectionState.SignedOut -> SignedOut
         }
     }
 }

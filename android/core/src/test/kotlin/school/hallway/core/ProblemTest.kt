@@ -4,12 +4,20 @@ import org.junit.Assert.assertEquals
 import org.junit.Test
 import school.hallway.sdk.ConnectionState
 import school.hallway.sdk.HallwayException
+import school.hallway.sdk.SignOutReason
 
 /** How the SDK's errors and connection states become what the screens say. */
 class ProblemTest {
     @Test
     fun eachSdkErrorBecomesTheProblemTheUserIsTold() {
         assertEquals(Problem.WrongCredentials, Problem.from(HallwayException.Unauthorized()))
+        assertEquals(Problem.WrongCredentials, Problem.from(HallwayException.WrongPassword()))
+        assertEquals(Problem.InvalidActivationCode, Problem.from(HallwayException.InvalidActivationCode()))
+        assertEquals(Problem.NotAnInvitation, Problem.from(HallwayException.InvalidInvitation("not a link")))
+        assertEquals(
+            Problem.Refused("weak_password", "a password needs at least 8 characters"),
+            Problem.from(HallwayException.WeakPassword("a password needs at least 8 characters")),
+        )
         assertEquals(Problem.Offline, Problem.from(HallwayException.Network()))
         assertEquals(Problem.NotAllowed("policy_forbids"), Problem.from(HallwayException.Forbidden("policy_forbids")))
         assertEquals(Problem.NotFound, Problem.from(HallwayException.NotFound()))
@@ -29,6 +37,6 @@ class ProblemTest {
         assertEquals(ConnectionBanner.Updating, ConnectionBanner.of(ConnectionState.Syncing))
         assertEquals(ConnectionBanner.Offline, ConnectionBanner.of(ConnectionState.WaitingToRetry(2000uL)))
         assertEquals(ConnectionBanner.Offline, ConnectionBanner.of(ConnectionState.Offline))
-        assertEquals(ConnectionBanner.SignedOut, ConnectionBanner.of(ConnectionState.SignedOut))
+        assertEquals(ConnectionBanner.SignedOut, ConnectionBanner.of(ConnectionState.SignedOut(SignOutReason.PASSWORD_CHANGED)))
     }
 }

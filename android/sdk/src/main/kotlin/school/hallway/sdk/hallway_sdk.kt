@@ -748,6 +748,12 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_hallway_sdk_checksum_func_parse_invitation(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_activate(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_change_password(
+    ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_connection_state(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_conversation_list(
@@ -855,6 +861,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_hallway_sdk_fn_constructor_client_new(`serverUrl`: RustBuffer.ByValue,`dataDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_activate(`ptr`: Long,`code`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_change_password(`ptr`: Long,`currentPassword`: RustBuffer.ByValue,`newPassword`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_hallway_sdk_fn_method_client_connection_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_hallway_sdk_fn_method_client_conversation_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -961,6 +971,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_hallway_sdk_fn_method_timeline_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_hallway_sdk_fn_func_parse_invitation(`link`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_hallway_sdk_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_hallway_sdk_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1080,7 +1092,16 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_hallway_sdk_checksum_method_client_connection_state() and 0xFFFF) != 34850) {
+    if ((lib.uniffi_hallway_sdk_checksum_func_parse_invitation() and 0xFFFF) != 49501) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_activate() and 0xFFFF) != 9477) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_change_password() and 0xFFFF) != 23027) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_connection_state() and 0xFFFF) != 24754) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_conversation_list() and 0xFFFF) != 55390) {
@@ -1095,7 +1116,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_client_login() and 0xFFFF) != 45931) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_client_logout() and 0xFFFF) != 32954) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_logout() and 0xFFFF) != 22157) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_my_reports() and 0xFFFF) != 57384) {
@@ -1719,7 +1740,23 @@ public object FfiConverterTimestamp: FfiConverterRustBuffer<java.time.Instant> {
 public interface ClientInterface {
     
     /**
-     * Where the connection stands now.
+     * Redeems an activation code (from the school's letter, a QR code or an invitation link: see
+     * `parse_invitation`, whose server URL this client must have been made with) with the password the person
+     * chooses, and signs in, as `login` does. The person signs in on other devices with their username and
+     * this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
+     * `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+     */
+    suspend fun `activate`(`code`: kotlin.String, `password`: kotlin.String): UserInfo
+    
+    /**
+     * Changes the password; `current_password` proves it is the owner. Every other device of the person is
+     * signed out (and wipes its data); this one stays signed in. Errors: `WrongPassword` (the current one is
+     * wrong; after five tries `RateLimited`), `WeakPassword`.
+     */
+    suspend fun `changePassword`(`currentPassword`: kotlin.String, `newPassword`: kotlin.String)
+    
+    /**
+     * Where the connection stands now (`SignedOut { reason }` once the server ended the session).
      */
     fun `connectionState`(): ConnectionState
     
@@ -1745,8 +1782,10 @@ public interface ClientInterface {
     suspend fun `login`(`login`: kotlin.String, `password`: kotlin.String): UserInfo
     
     /**
-     * Signs out: ends the session on the server when it can be reached, stops the connection and wipes the
-     * local store (conversations, messages and unsent messages included).
+     * Signs out: stops the connection, wipes the local store (conversations, messages, unsent messages and
+     * their file copies) and ends the session on the server. This device is signed out whatever happens;
+     * `Err(SignOutNotConfirmed)` says only that the server could not be told (offline, or it failed), so the
+     * session lives on there until it expires: the app may say so, and offer "sign out everywhere" later.
      */
     suspend fun `logout`()
     
@@ -1930,7 +1969,66 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
-     * Where the connection stands now.
+     * Redeems an activation code (from the school's letter, a QR code or an invitation link: see
+     * `parse_invitation`, whose server URL this client must have been made with) with the password the person
+     * chooses, and signs in, as `login` does. The person signs in on other devices with their username and
+     * this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
+     * `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `activate`(`code`: kotlin.String, `password`: kotlin.String) : UserInfo {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_activate(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`code`),
+        FfiConverterString.lower(`password`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeUserInfo.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Changes the password; `current_password` proves it is the owner. Every other device of the person is
+     * signed out (and wipes its data); this one stays signed in. Errors: `WrongPassword` (the current one is
+     * wrong; after five tries `RateLimited`), `WeakPassword`.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `changePassword`(`currentPassword`: kotlin.String, `newPassword`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_change_password(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`currentPassword`),
+        FfiConverterString.lower(`newPassword`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Where the connection stands now (`SignedOut { reason }` once the server ended the session).
      */override fun `connectionState`(): ConnectionState {
             return FfiConverterTypeConnectionState.lift(
     callWithHandle {
@@ -2042,8 +2140,10 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
-     * Signs out: ends the session on the server when it can be reached, stops the connection and wipes the
-     * local store (conversations, messages and unsent messages included).
+     * Signs out: stops the connection, wipes the local store (conversations, messages, unsent messages and
+     * their file copies) and ends the session on the server. This device is signed out whatever happens;
+     * `Err(SignOutNotConfirmed)` says only that the server could not be told (offline, or it failed), so the
+     * session lives on there until it expires: the app may say so, and offer "sign out everywhere" later.
      */
     @Throws(HallwayException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -4753,6 +4853,54 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
 
 
 /**
+ * An invitation read from a link or a QR code: the school's server and the activation code to redeem there
+ * (with `Client::new(server_url, ...)` then `Client::activate(code, password)`).
+ */
+data class Invitation (
+    /**
+     * The school's server, e.g. `https://hallway.school.example` (no trailing slash).
+     */
+    var `serverUrl`: kotlin.String
+    , 
+    /**
+     * The code, formatted for people: `ACDE-FGHJ-KMNP`.
+     */
+    var `code`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInvitation: FfiConverterRustBuffer<Invitation> {
+    override fun read(buf: ByteBuffer): Invitation {
+        return Invitation(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Invitation) = (
+            FfiConverterString.allocationSize(value.`serverUrl`) +
+            FfiConverterString.allocationSize(value.`code`)
+    )
+
+    override fun write(value: Invitation, buf: ByteBuffer) {
+            FfiConverterString.write(value.`serverUrl`, buf)
+            FfiConverterString.write(value.`code`, buf)
+    }
+}
+
+
+
+/**
  * The last message of a conversation, as the list shows it.
  */
 data class MessagePreview (
@@ -5307,10 +5455,17 @@ sealed class ConnectionState {
     }
     
     /**
-     * The server ended the session (signed out elsewhere, password changed, account deactivated): sign in again.
+     * The server ended the session (signed out elsewhere, password changed, account deactivated): the SDK has
+     * already wiped the account's data from this device; show sign-in with a sentence saying `reason`.
      */
-    object SignedOut : ConnectionState()
-    
+    data class SignedOut(
+        val `reason`: school.hallway.sdk.SignOutReason) : ConnectionState()
+        
+    {
+        
+
+        companion object
+    }
     
 
     
@@ -5335,7 +5490,9 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
             5 -> ConnectionState.WaitingToRetry(
                 FfiConverterULong.read(buf),
                 )
-            6 -> ConnectionState.SignedOut
+            6 -> ConnectionState.SignedOut(
+                FfiConverterTypeSignOutReason.read(buf),
+                )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -5376,6 +5533,7 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
+                + FfiConverterTypeSignOutReason.allocationSize(value.`reason`)
             )
         }
     }
@@ -5405,6 +5563,7 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
             }
             is ConnectionState.SignedOut -> {
                 buf.putInt(6)
+                FfiConverterTypeSignOutReason.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -5503,6 +5662,58 @@ sealed class HallwayException: kotlin.Exception() {
             get() = ""
     }
     
+    /**
+     * The activation code is unknown, already used or expired (the server does not say which): ask the school
+     * for a new one.
+     */
+    class InvalidActivationCode(
+        ) : HallwayException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * The new password breaks the password rules (8 to 256 characters); `reason` says which, for people.
+     */
+    class WeakPassword(
+        
+        val `reason`: kotlin.String
+        ) : HallwayException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * `change_password`: the current password is wrong (the session stays signed in).
+     */
+    class WrongPassword(
+        ) : HallwayException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * `parse_invitation`: the link or QR code is not a Hallway invitation; `reason` says what is wrong.
+     */
+    class InvalidInvitation(
+        
+        val `reason`: kotlin.String
+        ) : HallwayException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * `logout`: this device is signed out and its data wiped, but the server could not be told (offline, or
+     * it failed), so the session lives on the server until it expires; "sign out everywhere" from another
+     * device ends it.
+     */
+    class SignOutNotConfirmed(
+        ) : HallwayException() {
+        override val message
+            get() = ""
+    }
+    
 
     
 
@@ -5537,6 +5748,15 @@ public object FfiConverterTypeHallwayError : FfiConverterRustBuffer<HallwayExcep
                 )
             7 -> HallwayException.Storage()
             8 -> HallwayException.Internal()
+            9 -> HallwayException.InvalidActivationCode()
+            10 -> HallwayException.WeakPassword(
+                FfiConverterString.read(buf),
+                )
+            11 -> HallwayException.WrongPassword()
+            12 -> HallwayException.InvalidInvitation(
+                FfiConverterString.read(buf),
+                )
+            13 -> HallwayException.SignOutNotConfirmed()
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
     }
@@ -5579,6 +5799,28 @@ public object FfiConverterTypeHallwayError : FfiConverterRustBuffer<HallwayExcep
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
             )
+            is HallwayException.InvalidActivationCode -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is HallwayException.WeakPassword -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is HallwayException.WrongPassword -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is HallwayException.InvalidInvitation -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is HallwayException.SignOutNotConfirmed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
         }
     }
 
@@ -5618,6 +5860,28 @@ public object FfiConverterTypeHallwayError : FfiConverterRustBuffer<HallwayExcep
             }
             is HallwayException.Internal -> {
                 buf.putInt(8)
+                Unit
+            }
+            is HallwayException.InvalidActivationCode -> {
+                buf.putInt(9)
+                Unit
+            }
+            is HallwayException.WeakPassword -> {
+                buf.putInt(10)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is HallwayException.WrongPassword -> {
+                buf.putInt(11)
+                Unit
+            }
+            is HallwayException.InvalidInvitation -> {
+                buf.putInt(12)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is HallwayException.SignOutNotConfirmed -> {
+                buf.putInt(13)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -5763,6 +6027,61 @@ public object FfiConverterTypeSendState : FfiConverterRustBuffer<SendState>{
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Why the server ended the session, for the sentence the app shows on its sign-in screen.
+ */
+
+enum class SignOutReason {
+    
+    /**
+     * This device's session was signed out with its own tokens, from somewhere else.
+     */
+    SIGNED_OUT,
+    /**
+     * The person signed out on every device (from another one).
+     */
+    SIGNED_OUT_EVERYWHERE,
+    /**
+     * The person changed their password on another device.
+     */
+    PASSWORD_CHANGED,
+    /**
+     * The school deactivated the account.
+     */
+    ACCOUNT_DEACTIVATED,
+    /**
+     * The server refused the session for another reason (revoked by the school, or unused for too long).
+     */
+    SESSION_ENDED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSignOutReason: FfiConverterRustBuffer<SignOutReason> {
+    override fun read(buf: ByteBuffer) = try {
+        SignOutReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SignOutReason) = 4UL
+
+    override fun write(value: SignOutReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -6261,5 +6580,24 @@ public object FfiConverterSequenceTypeUserInfo: FfiConverterRustBuffer<List<User
 
 
 
+
+        /**
+         * Reads an invitation: `hallway://activate?server=<url>&code=<code>` (the app link, and the QR code's button
+         * on the join page) or `https://<server>/join/<code>` (the link printed on letters and in QR codes). Anything
+         * else is refused with `HallwayError::InvalidInvitation`. The server must be `https`; plain `http` is taken
+         * only for this device or the Android emulator's host (`localhost`, `127.0.0.1`, `::1`, `10.0.2.2`), for
+         * development. The code is checked for its shape only: whether it is still valid, the server says.
+         */
+    @Throws(HallwayException::class) fun `parseInvitation`(`link`: kotlin.String): Invitation {
+            return FfiConverterTypeInvitation.lift(
+    uniffiRustCallWithError(HallwayException) { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_func_parse_invitation(
+    
+        
+        FfiConverterString.lower(`link`),_status)
+}
+    )
+    }
+    
 
 
