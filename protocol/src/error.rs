@@ -14,6 +14,9 @@ pub enum ErrorCode {
     BodyTooLong,
     InvalidEmoji,
     InvalidPaging,
+    /// A `GET /sync` token that is garbled, another user's, or older than the change feed keeps: start over
+    /// without `since`.
+    InvalidSyncToken,
     /// The text contains a word or phrase on the school's banned list; nothing was stored or delivered.
     BannedWord,
     Unauthenticated,
@@ -40,7 +43,7 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging
-            | BannedWord => 400,
+            | InvalidSyncToken | BannedWord => 400,
             Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken | InvalidActivationCode => 401,
             AccountDeactivated | PolicyForbids | Forbidden => 403,
             NotFound => 404,
@@ -65,6 +68,7 @@ impl ErrorCode {
             BodyTooLong => "body_too_long",
             InvalidEmoji => "invalid_emoji",
             InvalidPaging => "invalid_paging",
+            InvalidSyncToken => "invalid_sync_token",
             BannedWord => "banned_word",
             Unauthenticated => "unauthenticated",
             TokenExpired => "token_expired",
@@ -122,6 +126,7 @@ mod tests {
             BodyTooLong,
             InvalidEmoji,
             InvalidPaging,
+            InvalidSyncToken,
             BannedWord,
             Unauthenticated,
             TokenExpired,

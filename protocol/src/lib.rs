@@ -11,6 +11,7 @@ pub mod error;
 pub mod messages;
 pub mod model;
 pub mod safety;
+pub mod sync;
 pub mod validate;
 pub mod ws;
 

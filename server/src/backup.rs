@@ -146,7 +146,13 @@ async fn backup_with(config: &Config, target: &Target, out: &Path) -> Result<Man
     let dump = work.path().join(DUMP);
     let mut pg_dump = Command::new(target.tool("pg_dump"));
     pg_dump
-        .args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
+        .args([
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            "--exclude-table-data=conversation_changes",
+            "--file",
+        ])
         .arg(&dump)
         .arg("--dbname")
         .arg(&target.url);

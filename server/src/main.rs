@@ -135,6 +135,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         let app = Application::build(config, database.pool.clone()).await?;
         hallway_server::safety::retention::spawn_daily(database.pool.clone());
+        hallway_server::sync::spawn_pruning(database.pool.clone());
         let url = format!("{scheme}://{}", app.local_addr());
         tracing::info!(%url, "Hallway is listening");
         if demo {

@@ -42,6 +42,8 @@ pub struct Keys {
     /// Key of the HMAC that signs attachment URLs (distinct from the others, so a signature made for one
     /// purpose never passes for another).
     attachment_key: [u8; 32],
+    /// Key of the HMAC that binds a sync token to its user (`sync::SyncToken`).
+    sync_key: [u8; 32],
 }
 
 impl Keys {
@@ -53,11 +55,15 @@ impl Keys {
         let mut attachment = Sha256::new();
         attachment.update(b"hallway attachment url\0");
         attachment.update(secret);
+        let mut sync = Sha256::new();
+        sync.update(b"hallway sync token\0");
+        sync.update(secret);
         Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             successor_key: successor.finalize().into(),
             attachment_key: attachment.finalize().into(),
+            sync_key: sync.finalize().into(),
         }
     }
 
@@ -114,6 +120,33 @@ impl Keys {
         mac
     }
 }
+
+impl Keys {
+    /// The tag of a sync token's content for one user (an HMAC, its first 16 bytes), so a token is refused
+    /// for anyone else and cannot be forged or altered.
+    pub fn sign_sync_token(&self, user_id: Uuid, content: &[u8]) -> [u8; SYNC_TAG_LEN] {
+        let full = self.sync_mac(user_id, content).finalize().into_bytes();
+        let mut tag = [0; SYNC_TAG_LEN];
+        tag.copy_from_slice(&full[..SYNC_TAG_LEN]);
+        tag
+    }
+
+    /// Whether `tag` was made by `sign_sync_token` for this user and content; constant time.
+    pub fn verify_sync_token(&self, user_id: Uuid, content: &[u8], tag: &[u8]) -> bool {
+        tag.len() == SYNC_TAG_LEN && self.sync_mac(user_id, content).verify_truncated_left(tag).is_ok()
+    }
+
+    fn sync_mac(&self, user_id: Uuid, content: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.sync_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(user_id.as_bytes());
+        mac.update(content);
+        mac
+    }
+}
+
+/// Bytes of a sync token's tag: 128 bits are beyond guessing.
+pub const SYNC_TAG_LEN: usize = 16;
 
 /// A fresh random refresh token (256 bits).
 pub fn new_refresh_token() -> String {

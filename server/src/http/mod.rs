@@ -14,6 +14,7 @@ pub mod me;
 pub mod messages;
 pub mod openapi;
 pub mod reports;
+pub mod sync;
 pub mod ws;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};

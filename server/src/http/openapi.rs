@@ -28,7 +28,7 @@ use super::admin::safety::{moderation, reports as report_queue, safeguarding, se
 use super::admin::{
     audit as admin_audit, import as admin_import, people as admin_people, policy as admin_policy, stats as admin_stats,
 };
-use super::{activate, attachments, auth, avatars, conversations, directory, health, me, messages, reports, ws};
+use super::{activate, attachments, auth, avatars, conversations, directory, health, me, messages, reports, sync, ws};
 
 /// 401 on every endpoint that needs a token.
 pub const UNAUTHENTICATED: &str =
@@ -79,6 +79,7 @@ macro_rules! endpoints {
                 (name = "admin", description = "School admins only: people, activation codes, roster import, the \
                     audit log, usage statistics, the messaging policy, the report queue, moderation deletes, banned \
                     words, safeguarding, exports and retention; every read of messages and every change is audited"),
+                (name = "sync", description = "Catching up in one request: every change since a token"),
                 (name = "realtime", description = "The WebSocket: frames are `ClientFrame` and `ServerFrame`"),
                 (name = "meta", description = "This document")
             )
@@ -121,6 +122,7 @@ endpoints! {
     messages::delete,
     messages::react,
     messages::search,
+    sync::get,
     attachments::upload,
     attachments::download,
     attachments::thumbnail,

@@ -63,6 +63,17 @@ pub async fn list_for(db: &PgPool, keys: &Keys, viewer: Uuid) -> Result<Vec<Conv
     build(db, keys, rows).await
 }
 
+/// Those of `ids` that `viewer` is a member of, as they see them, in list order: one batched pass whatever
+/// their number (a sync answers with every conversation that changed).
+pub async fn some_for(db: &PgPool, keys: &Keys, viewer: Uuid, ids: &[Uuid]) -> Result<Vec<Conversation>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<ViewerRow> =
+        sqlx::query_as(viewer_rows!("AND cm.conversation_id = ANY($2)")).bind(viewer).bind(ids).fetch_all(db).await?;
+    build(db, keys, rows).await
+}
+
 /// One conversation as `viewer` sees it, or `None` when they are not a member (or it does not exist): the
 /// caller answers both with the same 404.
 pub async fn one_for(

@@ -5,6 +5,7 @@ pub mod activation_codes;
 pub mod attachments;
 pub mod audit;
 pub mod audit_search;
+pub mod changes;
 pub mod conversation_views;
 pub mod conversations;
 pub mod directory;
