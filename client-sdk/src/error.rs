@@ -141,7 +141,8 @@ impl From<Error> for HallwayError {
                     HallwayError::InvalidInput { code: code.to_string(), reason: message }
                 }
                 Unavailable => HallwayError::Network,
-                MethodNotAllowed | Internal => HallwayError::Internal,
+                // The catch-up answers a refused sync token itself: it never reaches an app.
+                MethodNotAllowed | Internal | InvalidSyncToken => HallwayError::Internal,
             }
             .or_status(status),
         }

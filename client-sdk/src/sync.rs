@@ -1,5 +1,5 @@
 //! The connection: one task per signed-in client that keeps a WebSocket open, with heartbeats, reconnects
-//! with exponential backoff and jitter, catches up on every (re)connect by `seq`, applies live frames to the
+//! with exponential backoff and jitter, catches up on every (re)connect through `GET /sync`, applies live frames to the
 //! store, and sends the outbox in order.
 //!
 //! Nothing here is needed for correctness across restarts: the store says what was loaded up to which `seq`
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use hallway_protocol::ErrorCode;
-use hallway_protocol::conversations::ConversationList;
 use hallway_protocol::messages::MessagePage;
+use hallway_protocol::sync::{SYNC_MAX_LIMIT, SyncResponse};
 use hallway_protocol::ws::{ClientFrame, ServerFrame};
 use rand::Rng;
 use reqwest::Method;
@@ -51,8 +51,8 @@ const ACK_TIMEOUT: Duration = Duration::from_secs(20);
 const SEND_RETRY_AFTER: Duration = Duration::from_secs(2);
 /// Catching up a conversation asks for this many messages per page (the contract's maximum).
 const BACKFILL_PAGE: u32 = 200;
-/// Each catch-up takes this many of the newest known messages again, for what changed in them meanwhile.
-const RECHECK_WINDOW: i64 = 50;
+/// Messages per `GET /sync` page: the contract's maximum, so that a catch-up takes as few requests as it can.
+const SYNC_PAGE: i64 = SYNC_MAX_LIMIT;
 /// A conversation with nothing loaded starts from its newest messages, this many.
 pub(crate) const LATEST_PAGE: u32 = 50;
 /// A failed catch-up is tried again this many times, `SEND_RETRY_AFTER` apart, before waiting for a reconnect.
@@ -550,7 +550,7 @@ async fn upload(shared: Arc<Shared>, entry: OutboxEntry) {
 /// What the catch-up task is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backfill {
-    /// Refresh the conversation list, then catch up every conversation.
+    /// Catch up everything through `GET /sync` from the stored token.
     Everything,
     /// Catch up one conversation (a gap in `seq`, or a conversation just joined).
     Conversation(Uuid),
@@ -595,17 +595,49 @@ async fn catch_up(shared: &Shared, request: Backfill) -> Result<()> {
     Ok(())
 }
 
-/// The conversation list, then every conversation from its last known `seq`.
+/// Catches up everything through `GET /sync` from the stored token, page after page while `has_more`;
+/// each page is applied with its `next` in one transaction, so an interrupted catch-up resumes where it
+/// stopped. A refused token (`invalid_sync_token`: too old, or from a restored server) is dropped and the
+/// catch-up starts over from the beginning. Without a token (a fresh device) every conversation and all of
+/// its history come through these pages (see the README's "Offline").
 async fn sync_everything(shared: &Shared) -> Result<()> {
-    let known_before = shared.store.run(|conn| store::conversation_ids(conn)).await?;
-    let list: ConversationList = shared.api.call(Method::GET, "conversations", &[], NO_BODY).await?;
-    let ids: Vec<Uuid> = list.conversations.iter().map(|c| c.id).collect();
-    shared
-        .store
-        .transaction(move |conn| store::replace_conversations(conn, &list.conversations, &known_before))
-        .await?;
-    shared.changed(Change::Everything);
-    for id in ids {
+    let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
+    let mut token = shared.store.run(|conn| store::sync_token(conn)).await?;
+    let mut started_over = false;
+    let mut backfill_later = Vec::new();
+    loop {
+        let mut query = vec![("limit", SYNC_PAGE.to_string())];
+        if let Some(since) = &token {
+            query.push(("since", since.clone()));
+        }
+        let page: SyncResponse = match shared.api.call(Method::GET, "sync", &query, NO_BODY).await {
+            Err(Error::Api { code: ErrorCode::InvalidSyncToken, .. }) if token.is_some() && !started_over => {
+                tracing::info!("the server refused the sync token: starting over");
+                shared.store.run(|conn| store::clear_sync_token(conn)).await?;
+                (token, started_over) = (None, true);
+                continue;
+            }
+            other => other?,
+        };
+        let first_from_start = token.is_none();
+        let has_more = page.has_more;
+        let next = page.next.clone();
+        let removed = !page.removed_conversation_ids.is_empty();
+        let outcome =
+            shared.store.transaction(move |conn| store::apply_sync_page(conn, &page, first_from_start, me)).await?;
+        shared.changed(Change::Everything);
+        if removed || first_from_start {
+            shared.store.sweep_outbox_files().await?;
+        }
+        backfill_later.extend(outcome.backfill);
+        token = Some(next);
+        if !has_more {
+            break;
+        }
+    }
+    backfill_later.sort_unstable();
+    backfill_later.dedup();
+    for id in backfill_later {
         match backfill(shared, id).await {
             Err(Error::Api { code: ErrorCode::NotFound, .. }) => {}
             other => other?,
@@ -614,29 +646,22 @@ async fn sync_everything(shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-/// Fetches what one conversation is missing: from `synced_seq` on until `has_more` is false, or its newest
-/// page when nothing of it is loaded yet.
+/// Fetches what one conversation is missing: from `synced_seq` on until `has_more` is false (a gap in `seq`),
+/// or its newest page when nothing of it is loaded yet (a conversation just joined).
 pub(crate) async fn backfill(shared: &Shared, id: Uuid) -> Result<()> {
     let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
-    let mut first_page = true;
     loop {
         let Some(position) = shared.store.run(move |conn| store::sync_position(conn, id)).await? else {
             return Ok(());
         };
+        // What changed in the stored messages comes through `/sync`: only new ones are fetched here.
         let (query, kind) = match position.oldest_seq {
             None => (vec![("limit", LATEST_PAGE.to_string())], PageKind::Latest),
-            Some(oldest) => {
-                // The first page also takes the newest known messages again, so that edits, deletions and
-                // reactions made to them while this device was away are seen (seq only covers new messages).
-                let after = if first_page {
-                    (position.synced_seq - RECHECK_WINDOW).max(oldest - 1)
-                } else {
-                    position.synced_seq
-                };
-                (vec![("after_seq", after.to_string()), ("limit", BACKFILL_PAGE.to_string())], PageKind::After)
-            }
+            Some(_) => (
+                vec![("after_seq", position.synced_seq.to_string()), ("limit", BACKFILL_PAGE.to_string())],
+                PageKind::After,
+            ),
         };
-        first_page = false;
         let page: MessagePage =
             shared.api.call(Method::GET, &format!("conversations/{id}/messages"), &query, NO_BODY).await?;
         let has_more = page.has_more;

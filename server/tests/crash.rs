@@ -190,9 +190,7 @@ async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_g
     let clients: Vec<_> = names
         .iter()
         .zip(&tokens)
-        .map(|(name, token)| {
-            tokio::spawn(run_client(base.clone(), token.clone(), conversation, *name, stop.clone()))
-        })
+        .map(|(name, token)| tokio::spawn(run_client(base.clone(), token.clone(), conversation, *name, stop.clone())))
         .collect();
     let pauses: Vec<u64> = {
         let mut rng = rand::thread_rng();
@@ -214,13 +212,12 @@ async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_g
     }
 
     // Stored: exactly the acknowledged messages, each once, with the seq its ack named, seqs 1..=n.
-    let rows: Vec<(String, Uuid, i64)> = sqlx::query_as(
-        "SELECT client_msg_id, sender_id, seq FROM messages WHERE conversation_id = $1 ORDER BY seq",
-    )
-    .bind(conversation)
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let rows: Vec<(String, Uuid, i64)> =
+        sqlx::query_as("SELECT client_msg_id, sender_id, seq FROM messages WHERE conversation_id = $1 ORDER BY seq")
+            .bind(conversation)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     let total: usize = acked_by.iter().map(|(_, acked)| acked.len()).sum();
     assert!(total > 0, "the load sent nothing");
     println!("{total} messages acknowledged across {} kills", kills());
@@ -254,10 +251,8 @@ async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_g
         // Sending reads up to one's own message, so the count is what others sent after the member's marker.
         let listed = &list["conversations"][0];
         let last_read = listed["last_read_seq"].as_i64().expect("a read marker");
-        let expected = read
-            .iter()
-            .filter(|m| m["seq"].as_i64() > Some(last_read) && m["sender_id"] != json!(sender))
-            .count();
+        let expected =
+            read.iter().filter(|m| m["seq"].as_i64() > Some(last_read) && m["sender_id"] != json!(sender)).count();
         assert!(last_read > 0 || own.is_empty(), "member {sender} sent, so read up to their message");
         assert_eq!(listed["unread_count"].as_u64(), Some(expected as u64), "member {sender}'s unread count");
     }

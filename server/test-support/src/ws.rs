@@ -47,7 +47,8 @@ impl WsClient {
         let url = format!("{}/api/v1/ws", base_url.replacen("http", "ws", 1));
         let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).ok()?;
         request.headers_mut().insert("authorization", format!("Bearer {token}").parse().ok()?);
-        let (stream, _) = tokio::time::timeout(FRAME_TIMEOUT, tokio_tungstenite::connect_async(request)).await.ok()?.ok()?;
+        let (stream, _) =
+            tokio::time::timeout(FRAME_TIMEOUT, tokio_tungstenite::connect_async(request)).await.ok()?.ok()?;
         let mut client = WsClient { stream, hello: Value::Null };
         let hello = client.next_frame().await?;
         (hello["type"] == "hello").then(|| WsClient { hello, ..client })
