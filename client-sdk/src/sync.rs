@@ -196,7 +196,15 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
                     last_heard = Instant::now();
                     match parse(&text) {
                         Some(frame) => handle_frame(shared, &mut outbox, &backfill_tx, frame).await,
-                        None => tracing::debug!("ignoring a frame this SDK does not know"),
+                        None => match parse_unknown_error(&text) {
+                            Some(error) => {
+                                let reference = error.reference.as_deref();
+                                if !outbox.refused(shared, reference, &error.code, &error.message, None).await {
+                                    tracing::info!("the server refused a frame with a code this SDK does not know");
+                                }
+                            }
+                            None => tracing::debug!("ignoring a frame this SDK does not know"),
+                        },
                     }
                     outbox.drive(shared, &mut sink).await
                 }
@@ -244,6 +252,36 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
 /// Parses a server frame; `None` for types (or shapes) this SDK does not know, which the contract says to ignore.
 fn parse(text: &str) -> Option<ServerFrame> {
     serde_json::from_str(text).ok()
+}
+
+/// An `error` frame whose code this SDK does not know (the contract lets the server add codes).
+#[derive(Debug, serde::Deserialize)]
+struct UnknownErrorFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(rename = "ref", default)]
+    reference: Option<String>,
+}
+
+/// Reads an `error` frame that [`parse`] could not (a code newer than this SDK), so that a send it refuses
+/// fails instead of being resent forever.
+fn parse_unknown_error(text: &str) -> Option<UnknownErrorFrame> {
+    serde_json::from_str::<UnknownErrorFrame>(text).ok().filter(|frame| frame.kind == "error")
+}
+
+/// How the outbox treats a refused send: a delay before trying again, or `None` for a permanent refusal
+/// (the message is shown failed, and the next one goes on). Only codes known to be passing (slow down, the
+/// server's trouble) are retried; any other code, one this SDK has never heard of included, is permanent.
+fn send_retry_delay(code: &str, retry_after_ms: Option<u64>) -> Option<Duration> {
+    let known = serde_json::from_value::<ErrorCode>(serde_json::Value::String(code.to_owned())).ok()?;
+    match known {
+        ErrorCode::RateLimited => Some(Duration::from_millis(retry_after_ms.unwrap_or(1000))),
+        ErrorCode::Internal | ErrorCode::Unavailable => Some(SEND_RETRY_AFTER),
+        _ => None,
+    }
 }
 
 async fn send(sink: &mut Sink, frame: &ClientFrame) -> std::result::Result<(), ()> {
@@ -343,7 +381,7 @@ async fn handle_frame(
             }
         }
         ServerFrame::Error { code, message, reference, retry_after_ms } => {
-            if !outbox.refused(shared, reference.as_deref(), code, &message, retry_after_ms).await {
+            if !outbox.refused(shared, reference.as_deref(), code.as_str(), &message, retry_after_ms).await {
                 tracing::info!(%code, "the server refused a frame");
             }
             Ok(())
@@ -457,7 +495,7 @@ impl OutboxSender {
         &mut self,
         shared: &Shared,
         reference: Option<&str>,
-        code: ErrorCode,
+        code: &str,
         message: &str,
         retry_after_ms: Option<u64>,
     ) -> bool {
@@ -468,19 +506,14 @@ impl OutboxSender {
             return false;
         };
         self.in_flight.remove(&conversation);
-        let retry_in = match code {
-            ErrorCode::RateLimited => Some(Duration::from_millis(retry_after_ms.unwrap_or(1000))),
-            ErrorCode::Internal | ErrorCode::Unavailable => Some(SEND_RETRY_AFTER),
-            _ => None,
-        };
-        if let Some(delay) = retry_in {
+        if let Some(delay) = send_retry_delay(code, retry_after_ms) {
             tracing::info!(%code, "a send will be retried");
             self.not_before.insert(conversation, Instant::now() + delay);
             return true;
         }
         tracing::info!(%code, "the server refused a message");
-        let (client_msg_id, reason) = (reference.to_owned(), message.to_owned());
-        let failed = shared.store.run(move |conn| store::fail(conn, &client_msg_id, code.as_str(), &reason)).await;
+        let (client_msg_id, code, reason) = (reference.to_owned(), code.to_owned(), message.to_owned());
+        let failed = shared.store.run(move |conn| store::fail(conn, &client_msg_id, &code, &reason)).await;
         match failed {
             Ok(()) => shared.conversation_changed(conversation),
             Err(error) => tracing::warn!(%error, "marking a message failed"),
@@ -533,11 +566,14 @@ async fn upload(shared: Arc<Shared>, entry: OutboxEntry) {
         Err(error) => {
             tracing::info!(%error, "the server refused an upload");
             let (code, reason) = match &error {
-                Error::Api { code, message, .. } | Error::Invalid { code, message } => (*code, message.clone()),
-                _ => (ErrorCode::Internal, "the file could not be sent".to_owned()),
+                Error::Api { code, message, .. } | Error::Invalid { code, message } => {
+                    (code.as_str().to_owned(), message.clone())
+                }
+                Error::Refused { code, message, .. } => (code.clone(), message.clone()),
+                _ => (ErrorCode::Internal.as_str().to_owned(), "the file could not be sent".to_owned()),
             };
             let id = client_msg_id.clone();
-            shared.store.run(move |conn| store::fail(conn, &id, code.as_str(), &reason)).await
+            shared.store.run(move |conn| store::fail(conn, &id, &code, &reason)).await
         }
     };
     if let Err(error) = stored {
@@ -689,5 +725,19 @@ mod tests {
         }
         assert!(backoff(1) <= BACKOFF_BASE);
         assert!(backoff(100) >= BACKOFF_MAX / 2);
+    }
+
+    #[test]
+    fn a_refusal_with_a_code_this_sdk_does_not_know_is_permanent() {
+        let text = r#"{"type": "error", "code": "quiet_hours", "message": "not now", "ref": "c1"}"#;
+        assert!(parse(text).is_none(), "the typed frame cannot hold a code newer than this SDK");
+        let frame = parse_unknown_error(text).expect("still read as an error frame");
+        assert_eq!((frame.code.as_str(), frame.reference.as_deref()), ("quiet_hours", Some("c1")));
+        assert_eq!(send_retry_delay(&frame.code, Some(100)), None, "failed, not retried");
+        assert!(parse_unknown_error(r#"{"type": "sparkle", "code": "x", "message": ""}"#).is_none());
+        // Known codes keep their meaning: passing trouble is retried, refusals are not.
+        assert_eq!(send_retry_delay("rate_limited", Some(250)), Some(Duration::from_millis(250)));
+        assert_eq!(send_retry_delay("unavailable", None), Some(SEND_RETRY_AFTER));
+        assert_eq!(send_retry_delay("banned_word", None), None);
     }
 }
