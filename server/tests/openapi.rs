@@ -160,7 +160,7 @@ async fn documented_endpoints_are_exactly_the_served_ones_with_the_documented_se
     let server = TestServer::start().await;
     let doc = fetch_document(&server).await;
     let operations = documented(&doc);
-    assert_eq!(operations.len(), 62, "operations documented");
+    assert_eq!(operations.len(), 63, "operations documented");
     assert!(
         operations.keys().all(|(_, path)| path.starts_with("/api/v1/") || path == "/healthz" || path == "/readyz"),
         "only the API and health are documented"
