@@ -1091,6 +1091,41 @@ mod tests {
     }
 
     #[test]
+    fn a_sync_page_replaces_loaded_messages_skips_older_ones_reports_gaps_and_keeps_its_token() {
+        let (conn, me, other, id) = setup();
+        let loaded: Vec<Message> = (5..=7).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &loaded, true, PageKind::Latest, me).unwrap();
+        let mut deleted = loaded[0].clone();
+        (deleted.deleted, deleted.body) = (true, String::new());
+        let page = SyncResponse {
+            next: "t1".into(),
+            has_more: false,
+            conversations: Vec::new(),
+            removed_conversation_ids: Vec::new(),
+            // seq 2 is older than what is loaded; seq 10 leaves 8 and 9 missing.
+            messages: vec![message(id, 2, other), deleted, message(id, 10, other)],
+        };
+        let outcome = apply_sync_page(&conn, &page, false, me).unwrap();
+        assert_eq!(outcome.backfill, [id], "8 and 9 are fetched with after_seq");
+        assert_eq!(seqs(&conn, id), [5, 6, 7, 10], "2 is left to the timeline's pagination");
+        let stored = &timeline(&conn, id).unwrap().unwrap().messages[0];
+        assert!(stored.deleted && stored.body.is_empty(), "deleted while offline: no text left");
+        assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t1"));
+
+        let gone = SyncResponse { next: "t2".into(), removed_conversation_ids: vec![id], messages: Vec::new(), ..page };
+        apply_sync_page(&conn, &gone, false, me).unwrap();
+        assert!(conversation(&conn, id).unwrap().is_none() && seqs_stored(&conn, id) == 0, "forgotten");
+        assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t2"));
+        clear_sync_token(&conn).unwrap();
+        assert_eq!(sync_token(&conn).unwrap(), None);
+    }
+
+    fn seqs_stored(conn: &Connection, id: Uuid) -> i64 {
+        conn.query_row("SELECT count(*) FROM messages WHERE conversation_id = ?1", [id.to_string()], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
     fn the_outbox_sends_in_order_per_conversation_and_skips_failed_messages() {
         let (conn, me, _, id) = setup();
         let entry = |n: u32| OutboxEntry {
