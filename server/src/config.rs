@@ -71,6 +71,12 @@ pub struct CommonArgs {
     /// Typing frames one WebSocket session may send per second (sustained; bursts of 5).
     #[arg(long, env = "HALLWAY_WS_TYPING_PER_SEC", default_value_t = 2)]
     pub ws_typing_per_sec: u32,
+    /// Messages one person may send per second over REST (`POST /conversations/{id}/messages`), sustained.
+    #[arg(long, env = "HALLWAY_REST_SENDS_PER_SEC", default_value_t = 10)]
+    pub rest_sends_per_sec: u32,
+    /// Messages one person may send over REST in a burst.
+    #[arg(long, env = "HALLWAY_REST_SEND_BURST", default_value_t = 30)]
+    pub rest_send_burst: u32,
     /// Frames queued for one WebSocket session before it counts as too far behind and is closed.
     #[arg(long, env = "HALLWAY_WS_MAX_PENDING_FRAMES", default_value_t = 2048)]
     pub ws_max_pending_frames: usize,
@@ -117,6 +123,9 @@ pub struct RealtimeLimits {
     pub sends_per_sec: u32,
     pub send_burst: u32,
     pub typing_per_sec: u32,
+    /// Messages one person may send over REST per second (sustained) and in a burst, across all their devices.
+    pub rest_sends_per_sec: u32,
+    pub rest_send_burst: u32,
     /// Frames queued for one session before it is closed as too far behind.
     pub max_pending_frames: usize,
     /// A typing state not refreshed within this time ends by itself.
@@ -136,6 +145,8 @@ impl Default for RealtimeLimits {
             sends_per_sec: 10,
             send_burst: 30,
             typing_per_sec: 2,
+            rest_sends_per_sec: 10,
+            rest_send_burst: 30,
             max_pending_frames: 2048,
             typing_expiry: Duration::from_secs(5),
             presence_debounce: Duration::from_secs(5),
@@ -254,6 +265,8 @@ impl Config {
                 sends_per_sec: common.ws_sends_per_sec,
                 send_burst: common.ws_send_burst,
                 typing_per_sec: common.ws_typing_per_sec,
+                rest_sends_per_sec: common.rest_sends_per_sec,
+                rest_send_burst: common.rest_send_burst,
                 max_pending_frames: common.ws_max_pending_frames,
                 ..RealtimeLimits::default()
             },

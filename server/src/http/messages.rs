@@ -50,9 +50,10 @@ pub async fn send(
     conversation_id: web::Path<Uuid>,
     body: web::Json<SendMessageRequest>,
 ) -> ApiResult<HttpResponse> {
+    state.realtime.check_rest_send(caller.id())?;
     let outgoing = Outgoing::parse(&body).map_err(invalid)?;
     let request = SendMessage { origin: origin(&caller), sender: caller.user.clone(), outgoing };
-    let sent = state.realtime.ask(conversation_id.into_inner(), request).await?;
+    let sent = state.realtime.ask_as_member(caller.id(), conversation_id.into_inner(), request).await?;
     Ok(if sent.new { HttpResponse::Created() } else { HttpResponse::Ok() }.json(sent.message))
 }
 
@@ -134,7 +135,7 @@ pub async fn read(
     body: web::Json<ReadRequest>,
 ) -> ApiResult<HttpResponse> {
     let request = ApplyChange { origin: origin(&caller), change: Change::Read { seq: body.seq } };
-    state.realtime.ask(conversation_id.into_inner(), request).await?;
+    state.realtime.ask_as_member(caller.id(), conversation_id.into_inner(), request).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

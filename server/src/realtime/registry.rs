@@ -7,7 +7,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use std::num::NonZeroU32;
+
 use actix::{Actor, Addr, ArbiterHandle, Handler, MailboxError};
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::store::group_commit::GroupCommit;
 use sqlx::PgPool;
@@ -47,6 +51,8 @@ struct Inner {
     conversations: Mutex<HashMap<Uuid, Addr<ConversationActor>>>,
     /// The actor of every user with at least one open socket (or whose offline notice is pending).
     users: RwLock<HashMap<Uuid, Addr<UserActor>>>,
+    /// REST sends per person (`rest_sends_per_sec`, `rest_send_burst`), across all their devices.
+    rest_sends: DefaultKeyedRateLimiter<Uuid>,
 }
 
 impl Realtime {
@@ -55,6 +61,10 @@ impl Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
         let group_commit = GroupCommit::start(db.clone());
+        let per_sec = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        let rest_sends = RateLimiter::keyed(
+            Quota::per_second(per_sec(limits.rest_sends_per_sec)).allow_burst(per_sec(limits.rest_send_burst)),
+        );
         Realtime {
             inner: Arc::new(Inner {
                 db,
@@ -66,6 +76,7 @@ impl Realtime {
                 arbiters,
                 conversations: Mutex::new(HashMap::new()),
                 users: RwLock::new(HashMap::new()),
+                rest_sends,
             }),
         }
     }
@@ -109,7 +120,26 @@ impl Realtime {
         }
     }
 
-    /// Applies a change to a message through its conversation's actor (404 when it does not exist).
+    /// Like `ask`, for an intent of `user_id`: when the conversation's actor is not running, the user's
+    /// membership is checked in the database first, so a frame or request naming a conversation that does not
+    /// exist, or that the caller is not in, gets 404 without starting an actor (a running actor checks its
+    /// member list itself).
+    pub async fn ask_as_member<M, T>(&self, user_id: Uuid, conversation_id: Uuid, request: M) -> Result<T, ApiError>
+    where
+        M: actix::Message<Result = Result<T, ApiError>> + Send + Clone + 'static,
+        T: Send + 'static,
+        ConversationActor: Handler<M>,
+    {
+        if !self.is_running(conversation_id)
+            && crate::store::conversations::membership(self.db(), conversation_id, user_id).await?.is_none()
+        {
+            return Err(ApiError::not_found());
+        }
+        self.ask(conversation_id, request).await
+    }
+
+    /// Applies a change to a message through its conversation's actor (404 when it does not exist, or when the
+    /// caller is not in its conversation: no actor starts for them; moderation need not be a member).
     pub async fn change_message(
         &self,
         origin: super::conversation::Origin,
@@ -117,7 +147,30 @@ impl Realtime {
         change: super::conversation::Change,
     ) -> Result<super::conversation::Changed, ApiError> {
         let message = crate::store::messages::find(self.db(), message_id).await?.ok_or_else(ApiError::not_found)?;
-        self.ask(message.conversation_id, super::conversation::ApplyChange { origin, change }).await
+        let request = super::conversation::ApplyChange { origin, change };
+        if matches!(request.change, super::conversation::Change::ModeratorDelete { .. }) {
+            return self.ask(message.conversation_id, request).await;
+        }
+        self.ask_as_member(origin.user_id, message.conversation_id, request).await
+    }
+
+    /// Counts a REST send of `user_id` against their quota: `rate_limited` (with the wait) past it.
+    pub fn check_rest_send(&self, user_id: Uuid) -> Result<(), ApiError> {
+        self.inner.rest_sends.check_key(&user_id).map_err(|not_until| {
+            ApiError::rate_limited(not_until.wait_time_from(governor::clock::DefaultClock::default().now()))
+        })
+    }
+
+    /// Whether a conversation's actor is running now.
+    fn is_running(&self, id: Uuid) -> bool {
+        let map = self.inner.conversations.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&id).is_some_and(|a| a.connected())
+    }
+
+    /// How many conversation actors are running (for tests and diagnostics).
+    pub fn running_conversations(&self) -> usize {
+        let map = self.inner.conversations.lock().unwrap_or_else(|p| p.into_inner());
+        map.values().filter(|a| a.connected()).count()
     }
 
     /// Tells a conversation's members that it changed (see `ConversationChanged`). A failure is logged, not

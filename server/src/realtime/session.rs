@@ -49,6 +49,8 @@ pub struct WsSession {
     /// off when it grows past the limit).
     pending: Arc<AtomicUsize>,
     sends: DefaultDirectRateLimiter,
+    /// Change frames (`react`, `edit`, `delete`, `read`): the same quota as sends, a bucket of their own.
+    changes: DefaultDirectRateLimiter,
     typing_limit: DefaultDirectRateLimiter,
     /// When recent errors were sent; too many in the window closes the socket.
     recent_errors: VecDeque<Instant>,
@@ -73,6 +75,7 @@ impl WsSession {
             last_heard: Instant::now(),
             pending: Arc::new(AtomicUsize::new(0)),
             sends: RateLimiter::direct(sends),
+            changes: RateLimiter::direct(sends),
             typing_limit: RateLimiter::direct(typing),
             recent_errors: VecDeque::new(),
             typing_in: HashSet::new(),
@@ -155,8 +158,9 @@ impl WsSession {
                 let reference = Some(outgoing.client_msg_id.as_str().to_owned());
                 self.typing_in.remove(&conversation_id);
                 let request = SendMessage { origin: self.origin(), sender: self.user_row.clone(), outgoing };
-                let realtime = self.realtime.clone();
-                self.forward(ctx, async move { realtime.ask(conversation_id, request).await }, reference);
+                let (realtime, user_id) = (self.realtime.clone(), self.user.id);
+                let ask = async move { realtime.ask_as_member(user_id, conversation_id, request).await };
+                self.forward(ctx, ask, reference);
             }
             ClientFrame::Typing { conversation_id, typing, reference } => {
                 if typing && let Some(limited) = Self::rate_limited(&self.typing_limit) {
@@ -168,12 +172,23 @@ impl WsSession {
                     self.typing_in.remove(&conversation_id);
                 }
                 let (realtime, request) = (self.realtime.clone(), SetTyping { origin: self.origin(), typing });
-                self.forward(ctx, async move { realtime.ask(conversation_id, request).await }, reference);
+                let user_id = self.user.id;
+                let ask = async move { realtime.ask_as_member(user_id, conversation_id, request).await };
+                self.forward(ctx, ask, reference);
             }
             ClientFrame::Read { conversation_id, seq, reference } => {
+                if let Some(limited) = Self::rate_limited(&self.changes) {
+                    return Err(limited);
+                }
                 let request = ApplyChange { origin: self.origin(), change: Change::Read { seq } };
-                let realtime = self.realtime.clone();
-                self.forward(ctx, async move { realtime.ask(conversation_id, request).await }, reference);
+                let (realtime, user_id) = (self.realtime.clone(), self.user.id);
+                let ask = async move { realtime.ask_as_member(user_id, conversation_id, request).await };
+                self.forward(ctx, ask, reference);
+            }
+            ClientFrame::React { .. } | ClientFrame::Edit { .. } | ClientFrame::Delete { .. }
+                if let Some(limited) = Self::rate_limited(&self.changes) =>
+            {
+                return Err(limited);
             }
             ClientFrame::React { message_id, emoji, on, reference } => {
                 let emoji = Emoji::parse(&emoji)?;

@@ -75,6 +75,8 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.bind = "127.0.0.1:0".parse().expect("a literal socket address");
     config.jwt_secret = Some(JWT_SECRET.to_owned());
     config.workers = Some(2);
+    // Tests send many messages over REST in quick succession; the test of the REST quota sets its own.
+    config.realtime.rest_send_burst = 100_000;
     config
 }
 
