@@ -145,12 +145,11 @@ impl From<Error> for HallwayError {
                 NotFound => HallwayError::NotFound,
                 RateLimited => HallwayError::RateLimited { retry_after_ms: retry_after_ms.unwrap_or(1000) },
                 InvalidJson | InvalidInput | InvalidId | BodyEmpty | BodyTooLong | InvalidEmoji | InvalidPaging
-                | BannedWord | Conflict | TooLarge | UnsupportedMediaType => {
+                | InvalidSyncToken | BannedWord | Conflict | TooLarge | UnsupportedMediaType => {
                     HallwayError::InvalidInput { code: code.to_string(), reason: message }
                 }
                 Unavailable => HallwayError::Network,
-                // The catch-up answers a refused sync token itself: it never reaches an app.
-                MethodNotAllowed | Internal | InvalidSyncToken => HallwayError::Internal,
+                MethodNotAllowed | Internal => HallwayError::Internal,
             }
             .or_status(status),
         }
