@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (with its own PostgreSQL unless DATABASE_URL is set).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply the database migrations, then exit.
     Migrate(DatabaseArgs),
     /// Create a school admin account (the password is read from standard input).
@@ -112,7 +112,7 @@ struct CreateAdminArgs {
 async fn main() -> ExitCode {
     telemetry::init();
     let result = match Cli::parse().command {
-        Command::Serve(args) => serve(Config::from_serve_args(args)).await,
+        Command::Serve(args) => serve(Config::from_serve_args(*args)).await,
         Command::Migrate(args) => migrate(Config::from_common(args.data_dir, args.common)).await,
         Command::CreateAdmin(args) => create_admin(args).await,
         Command::Backup(args) => backup(args).await,

@@ -8,6 +8,12 @@
 //! (`HALLWAY_CRASH_KILLS=100 with-test-db cargo nextest run --profile long -p hallway-server --test crash`, with
 //! `with-test-db` built as scripts/test builds it).
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of a test fail the test loudly when setup breaks"
+)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
@@ -190,7 +196,7 @@ async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_g
     let clients: Vec<_> = names
         .iter()
         .zip(&tokens)
-        .map(|(name, token)| tokio::spawn(run_client(base.clone(), token.clone(), conversation, *name, stop.clone())))
+        .map(|(name, token)| tokio::spawn(run_client(base.clone(), token.clone(), conversation, name, stop.clone())))
         .collect();
     let pauses: Vec<u64> = {
         let mut rng = rand::thread_rng();

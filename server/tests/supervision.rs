@@ -2,6 +2,8 @@
 //! and socket alike, with a time to retry) instead of hanging, restarts the cluster by itself, and loses
 //! nothing that was acknowledged. Runs the real binary with its own embedded cluster and the demo school.
 
+#![expect(clippy::expect_used, reason = "helpers of a test fail the test loudly when setup breaks")]
+
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
