@@ -89,23 +89,35 @@ async fn a_killed_postmaster_is_answered_with_503_at_once_then_restarted_and_not
     socket.send(send(&group, "before-the-crash")).await;
     let acked = socket.expect("ack").await;
 
+    // The postmaster dies, and its data directory is out of reach for a while, so the server's restarts fail
+    // until the test brings it back: the outage lasts as long as the test needs to observe it.
+    let pgdata = data_dir.path().join("postgres/pgdata");
+    let hidden = data_dir.path().join("postgres/pgdata-away");
     kill(Pid::from_raw(postmaster_pid(data_dir.path())), Signal::SIGKILL).unwrap();
+    std::fs::rename(&pgdata, &hidden).unwrap();
 
     // Within a few probes the server knows, and from then on answers at once.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let started = Instant::now();
-        let answer = client.get(format!("{base}/api/v1/conversations")).bearer_auth(&token).send().await.unwrap();
-        if answer.status() == StatusCode::SERVICE_UNAVAILABLE && started.elapsed() < Duration::from_secs(1) {
+        let answer = client
+            .get(format!("{base}/api/v1/conversations"))
+            .bearer_auth(&token)
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await;
+        if let Ok(answer) = answer
+            && answer.status() == StatusCode::SERVICE_UNAVAILABLE
+            && started.elapsed() < Duration::from_secs(1)
+        {
             assert!(answer.headers().contains_key("retry-after"), "a 503 says when to retry");
             let body: Value = answer.json().await.unwrap();
             assert_eq!(body["error"]["code"], "unavailable");
             break;
         }
-        assert!(Instant::now() < deadline, "no quick 503 within 30 s of the crash (last: {})", answer.status());
+        assert!(Instant::now() < deadline, "no quick 503 within 60 s of the crash");
     }
-    // A socket send meanwhile is refused at once with a time to retry, and the socket stays open (unless the
-    // cluster is back already, when it is simply stored).
+    // A socket send meanwhile is refused at once with a time to retry, and the socket stays open.
     socket.send(send(&group, "during-the-crash")).await;
     let answer = loop {
         let frame = socket.next_frame_within(Duration::from_secs(5)).await.expect("an answer to the send");
@@ -113,18 +125,19 @@ async fn a_killed_postmaster_is_answered_with_503_at_once_then_restarted_and_not
             break frame;
         }
     };
-    if answer["type"] == "error" {
-        assert_eq!(answer["code"], "unavailable", "{answer}");
-        assert_eq!(answer["ref"], "during-the-crash");
-        assert!(answer["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0), "{answer}");
-        socket.send(json!({"type": "ping"})).await;
-        assert_eq!(socket.expect("pong").await["type"], "pong", "the socket stays open");
-    }
-    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
-    assert_eq!(health.status(), StatusCode::OK, "the process itself is healthy while it recovers");
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(answer["code"], "unavailable", "{answer}");
+    assert_eq!(answer["ref"], "during-the-crash");
+    assert!(answer["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0), "{answer}");
+    socket.send(json!({"type": "ping"})).await;
+    assert_eq!(socket.expect("pong").await["type"], "pong", "the socket stays open");
+    // Restarts keep failing: after three, `/healthz` says this process cannot recover by itself.
+    until_status(&client, &format!("{base}/healthz"), StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)).await;
+    std::fs::rename(&hidden, &pgdata).unwrap();
 
     // The server restarts its cluster by itself.
-    until_status(&client, &format!("{base}/readyz"), StatusCode::OK, Duration::from_secs(60)).await;
+    until_status(&client, &format!("{base}/readyz"), StatusCode::OK, Duration::from_secs(90)).await;
+    until_status(&client, &format!("{base}/healthz"), StatusCode::OK, Duration::from_secs(10)).await;
     let mut socket = WsClient::try_connect(&base, &token).await.expect("a socket after the recovery");
     socket.send(send(&group, "during-the-crash")).await;
     let resent = socket.expect("ack").await;

@@ -112,17 +112,21 @@ pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
     .map(|n: i64| n == 1)
 }
 
-/// Ends the session a refresh token (any of its tokens, current or rotated) belongs to, in one statement;
+/// Ends the session a refresh token (any of its tokens, current or rotated) belongs to, with its push devices, in
+/// one statement;
 /// the session's id and user when this call ended it, `None` for an unknown token or a session already ended.
 pub async fn revoke_by_refresh_token(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
 ) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
     sqlx::query_as(
-        "UPDATE sessions s SET revoked_at = now()
-         FROM refresh_tokens t
-         WHERE t.token_hash = $1 AND t.session_id = s.id AND s.revoked_at IS NULL
-         RETURNING s.id, s.user_id",
+        "WITH ended AS (
+             UPDATE sessions s SET revoked_at = now()
+             FROM refresh_tokens t
+             WHERE t.token_hash = $1 AND t.session_id = s.id AND s.revoked_at IS NULL
+             RETURNING s.id, s.user_id),
+         gone AS (DELETE FROM devices WHERE session_id IN (SELECT id FROM ended))
+         SELECT id, user_id FROM ended",
     )
     .bind(token_hash)
     .fetch_optional(db)
