@@ -8,15 +8,10 @@
 //! (`HALLWAY_CRASH_KILLS=100 with-test-db cargo nextest run --profile long -p hallway-server --test crash`, with
 //! `with-test-db` built as scripts/test builds it).
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "helpers of a test fail the test loudly when setup breaks"
-)]
+#![expect(clippy::expect_used, reason = "helpers of a test fail the test loudly when setup breaks")]
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -27,11 +22,14 @@ use hallway_test_support::{JWT_SECRET, PASSWORD, TestServer, fresh_database_with
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rand::Rng;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
+use support::process;
+use tokio::process::Child;
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hallway-server");
+mod support;
+
 /// Messages one client keeps in flight: sent, not yet acknowledged.
 const WINDOW: usize = 8;
 /// How long a client may take, beyond the kills' own time, to get everything it sent acknowledged.
@@ -43,32 +41,17 @@ fn kills() -> usize {
 
 /// The server binary on the test's database, with send limits out of the way of the load.
 fn spawn_server(database_url: &str, data_dir: &Path, port: u16) -> Child {
-    Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+    process::serve(data_dir, port)
         .args(["--ws-sends-per-sec", "100000", "--ws-send-burst", "100000"])
         .env("DATABASE_URL", database_url)
-        .env("HALLWAY_DATA_DIR", data_dir)
         .env("HALLWAY_JWT_SECRET", JWT_SECRET)
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .expect("starting hallway-server")
 }
 
 async fn wait_ready(base: &str) {
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = client.get(format!("{base}/readyz")).timeout(Duration::from_secs(2)).send().await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the server was not ready within 30 s of its start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    process::until_status(&reqwest::Client::new(), &format!("{base}/readyz"), StatusCode::OK, Duration::from_secs(30))
+        .await;
 }
 
 fn send_frame(conversation: Uuid, client_msg_id: &str) -> Value {
@@ -149,15 +132,8 @@ async fn read_all(base: &str, token: &str, conversation: Uuid) -> Vec<Value> {
     let mut messages = Vec::new();
     let mut after_seq = 0;
     loop {
-        let page: Value = client
-            .get(format!("{base}/api/v1/conversations/{conversation}/messages?after_seq={after_seq}&limit=200"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let url = format!("{base}/api/v1/conversations/{conversation}/messages?after_seq={after_seq}&limit=200");
+        let page = process::get_json(&client, &url, token).await;
         let batch = page["messages"].as_array().cloned().unwrap_or_default();
         after_seq = batch.last().and_then(|m| m["seq"].as_i64()).unwrap_or(after_seq);
         messages.extend(batch);
@@ -187,7 +163,7 @@ async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_g
     drop(setup);
 
     let data_dir = reachable_temp_dir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = process::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = spawn_server(&database_url, data_dir.path(), port);
     wait_ready(&base).await;
@@ -245,15 +221,7 @@ async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_g
         let read = read_all(&base, token, conversation).await;
         let seqs: Vec<i64> = read.iter().filter_map(|m| m["seq"].as_i64()).collect();
         assert_eq!(seqs, (1..=total as i64).collect::<Vec<_>>(), "member {sender} reads every message once");
-        let list: Value = client
-            .get(format!("{base}/api/v1/conversations"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = process::get_json(&client, &format!("{base}/api/v1/conversations"), token).await;
         // Sending reads up to one's own message, so the count is what others sent after the member's marker.
         let listed = &list["conversations"][0];
         let last_read = listed["last_read_seq"].as_i64().expect("a read marker");

@@ -5,7 +5,6 @@
 #![expect(clippy::expect_used, reason = "helpers of a test fail the test loudly when setup breaks")]
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hallway_test_support::reachable_temp_dir;
@@ -14,36 +13,20 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
+use support::process::{self, until_status};
+use tokio::process::Child;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hallway-server");
+mod support;
 
+/// The binary with its own embedded cluster (no `DATABASE_URL`) and the demo school; warnings shown, so a
+/// failure tells what the supervisor did.
 fn spawn_server(data_dir: &Path, port: u16) -> Child {
-    Command::new(BIN)
-        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+    process::serve(data_dir, port)
+        .arg("--demo")
         .env_remove("DATABASE_URL")
-        .env("HALLWAY_DATA_DIR", data_dir)
         .env("RUST_LOG", "warn")
-        .current_dir(data_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .expect("starting hallway-server")
-}
-
-/// Polls `path` until it answers `status`, failing after `limit`.
-async fn until_status(client: &reqwest::Client, url: &str, status: StatusCode, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let answer = client.get(url).timeout(Duration::from_secs(15)).send().await;
-        if answer.is_ok_and(|a| a.status() == status) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{url} did not answer {status} within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn postmaster_pid(data_dir: &Path) -> i32 {
@@ -59,7 +42,7 @@ fn send(conversation: &Value, client_msg_id: &str) -> Value {
 #[actix_web::test]
 async fn a_killed_postmaster_is_answered_with_503_at_once_then_restarted_and_nothing_acknowledged_is_lost() {
     let data_dir = reachable_temp_dir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = process::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = spawn_server(data_dir.path(), port);
     let client = reqwest::Client::new();
@@ -75,15 +58,7 @@ async fn a_killed_postmaster_is_answered_with_503_at_once_then_restarted_and_not
         .await
         .unwrap();
     let token = login["access_token"].as_str().expect("a token").to_owned();
-    let list: Value = client
-        .get(format!("{base}/api/v1/conversations"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = process::get_json(&client, &format!("{base}/api/v1/conversations"), &token).await;
     let group = list["conversations"][0]["id"].clone();
     let mut socket = WsClient::try_connect(&base, &token).await.expect("a socket");
     socket.send(send(&group, "before-the-crash")).await;
@@ -142,15 +117,8 @@ async fn a_killed_postmaster_is_answered_with_503_at_once_then_restarted_and_not
     socket.send(send(&group, "during-the-crash")).await;
     let resent = socket.expect("ack").await;
     assert_eq!(resent["message"]["seq"].as_i64(), acked["message"]["seq"].as_i64().map(|s| s + 1), "no gap");
-    let page: Value = client
-        .get(format!("{base}/api/v1/conversations/{}/messages?limit=200", group.as_str().unwrap_or_default()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages = format!("{base}/api/v1/conversations/{}/messages?limit=200", group.as_str().unwrap_or_default());
+    let page = process::get_json(&client, &messages, &token).await;
     let bodies: Vec<&str> = page["messages"].as_array().unwrap().iter().filter_map(|m| m["body"].as_str()).collect();
     assert!(bodies.contains(&"before-the-crash"), "the acknowledged message survived: {bodies:?}");
     assert_eq!(bodies.iter().filter(|b| **b == "during-the-crash").count(), 1);
