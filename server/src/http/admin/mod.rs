@@ -38,12 +38,15 @@ pub mod safety;
 pub mod stats;
 pub mod urgent;
 
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest};
+use serde_json::Value;
 
 use crate::auth::AdminUser;
+use crate::state::AppState;
+use crate::store::{self, audit::AuditEntry};
 
 /// Wraps every admin route (each one's route attribute has `wrap = "from_fn(require_admin)"`, see above, as
 /// there is no admin scope to wrap): the caller must be a signed-in school admin before anything else about the
@@ -57,4 +60,24 @@ pub async fn require_admin(
     let admin = req.extract::<AdminUser>().await?;
     req.extensions_mut().insert(admin);
     next.call(req).await
+}
+
+/// Records what an admin did or read, on whatever `target` (`settings:push`, `report:<id>`...). Details never
+/// hold message text, passwords or tokens. (`audit::record` is the same for actions on one person.)
+pub(crate) async fn audit_action(
+    state: &AppState,
+    admin: &AdminUser,
+    req: &HttpRequest,
+    action: &str,
+    target: String,
+    details: Value,
+) -> Result<(), sqlx::Error> {
+    let entry = AuditEntry {
+        actor_id: Some(admin.id()),
+        action,
+        target: Some(target),
+        address: crate::http::client_address(req),
+        details,
+    };
+    store::audit::record(&state.db, entry).await
 }

@@ -10,11 +10,11 @@ use serde_json::json;
 
 use crate::auth::AdminUser;
 use crate::error::ApiResult;
-use crate::http::admin::require_admin;
+use crate::http::admin::{audit_action, require_admin};
 use crate::http::openapi::{ADMIN_ONLY, INVALID_ADMIN_BODY, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::notify::PUSH_SETTING;
 use crate::state::AppState;
-use crate::store::{self, audit::AuditEntry};
+use crate::store;
 
 /// `GET /admin/settings/push`.
 #[utoipa::path(
@@ -57,13 +57,7 @@ pub async fn put(
 ) -> ApiResult<HttpResponse> {
     let setting = body.into_inner();
     store::settings::put(&state.db, PUSH_SETTING, &setting).await?;
-    let entry = AuditEntry {
-        actor_id: Some(admin.id()),
-        action: "settings.push",
-        target: Some("settings:push".to_owned()),
-        address: crate::http::client_address(&req),
-        details: json!({ "previews": setting.previews }),
-    };
-    store::audit::record(&state.db, entry).await?;
+    let details = json!({ "previews": setting.previews });
+    audit_action(&state, &admin, &req, "settings.push", "settings:push".to_owned(), details).await?;
     Ok(HttpResponse::Ok().json(setting))
 }

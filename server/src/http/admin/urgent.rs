@@ -11,11 +11,10 @@ use serde_json::json;
 use crate::announcements::{self, URGENT_SETTING};
 use crate::auth::AdminUser;
 use crate::error::ApiResult;
-use crate::http::admin::require_admin;
+use crate::http::admin::{audit_action, require_admin};
 use crate::http::openapi::{ADMIN_ONLY, INVALID_ADMIN_BODY, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::state::AppState;
 use crate::store;
-use crate::store::audit::AuditEntry;
 
 /// `GET /admin/settings/urgent-messages`.
 #[utoipa::path(
@@ -57,13 +56,8 @@ pub async fn put_urgent_messages(
 ) -> ApiResult<HttpResponse> {
     let setting = body.into_inner();
     store::settings::put(&state.db, URGENT_SETTING, &setting).await?;
-    let entry = AuditEntry {
-        actor_id: Some(admin.id()),
-        action: "settings.urgent_messages",
-        target: Some("settings:urgent_messages".to_owned()),
-        address: crate::http::client_address(&req),
-        details: json!({"teachers_allowed": setting.teachers_allowed}),
-    };
-    store::audit::record(&state.db, entry).await?;
+    let details = json!({"teachers_allowed": setting.teachers_allowed});
+    audit_action(&state, &admin, &req, "settings.urgent_messages", "settings:urgent_messages".to_owned(), details)
+        .await?;
     Ok(HttpResponse::Ok().json(setting))
 }

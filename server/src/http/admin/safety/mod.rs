@@ -7,28 +7,5 @@ pub mod reports;
 pub mod safeguarding;
 pub mod settings;
 
-use actix_web::HttpRequest;
-use serde_json::Value;
-
-use crate::auth::AdminUser;
-use crate::state::AppState;
-use crate::store::{self, audit::AuditEntry};
-
-/// Records what an admin did or read. Details never hold message text, passwords or tokens.
-async fn audit(
-    state: &AppState,
-    admin: &AdminUser,
-    req: &HttpRequest,
-    action: &str,
-    target: String,
-    details: Value,
-) -> Result<(), sqlx::Error> {
-    let entry = AuditEntry {
-        actor_id: Some(admin.id()),
-        action,
-        target: Some(target),
-        address: crate::http::client_address(req),
-        details,
-    };
-    store::audit::record(&state.db, entry).await
-}
+// The admin area's one way of recording an action; its submodules call it `audit`.
+use super::audit_action as audit;
