@@ -52,19 +52,21 @@ pub async fn insert_refresh_token(
     .map(|_| ())
 }
 
+/// The look-up of a refresh token by its hash (`$1`), with its session.
+macro_rules! refresh_token_by_hash {
+    () => {
+        "SELECT t.session_id, s.user_id, t.expires_at, t.rotated_at, s.revoked_at AS session_revoked_at
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+         WHERE t.token_hash = $1"
+    };
+}
+
 /// Looks a refresh token up by its hash.
 pub async fn find_refresh_token(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
 ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT t.session_id, s.user_id, t.expires_at, t.rotated_at, s.revoked_at AS session_revoked_at
-         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-         WHERE t.token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(refresh_token_by_hash!()).bind(token_hash).fetch_optional(db).await
 }
 
 /// Looks a refresh token up and locks its row until the transaction ends, so concurrent refreshes with the
@@ -73,15 +75,7 @@ pub async fn lock_refresh_token(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
 ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT t.session_id, s.user_id, t.expires_at, t.rotated_at, s.revoked_at AS session_revoked_at
-         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-         WHERE t.token_hash = $1
-         FOR UPDATE OF t",
-    )
-    .bind(token_hash)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(concat!(refresh_token_by_hash!(), " FOR UPDATE OF t")).bind(token_hash).fetch_optional(db).await
 }
 
 /// Marks a refresh token as used, if nobody did yet; `true` when this call was the one that did.
