@@ -140,29 +140,34 @@ impl Notifier {
     /// A new message was committed in a conversation: queue a push for each device of each other member that
     /// has no open socket and did not mute it. Runs detached: the actor does not wait for it.
     pub fn message_committed(&self, conversation_id: Uuid, sender_id: Uuid, seq: i64) {
-        if self.inner.platforms.is_empty() {
-            return;
-        }
-        let this = self.clone();
-        actix::spawn(async move {
-            let Ok(_permit) = this.inner.lookups.acquire().await else { return };
-            if let Err(err) = this.queue_message(conversation_id, sender_id, seq).await {
-                tracing::error!(conversation = %conversation_id, error = %err, "could not queue pushes");
-            }
+        self.detached(conversation_id, "could not queue pushes", move |this| async move {
+            this.queue_message(conversation_id, sender_id, seq).await
         });
     }
 
     /// A member's read marker moved (from `session`, if known): their other devices without an open socket get a
     /// silent `read` push that clears the conversation's notification and sets the badge.
     pub fn read_changed(&self, conversation_id: Uuid, reader_id: Uuid, session: Option<Uuid>) {
+        self.detached(conversation_id, "could not queue read pushes", move |this| async move {
+            this.queue_read(conversation_id, reader_id, session).await
+        });
+    }
+
+    /// Runs a look-up beside the actor (which does not wait for it), within `MAX_CONCURRENT_LOOKUPS`; nothing to
+    /// do when no provider sends anything.
+    fn detached<F, Fut>(&self, conversation_id: Uuid, failure: &'static str, work: F)
+    where
+        F: FnOnce(Notifier) -> Fut + 'static,
+        Fut: Future<Output = Result<(), sqlx::Error>>,
+    {
         if self.inner.platforms.is_empty() {
             return;
         }
         let this = self.clone();
         actix::spawn(async move {
-            let Ok(_permit) = this.inner.lookups.acquire().await else { return };
-            if let Err(err) = this.queue_read(conversation_id, reader_id, session).await {
-                tracing::error!(conversation = %conversation_id, error = %err, "could not queue read pushes");
+            let Ok(_permit) = this.inner.lookups.clone().acquire_owned().await else { return };
+            if let Err(err) = work(this).await {
+                tracing::error!(conversation = %conversation_id, error = %err, "{failure}");
             }
         });
     }
