@@ -10,18 +10,10 @@ use hallway_test_support::ws::WsClient;
 use hallway_test_support::{TestServer, error_code};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::{Person, person};
 use uuid::Uuid;
 
-/// A signed-in person: their id and access token.
-struct Person {
-    id: Uuid,
-    token: String,
-}
-
-async fn sign_in(server: &TestServer, username: &str, role: Role) -> Person {
-    let (user, tokens) = server.signed_in(username, role).await;
-    Person { id: user.id, token: tokens.access_token }
-}
+mod support;
 
 async fn create(server: &TestServer, who: &Person, body: Value) -> (StatusCode, Value) {
     server.post("/api/v1/conversations", Some(&who.token), &body).await
@@ -66,10 +58,10 @@ async fn receipts(server: &TestServer, who: &Person, message_id: &str) -> (Statu
 #[actix_web::test]
 async fn staff_create_announcements_and_families_may_not() {
     let server = TestServer::start().await;
-    let admin = sign_in(&server, "admin", Role::Admin).await;
-    let teacher = sign_in(&server, "teacher", Role::Teacher).await;
-    let parent = sign_in(&server, "parent", Role::Parent).await;
-    let other_parent = sign_in(&server, "parent2", Role::Parent).await;
+    let admin = person(&server, "admin", Role::Admin).await;
+    let teacher = person(&server, "teacher", Role::Teacher).await;
+    let parent = person(&server, "parent", Role::Parent).await;
+    let other_parent = person(&server, "parent2", Role::Parent).await;
 
     let body = json!({"kind": "announcement", "name": "Whole school", "member_ids": [teacher.id, parent.id]});
     let (status, conversation) = create(&server, &admin, body).await;
@@ -99,9 +91,9 @@ async fn staff_create_announcements_and_families_may_not() {
 #[actix_web::test]
 async fn only_the_announcements_admins_post_while_members_read_and_react() {
     let server = TestServer::start().await;
-    let admin = sign_in(&server, "admin", Role::Admin).await;
-    let parent = sign_in(&server, "parent", Role::Parent).await;
-    let teacher = sign_in(&server, "teacher", Role::Teacher).await;
+    let admin = person(&server, "admin", Role::Admin).await;
+    let parent = person(&server, "parent", Role::Parent).await;
+    let teacher = person(&server, "teacher", Role::Teacher).await;
     let id = announcement(&server, &admin, &[&parent, &teacher]).await;
 
     // A member's send is refused over REST...
@@ -140,9 +132,9 @@ async fn only_the_announcements_admins_post_while_members_read_and_react() {
 #[actix_web::test]
 async fn urgent_messages_follow_the_role_rules_and_the_schools_setting() {
     let server = TestServer::start().await;
-    let admin = sign_in(&server, "admin", Role::Admin).await;
-    let teacher = sign_in(&server, "teacher", Role::Teacher).await;
-    let parent = sign_in(&server, "parent", Role::Parent).await;
+    let admin = person(&server, "admin", Role::Admin).await;
+    let teacher = person(&server, "teacher", Role::Teacher).await;
+    let parent = person(&server, "parent", Role::Parent).await;
     let body = json!({"kind": "group", "name": "Class 4B", "member_ids": [teacher.id, parent.id]});
     let (_, group) = create(&server, &admin, body).await;
     let id: Uuid = group["id"].as_str().unwrap().parse().unwrap();
@@ -190,11 +182,11 @@ async fn urgent_messages_follow_the_role_rules_and_the_schools_setting() {
 #[actix_web::test]
 async fn members_acknowledge_once_and_the_sender_and_admins_hear_of_it() {
     let server = TestServer::start().await;
-    let admin = sign_in(&server, "admin", Role::Admin).await;
-    let teacher = sign_in(&server, "teacher", Role::Teacher).await;
-    let parent = sign_in(&server, "parent", Role::Parent).await;
-    let other_parent = sign_in(&server, "parent2", Role::Parent).await;
-    let outsider = sign_in(&server, "outsider", Role::Parent).await;
+    let admin = person(&server, "admin", Role::Admin).await;
+    let teacher = person(&server, "teacher", Role::Teacher).await;
+    let parent = person(&server, "parent", Role::Parent).await;
+    let other_parent = person(&server, "parent2", Role::Parent).await;
+    let outsider = person(&server, "outsider", Role::Parent).await;
     let id = announcement(&server, &admin, &[&teacher, &parent, &other_parent]).await;
     // The teacher is an admin of the announcement too: they hear of acknowledgements.
     let (status, _) = server
@@ -230,12 +222,12 @@ async fn members_acknowledge_once_and_the_sender_and_admins_hear_of_it() {
 #[actix_web::test]
 async fn receipts_count_deliveries_reads_and_acknowledgements_for_the_sender_and_admins_only() {
     let server = TestServer::start().await;
-    let admin = sign_in(&server, "admin", Role::Admin).await;
-    let connected = sign_in(&server, "connected", Role::Parent).await;
-    let reader = sign_in(&server, "reader", Role::Parent).await;
-    let fetcher = sign_in(&server, "fetcher", Role::Parent).await;
-    let away = sign_in(&server, "away", Role::Parent).await;
-    let outsider = sign_in(&server, "outsider", Role::Teacher).await;
+    let admin = person(&server, "admin", Role::Admin).await;
+    let connected = person(&server, "connected", Role::Parent).await;
+    let reader = person(&server, "reader", Role::Parent).await;
+    let fetcher = person(&server, "fetcher", Role::Parent).await;
+    let away = person(&server, "away", Role::Parent).await;
+    let outsider = person(&server, "outsider", Role::Teacher).await;
     let id = announcement(&server, &admin, &[&connected, &reader, &fetcher, &away]).await;
 
     let mut socket = WsClient::connect(&server, &connected.token).await;
@@ -280,8 +272,8 @@ async fn receipts_count_deliveries_reads_and_acknowledgements_for_the_sender_and
 #[actix_web::test]
 async fn a_v1_client_that_never_says_urgent_still_sends_and_receives() {
     let server = TestServer::start().await;
-    let teacher = sign_in(&server, "teacher", Role::Teacher).await;
-    let parent = sign_in(&server, "parent", Role::Parent).await;
+    let teacher = person(&server, "teacher", Role::Teacher).await;
+    let parent = person(&server, "parent", Role::Parent).await;
     let (_, chat) = create(&server, &teacher, json!({"kind": "direct", "member_ids": [parent.id]})).await;
     let id: Uuid = chat["id"].as_str().unwrap().parse().unwrap();
 
