@@ -10,6 +10,7 @@ pub mod tokens;
 
 use hallway_protocol::ErrorCode;
 use hallway_protocol::auth::TokenResponse;
+use hallway_protocol::ws::session_ended;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -77,7 +78,7 @@ pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenRes
             store::sessions::revoke(&mut *tx, row.session_id).await?;
             tx.commit().await?;
             let ended = SessionFilter::Sessions(vec![row.session_id]);
-            state.realtime.close_sessions(row.user_id, ended, "the session was revoked");
+            state.realtime.close_sessions(row.user_id, ended, session_ended::SESSION_REVOKED);
             tracing::warn!(session = %row.session_id, "refresh token reused: session revoked");
             return Err(invalid());
         }
@@ -108,7 +109,7 @@ pub async fn sign_out(state: &AppState, caller: Option<&AuthUser>, refresh_token
     }
     tx.commit().await?;
     for (user_id, session_id) in ended {
-        state.realtime.close_sessions(user_id, SessionFilter::Sessions(vec![session_id]), "signed out");
+        state.realtime.close_sessions(user_id, SessionFilter::Sessions(vec![session_id]), session_ended::SIGNED_OUT);
     }
     Ok(())
 }
@@ -147,7 +148,7 @@ pub async fn set_deactivated(
     store::audit::record(&mut *tx, audit).await?;
     tx.commit().await?;
     if deactivated {
-        state.realtime.close_sessions(user_id, SessionFilter::All, "the account was deactivated");
+        state.realtime.close_sessions(user_id, SessionFilter::All, session_ended::ACCOUNT_DEACTIVATED);
     }
     Ok(AccountChange::Changed)
 }

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use hallway_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use hallway_protocol::ws::session_ended;
 use hallway_protocol::{ErrorBody, ErrorCode};
 
 use super::client_address;
@@ -143,6 +144,6 @@ pub async fn logout(
 #[post("/api/v1/auth/logout-all")]
 pub async fn logout_all(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     store::sessions::revoke_all_of_user(&state.db, caller.id(), None).await?;
-    state.realtime.close_sessions(caller.id(), SessionFilter::All, "signed out everywhere");
+    state.realtime.close_sessions(caller.id(), SessionFilter::All, session_ended::SIGNED_OUT_EVERYWHERE);
     Ok(HttpResponse::NoContent().finish())
 }
