@@ -467,7 +467,11 @@ async fn a_burst_of_sign_ins_beyond_the_hashing_queue_gets_503_with_retry_after_
             "{answers:?}"
         );
     }
-    assert!(answers.iter().any(|(status, _)| *status == StatusCode::OK), "the queue still serves some: {answers:?}");
+    // Which attempts reach the worker depends on arrival order; right and wrong passwords alike are checked.
+    assert!(
+        answers.iter().any(|(status, _)| [StatusCode::OK, StatusCode::UNAUTHORIZED].contains(status)),
+        "the queue still serves some: {answers:?}"
+    );
     // Once the burst is over, signing in works again.
     server.login("mei", PASSWORD).await;
 }
