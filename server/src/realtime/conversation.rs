@@ -434,14 +434,9 @@ impl Handler<ConversationChanged> for ConversationActor {
         let reload = self.load_members();
         let work = async move {
             let members = reload.await?;
-            let mut views = Vec::with_capacity(members.len());
-            for member in &members {
-                if let Some(conversation) =
-                    store::conversation_views::one_for(realtime.db(), realtime.keys(), *member, id).await?
-                {
-                    views.push((*member, conversation));
-                }
-            }
+            // Only members with a socket get the frame; the others see the change when they catch up.
+            let online: Vec<Uuid> = members.iter().copied().filter(|m| realtime.is_connected(*m)).collect();
+            let views = store::conversation_views::one_for_each(realtime.db(), realtime.keys(), &online, id).await?;
             Ok::<_, ApiError>((members, views))
         };
         AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, ctx| {
