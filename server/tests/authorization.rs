@@ -53,6 +53,14 @@ enum Rule {
     Member,
     /// The conversation's group admins; other members get 403, everyone else 404.
     GroupAdmin,
+    /// The message's sender (a group admin's own message in the matrix); other members get 403 (a plain member is
+    /// given the host's message), everyone else 404.
+    Sender,
+    /// The message's sender or a group admin (a group admin is given the host's message); other members get 403,
+    /// everyone else 404.
+    SenderOrGroupAdmin,
+    /// As `SenderOrGroupAdmin`, but hidden: 404 to everyone else, members included.
+    SenderOrGroupAdminHidden,
     /// School admins; everyone else gets 403.
     SchoolAdmin,
     /// Whoever owns the thing the path names (a device): in the matrix, a person standing as a member is given
@@ -126,11 +134,11 @@ const OPERATIONS: &[(&str, &str, Rule)] = &[
     ("put", "/api/v1/me/avatar", Rule::SignedIn),
     ("delete", "/api/v1/me/avatar", Rule::SignedIn),
     ("post", "/api/v1/me/password", Rule::SignedIn),
-    ("delete", "/api/v1/messages/{id}", Rule::Member),
-    ("patch", "/api/v1/messages/{id}", Rule::Member),
+    ("delete", "/api/v1/messages/{id}", Rule::SenderOrGroupAdmin),
+    ("patch", "/api/v1/messages/{id}", Rule::Sender),
     ("post", "/api/v1/messages/{id}/acknowledge", Rule::Member),
     ("post", "/api/v1/messages/{id}/reactions", Rule::Member),
-    ("get", "/api/v1/messages/{id}/receipts", Rule::Member),
+    ("get", "/api/v1/messages/{id}/receipts", Rule::SenderOrGroupAdminHidden),
     ("post", "/api/v1/messages/{id}/report", Rule::Member),
     ("get", "/api/v1/openapi.json", Rule::Public),
     ("get", "/api/v1/push/vapid-key", Rule::SignedIn),
@@ -146,8 +154,8 @@ const OPERATIONS: &[(&str, &str, Rule)] = &[
 
 /// Every socket frame (`ClientFrame`'s `type`s), with its rule: all but `ping` name a conversation or a message.
 const FRAMES: &[(&str, Rule)] = &[
-    ("delete", Rule::Member),
-    ("edit", Rule::Member),
+    ("delete", Rule::SenderOrGroupAdmin),
+    ("edit", Rule::Sender),
     ("ping", Rule::SignedIn),
     ("react", Rule::Member),
     ("read", Rule::Member),
@@ -246,9 +254,10 @@ fn expected(rule: Rule, caller: Caller) -> Expect {
         (Rule::Public | Rule::SignedIn, _) => Expect::Allowed,
         (Rule::SchoolAdmin, _) if role == Role::Admin => Expect::Allowed,
         (Rule::SchoolAdmin, _) => forbidden,
-        (Rule::Member | Rule::GroupAdmin | Rule::Owner, Standing::Outsider | Standing::Removed) => not_found,
-        (Rule::GroupAdmin, Standing::Member) => forbidden,
-        (Rule::Member | Rule::GroupAdmin | Rule::Owner, Standing::GroupAdmin | Standing::Member) => Expect::Allowed,
+        (_, Standing::Outsider | Standing::Removed) => not_found,
+        (Rule::Member | Rule::Owner, _) | (_, Standing::GroupAdmin) => Expect::Allowed,
+        (Rule::GroupAdmin | Rule::Sender | Rule::SenderOrGroupAdmin, Standing::Member) => forbidden,
+        (Rule::SenderOrGroupAdminHidden, Standing::Member) => not_found,
     }
 }
 
@@ -377,7 +386,7 @@ struct Scene {
 }
 
 impl Scene {
-    async fn build(server: &TestServer, school: &School, caller: Caller, path: &str) -> Scene {
+    async fn build(server: &TestServer, school: &School, caller: Caller, path: &str, rule: Rule) -> Scene {
         let mut scene = Scene::default();
         let about_conversation = (path.contains("/conversations/{id}") && !path.contains("/safeguarding/"))
             || path.starts_with("/api/v1/messages/{id}")
@@ -386,7 +395,7 @@ impl Scene {
             || path.starts_with("/api/v1/admin/reports/{id}")
             || LISTINGS.contains(&path);
         if about_conversation {
-            scene.conversation_for(server, school, caller, path.starts_with("/api/v1/attachments/{id}")).await;
+            scene.conversation_for(server, school, caller, path.starts_with("/api/v1/attachments/{id}"), rule).await;
         }
         if path.starts_with("/api/v1/admin/safeguarding/conversations/{id}") {
             scene.conversation = Some(school.safeguarded);
@@ -427,10 +436,18 @@ impl Scene {
     }
 
     /// A fresh group: the host (group admin), the bystander, the bad tokens' admin and the deactivated admin (group
-    /// admins), and the caller as its standing says. It holds one message, the caller's own when the caller is (or
-    /// was) a member, or with an attachment of the host's when `with_attachment`. A removed caller is removed after it, through the
-    /// real endpoint.
-    async fn conversation_for(&mut self, server: &TestServer, school: &School, caller: Caller, with_attachment: bool) {
+    /// admins), and the caller as its standing says. It holds one message: the caller's own when the caller is (or
+    /// was) a member, but for the rules on other people's messages (see `Rule`), and the host's with an attachment
+    /// when `with_attachment` (an uploader may always fetch their file, so the caller's access is then the
+    /// membership's alone). A removed caller is removed after it, through the real endpoint.
+    async fn conversation_for(
+        &mut self,
+        server: &TestServer,
+        school: &School,
+        caller: Caller,
+        with_attachment: bool,
+        rule: Rule,
+    ) {
         let mut members = vec![
             (school.host.id, true),
             (school.bystander.id, false),
@@ -445,9 +462,12 @@ impl Scene {
                 Standing::Member | Standing::Removed => members.push((person.id, false)),
                 Standing::Outsider => {}
             }
-            // An attachment's uploader may always fetch it (the contract), so a file is the host's: the caller's
-            // access is then the membership's alone.
-            if standing != Standing::Outsider && !with_attachment {
+            let own = match rule {
+                Rule::Sender => matches!(standing, Standing::GroupAdmin | Standing::Removed),
+                Rule::SenderOrGroupAdmin | Rule::SenderOrGroupAdminHidden => standing == Standing::Removed,
+                _ => standing != Standing::Outsider,
+            };
+            if own && !with_attachment {
                 sender = person;
             }
         } else if matches!(caller, Caller::Expired | Caller::ForeignKey | Caller::AlgNone) && !with_attachment {
@@ -650,7 +670,7 @@ async fn every_operation_answers_every_caller_class_as_its_row_says() {
     for (method, path, rule) in OPERATIONS {
         let mut carried_through = false;
         for caller in callers() {
-            let scene = Scene::build(&server, &school, caller, path).await;
+            let scene = Scene::build(&server, &school, caller, path, *rule).await;
             let url = format!("{}{}", scene.fill(&school, path), query_for(path, &scene));
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut request = server.client.request(method.clone(), server.url(&url));
@@ -777,7 +797,7 @@ async fn every_socket_frame_answers_every_caller_class_as_its_row_says() {
     let mut failures = Vec::new();
     for (kind, rule) in FRAMES {
         for (caller, socket) in sockets.iter_mut() {
-            let scene = Scene::build(&server, &school, *caller, "/api/v1/conversations/{id}").await;
+            let scene = Scene::build(&server, &school, *caller, "/api/v1/conversations/{id}", *rule).await;
             let reference = Uuid::now_v7().to_string();
             let (frame, evidence) = frame_for(kind, &scene, &reference);
             match expected(*rule, *caller) {
