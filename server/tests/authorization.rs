@@ -3,21 +3,26 @@
 //!
 //! The rows are keyed by `(method, path)` exactly as the document (made from the server's one route table,
 //! `http::openapi`'s `endpoints!`) names them, and the first thing each test does is compare the two: a route
-//! added without a row, or a row left behind by a removed route, fails the test before anything is called.
+//! (or a frame type) added without a row, or a row left behind by a removed one, fails the test before anything
+//! is called.
 //!
 //! The callers: a school admin, a teacher, a parent and a student, each as a group admin of the conversation the
 //! request is about, as a plain member, as someone not in it, and as a member removed from it (through the real
 //! endpoint, after their message was sent); a deactivated account, with the token it had; and a live admin's
-//! session presented with no token, with its token expired, signed with another key, and unsigned (`alg: none`).
+//! session presented with no token, with its token expired, signed with another key, unsigned (`alg: none`),
+//! signed with the right key under another algorithm (HS512), and the token of a session it has signed out of.
 //! Each (operation, caller) gets a scene of its own (a fresh group, a message, an attachment, a report, a target
 //! account, as the path needs), so that an allowed delete or leave never spoils the next request.
 //!
 //! What must hold: bad tokens get 401 with the contract's envelope (`unauthenticated`, or `token_expired`); the
 //! deactivated account gets 403 `account_deactivated`; people outside a conversation, removed ones included, get
-//! 404 `not_found` for everything that names it or its messages and files (never learning it exists); everyone but
-//! a school admin gets 403 `forbidden` from admin operations, and everyone but a group admin from the group's admin
-//! operations; and the callers the rule admits are refused by no authorization check (no 401, 404, or 403
-//! `forbidden`), nor answered with a 5xx.
+//! 404 `not_found` for everything that names it or its messages and files (never learning it exists), and find
+//! nothing of it in the listings (conversations, search, sync); everyone but a school admin gets 403 `forbidden`
+//! from admin operations, everyone but a group admin from the group's, and members from other people's messages
+//! as the contract says (`Rule`); the callers the rule admits are refused by no authorization check (no 401, no
+//! 404, no 403 `forbidden`) nor answered with a 5xx, and for every row but a few named ones at least one of them
+//! succeeds. Over the socket: no bad token opens one, and a refused frame is answered with an `error` frame and
+//! reaches nobody.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on an unexpected answer")]
 
 mod support;
@@ -33,7 +38,7 @@ use hallway_protocol::{ConversationKind, Role};
 use hallway_server::auth::tokens::Keys;
 use hallway_server::store;
 use hallway_test_support::ws::WsClient;
-use hallway_test_support::{PASSWORD, TestServer, error_code};
+use hallway_test_support::{JWT_SECRET, PASSWORD, TestServer, error_code};
 use image::{ImageFormat, Rgb, RgbImage};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
@@ -211,6 +216,10 @@ enum Caller {
     ForeignKey,
     /// The same session's claims, unsigned (`"alg": "none"`).
     AlgNone,
+    /// The same session's claims signed with the server's own secret, but with HS512 instead of HS256.
+    OtherAlgorithm,
+    /// The admin's unexpired token of a session it has signed out of.
+    EndedSession,
 }
 
 impl fmt::Display for Caller {
@@ -222,10 +231,21 @@ impl fmt::Display for Caller {
     }
 }
 
+/// The callers whose token does not hold.
+const BAD_TOKENS: [Caller; 6] = [
+    Caller::NoToken,
+    Caller::Expired,
+    Caller::ForeignKey,
+    Caller::AlgNone,
+    Caller::OtherAlgorithm,
+    Caller::EndedSession,
+];
+
 fn callers() -> Vec<Caller> {
     let mut callers: Vec<Caller> =
         ROLES.iter().flat_map(|role| STANDINGS.iter().map(|standing| Caller::Person(*role, *standing))).collect();
-    callers.extend([Caller::Deactivated, Caller::NoToken, Caller::Expired, Caller::ForeignKey, Caller::AlgNone]);
+    callers.extend(BAD_TOKENS);
+    callers.push(Caller::Deactivated);
     callers
 }
 
@@ -243,7 +263,9 @@ fn expected(rule: Rule, caller: Caller) -> Expect {
         return Expect::Allowed;
     }
     let (role, standing) = match caller {
-        Caller::NoToken | Caller::ForeignKey | Caller::AlgNone => return unauthenticated,
+        Caller::NoToken | Caller::ForeignKey | Caller::AlgNone | Caller::OtherAlgorithm | Caller::EndedSession => {
+            return unauthenticated;
+        }
         Caller::Expired => return Expect::Refused(StatusCode::UNAUTHORIZED, "token_expired"),
         Caller::Deactivated => return Expect::Refused(StatusCode::FORBIDDEN, "account_deactivated"),
         Caller::Person(role, standing) => (role, standing),
@@ -294,6 +316,8 @@ struct School {
     ghost_session: Uuid,
     /// A deactivated school admin in every scene as a group admin, with its token from before.
     deactivated: Person,
+    /// The bad tokens' admin's access token of a second session, signed out of.
+    ended: String,
 }
 
 impl School {
@@ -314,6 +338,10 @@ impl School {
         let ghost = support::person(server, "ghost", Role::Admin).await;
         let ghost_session = server.state.keys.verify_access(&ghost.token).unwrap().sid;
         let deactivated = support::person(server, "deactivated", Role::Admin).await;
+        let second = server.login("ghost", PASSWORD).await;
+        let logout = json!({"refresh_token": second.refresh_token});
+        let (status, body) = server.post("/api/v1/auth/logout", Some(&second.access_token), &logout).await;
+        assert!(status.is_success(), "signing out: {status} {body}");
         let path = format!("/api/v1/admin/users/{}/deactivate", deactivated.id);
         let (status, body) = server.post(&path, ghost.token(), &json!({})).await;
         assert!(status.is_success(), "deactivating: {status} {body}");
@@ -324,7 +352,17 @@ impl School {
         let enabled = json!({"enabled": true});
         let (status, body) = server.put("/api/v1/admin/settings/safeguarding", ghost.token(), &enabled).await;
         assert!(status.is_success(), "safeguarding on: {status} {body}");
-        School { people, host, bystander, spare, safeguarded, ghost, ghost_session, deactivated }
+        School {
+            people,
+            host,
+            bystander,
+            spare,
+            safeguarded,
+            ghost,
+            ghost_session,
+            deactivated,
+            ended: second.access_token,
+        }
     }
 
     fn person(&self, role: Role, standing: Standing) -> &Person {
@@ -357,6 +395,16 @@ impl School {
                 let claims = json!({"sub": ghost, "sid": sid, "iat": iat, "exp": iat + 600});
                 Some(format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string())))
             }
+            Caller::OtherAlgorithm => {
+                let iat = now.unix_timestamp();
+                let claims = json!({"sub": ghost, "sid": sid, "iat": iat, "exp": iat + 600});
+                let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
+                Some(
+                    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512), &claims, &key)
+                        .unwrap(),
+                )
+            }
+            Caller::EndedSession => Some(self.ended.clone()),
         }
     }
 
@@ -470,7 +518,7 @@ impl Scene {
             if own && !with_attachment {
                 sender = person;
             }
-        } else if matches!(caller, Caller::Expired | Caller::ForeignKey | Caller::AlgNone) && !with_attachment {
+        } else if BAD_TOKENS.contains(&caller) && caller != Caller::NoToken && !with_attachment {
             sender = &school.ghost;
         }
         let conversation = create_conversation(server, ConversationKind::Group, &members).await;
@@ -773,7 +821,7 @@ async fn every_socket_frame_answers_every_caller_class_as_its_row_says() {
     assert_same_rows("ClientFrame type", &client_frame_types(&doc), &rows);
 
     let school = School::enrol(&server).await;
-    for caller in [Caller::NoToken, Caller::Expired, Caller::ForeignKey, Caller::AlgNone, Caller::Deactivated] {
+    for caller in BAD_TOKENS.into_iter().chain([Caller::Deactivated]) {
         let Expect::Refused(status, code) = expected(Rule::SignedIn, caller) else { unreachable!() };
         let token = school.token(&server, caller);
         for in_query in [false, true] {
