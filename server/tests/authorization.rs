@@ -756,6 +756,9 @@ async fn every_operation_answers_every_caller_class_as_its_row_says() {
     assert!(failures.is_empty(), "{} of {calls} calls broke the matrix:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// The text the host sends into a scene after someone outside it has been refused there.
+const AFTER: &str = "sent after the refusal";
+
 /// The `type`s of `ClientFrame`, as the served document lists them.
 fn client_frame_types(doc: &Value) -> BTreeSet<String> {
     let variants = doc["components"]["schemas"]["ClientFrame"]["oneOf"].as_array().expect("ClientFrame is a oneOf");
@@ -857,9 +860,20 @@ async fn every_socket_frame_answers_every_caller_class_as_its_row_says() {
                         if next["type"] == "error" && next["ref"] == reference.as_str() {
                             break next;
                         }
+                        if next.to_string().contains(AFTER) {
+                            failures.push(format!("as {caller}, a conversation they are not in reached them: {next}"));
+                        }
                     };
                     if answer["code"] != code {
                         failures.push(format!("{kind} as {caller}: expected {code}, got {answer}"));
+                    }
+                    // What the conversation says next must not reach someone outside it, whose socket was open
+                    // (for a removed member, open since before the removal).
+                    if let Caller::Person(_, Standing::Outsider | Standing::Removed) = caller {
+                        let path = format!("/api/v1/conversations/{}/messages", scene.conversation.unwrap());
+                        let body = json!({"client_msg_id": Uuid::now_v7().to_string(), "body": AFTER});
+                        let (status, body) = server.post(&path, school.host.token(), &body).await;
+                        assert_eq!(status, StatusCode::CREATED, "{body}");
                     }
                 }
             }
@@ -896,11 +910,14 @@ async fn every_socket_frame_answers_every_caller_class_as_its_row_says() {
             other => failures.push(format!("{kind} as {caller}: expected {evidence} to follow, got {other:?}")),
         }
     }
-    // And no admitted frame was refused.
+    // And no admitted frame was refused, nor did anything of the conversations they are not in reach anyone.
     for (caller, socket) in sockets.iter_mut() {
         while let Some(frame) = socket.next_frame_within(Duration::from_millis(200)).await {
             if frame["type"] == "error" {
                 failures.push(format!("as {caller}, an admitted frame was refused: {frame}"));
+            }
+            if frame.to_string().contains(AFTER) {
+                failures.push(format!("as {caller}, a conversation they are not in reached them: {frame}"));
             }
         }
     }
