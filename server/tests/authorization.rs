@@ -286,7 +286,12 @@ fn expected(rule: Rule, caller: Caller) -> Expect {
 /// Whether an answer is what was expected.
 fn meets(expect: Expect, status: StatusCode, body: &Value) -> bool {
     match expect {
-        Expect::Refused(want, code) => status == want && error_code(body) == code,
+        // The contract's envelope: `{"error": {"code", "message"}}`.
+        Expect::Refused(want, code) => {
+            status == want
+                && error_code(body) == code
+                && body["error"]["message"].as_str().is_some_and(|message| !message.is_empty())
+        }
         Expect::Allowed => {
             let refused_as_caller = status == StatusCode::FORBIDDEN
                 && matches!(error_code(body), "forbidden" | "account_deactivated" | "unauthenticated");
