@@ -1,5 +1,5 @@
 //! `hallway-loadgen`: load scenarios against a running Hallway server, each stopping by itself and printing
-//! one JSON line of results. Users, groups and tokens come from `hallway-server bench-seed --tokens-out`.
+//! one JSON line of results. Users, groups and tokens come from `hallway-bench-seed --tokens-out`.
 //! It talks only to the address it is given (loopback in every documented run).
 
 mod client;
@@ -18,7 +18,7 @@ pub struct Cli {
     /// The server (host:port).
     #[arg(long, default_value = "127.0.0.1:8080", global = true)]
     pub server: SocketAddr,
-    /// The file `hallway-server bench-seed --tokens-out` wrote.
+    /// The file `hallway-bench-seed --tokens-out` wrote.
     #[arg(long, default_value = "bench-tokens.json", global = true)]
     pub tokens: PathBuf,
     /// The server's process id, to read its memory from /proc (found by name when absent).
@@ -85,7 +85,7 @@ pub enum Scenario {
         requests: usize,
         #[arg(long, default_value_t = 200)]
         concurrency: usize,
-        /// The password `bench-seed --password` gave everyone.
+        /// The password `hallway-bench-seed --password` gave everyone.
         #[arg(long)]
         password: String,
     },

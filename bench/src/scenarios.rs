@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
-use hallway_server::bench_seed::{SeedOutput, SeededGroup};
+use hallway_loadgen::seed::{SeedOutput, SeededGroup};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
@@ -493,7 +493,8 @@ async fn pingpong(cli: &Cli, seed: &SeedOutput, pairs: usize, round_trips: usize
 
 /// Latency of the two reads a phone does most: the conversation list and a page of older messages.
 async fn history(cli: &Cli, seed: &SeedOutput, requests: usize, concurrency: usize) -> anyhow::Result<Value> {
-    let history = seed.history.as_ref().context("the seed has no history: run bench-seed with --history-messages")?;
+    let history =
+        seed.history.as_ref().context("the seed has no history: run hallway-bench-seed with --history-messages")?;
     let token = seed.users[history.reader].token.clone();
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let base = format!("http://{}/api/v1", cli.server);

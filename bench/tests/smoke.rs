@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hallway_server::bench_seed::{SeedPlan, seed};
+use hallway_loadgen::seed::{SeedPlan, seed};
 use hallway_test_support::TestServer;
 use serde_json::Value;
 

@@ -3,7 +3,6 @@
 pub mod announcements;
 pub mod auth;
 pub mod backup;
-pub mod bench_seed;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -33,8 +33,6 @@ enum Command {
     Backup(BackupArgs),
     /// Restore a backup into this data dir (and its database), which must be empty unless --force.
     Restore(RestoreArgs),
-    /// Fill the database for the load generator (users, groups, history) and write ready tokens to a file.
-    BenchSeed(BenchSeedArgs),
 }
 
 #[derive(Args)]
@@ -53,33 +51,6 @@ struct RestoreArgs {
     /// Replace a database that holds people, and the data dir's uploaded files and token secret.
     #[arg(long)]
     force: bool,
-    #[command(flatten)]
-    database: DatabaseArgs,
-}
-
-#[derive(Args)]
-struct BenchSeedArgs {
-    /// How many users to create (each gets a session and an access token).
-    #[arg(long, default_value_t = 1000)]
-    users: usize,
-    /// How many groups to create.
-    #[arg(long, default_value_t = 10)]
-    groups: usize,
-    /// Members per group (taken round-robin from the users).
-    #[arg(long, default_value_t = 10)]
-    members: usize,
-    /// Messages in one extra conversation between the first two users, for the history scenario.
-    #[arg(long, default_value_t = 0)]
-    history_messages: i64,
-    /// How long the minted access tokens live, in seconds.
-    #[arg(long, default_value_t = 12 * 3600)]
-    token_ttl_secs: u64,
-    /// A password every seeded user gets (hashed once), for the sign-in scenario; none when absent.
-    #[arg(long)]
-    password: Option<String>,
-    /// Where to write the users, groups and tokens (JSON).
-    #[arg(long)]
-    tokens_out: PathBuf,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -117,7 +88,6 @@ async fn main() -> ExitCode {
         Command::CreateAdmin(args) => create_admin(args).await,
         Command::Backup(args) => backup(args).await,
         Command::Restore(args) => restore(args).await,
-        Command::BenchSeed(args) => bench_seed(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -241,37 +211,4 @@ fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-}
-
-async fn bench_seed(args: BenchSeedArgs) -> anyhow::Result<()> {
-    let config = Config::from_common(args.database.data_dir, args.database.common);
-    let secret = hallway_server::auth::tokens::load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
-    let keys = hallway_server::auth::tokens::Keys::from_secret(&secret);
-    let database = Database::open(&config).await?;
-    let plan = hallway_server::bench_seed::SeedPlan {
-        users: args.users,
-        groups: args.groups,
-        members_per_group: args.members,
-        history_messages: args.history_messages,
-        token_ttl: std::time::Duration::from_secs(args.token_ttl_secs),
-        password_hash: match args.password {
-            Some(password) => Some(password::hash(NewPassword::parse(&password)?).await?),
-            None => None,
-        },
-    };
-    let started = std::time::Instant::now();
-    let result = hallway_server::bench_seed::seed(&database.pool, &keys, &plan).await;
-    database.close().await;
-    let output = result?;
-    std::fs::write(&args.tokens_out, serde_json::to_vec(&output)?)
-        .with_context(|| format!("writing {}", args.tokens_out.display()))?;
-    println!(
-        "seeded {} users, {} groups, {} history messages in {:.1} s; tokens in {}",
-        output.users.len(),
-        output.groups.len(),
-        output.history.as_ref().map_or(0, |h| h.messages),
-        started.elapsed().as_secs_f64(),
-        args.tokens_out.display()
-    );
-    Ok(())
 }

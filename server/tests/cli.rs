@@ -161,6 +161,14 @@ async fn create_admin_refuses_a_username_taken_in_any_case() {
     assert_eq!(count(&pool, "SELECT count(*) FROM audit_log").await, 1, "the refused attempt left no audit entry");
 }
 
+#[actix_web::test]
+async fn the_server_binary_has_no_bench_seed_command() {
+    // Minting tokens with the server's secret belongs to the bench crate's `hallway-bench-seed` only.
+    let out = run("postgres://127.0.0.1:1/unused", &["bench-seed", "--tokens-out", "tokens.json"], "").await;
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("unrecognized subcommand 'bench-seed'"), "{}", out.stderr);
+}
+
 /// Every row the demo school consists of, as JSON text, leaving out what a re-seed may touch (password
 /// hashes and the `updated_at` that records their reset).
 async fn demo_snapshot(pool: &PgPool) -> Vec<String> {

@@ -136,6 +136,15 @@ async fn an_export_holds_every_message_in_order_with_edits_deletions_and_attachm
     let (status, default) = server.get(&export, admin.token()).await;
     assert_eq!((status, default["messages"].as_array().map(Vec::len)), (StatusCode::OK, Some(4)));
 
+    // Text people chose, full of HTML's special characters: a display name and a group's name.
+    let user = format!("/api/v1/admin/users/{}", parent.id);
+    let hostile_name = json!({"display_name": r#"Mei "M" O'Brien <&>"#});
+    assert_eq!(server.patch(&user, admin.token(), &hostile_name).await.0, StatusCode::OK);
+    let rename = json!({"name": "4B <script>alert(1)</script>"});
+    let (status, renamed) =
+        server.patch(&format!("/api/v1/conversations/{conversation}"), teacher.token(), &rename).await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+
     let response =
         server.client.get(server.url(&format!("{export}?format=html"))).bearer_auth(&admin.token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -143,10 +152,16 @@ async fn an_export_holds_every_message_in_order_with_edits_deletions_and_attachm
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let html = response.text().await.unwrap();
     assert!(!html.contains("<script"), "{html}");
-    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more"), "{html}");
-    assert!(html.contains("permission &lt;form&gt;.pdf"));
+    assert!(html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; more"), "{html}");
+    assert!(html.contains("permission &#60;form&#62;.pdf"));
+    let escaped_name = "Mei &#34;M&#34; O&#39;Brien &#60;&#38;&#62;";
+    assert_eq!(html.matches(escaped_name).count(), 3, "in the members and beside both of her messages: {html}");
+    assert!(!html.contains("O'Brien") && !html.contains("<&>"), "{html}");
+    let title = "Conversation \u{201c}4B &#60;script&#62;alert(1)&#60;/script&#62;\u{201d}";
+    assert!(html.contains(&format!("<title>{title}</title>")) && html.contains(&format!("<h1>{title}</h1>")), "{html}");
     let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle} is missing"));
-    assert!(at("Trip on Thursday") < at("&lt;script&gt;") && at("&lt;script&gt;") < at("The form"));
+    let second = at("&#60;script&#62;alert(&#39;x&#39;)");
+    assert!(at("Trip on Thursday") < second && second < at("The form"));
     assert!(html.contains("Trip on Friday"), "the earlier version is in the record");
 
     assert_eq!(audit_count(&server, "conversation.export", &format!("conversation:{conversation}")).await, 3);

@@ -1,12 +1,11 @@
 //! The school's record of one conversation: every message in seq order with its sender, times, earlier
 //! versions, deletion and attachments, as JSON or as a printable, self-contained HTML page.
 //!
-//! Everything in the page that came from a person (names, message text, file names) is HTML-escaped: it is
-//! user input, and an export is opened by an admin in a browser.
+//! The page comes from an askama template, which HTML-escapes every value: names, message text and file names
+//! are user input, and an export is opened by an admin in a browser.
 
-use std::fmt::Write as _;
-
-use hallway_protocol::safety::{ConversationExport, ExportedMessage};
+use askama::Template;
+use hallway_protocol::safety::ConversationExport;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -43,151 +42,130 @@ pub async fn gather(
     }))
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// The printable page: `server/templates/export.html`, rendered by askama, which escapes every value.
+#[derive(Template)]
+#[template(path = "export.html")]
+struct ExportPage<'a> {
+    export: &'a ConversationExport,
+}
+
+impl ExportPage<'_> {
+    fn title(&self) -> String {
+        match &self.export.name {
+            Some(name) => format!("Conversation \u{201c}{name}\u{201d}"),
+            None => "Direct conversation".to_owned(),
         }
     }
-    out
-}
 
-fn time(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
+    fn time(&self, at: &OffsetDateTime) -> String {
+        at.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
+    }
 }
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111}\
-h1{font-size:1.4em}table{border-collapse:collapse;width:100%}\
-th,td{border:1px solid #999;padding:.3em .5em;vertical-align:top;text-align:left}\
-.body{white-space:pre-wrap;overflow-wrap:anywhere}.deleted{color:#777;font-style:italic}\
-.edits{color:#444;font-size:.9em;margin:.3em 0 0 1em}.meta{color:#444}\
-@media print{body{margin:0}tr{break-inside:avoid}}";
 
 /// A printable page holding the whole record, with no scripts and nothing loaded from elsewhere.
-pub fn to_html(export: &ConversationExport) -> String {
-    let title = match &export.name {
-        Some(name) => format!("Conversation \u{201c}{}\u{201d}", escape(name)),
-        None => "Direct conversation".to_owned(),
-    };
-    let members: Vec<String> = export
-        .members
-        .iter()
-        .map(|m| format!("{} (@{}, {})", escape(&m.display_name), escape(&m.username), m.role.as_str()))
-        .collect();
-    let mut page = String::new();
-    // Writing into a String cannot fail.
-    let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-         <title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n\
-         <p class=\"meta\">Conversation {id} ({kind}), created {created}.<br>Members: {members}.<br>\
-         Exported {exported} by {by}. {count} messages.</p>\n\
-         <table><thead><tr><th>#</th><th>Sent</th><th>From</th><th>Message</th><th>Attachments</th></tr></thead>\
-         <tbody>\n",
-        id = export.conversation_id,
-        kind = export.kind.as_str(),
-        created = time(export.created_at),
-        members = members.join(", "),
-        exported = time(export.exported_at),
-        by = export.exported_by,
-        count = export.messages.len(),
-    );
-    for message in &export.messages {
-        message_row(&mut page, message);
-    }
-    page.push_str("</tbody></table>\n</body></html>\n");
-    page
-}
-
-fn message_row(page: &mut String, message: &ExportedMessage) {
-    let body = if message.deleted {
-        let when = message.deleted_at.map(time).unwrap_or_default();
-        format!("<div class=\"deleted\">deleted {when}</div>")
-    } else {
-        format!("<div class=\"body\">{}</div>", escape(&message.body))
-    };
-    let mut edits = String::new();
-    if let Some(edited_at) = message.edited_at {
-        let _ = write!(edits, "<div class=\"edits\">edited {}</div>", time(edited_at));
-    }
-    for edit in &message.edits {
-        let _ = write!(
-            edits,
-            "<div class=\"edits\">earlier version, replaced {}: <span class=\"body\">{}</span></div>",
-            time(edit.replaced_at),
-            escape(&edit.body)
-        );
-    }
-    let attachments: Vec<String> = message
-        .attachments
-        .iter()
-        .map(|a| format!("{} ({}, {} bytes)", escape(&a.file_name), escape(&a.mime_type), a.size_bytes))
-        .collect();
-    let _ = writeln!(
-        page,
-        "<tr><td>{seq}</td><td>{sent}</td><td>{name} (@{username})</td><td>{body}{edits}</td><td>{attachments}</td></tr>",
-        seq = message.seq,
-        sent = time(message.created_at),
-        name = escape(&message.sender_name),
-        username = escape(&message.sender_username),
-        attachments = attachments.join("<br>"),
-    );
+pub fn to_html(export: &ConversationExport) -> Result<String, askama::Error> {
+    ExportPage { export }.render()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hallway_protocol::ConversationKind;
-    use hallway_protocol::safety::{ExportedAttachment, ExportedEdit};
+    use hallway_protocol::safety::{ExportedAttachment, ExportedEdit, ExportedMessage};
+    use hallway_protocol::{ConversationKind, Role, User};
+
+    const AT: &str = "1970-01-01T00:00:00Z";
+
+    fn member(display_name: &str, username: &str, role: Role) -> User {
+        User { id: Uuid::nil(), username: username.into(), display_name: display_name.into(), role, avatar_url: None }
+    }
+
+    fn message(seq: i64, sender_name: &str, body: &str) -> ExportedMessage {
+        ExportedMessage {
+            id: Uuid::nil(),
+            seq,
+            sender_id: Uuid::nil(),
+            sender_name: sender_name.into(),
+            sender_username: "u".into(),
+            body: body.into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            edited_at: None,
+            deleted: false,
+            deleted_at: None,
+            edits: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+
+    fn attachment(file_name: &str, size_bytes: i64) -> ExportedAttachment {
+        ExportedAttachment { id: Uuid::nil(), file_name: file_name.into(), mime_type: "image/png".into(), size_bytes }
+    }
+
+    fn export(name: Option<&str>, members: Vec<User>, messages: Vec<ExportedMessage>) -> ConversationExport {
+        ConversationExport {
+            conversation_id: Uuid::nil(),
+            kind: ConversationKind::Group,
+            name: name.map(str::to_owned),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            members,
+            exported_at: OffsetDateTime::UNIX_EPOCH,
+            exported_by: Uuid::nil(),
+            messages,
+        }
+    }
 
     #[test]
     fn everything_from_people_is_escaped() {
-        assert_eq!(
-            escape(r#"<script>alert("x" & 'y')</script>"#),
-            "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
-        );
-        let at = OffsetDateTime::UNIX_EPOCH;
-        let export = ConversationExport {
-            conversation_id: Uuid::nil(),
-            kind: ConversationKind::Group,
-            name: Some("<b>4B</b>".into()),
-            created_at: at,
-            members: Vec::new(),
-            exported_at: at,
-            exported_by: Uuid::nil(),
-            messages: vec![ExportedMessage {
-                id: Uuid::nil(),
-                seq: 1,
-                sender_id: Uuid::nil(),
-                sender_name: "<img src=x onerror=alert(1)>".into(),
-                sender_username: "u".into(),
-                body: "<script>alert(1)</script>".into(),
-                created_at: at,
-                edited_at: Some(at),
-                deleted: false,
-                deleted_at: None,
-                edits: vec![ExportedEdit { body: "<i>old</i>".into(), replaced_at: at }],
-                attachments: vec![ExportedAttachment {
-                    id: Uuid::nil(),
-                    file_name: "<x>.png".into(),
-                    mime_type: "image/png".into(),
-                    size_bytes: 3,
-                }],
-            }],
-        };
-        let html = to_html(&export);
-        for raw in ["<script", "<img", "<b>", "<i>", "<x>"] {
+        let mut hostile = message(1, "<img src=x onerror=alert(1)>", "<script>alert(1)</script>");
+        hostile.edited_at = Some(OffsetDateTime::UNIX_EPOCH);
+        hostile.edits = vec![ExportedEdit { body: "<i>old</i>".into(), replaced_at: OffsetDateTime::UNIX_EPOCH }];
+        hostile.attachments = vec![attachment("<x>.png", 3)];
+        let members = vec![member(r#"O'Brien & "Sons" <x>"#, "obrien", Role::Parent)];
+        let html = to_html(&export(Some("<b>4B</b>"), members, vec![hostile])).unwrap();
+
+        for raw in ["<script", "<img", "<b>", "<i>", "<x>", "O'Brien", r#""Sons""#, "& \""] {
             assert!(!html.contains(raw), "{raw} is not escaped in {html}");
         }
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(html.contains("&lt;x&gt;.png (image/png, 3 bytes)"));
+        assert!(html.contains("<title>Conversation \u{201c}&#60;b&#62;4B&#60;/b&#62;\u{201d}</title>"), "{html}");
+        assert!(html.contains("Members: O&#39;Brien &#38; &#34;Sons&#34; &#60;x&#62; (@obrien, parent)."), "{html}");
+        let row = format!(
+            "<tr><td>1</td><td>{AT}</td><td>&#60;img src=x onerror=alert(1)&#62; (@u)</td><td>\
+             <div class=\"body\">&#60;script&#62;alert(1)&#60;/script&#62;</div><div class=\"edits\">edited {AT}</div>\
+             <div class=\"edits\">earlier version, replaced {AT}: <span class=\"body\">&#60;i&#62;old&#60;/i&#62;</span></div>\
+             </td><td>&#60;x&#62;.png (image/png, 3 bytes)</td></tr>"
+        );
+        assert!(html.contains(&row), "{html}");
+    }
+
+    #[test]
+    fn the_page_shows_members_deletions_and_attachments_in_seq_order() {
+        let mut deleted = message(2, "Mei", "");
+        deleted.deleted = true;
+        deleted.deleted_at = Some(OffsetDateTime::UNIX_EPOCH);
+        let mut with_files = message(3, "Ms. Rivera", "Two forms\nattached");
+        with_files.attachments = vec![attachment("a.png", 1), attachment("b.png", 2)];
+        let members = vec![member("Ms. Rivera", "rivera", Role::Teacher), member("Mei", "mei", Role::Parent)];
+        let html = to_html(&export(None, members, vec![message(1, "Mei", "Hello"), deleted, with_files])).unwrap();
+
+        assert!(html.contains("<title>Direct conversation</title>") && html.contains("<h1>Direct conversation</h1>"));
+        let meta = format!(
+            "Conversation {} (group), created {AT}.<br>Members: Ms. Rivera (@rivera, teacher), Mei (@mei, parent).\
+             <br>Exported {AT} by {}. 3 messages.</p>",
+            Uuid::nil(),
+            Uuid::nil()
+        );
+        assert!(html.contains(&meta), "{html}");
+        assert!(html.contains("<td><div class=\"deleted\">deleted 1970-01-01T00:00:00Z</div></td><td></td></tr>"));
+        assert!(html.contains(
+            "<div class=\"body\">Two forms\nattached</div></td><td>a.png (image/png, 1 bytes)<br>\
+             b.png (image/png, 2 bytes)</td></tr>"
+        ));
+        let rows: Vec<usize> = ["<tr><td>1</td>", "<tr><td>2</td>", "<tr><td>3</td>"]
+            .iter()
+            .map(|row| html.find(row).unwrap_or_else(|| panic!("{row} is missing from {html}")))
+            .collect();
+        assert!(rows.is_sorted(), "rows in seq order");
+        assert_eq!(html.matches("<tr>").count(), 4, "a header row and one row per message");
+        let empty = to_html(&export(Some("Empty"), Vec::new(), Vec::new())).unwrap();
+        assert!(empty.contains("Members: none.<br>") && empty.contains("0 messages."), "{empty}");
     }
 }

@@ -120,6 +120,13 @@ pub async fn export_conversation(
         Format::Json => ("json", "json"),
         Format::Html => ("html", "html"),
     };
+    // Rendered before the audit, so that an export is recorded only when there is one to send.
+    let html = match format {
+        Format::Json => None,
+        Format::Html => Some(
+            export::to_html(&record).map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering an export: {e}")))?,
+        ),
+    };
     let details = json!({"format": format_name, "messages": record.messages.len()});
     audit(&state, &admin, &req, "conversation.export", format!("conversation:{conversation_id}"), details).await?;
     let disposition = format!("attachment; filename=\"conversation-{conversation_id}.{extension}\"");
@@ -128,11 +135,11 @@ pub async fn export_conversation(
         .insert_header((header::CONTENT_DISPOSITION, disposition))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "no-store"));
-    Ok(match format {
-        Format::Json => response.json(record),
-        Format::Html => response
+    Ok(match html {
+        None => response.json(record),
+        Some(html) => response
             .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"))
             .content_type("text/html; charset=utf-8")
-            .body(export::to_html(&record)),
+            .body(html),
     })
 }

@@ -1,6 +1,10 @@
-//! `hallway-server bench-seed`: fills a database for the load generator quickly (batched `UNNEST` inserts,
+//! What `hallway-bench-seed` does: fills a database for the load generator quickly (batched `UNNEST` inserts,
 //! not one HTTP call per user) and mints access tokens with the server's own secret, so that a run measures
 //! the messaging, not 50,000 argon2 sign-ins. The tokens file is what `hallway-loadgen` reads.
+//!
+//! Minting tokens with the server's secret is a skeleton key, so it lives here, in the bench crate, and never
+//! in the `hallway-server` binary; and it fills only a database with nobody in it (checked under a lock, in
+//! the same transaction as the inserts), so it cannot hand out tokens, or add people, to a real school.
 
 use std::time::Duration;
 
@@ -9,7 +13,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::tokens::Keys;
+use hallway_server::auth::tokens::Keys;
 
 /// Rows sent per statement: large enough to amortise round trips, small enough for PostgreSQL's limits.
 const CHUNK: usize = 10_000;
@@ -61,10 +65,21 @@ pub struct SeededHistory {
     pub messages: i64,
 }
 
-/// Creates the users, their sessions, the groups and the history, and mints one token per user.
+/// Creates the users, their sessions, the groups and the history, and mints one token per user; all in one
+/// transaction, and only when the database holds nobody (else nothing is written and the error says why).
 pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<SeedOutput> {
     anyhow::ensure!(plan.users >= 2, "at least two users");
     anyhow::ensure!(plan.members_per_group <= plan.users, "a group cannot have more members than there are users");
+    let mut tx = db.begin().await?;
+    // EXCLUSIVE: others may still read, but nobody can add a person between the check and the inserts.
+    sqlx::query("LOCK TABLE users IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+    let people: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *tx).await?;
+    anyhow::ensure!(
+        people == 0,
+        "refusing to seed a database that holds people ({people} users): the bench seed mints tokens with the \
+         server's secret, so it fills only a database with nobody in it; give it a fresh data dir or \
+         DATABASE_URL"
+    );
     let run = &Uuid::now_v7().simple().to_string()[20..];
     let user_ids: Vec<Uuid> = (0..plan.users).map(|_| Uuid::now_v7()).collect();
     let session_ids: Vec<Uuid> = (0..plan.users).map(|_| Uuid::now_v7()).collect();
@@ -79,13 +94,13 @@ pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<S
         .bind(ids)
         .bind(names)
         .bind(plan.password_hash.as_deref())
-        .bind(names.iter().map(|n| crate::usernames::skeleton(n)).collect::<Vec<_>>())
-        .execute(db)
+        .bind(names.iter().map(|n| hallway_server::usernames::skeleton(n)).collect::<Vec<_>>())
+        .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO sessions (id, user_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[])")
             .bind(&session_ids[start..start + ids.len()])
             .bind(ids)
-            .execute(db)
+            .execute(&mut *tx)
             .await?;
     }
 
@@ -111,7 +126,7 @@ pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<S
         )
         .bind(&ids)
         .bind(&creators)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
     }
     for start in (0..member_users.len()).step_by(CHUNK) {
@@ -123,12 +138,22 @@ pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<S
         .bind(&member_conversations[start..end])
         .bind(&member_users[start..end])
         .bind(&member_roles[start..end])
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
     }
 
-    let history =
-        if plan.history_messages > 0 { Some(seed_history(db, &user_ids, plan.history_messages).await?) } else { None };
+    let history = if plan.history_messages > 0 {
+        Some(seed_history(&mut tx, &user_ids, plan.history_messages).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    if history.is_some() {
+        // What autovacuum would do soon after a real school's day: statistics for the planner, and the
+        // visibility map that lets counts use index-only scans. Without it a run would measure a table nobody
+        // vacuumed. (VACUUM cannot run inside the transaction.)
+        sqlx::query("VACUUM (ANALYZE) messages").execute(db).await?;
+    }
 
     let now = OffsetDateTime::now_utc();
     let users = user_ids
@@ -144,13 +169,12 @@ pub async fn seed(db: &PgPool, keys: &Keys, plan: &SeedPlan) -> anyhow::Result<S
     Ok(SeedOutput { users, groups, history })
 }
 
-/// A two-person conversation between users 0 and 1 holding `count` messages, written by one statement.
 /// How many of the history's messages its reader has not read yet.
 const HISTORY_UNREAD: i64 = 25;
 
-async fn seed_history(db: &PgPool, user_ids: &[Uuid], count: i64) -> anyhow::Result<SeededHistory> {
+/// A two-person conversation between users 0 and 1 holding `count` messages, written by one statement.
+async fn seed_history(tx: &mut sqlx::PgConnection, user_ids: &[Uuid], count: i64) -> anyhow::Result<SeededHistory> {
     let id = Uuid::now_v7();
-    let mut tx = db.begin().await?;
     sqlx::query("INSERT INTO conversations (id, kind, name, created_by) VALUES ($1, 'group', 'History', $2)")
         .bind(id)
         .bind(user_ids[0])
@@ -189,9 +213,5 @@ async fn seed_history(db: &PgPool, user_ids: &[Uuid], count: i64) -> anyhow::Res
         .bind(HISTORY_UNREAD)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    // What autovacuum would do soon after a real school's day: statistics for the planner, and the visibility
-    // map that lets counts use index-only scans. Without it a run would measure a table nobody vacuumed.
-    sqlx::query("VACUUM (ANALYZE) messages").execute(db).await?;
     Ok(SeededHistory { conversation_id: id, reader: 1, messages: count })
 }
