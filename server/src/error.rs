@@ -27,6 +27,9 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// What a client refused during shutdown is told to wait before retrying (on another server, or this one restarted).
+const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
+
 /// What handlers return.
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -69,6 +72,15 @@ impl ApiError {
         }
     }
 
+    /// `unavailable` while the server shuts down: the client reconnects (to another server, if there is one).
+    pub fn shutting_down() -> ApiError {
+        ApiError::Client {
+            code: ErrorCode::Unavailable,
+            message: "the server is shutting down: reconnect and retry".to_owned(),
+            retry_after_ms: Some(SHUTDOWN_RETRY_AFTER_MS),
+        }
+    }
+
     /// The sentence a client sees: the client error's own, or an opaque one for server faults.
     pub fn public_message(&self) -> String {
         match self {
@@ -92,7 +104,8 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Client { code, .. } => *code,
-            ApiError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            // The pool closed: the server is stopping (the group-commit writer refuses new messages then).
+            ApiError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => ErrorCode::Unavailable,
             ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
