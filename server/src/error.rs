@@ -104,8 +104,7 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Client { code, .. } => *code,
-            // The pool closed: the server is stopping (the group-commit writer refuses new messages then).
-            ApiError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => ErrorCode::Unavailable,
+            ApiError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
             ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
