@@ -18,7 +18,7 @@ use crate::auth::tokens::{Keys, load_or_create_secret};
 use crate::config::{Config, TlsFiles};
 use crate::error::ApiError;
 use crate::http;
-use crate::lifecycle::{Background, STOP_GRACE};
+use crate::lifecycle::{Background, SOCKETS_GRACE, STOP_GRACE};
 use crate::media;
 use crate::metrics::Metrics;
 use crate::notify::Push;
@@ -178,7 +178,8 @@ impl Application {
         let Application { server, metrics, background, .. } = self;
         let handle = server.handle();
         let metrics = metrics.map(|(metrics, _)| (metrics.handle(), actix_rt::spawn(metrics)));
-        let mut server = std::pin::pin!(server);
+        // Spawned: the server's future carries out the handle's commands (pause, stop) while this one waits.
+        let mut server = actix_rt::spawn(server);
         let mut served = None;
         tokio::select! {
             result = &mut server => served = Some(result),
@@ -189,13 +190,16 @@ impl Application {
         let served = match served {
             Some(result) => result,
             None => {
-                // The accept loop stops at once; the workers keep serving the open connections until they close.
-                let stopping = handle.stop(true);
-                background.going_away().cancel();
-                let (result, ()) = tokio::join!(server, stopping);
-                result
+                handle.pause().await;
+                if !background.close_sockets(SOCKETS_GRACE).await {
+                    tracing::warn!(grace_secs = SOCKETS_GRACE.as_secs(), "some sockets did not close in time");
+                }
+                // The workers finish the requests in flight and close idle connections (at most 10 s).
+                handle.stop(true).await;
+                server.await
             }
         };
+        let served = served.unwrap_or_else(|err| Err(std::io::Error::other(err)));
         if let Some((metrics, task)) = metrics {
             metrics.stop(true).await;
             let _ = task.await;

@@ -20,6 +20,7 @@ use hallway_protocol::messages::SendMessageRequest;
 use hallway_protocol::validate::Emoji;
 use hallway_protocol::ws::{ClientFrame, ServerFrame};
 use hallway_protocol::{ErrorCode, User};
+use tokio_util::task::task_tracker::TaskTrackerToken;
 use uuid::Uuid;
 
 use super::conversation::{ApplyChange, Change, Origin, SendMessage, SetTyping, SocketClosed};
@@ -71,6 +72,8 @@ pub struct WsSession {
     going_away: bool,
     /// The 1001 close was asked of the user actor (once).
     close_requested: bool,
+    /// Held while the socket is open: the server waits for every one before it stops its HTTP workers.
+    _open: TaskTrackerToken,
 }
 
 impl WsSession {
@@ -80,6 +83,7 @@ impl WsSession {
         let per_sec = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
         let sends = Quota::per_second(per_sec(limits.sends_per_sec)).allow_burst(per_sec(limits.send_burst));
         let typing = Quota::per_second(per_sec(limits.typing_per_sec)).allow_burst(per_sec(TYPING_BURST));
+        let open = realtime.background().open_socket();
         WsSession {
             conn_id: Uuid::now_v7(),
             user: user_row.to_wire(),
@@ -98,6 +102,7 @@ impl WsSession {
             in_flight: 0,
             going_away: false,
             close_requested: false,
+            _open: open,
         }
     }
 
