@@ -175,7 +175,9 @@ impl Application {
     /// (at most 10 s); then the background tasks store what is queued and end (at most `STOP_GRACE`). The
     /// caller closes the pool and the cluster after this returns.
     pub async fn run(self) -> std::io::Result<()> {
-        let Application { server, metrics, background, .. } = self;
+        // `state` is held to the end, as before: the last copy of the application's state is then dropped here,
+        // not on an HTTP worker's thread while its runtime shuts down.
+        let Application { server, metrics, background, state, .. } = self;
         let handle = server.handle();
         let metrics = metrics.map(|(metrics, _)| (metrics.handle(), actix_rt::spawn(metrics)));
         // Spawned: the server's future carries out the handle's commands (pause, stop) while this one waits.
@@ -208,6 +210,7 @@ impl Application {
         if !background.stop(STOP_GRACE).await {
             tracing::warn!(grace_secs = STOP_GRACE.as_secs(), "some background tasks did not stop in time");
         }
+        drop(state);
         served
     }
 }
