@@ -175,8 +175,7 @@ impl Application {
     /// (at most 10 s); then the background tasks store what is queued and end (at most `STOP_GRACE`). The
     /// caller closes the pool and the cluster after this returns.
     pub async fn run(self) -> std::io::Result<()> {
-        // `state` is held to the end, as before: the last copy of the application's state is then dropped here,
-        // not on an HTTP worker's thread while its runtime shuts down.
+        // `state` is held until the end, as before: the application's last copy is dropped here, after the stop.
         let Application { server, metrics, background, state, .. } = self;
         let handle = server.handle();
         let metrics = metrics.map(|(metrics, _)| (metrics.handle(), actix_rt::spawn(metrics)));
