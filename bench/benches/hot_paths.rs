@@ -98,7 +98,9 @@ fn fan_out(c: &mut Criterion) {
         let keys = std::sync::Arc::new(hallway_server::auth::tokens::Keys::from_secret(b"bench"));
         let metrics = hallway_server::metrics::Metrics::new().expect("registering the metrics");
         let notifier = hallway_server::notify::Notifier::without_providers(db.clone());
-        let realtime = Realtime::start(db, keys, RealtimeLimits::default(), Default::default(), metrics, notifier);
+        let background = hallway_server::lifecycle::Background::new();
+        let realtime =
+            Realtime::start(db, keys, RealtimeLimits::default(), Default::default(), metrics, notifier, &background);
         let mut users = Vec::with_capacity(SESSIONS);
         for _ in 0..SESSIONS {
             let user = Uuid::now_v7();

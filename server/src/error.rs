@@ -27,6 +27,9 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// What a client refused during shutdown is told to wait before retrying (on another server, or this one restarted).
+const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
+
 /// What handlers return.
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -66,6 +69,15 @@ impl ApiError {
             code: ErrorCode::Unavailable,
             message: "the database is restarting: retry shortly".to_owned(),
             retry_after_ms: Some(crate::store::supervisor::RETRY_AFTER.as_millis() as u64),
+        }
+    }
+
+    /// `unavailable` while the server shuts down: the client reconnects (to another server, if there is one).
+    pub fn shutting_down() -> ApiError {
+        ApiError::Client {
+            code: ErrorCode::Unavailable,
+            message: "the server is shutting down: reconnect and retry".to_owned(),
+            retry_after_ms: Some(SHUTDOWN_RETRY_AFTER_MS),
         }
     }
 

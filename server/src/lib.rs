@@ -8,6 +8,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod letters;
+pub mod lifecycle;
 pub mod media;
 pub mod messaging;
 pub mod metrics;

@@ -107,9 +107,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             demo::seed(&database.pool).await?;
         }
         let app = Application::build(config, database.pool.clone()).await?;
-        database.supervise(app.state().database.clone());
-        hallway_server::safety::retention::spawn_daily(database.pool.clone());
-        hallway_server::sync::spawn_pruning(database.pool.clone());
+        database.supervise(app.state().database.clone(), app.background());
+        hallway_server::safety::retention::spawn_daily(database.pool.clone(), app.background());
+        hallway_server::sync::spawn_pruning(database.pool.clone(), app.background());
         let url = format!("{scheme}://{}", app.local_addr());
         tracing::info!(%url, "Hallway is listening");
         if let Some(metrics) = app.metrics_addr() {
@@ -118,11 +118,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         if demo {
             println!("{}", demo::banner(&url));
         }
+        // Returns once the sockets are closed and the background tasks have stored what they held.
         app.run().await.context("serving")
     }
     .await;
-    tracing::info!("shutting down");
+    // Last, with nothing left that writes: the pool, then the embedded cluster (`lifecycle`).
+    tracing::info!("closing the database");
     database.close().await;
+    tracing::info!("stopped");
     result
 }
 

@@ -18,6 +18,7 @@ use crate::auth::tokens::{Keys, load_or_create_secret};
 use crate::config::{Config, TlsFiles};
 use crate::error::ApiError;
 use crate::http;
+use crate::lifecycle::{Background, SOCKETS_GRACE, STOP_GRACE};
 use crate::media;
 use crate::metrics::Metrics;
 use crate::notify::Push;
@@ -32,8 +33,8 @@ pub struct Application {
     /// The metrics listener, apart from the API's, when `metrics_bind` is set.
     metrics: Option<(Server, SocketAddr)>,
     state: AppState,
-    /// The push workers, stopped when the server stops.
-    push: Push,
+    /// Every background task (writers, notifier, push workers, periodic tasks), stopped in order by `run`.
+    background: Background,
 }
 
 impl Application {
@@ -54,7 +55,8 @@ impl Application {
         let policy = store::settings::get(&db, POLICY_SETTING).await?.unwrap_or_default();
         let policy = Arc::new(std::sync::RwLock::new(policy));
         let keys = Arc::new(Keys::from_secret(&secret));
-        let push = Push::start(&config, db.clone()).context("starting the push workers")?;
+        let background = Background::new();
+        let push = Push::start(&config, db.clone(), &background).context("starting the push workers")?;
         let realtime = Realtime::start(
             db.clone(),
             keys.clone(),
@@ -62,6 +64,7 @@ impl Application {
             policy.clone(),
             metrics.clone(),
             push.notifier.clone(),
+            &background,
         );
         realtime.set_banned_words(crate::safety::load_banned_words(&db).await?);
         let hash_workers = config
@@ -74,7 +77,8 @@ impl Application {
             .context("starting the password hashing pool")?;
         let state = AppState::new(config, db, keys, policy, realtime, push.vapid.clone(), Arc::new(passwords));
         let media = &state.config.media;
-        media::cleanup::spawn(state.db.clone(), state.media.clone(), media.unattached_max_age, media.cleanup_interval);
+        let (max_age, interval) = (media.unattached_max_age, media.cleanup_interval);
+        media::cleanup::spawn(state.db.clone(), state.media.clone(), max_age, interval, &background);
         let data = web::Data::new(state.clone());
         let database = state.database.clone();
         let counted = metrics.clone();
@@ -122,7 +126,9 @@ impl Application {
         // delays that acknowledgement by up to 40 ms: a chat's round trip paid it twice (issue 21). Set on
         // every accepted socket, plain or TLS (actix-http sets it before the TLS handshake).
         .tcp_nodelay(true)
-        .shutdown_timeout(10);
+        // `run` handles the signals, to close the sockets and stop the background tasks in order.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
         if let Some(workers) = workers {
             server = server.workers(workers.max(1));
         }
@@ -135,7 +141,7 @@ impl Application {
             Some(listener) => Some(metrics_server(listener, metrics, state.db.clone())?),
             None => None,
         };
-        Ok(Application { server, local_addr, metrics, state, push })
+        Ok(Application { server, local_addr, metrics, state, background })
     }
 
     /// The address the server listens on.
@@ -158,21 +164,69 @@ impl Application {
         &self.state
     }
 
-    /// Serves until stopped: SIGTERM (or the handle) finishes requests in flight first; SIGINT stops at once.
+    /// The server's background tasks: `main` starts the database supervisor and the periodic tasks under it, so
+    /// they stop before the pool closes and the cluster stops.
+    pub fn background(&self) -> &Background {
+        &self.background
+    }
+
+    /// Serves until SIGTERM or SIGINT, or until the handle stops it, then stops in order (`lifecycle`): no new
+    /// connections; every socket answers the frames it admitted and closes with 1001; requests in flight finish
+    /// (at most 10 s); then the background tasks store what is queued and end (at most `STOP_GRACE`). The
+    /// caller closes the pool and the cluster after this returns.
     pub async fn run(self) -> std::io::Result<()> {
-        let result = match self.metrics {
-            None => self.server.await,
-            Some((metrics, _)) => {
-                let metrics_handle = metrics.handle();
-                let metrics = actix_rt::spawn(metrics);
-                let served = self.server.await;
-                metrics_handle.stop(true).await;
-                let _ = metrics.await;
-                served
+        // `state` is held until the end, as before: the application's last copy is dropped here, after the stop.
+        let Application { server, metrics, background, state, .. } = self;
+        let handle = server.handle();
+        let metrics = metrics.map(|(metrics, _)| (metrics.handle(), actix_rt::spawn(metrics)));
+        // Spawned: the server's future carries out the handle's commands (pause, stop) while this one waits.
+        let mut server = actix_rt::spawn(server);
+        let mut served = None;
+        tokio::select! {
+            result = &mut server => served = Some(result),
+            signal = shutdown_signal() => {
+                tracing::info!(signal, "shutting down: accepting no more connections and closing the sockets");
+            }
+        }
+        let served = match served {
+            Some(result) => result,
+            None => {
+                handle.pause().await;
+                if !background.close_sockets(SOCKETS_GRACE).await {
+                    tracing::warn!(grace_secs = SOCKETS_GRACE.as_secs(), "some sockets did not close in time");
+                }
+                // The workers finish the requests in flight and close idle connections (at most 10 s).
+                handle.stop(true).await;
+                server.await
             }
         };
-        self.push.shutdown();
-        result
+        let served = served.unwrap_or_else(|err| Err(std::io::Error::other(err)));
+        if let Some((metrics, task)) = metrics {
+            metrics.stop(true).await;
+            let _ = task.await;
+        }
+        tracing::info!("connections closed: storing what is queued and stopping the background tasks");
+        if !background.stop(STOP_GRACE).await {
+            tracing::warn!(grace_secs = STOP_GRACE.as_secs(), "some background tasks did not stop in time");
+        }
+        drop(state);
+        served
+    }
+}
+
+/// How long the HTTP workers wait for open connections (sockets closing, requests in flight) when stopping.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+/// The first SIGTERM or SIGINT; never, if the signals cannot be listened to (the handle still stops the server).
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot listen for SIGTERM and SIGINT: only the handle stops the server");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
     }
 }
 

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens::{Keys, SYNC_TAG_LEN};
 use crate::error::ApiError;
+use crate::lifecycle::Background;
 use crate::store::changes::{self, Position};
 use crate::store::{self, conversation_views};
 
@@ -269,12 +270,13 @@ pub async fn prune(db: &PgPool) -> Result<u64, sqlx::Error> {
     }
 }
 
-/// Starts the hourly pruning on the current runtime; a failed run is logged and retried at the next tick.
-pub fn spawn_pruning(db: PgPool) {
-    actix_rt::spawn(async move {
+/// Starts the hourly pruning on the current runtime; a failed run is logged and retried at the next tick. It
+/// stops with `background` (a run already going finishes).
+pub fn spawn_pruning(db: PgPool, background: &Background) {
+    let stop = background.stopping().clone();
+    background.spawn_local(async move {
         let mut ticks = actix_rt::time::interval(PRUNE_INTERVAL);
-        loop {
-            ticks.tick().await;
+        while stop.run_until_cancelled(ticks.tick()).await.is_some() {
             match prune(&db).await {
                 Ok(0) => {}
                 Ok(deleted) => tracing::info!(deleted, "pruned old entries of the change feed"),

@@ -126,23 +126,6 @@ async fn run_client(
     }
 }
 
-/// Every message of the conversation as a member reads it, page by page.
-async fn read_all(base: &str, token: &str, conversation: Uuid) -> Vec<Value> {
-    let client = reqwest::Client::new();
-    let mut messages = Vec::new();
-    let mut after_seq = 0;
-    loop {
-        let url = format!("{base}/api/v1/conversations/{conversation}/messages?after_seq={after_seq}&limit=200");
-        let page = process::get_json(&client, &url, token).await;
-        let batch = page["messages"].as_array().cloned().unwrap_or_default();
-        after_seq = batch.last().and_then(|m| m["seq"].as_i64()).unwrap_or(after_seq);
-        messages.extend(batch);
-        if page["has_more"] != true {
-            return messages;
-        }
-    }
-}
-
 #[actix_web::test]
 async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_gaps() {
     let (pool, database_url) = fresh_database_with_url().await;
@@ -218,7 +201,7 @@ async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_g
     // Every member reads all of them, and their unread counts are derived right.
     let client = reqwest::Client::new();
     for ((token, sender), (_, own)) in tokens.iter().zip(ids).zip(&acked_by) {
-        let read = read_all(&base, token, conversation).await;
+        let read = process::read_all_messages(&base, token, &conversation.to_string()).await;
         let seqs: Vec<i64> = read.iter().filter_map(|m| m["seq"].as_i64()).collect();
         assert_eq!(seqs, (1..=total as i64).collect::<Vec<_>>(), "member {sender} reads every message once");
         let list = process::get_json(&client, &format!("{base}/api/v1/conversations"), token).await;

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::storage::BlobStore;
 use super::{Media, MediaError, library};
+use crate::lifecycle::Background;
 use crate::store;
 
 /// Attachments examined per query.
@@ -37,15 +38,16 @@ pub async fn remove_unattached(db: &PgPool, blobs: &dyn BlobStore, max_age: Dura
 }
 
 /// Starts the periodic cleanup: every `interval`, unattached uploads older than `max_age` go, and so do
-/// staged files that a crash left behind. Failures are logged and retried at the next round.
-pub fn spawn(db: PgPool, media: Media, max_age: Duration, interval: Duration) {
-    actix_rt::spawn(async move {
+/// staged files that a crash left behind. Failures are logged and retried at the next round. It stops with
+/// `background` (a round already running finishes).
+pub fn spawn(db: PgPool, media: Media, max_age: Duration, interval: Duration, background: &Background) {
+    let stop = background.stopping().clone();
+    background.spawn_local(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The first tick is immediate; the first round runs one interval after the start.
         ticks.tick().await;
-        loop {
-            ticks.tick().await;
+        while stop.run_until_cancelled(ticks.tick()).await.is_some() {
             match remove_unattached(&db, media.blobs.as_ref(), max_age).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "removed uploads that no message carries"),

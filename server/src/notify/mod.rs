@@ -5,7 +5,7 @@
 //!   the sender's), computes each member's badge (the derived unread total) and writes one row per device into
 //!   the `push_queue` table, so a restart or a provider outage loses nothing. Payloads carry ids and the badge
 //!   (`hallway_protocol::devices::PushPayload`), and message text only when the school chose previews.
-//! - `worker`: one draining loop per provider, started with the server and stopped with it: leases due rows,
+//! - `worker`: one draining loop per provider, started with the server and stopped with it (`lifecycle`): leases due rows,
 //!   sends them with bounded concurrency, retries with exponential backoff and `Retry-After`, keeps a row that
 //!   failed its last try as `dead`, and deletes devices their push service calls gone (404/410).
 //! - `provider`: the `PushProvider` trait a push service implements; `webpush` implements it for Web Push and
@@ -29,42 +29,35 @@ use sqlx::PgPool;
 use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::config::Config;
+use crate::lifecycle::Background;
 use crate::store::{self, devices::PushTarget, push_queue::NewPush};
 use provider::PushProvider;
 use webpush::{VapidKey, WebPush};
 
-/// The push machinery of a running server: the notifier the actors feed, the VAPID key clients subscribe
-/// with, and the workers, stopped by `stop`.
+/// The push machinery of a running server: the notifier the actors feed and the VAPID key clients subscribe
+/// with. The workers run under the server's `Background` and stop with it.
 pub struct Push {
     pub notifier: Notifier,
     pub vapid: Arc<VapidKey>,
-    stop: CancellationToken,
 }
 
 impl Push {
-    /// Loads (or creates) the VAPID key and starts a worker per provider. Must be called inside an actix system.
-    pub fn start(config: &Config, db: PgPool) -> anyhow::Result<Push> {
+    /// Loads (or creates) the VAPID key and starts a worker per provider under `background`. Must be called
+    /// inside an actix system.
+    pub fn start(config: &Config, db: PgPool, background: &Background) -> anyhow::Result<Push> {
         let vapid = Arc::new(VapidKey::load_or_create(config.push.vapid_private_key.as_deref(), &config.data_dir)?);
         // APNs, FCM and the push gateway join this list as providers once they exist.
         let providers: Vec<Arc<dyn PushProvider>> = vec![Arc::new(WebPush::new(vapid.clone(), &config.push)?)];
-        let stop = CancellationToken::new();
         let mut platforms = Vec::new();
         let mut wakes = Vec::new();
         for provider in providers {
             let wake = Arc::new(Notify::new());
             platforms.extend_from_slice(provider.platforms());
             wakes.push(wake.clone());
-            worker::spawn(db.clone(), provider, config.push.clone(), wake, stop.clone());
+            worker::spawn(db.clone(), provider, config.push.clone(), wake, background);
         }
-        Ok(Push { notifier: Notifier::new(db, platforms, wakes), vapid, stop })
-    }
-
-    /// Stops the workers (pushes in flight finish; what is left stays queued for the next start).
-    pub fn shutdown(&self) {
-        self.stop.cancel();
+        Ok(Push { notifier: Notifier::new(db, platforms, wakes, background.clone()), vapid })
     }
 }
 
@@ -118,18 +111,21 @@ struct Inner {
     wakes: Vec<Arc<Notify>>,
     /// Bounds the look-ups in flight (`MAX_CONCURRENT_LOOKUPS`).
     lookups: Arc<Semaphore>,
+    /// Tracks the look-ups, so the server's shutdown waits for them to queue their pushes.
+    background: Background,
 }
 
 impl Notifier {
-    /// A notifier queuing pushes for the devices of `platforms`.
-    pub fn new(db: PgPool, platforms: Vec<&'static str>, wakes: Vec<Arc<Notify>>) -> Notifier {
+    /// A notifier queuing pushes for the devices of `platforms`, its look-ups tracked by `background`.
+    pub fn new(db: PgPool, platforms: Vec<&'static str>, wakes: Vec<Arc<Notify>>, background: Background) -> Notifier {
         let lookups = Arc::new(Semaphore::new(MAX_CONCURRENT_LOOKUPS));
-        Notifier { inner: Arc::new(Inner { db, online: OnlineSessions::default(), platforms, wakes, lookups }) }
+        let online = OnlineSessions::default();
+        Notifier { inner: Arc::new(Inner { db, online, platforms, wakes, lookups, background }) }
     }
 
     /// A notifier with no provider: it queues nothing (for benchmarks of delivery alone).
     pub fn without_providers(db: PgPool) -> Notifier {
-        Notifier::new(db, Vec::new(), Vec::new())
+        Notifier::new(db, Vec::new(), Vec::new(), Background::new())
     }
 
     /// The sessions with an open socket (the user actors keep it).
@@ -153,8 +149,8 @@ impl Notifier {
         });
     }
 
-    /// Runs a look-up beside the actor (which does not wait for it), within `MAX_CONCURRENT_LOOKUPS`; nothing to
-    /// do when no provider sends anything.
+    /// Runs a look-up beside the actor (which does not wait for it), within `MAX_CONCURRENT_LOOKUPS`, tracked so
+    /// that a stopping server waits for it; nothing to do when no provider sends anything.
     fn detached<F, Fut>(&self, conversation_id: Uuid, failure: &'static str, work: F)
     where
         F: FnOnce(Notifier) -> Fut + 'static,
@@ -164,12 +160,12 @@ impl Notifier {
             return;
         }
         let this = self.clone();
-        actix::spawn(async move {
+        actix::spawn(self.inner.background.track(async move {
             let Ok(_permit) = this.inner.lookups.clone().acquire_owned().await else { return };
             if let Err(err) = work(this).await {
                 tracing::error!(conversation = %conversation_id, error = %err, "{failure}");
             }
-        });
+        }));
     }
 
     async fn queue_message(&self, conversation_id: Uuid, sender_id: Uuid, seq: i64) -> Result<(), sqlx::Error> {

@@ -1,8 +1,10 @@
 //! The workers that drain `push_queue`: one loop per provider, each sending at most `concurrency()` pushes
 //! at once. A row is leased while it is sent; the outcome decides what happens to it (deleted when delivered,
 //! its device deleted when gone, retried later with exponential backoff or the service's `Retry-After`, or kept
-//! as `dead` after the last try). The loops stop when the server stops; leased rows a stopped or killed server
-//! leaves behind are sent by the next one once their lease ran out.
+//! as `dead` after the last try). The loops stop when the server's background tasks stop (`lifecycle`): they
+//! claim nothing more, and the pushes being sent are settled before the server closes its pool; rows still
+//! queued wait for the next start, and leased rows a killed server leaves behind are sent by the next one once
+//! their lease ran out.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::provider::{Outcome, PushProvider};
 use crate::config::PushSettings;
+use crate::lifecycle::Background;
 use crate::store::{self, push_queue::QueuedPush};
 
 /// How long a claimed row is reserved for the worker sending it: longer than any request may take.
@@ -21,17 +24,15 @@ fn lease(settings: &PushSettings) -> Duration {
     settings.timeout * 2 + Duration::from_secs(5)
 }
 
-/// Starts a provider's worker; it runs until `stop` is cancelled.
+/// Starts a provider's worker under `background`; it runs until `background` stops.
 pub fn spawn(
     db: PgPool,
     provider: Arc<dyn PushProvider>,
     settings: PushSettings,
     wake: Arc<Notify>,
-    stop: CancellationToken,
+    background: &Background,
 ) {
-    actix_rt::spawn(async move {
-        run(db, provider, settings, wake, stop).await;
-    });
+    background.spawn_local(run(db, provider, settings, wake, background.clone()));
 }
 
 async fn run(
@@ -39,8 +40,9 @@ async fn run(
     provider: Arc<dyn PushProvider>,
     settings: PushSettings,
     wake: Arc<Notify>,
-    stop: CancellationToken,
+    background: Background,
 ) {
+    let stop = background.stopping().clone();
     let settings = Arc::new(settings);
     let permits = Arc::new(Semaphore::new(provider.concurrency()));
     let platforms = provider.platforms();
@@ -71,7 +73,8 @@ async fn run(
                 },
             };
             let (db, provider, settings, wake) = (db.clone(), provider.clone(), settings.clone(), wake.clone());
-            actix_rt::spawn(async move {
+            // Tracked: a push being sent when the server stops is settled before the pool closes.
+            background.spawn_local(async move {
                 let outcome = provider.send(&push).await;
                 if let Err(err) = settle(&db, &settings, &push, outcome).await {
                     tracing::error!(push = push.id, error = %err, "could not record a push's outcome");

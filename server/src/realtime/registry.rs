@@ -24,6 +24,7 @@ use super::{FrameText, SessionFilter, Target};
 use crate::auth::tokens::Keys;
 use crate::config::RealtimeLimits;
 use crate::error::ApiError;
+use crate::lifecycle::Background;
 use crate::metrics::Metrics;
 use crate::notify::{Notifier, OnlineSessions};
 use crate::policy::Policy;
@@ -64,10 +65,13 @@ struct Inner {
     online: OnlineSessions,
     /// Turns committed messages and read markers into queued pushes.
     notifier: Notifier,
+    /// The server's background tasks; its `going_away` token tells the sockets to close (server shutdown).
+    background: Background,
 }
 
 impl Realtime {
-    /// Starts the arbiter threads. Must be called inside an actix system.
+    /// Starts the arbiter threads, and the message and delivery writers under `background`. Must be called
+    /// inside an actix system.
     pub fn start(
         db: PgPool,
         keys: Arc<Keys>,
@@ -75,11 +79,12 @@ impl Realtime {
         policy: Arc<RwLock<Policy>>,
         metrics: Metrics,
         notifier: Notifier,
+        background: &Background,
     ) -> Realtime {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
         let arbiters = (0..threads).map(|_| actix::Arbiter::new().handle()).collect();
-        let group_commit = GroupCommit::start(db.clone(), metrics.clone());
-        let deliveries = DeliveryLog::start(db.clone());
+        let group_commit = GroupCommit::start(db.clone(), metrics.clone(), background);
+        let deliveries = DeliveryLog::start(db.clone(), background);
         let per_sec = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
         let rest_sends = RateLimiter::keyed(
             Quota::per_second(per_sec(limits.rest_sends_per_sec)).allow_burst(per_sec(limits.rest_send_burst)),
@@ -100,6 +105,7 @@ impl Realtime {
                 rest_sends,
                 online: notifier.online().clone(),
                 notifier,
+                background: background.clone(),
             }),
         }
     }
@@ -234,6 +240,11 @@ impl Realtime {
     /// The keys that sign attachment links.
     pub fn keys(&self) -> &Keys {
         &self.inner.keys
+    }
+
+    /// The server's background tasks (the sockets watch its `going_away` token).
+    pub fn background(&self) -> &Background {
+        &self.inner.background
     }
 
     /// The timings and limits in force.

@@ -1,6 +1,10 @@
 //! `WsSession`: one per WebSocket connection. Parses and validates frames, keeps the heartbeat, applies the
 //! per-session rate limits, forwards intents to the conversation actors, and writes what its user actor
 //! sends it. It holds nothing that a restart would miss.
+//!
+//! When the server shuts down (`lifecycle`), a session refuses new frames with `unavailable`, waits for the
+//! answer to every frame it already forwarded, and then closes with 1001 Going Away through its user actor, so
+//! the close comes after the `ack`s that actor still holds: no admitted frame is left without an answer.
 
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
@@ -16,10 +20,11 @@ use hallway_protocol::messages::SendMessageRequest;
 use hallway_protocol::validate::Emoji;
 use hallway_protocol::ws::{ClientFrame, ServerFrame};
 use hallway_protocol::{ErrorCode, User};
+use tokio_util::task::task_tracker::TaskTrackerToken;
 use uuid::Uuid;
 
 use super::conversation::{ApplyChange, Change, Origin, SendMessage, SetTyping, SocketClosed};
-use super::user::{Connect, Disconnect, Outgoing};
+use super::user::{Connect, Disconnect, GoingAway, Outgoing};
 use super::{ConnId, Realtime, encode};
 use crate::error::ApiError;
 use crate::messaging;
@@ -61,6 +66,14 @@ pub struct WsSession {
     partial: Option<BytesMut>,
     /// While the database does not answer, frames that need it are refused at once (not counted as misbehaving).
     database: DatabaseHealth,
+    /// Frames forwarded to the actors whose answer has not come back yet.
+    in_flight: usize,
+    /// The server is shutting down: new frames are refused, and the socket closes once `in_flight` is 0.
+    going_away: bool,
+    /// The 1001 close was asked of the user actor (once).
+    close_requested: bool,
+    /// Held while the socket is open: the server waits for every one before it stops its HTTP workers.
+    _open: TaskTrackerToken,
 }
 
 impl WsSession {
@@ -70,6 +83,7 @@ impl WsSession {
         let per_sec = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
         let sends = Quota::per_second(per_sec(limits.sends_per_sec)).allow_burst(per_sec(limits.send_burst));
         let typing = Quota::per_second(per_sec(limits.typing_per_sec)).allow_burst(per_sec(TYPING_BURST));
+        let open = realtime.background().open_socket();
         WsSession {
             conn_id: Uuid::now_v7(),
             user: user_row.to_wire(),
@@ -85,6 +99,10 @@ impl WsSession {
             partial: None,
             realtime,
             database,
+            in_flight: 0,
+            going_away: false,
+            close_requested: false,
+            _open: open,
         }
     }
 
@@ -106,7 +124,8 @@ impl WsSession {
         while self.recent_errors.front().is_some_and(|t| now.duration_since(*t) > ERROR_WINDOW) {
             self.recent_errors.pop_front();
         }
-        if self.recent_errors.len() > MAX_ERRORS {
+        // While shutting down, the 1001 close comes once every answer is out, not a 1008 before some of them.
+        if self.recent_errors.len() > MAX_ERRORS && !self.going_away {
             self.close(ctx, CloseCode::Policy, "too many refused frames");
         }
     }
@@ -146,6 +165,10 @@ impl WsSession {
             }
         };
         let reference = frame.reference().map(str::to_owned);
+        if self.going_away && !matches!(frame, ClientFrame::Ping { .. }) {
+            // Not admitted: answered at once, so the client resends it after reconnecting.
+            return self.send_frame(ctx, &error_frame(&ApiError::shutting_down(), reference));
+        }
         if self.database.is_down() && !matches!(frame, ClientFrame::Ping { .. } | ClientFrame::Typing { .. }) {
             // The client did nothing wrong: told to wait, it is not counted towards a misbehaving close.
             return self.send_frame(ctx, &error_frame(&ApiError::database_unavailable(), reference));
@@ -223,7 +246,7 @@ impl WsSession {
 
     /// Applies a change to a message through the actor of the message's conversation.
     fn change_message(
-        &self,
+        &mut self,
         ctx: &mut ws::WebsocketContext<Self>,
         message_id: Uuid,
         change: Change,
@@ -236,18 +259,44 @@ impl WsSession {
     /// Waits for an actor's answer to an intent and turns a refusal into an `error` frame carrying the frame's
     /// `ref`. Answers that succeed reach the socket as frames from the actors (`ack`, broadcasts).
     fn forward<T: 'static>(
-        &self,
+        &mut self,
         ctx: &mut ws::WebsocketContext<Self>,
         answer: impl Future<Output = Result<T, ApiError>> + 'static,
         reference: Option<String>,
     ) {
+        self.in_flight += 1;
         ctx.spawn(answer.into_actor(self).map(move |result, act, ctx| {
+            act.in_flight -= 1;
             if let Err(error) = result {
                 act.refuse(ctx, &error, reference);
             }
+            act.close_if_drained(ctx);
         }));
     }
+
+    /// The server is shutting down: refuse what comes next, and close once what was admitted is answered.
+    fn go_away(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        self.going_away = true;
+        self.close_if_drained(ctx);
+    }
+
+    /// Closes with 1001 once shutting down and every forwarded frame is answered. The close goes through the
+    /// user actor, behind the `ack`s it may still hold for this socket (an actor's answer reaches the session
+    /// before the ack it handed the user actor reaches the socket).
+    fn close_if_drained(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if !self.going_away || self.in_flight > 0 || self.close_requested {
+            return;
+        }
+        self.close_requested = true;
+        match self.realtime.user(self.user.id) {
+            Some(user) => user.do_send(GoingAway { conn_id: self.conn_id }),
+            None => self.close(ctx, CloseCode::Away, SHUTTING_DOWN),
+        }
+    }
 }
+
+/// The reason of the 1001 close when the server shuts down.
+pub const SHUTTING_DOWN: &str = "the server is shutting down: reconnect";
 
 /// The `error` frame that refuses a client frame.
 fn error_frame(error: &ApiError, reference: Option<String>) -> ServerFrame {
@@ -296,6 +345,9 @@ impl Actor for WsSession {
                 }
             }),
         );
+        // A socket opened while the server is already stopping closes at once (after `hello`).
+        let going_away = self.realtime.background().going_away().clone().cancelled_owned();
+        ctx.spawn(going_away.into_actor(self).map(|(), act, ctx| act.go_away(ctx)));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {

@@ -58,6 +58,14 @@ pub struct CloseSessions {
     pub reason: &'static str,
 }
 
+/// The server is shutting down and this socket has its answers: close it with 1001 after the frames queued
+/// for it here.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct GoingAway {
+    pub conn_id: ConnId,
+}
+
 /// One open socket of the user.
 struct SessionEntry {
     auth_session: Uuid,
@@ -233,5 +241,16 @@ impl Handler<CloseSessions> for UserActor {
             }
         }
         self.session_gone(ctx);
+    }
+}
+
+impl Handler<GoingAway> for UserActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: GoingAway, _: &mut Self::Context) {
+        // A session no longer here was already told to close (it fell behind).
+        if let Some(session) = self.sessions.get(&msg.conn_id) {
+            session.recipient.do_send(Outgoing::Close(CloseCode::Away, super::session::SHUTTING_DOWN));
+        }
     }
 }

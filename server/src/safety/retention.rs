@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::RETENTION_SETTING;
+use crate::lifecycle::Background;
 use crate::store::{self, audit::AuditEntry, retention::Cleared};
 
 /// How often the task runs.
@@ -46,12 +47,12 @@ pub async fn run_once(db: &PgPool) -> Result<Option<Cleared>, sqlx::Error> {
 }
 
 /// Starts the daily task on the current runtime: a first run shortly after start, then one a day. A failed
-/// run is logged and retried at the next tick; the task ends with the runtime.
-pub fn spawn_daily(db: PgPool) {
-    actix_rt::spawn(async move {
+/// run is logged and retried at the next tick; the task stops with `background` (a run already going finishes).
+pub fn spawn_daily(db: PgPool, background: &Background) {
+    let stop = background.stopping().clone();
+    background.spawn_local(async move {
         let mut ticks = actix_rt::time::interval_at(actix_rt::time::Instant::now() + FIRST_RUN_DELAY, INTERVAL);
-        loop {
-            ticks.tick().await;
+        while stop.run_until_cancelled(ticks.tick()).await.is_some() {
             if let Err(err) = run_once(&db).await {
                 tracing::error!(error = %err, "the retention run failed; it is retried tomorrow");
             }

@@ -11,7 +11,10 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::lifecycle::Background;
 
 /// Records waiting for the writer before new ones are dropped.
 const QUEUE: usize = 8192;
@@ -33,10 +36,11 @@ pub struct DeliveryLog {
 }
 
 impl DeliveryLog {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: PgPool) -> DeliveryLog {
+    /// Starts the writer task on the current runtime, under `background`: it stores what is queued and ends
+    /// once `background` stops.
+    pub fn start(db: PgPool, background: &Background) -> DeliveryLog {
         let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(write(db, waiting));
+        background.spawn(write(db, waiting, background.stopping().clone()));
         DeliveryLog { queue }
     }
 
@@ -51,10 +55,25 @@ impl DeliveryLog {
     }
 }
 
-/// The writer: takes what is queued, keeps the highest seq per member, and stores it in one statement.
-async fn write(db: PgPool, mut waiting: mpsc::Receiver<Delivered>) {
+/// The writer: takes what is queued, keeps the highest seq per member, and stores it in one statement. Once
+/// `stop` fires the queue takes no more, and the writer ends when it has stored what was in it.
+async fn write(db: PgPool, mut waiting: mpsc::Receiver<Delivered>, stop: CancellationToken) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let taken = if waiting.is_closed() {
+            waiting.recv_many(&mut batch, MAX_BATCH).await
+        } else {
+            tokio::select! {
+                taken = waiting.recv_many(&mut batch, MAX_BATCH) => taken,
+                () = stop.cancelled() => {
+                    waiting.close();
+                    continue;
+                }
+            }
+        };
+        if taken == 0 {
+            break;
+        }
         let mut highest: HashMap<(Uuid, Uuid), i64> = HashMap::new();
         for delivered in batch.drain(..) {
             for user_id in delivered.user_ids {

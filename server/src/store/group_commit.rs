@@ -6,12 +6,18 @@
 //! goes out at once, and batches grow only while the database is busy. Each sender gets its own row back
 //! only after the commit, so an acknowledgement still means the message is durable. One task, so two
 //! batches never lock conversation rows against each other.
+//!
+//! When the server stops, the writer stops taking new messages (their senders get `PoolClosed`, answered as
+//! `unavailable`), stores everything already queued, answers its senders, and only then ends: nothing a
+//! conversation actor handed it is dropped (`lifecycle`).
 
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::messages::{self, MessageRow, NewText};
+use crate::lifecycle::Background;
 use crate::metrics::Metrics;
 use sqlx::PgPool;
 
@@ -29,10 +35,11 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: PgPool, metrics: Metrics) -> GroupCommit {
+    /// Starts the writer task on the current runtime, under `background`: it drains its queue and ends once
+    /// `background` stops.
+    pub fn start(db: PgPool, metrics: Metrics, background: &Background) -> GroupCommit {
         let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(write(db, waiting, metrics));
+        background.spawn(write(db, waiting, metrics, background.stopping().clone()));
         GroupCommit { queue }
     }
 
@@ -45,10 +52,26 @@ impl GroupCommit {
     }
 }
 
-/// The writer: takes what is queued, up to `MAX_BATCH`, and stores it.
-async fn write(db: PgPool, mut waiting: mpsc::Receiver<(NewText, Reply)>, metrics: Metrics) {
+/// The writer: takes what is queued, up to `MAX_BATCH`, and stores it. Once `stop` fires the queue is closed to
+/// new messages, and the writer ends when it has stored what was in it.
+async fn write(db: PgPool, mut waiting: mpsc::Receiver<(NewText, Reply)>, metrics: Metrics, stop: CancellationToken) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let taken = if waiting.is_closed() {
+            waiting.recv_many(&mut batch, MAX_BATCH).await
+        } else {
+            // `recv_many` is cancel-safe: nothing is lost when the stop wins the race.
+            tokio::select! {
+                taken = waiting.recv_many(&mut batch, MAX_BATCH) => taken,
+                () = stop.cancelled() => {
+                    waiting.close();
+                    continue;
+                }
+            }
+        };
+        if taken == 0 {
+            break;
+        }
         let (messages, replies): (Vec<NewText>, Vec<Reply>) = batch.drain(..).unzip();
         metrics.group_commit_batch.observe(messages.len() as f64);
         // One connection for the whole batch, taken once: the time spent waiting for it is the pool's

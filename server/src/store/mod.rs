@@ -95,10 +95,10 @@ impl Database {
         self.cluster.as_deref()
     }
 
-    /// Watches the database for the rest of the process, restarting the embedded cluster if it dies
+    /// Watches the database until `background` stops, restarting the embedded cluster if it dies
     /// (`supervisor`), and reporting to `health`.
-    pub fn supervise(&self, health: supervisor::DatabaseHealth) {
-        supervisor::spawn(self.pool.clone(), self.cluster.clone(), health);
+    pub fn supervise(&self, health: supervisor::DatabaseHealth, background: &crate::lifecycle::Background) {
+        supervisor::spawn(self.pool.clone(), self.cluster.clone(), health, background);
     }
 
     /// Closes the pool and stops the embedded cluster, if any.

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::embedded::EmbeddedCluster;
+use crate::lifecycle::Background;
 
 /// How often the database is probed.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
@@ -52,11 +53,18 @@ impl DatabaseHealth {
     }
 }
 
-/// Probes the database every second until the process ends; restarts `cluster` (when this process owns it)
-/// with exponential backoff while the database does not answer.
-pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: DatabaseHealth) {
+/// Probes the database every second until `background` stops; restarts `cluster` (when this process owns it)
+/// with exponential backoff while the database does not answer. It stops before the server stops its cluster,
+/// so that stop is never taken for a crash.
+pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: DatabaseHealth, background: &Background) {
     let restartable = cluster.filter(|cluster| cluster.is_owner());
-    tokio::spawn(async move {
+    let stop = background.stopping().clone();
+    // Pauses between probes and restarts end early when the server stops; a probe or restart under way finishes.
+    let pause = move |wait: Duration| {
+        let stop = stop.clone();
+        async move { stop.run_until_cancelled(tokio::time::sleep(wait)).await.is_some() }
+    };
+    background.spawn(async move {
         let mut failed_probes = 0;
         let mut backoff = PROBE_INTERVAL;
         loop {
@@ -68,19 +76,25 @@ pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: Databa
                 health.0.failed_restarts.store(0, Ordering::Relaxed);
                 failed_probes = 0;
                 backoff = PROBE_INTERVAL;
-                tokio::time::sleep(PROBE_INTERVAL).await;
+                if !pause(PROBE_INTERVAL).await {
+                    return;
+                }
                 continue;
             }
             failed_probes += 1;
             if failed_probes < FAILED_PROBES_DOWN {
-                tokio::time::sleep(PROBE_INTERVAL).await;
+                if !pause(PROBE_INTERVAL).await {
+                    return;
+                }
                 continue;
             }
             if !health.0.down.swap(true, Ordering::Relaxed) {
                 tracing::error!("the database does not answer: refusing what needs it with 503 until it does");
             }
             let Some(cluster) = &restartable else {
-                tokio::time::sleep(PROBE_INTERVAL).await;
+                if !pause(PROBE_INTERVAL).await {
+                    return;
+                }
                 continue;
             };
             // After a restart the next probe comes at once, so requests are let through as soon as it answers.
@@ -89,7 +103,9 @@ pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: Databa
                 Err(err) => {
                     let failures = health.0.failed_restarts.fetch_add(1, Ordering::Relaxed) + 1;
                     tracing::error!(error = %err, failures, "could not restart the embedded PostgreSQL cluster");
-                    tokio::time::sleep(backoff).await;
+                    if !pause(backoff).await {
+                        return;
+                    }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }

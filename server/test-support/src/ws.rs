@@ -160,6 +160,23 @@ impl WsClient {
         }
     }
 
+    /// The next text frame (`Ok`), or how the socket ended (`Err`); `None` when nothing came within `limit`.
+    /// For tests that keep sending while they read and must see the close itself.
+    pub async fn next_or_closed_within(&mut self, limit: Duration) -> Option<Result<Value, Closed>> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => return Some(Err(Closed::Dropped)),
+                Ok(Some(Ok(WsMessage::Close(frame)))) => return Some(Err(Closed::Frame(frame))),
+                Ok(Some(Ok(WsMessage::Text(text)))) => {
+                    return Some(Ok(serde_json::from_str(&text).unwrap_or_default()));
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// The close code the server sent, failing the test if the socket did not close with one in time.
     pub async fn close_code(&mut self, limit: Duration) -> u16 {
         match self.until_closed(limit).await.0 {

@@ -48,3 +48,20 @@ pub async fn until_status(client: &reqwest::Client, url: &str, status: StatusCod
 pub async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
     client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
+
+/// Every message of a conversation as the holder of `token` reads it, page by page (`after_seq`, `has_more`).
+pub async fn read_all_messages(base: &str, token: &str, conversation: &str) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let mut messages = Vec::new();
+    let mut after_seq = 0;
+    loop {
+        let url = format!("{base}/api/v1/conversations/{conversation}/messages?after_seq={after_seq}&limit=200");
+        let page = get_json(&client, &url, token).await;
+        let batch = page["messages"].as_array().cloned().unwrap_or_default();
+        after_seq = batch.last().and_then(|m| m["seq"].as_i64()).unwrap_or(after_seq);
+        messages.extend(batch);
+        if page["has_more"] != true {
+            return messages;
+        }
+    }
+}
