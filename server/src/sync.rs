@@ -65,9 +65,9 @@ impl From<SyncError> for ApiError {
     }
 }
 
-/// Where a client stands.
+/// Where a client stands. Public with `Token` so `fuzz/` can check any token decodes or is refused, never panics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
+pub enum Place {
     /// Everything in the feed up to this position has been delivered.
     Feed(Position),
     /// A first sync paging through all history: messages after `(conversation, seq)` remain, then the feed
@@ -77,14 +77,15 @@ enum Place {
 
 /// A decoded token: a place, and when it was made (for `TOKEN_MAX_AGE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Token {
-    place: Place,
+pub struct Token {
+    pub place: Place,
     /// Unix seconds; no change after `place` is older than this.
-    made_at: i64,
+    pub made_at: i64,
 }
 
 impl Token {
-    fn encode(&self, keys: &Keys, user_id: Uuid) -> String {
+    /// The token as handed to `user_id`: its fields, signed for that user, in unpadded URL-safe base64.
+    pub fn encode(&self, keys: &Keys, user_id: Uuid) -> String {
         let mut bytes = vec![VERSION];
         match self.place {
             Place::Feed(position) => {
@@ -106,7 +107,9 @@ impl Token {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    fn decode(keys: &Keys, user_id: Uuid, raw: &str, now: i64) -> Result<Token, SyncError> {
+    /// Reads a token `user_id` sent back at `now` (Unix seconds): anything garbled, altered, signed for
+    /// someone else or too old is `InvalidToken`.
+    pub fn decode(keys: &Keys, user_id: Uuid, raw: &str, now: i64) -> Result<Token, SyncError> {
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| SyncError::InvalidToken)?;
         let split = bytes.len().checked_sub(SYNC_TAG_LEN).ok_or(SyncError::InvalidToken)?;
         let (content, tag) = bytes.split_at(split);

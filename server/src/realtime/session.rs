@@ -145,24 +145,9 @@ impl WsSession {
 
     fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
         self.realtime.metrics().frames_in.inc();
-        let value: serde_json::Value = match serde_json::from_str(text) {
-            Ok(value) => value,
-            Err(_) => {
-                let error = ApiError::new(ErrorCode::InvalidJson, "the frame is not valid JSON");
-                return self.refuse(ctx, &error, None);
-            }
-        };
-        let reference = value.get("ref").and_then(|r| r.as_str()).map(str::to_owned);
-        // The text-input rule, for every string of the frame, before anything reads it.
-        if let Err(invalid) = hallway_protocol::validate::check_json_text(&value) {
-            return self.refuse(ctx, &ApiError::from(invalid), reference);
-        }
-        let frame: ClientFrame = match serde_json::from_value(value) {
+        let frame = match parse_client_frame(text) {
             Ok(frame) => frame,
-            Err(err) => {
-                let error = ApiError::new(ErrorCode::InvalidInput, format!("frame: {err}"));
-                return self.refuse(ctx, &error, reference);
-            }
+            Err((error, reference)) => return self.refuse(ctx, &error, reference),
         };
         let reference = frame.reference().map(str::to_owned);
         if self.going_away && !matches!(frame, ClientFrame::Ping { .. }) {
@@ -297,6 +282,22 @@ impl WsSession {
 
 /// The reason of the 1001 close when the server shuts down.
 pub const SHUTTING_DOWN: &str = "the server is shutting down: reconnect";
+
+/// Reads one text frame from a client: JSON, the text-input rule on every string before anything reads it,
+/// then the frame's shape. A refusal carries the frame's `ref` when it had one, for the `error` frame. Kept
+/// apart from the session (which holds no state it needs) so `fuzz/` drives exactly this code.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<String>)> {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(_) => return Err((ApiError::new(ErrorCode::InvalidJson, "the frame is not valid JSON"), None)),
+    };
+    let reference = value.get("ref").and_then(|r| r.as_str()).map(str::to_owned);
+    if let Err(invalid) = hallway_protocol::validate::check_json_text(&value) {
+        return Err((ApiError::from(invalid), reference));
+    }
+    serde_json::from_value(value)
+        .map_err(|err| (ApiError::new(ErrorCode::InvalidInput, format!("frame: {err}")), reference))
+}
 
 /// The `error` frame that refuses a client frame.
 fn error_frame(error: &ApiError, reference: Option<String>) -> ServerFrame {
