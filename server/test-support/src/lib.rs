@@ -37,6 +37,11 @@ pub fn reachable_temp_dir() -> std::io::Result<tempfile::TempDir> {
     Ok(dir)
 }
 
+/// The pool settings of test databases: a few connections, none kept open while idle.
+fn test_pool_options() -> sqlx::postgres::PgPoolOptions {
+    store::pool_options().min_connections(0).max_connections(10)
+}
+
 /// A fresh database for one test, cloned from the migrated template of this run's cluster.
 pub async fn fresh_database() -> PgPool {
     fresh_database_with_url().await.0
@@ -56,9 +61,7 @@ pub async fn fresh_database_with_url() -> (PgPool, String) {
         .await
         .expect("cloning the template database");
     conn.close().await.ok();
-    let pool = store::pool_options()
-        .min_connections(0)
-        .max_connections(10)
+    let pool = test_pool_options()
         // Durability is the server's business in production; in tests, waiting for fsync only slows them.
         .connect_with(admin.database(&name).options([("synchronous_commit", "off")]))
         .await
@@ -111,6 +114,10 @@ impl TestServer {
 
     /// Starts a server on a prepared database, after letting the test adjust the configuration.
     pub async fn start_on_with(pool: PgPool, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        // A pool of its own on the same database: the connections a stopped server's workers opened belong to
+        // their runtimes and fail with them ("a Tokio context ... is being shutdown"), so a server restarted on
+        // its predecessor's pool would inherit dead connections.
+        let pool = test_pool_options().connect_lazy_with((*pool.connect_options()).clone());
         let data_dir = reachable_temp_dir().expect("creating a data dir");
         let mut config = test_config(data_dir.path());
         adjust(&mut config);
