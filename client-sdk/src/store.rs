@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use hallway_protocol::conversations::ConversationSettingsRequest;
+use hallway_protocol::sync::SyncResponse;
 use hallway_protocol::validate::Emoji;
 use hallway_protocol::{Conversation, Message, ReactionSummary, User};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -77,6 +78,13 @@ CREATE INDEX outbox_by_conversation ON outbox (conversation_id, local_id);
 ALTER TABLE outbox ADD COLUMN file_name TEXT;
 ALTER TABLE outbox ADD COLUMN file_size INTEGER;
 ALTER TABLE outbox ADD COLUMN attachment_id TEXT;
+"#,
+    r#"
+-- Where the last `GET /sync` left off (its `next`), saved with the page it came with.
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token TEXT NOT NULL
+);
 "#,
 ];
 
@@ -247,9 +255,120 @@ pub(crate) fn save_session(conn: &Connection, session: &StoredSession) -> Result
 pub(crate) fn wipe(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM session; DELETE FROM conversations; DELETE FROM messages; DELETE FROM read_markers;
-         DELETE FROM outbox;",
+         DELETE FROM outbox; DELETE FROM sync_state;",
     )?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Catching up
+
+/// The `next` of the last applied `GET /sync` page; `None` before the first (or after a refused token).
+pub(crate) fn sync_token(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT token FROM sync_state WHERE id = 1", [], |row| row.get(0)).optional()?)
+}
+
+/// Forgets the sync token: the next catch-up starts from the beginning.
+pub(crate) fn clear_sync_token(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM sync_state", [])?;
+    Ok(())
+}
+
+/// What applying one sync page found, for the follow-up requests it needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SyncOutcome {
+    /// Conversations whose stored history now has a gap after `synced_seq` (backfill them with `after_seq`),
+    /// or that are new to this device with nothing of them loaded (fetch their newest page).
+    pub backfill: Vec<Uuid>,
+}
+
+/// Applies one `GET /sync` page and saves its `next`, in the caller's transaction, so that a crash never
+/// leaves a token ahead of what is stored. `from_start` (a sync without `since`): the page's conversations
+/// are all of the user's, so stored ones missing from the first page are forgotten.
+pub(crate) fn apply_sync_page(
+    conn: &Connection,
+    page: &SyncResponse,
+    first_from_start: bool,
+    me: Uuid,
+) -> Result<SyncOutcome> {
+    let known_before = conversation_ids(conn)?;
+    if first_from_start {
+        replace_conversations(conn, &page.conversations, &known_before)?;
+    } else {
+        for conversation in &page.conversations {
+            upsert_conversation(conn, conversation)?;
+        }
+    }
+    for gone in &page.removed_conversation_ids {
+        remove_conversation(conn, *gone)?;
+    }
+    let mut outcome = SyncOutcome::default();
+    // Messages come grouped by conversation, ascending by seq.
+    let mut groups: Vec<(Uuid, Vec<&Message>)> = Vec::new();
+    for message in &page.messages {
+        match groups.last_mut() {
+            Some((id, group)) if *id == message.conversation_id => group.push(message),
+            _ => groups.push((message.conversation_id, vec![message])),
+        }
+    }
+    for (id, messages) in groups {
+        if apply_sync_messages(conn, id, &messages, me)? {
+            outcome.backfill.push(id);
+        }
+    }
+    // A conversation new to this device that brought no message: its newest page is fetched like a timeline's.
+    for conversation in &page.conversations {
+        let id = conversation.id;
+        if !known_before.contains(&id)
+            && conversation.last_message.is_some()
+            && sync_position(conn, id)?.is_some_and(|p| p.oldest_seq.is_none())
+            && !outcome.backfill.contains(&id)
+        {
+            outcome.backfill.push(id);
+        }
+    }
+    conn.execute(
+        "INSERT INTO sync_state (id, token) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET token = ?1",
+        [&page.next],
+    )?;
+    Ok(outcome)
+}
+
+/// Stores the messages of one conversation from a sync page, each in its current state (a message deleted
+/// or cleared meanwhile loses its text and attachments). Messages older than the loaded history are left
+/// out (the timeline's pagination brings them, current, when asked); newer ones extend it. True when the
+/// stored history now has a gap to backfill.
+fn apply_sync_messages(conn: &Connection, id: Uuid, messages: &[&Message], me: Uuid) -> Result<bool> {
+    let Some(mut position) = sync_position(conn, id)? else { return Ok(false) };
+    let mut stored_any = false;
+    for message in messages {
+        if position.oldest_seq.is_some_and(|oldest| message.seq < oldest) {
+            continue;
+        }
+        if position.oldest_seq.is_none() {
+            // Nothing was loaded: this message starts the stored history (the whole of it from seq 1).
+            position.oldest_seq = Some(message.seq);
+            position.synced_seq = message.seq;
+            position.reached_start = message.seq <= 1;
+            set_sync_position(conn, id, position)?;
+        }
+        put_message(conn, message)?;
+        settle_outbox(conn, message, me)?;
+        stored_any = true;
+    }
+    if !stored_any {
+        return Ok(false);
+    }
+    advance_synced(conn, id)?;
+    let newest = messages.iter().map(|m| m.seq).max().unwrap_or(0);
+    let gap = sync_position(conn, id)?.is_some_and(|p| p.synced_seq < newest);
+    if let (Some(mut conversation), Some(newest)) = (conversation(conn, id)?, messages.iter().max_by_key(|m| m.seq))
+        && bump_last_message(&mut conversation, newest)
+    {
+        save_conversation_data(conn, &conversation)?;
+    }
+    recompute_unread(conn, id, me)?;
+    Ok(gap)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -985,6 +1104,41 @@ mod tests {
         let ids = conversation_ids(&conn).unwrap();
         assert!(!ids.contains(&left), "the one the user left is forgotten");
         assert!(ids.contains(&live.id), "the one that arrived meanwhile is kept");
+    }
+
+    #[test]
+    fn a_sync_page_replaces_loaded_messages_skips_older_ones_reports_gaps_and_keeps_its_token() {
+        let (conn, me, other, id) = setup();
+        let loaded: Vec<Message> = (5..=7).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &loaded, true, PageKind::Latest, me).unwrap();
+        let mut deleted = loaded[0].clone();
+        (deleted.deleted, deleted.body) = (true, String::new());
+        let page = SyncResponse {
+            next: "t1".into(),
+            has_more: false,
+            conversations: Vec::new(),
+            removed_conversation_ids: Vec::new(),
+            // seq 2 is older than what is loaded; seq 10 leaves 8 and 9 missing.
+            messages: vec![message(id, 2, other), deleted, message(id, 10, other)],
+        };
+        let outcome = apply_sync_page(&conn, &page, false, me).unwrap();
+        assert_eq!(outcome.backfill, [id], "8 and 9 are fetched with after_seq");
+        assert_eq!(seqs(&conn, id), [5, 6, 7, 10], "2 is left to the timeline's pagination");
+        let stored = &timeline(&conn, id).unwrap().unwrap().messages[0];
+        assert!(stored.deleted && stored.body.is_empty(), "deleted while offline: no text left");
+        assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t1"));
+
+        let gone = SyncResponse { next: "t2".into(), removed_conversation_ids: vec![id], messages: Vec::new(), ..page };
+        apply_sync_page(&conn, &gone, false, me).unwrap();
+        assert!(conversation(&conn, id).unwrap().is_none() && seqs_stored(&conn, id) == 0, "forgotten");
+        assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t2"));
+        clear_sync_token(&conn).unwrap();
+        assert_eq!(sync_token(&conn).unwrap(), None);
+    }
+
+    fn seqs_stored(conn: &Connection, id: Uuid) -> i64 {
+        conn.query_row("SELECT count(*) FROM messages WHERE conversation_id = ?1", [id.to_string()], |row| row.get(0))
+            .unwrap()
     }
 
     #[test]
