@@ -285,17 +285,25 @@ pub(crate) struct SyncOutcome {
 /// Applies one `GET /sync` page and saves its `next`, in the caller's transaction, so that a crash never
 /// leaves a token ahead of what is stored. `from_start` (a sync without `since`): the page's conversations
 /// are all of the user's, so stored ones missing from the first page are forgotten.
+///
+/// `known_before` are the conversations stored before the sync's first request was sent. The page is a
+/// snapshot from then, and live frames kept arriving while it was on its way: a conversation that arrived
+/// meanwhile (not in `known_before`) is kept although the page lacks it, and one removed meanwhile (in
+/// `known_before`, no longer stored) is not brought back by the page's older copy.
 pub(crate) fn apply_sync_page(
     conn: &Connection,
     page: &SyncResponse,
     first_from_start: bool,
+    known_before: &HashSet<Uuid>,
     me: Uuid,
 ) -> Result<SyncOutcome> {
-    let known_before = conversation_ids(conn)?;
+    let stored = conversation_ids(conn)?;
+    let removed_meanwhile = |id: &Uuid| known_before.contains(id) && !stored.contains(id);
+    let listed: Vec<Conversation> = page.conversations.iter().filter(|c| !removed_meanwhile(&c.id)).cloned().collect();
     if first_from_start {
-        replace_conversations(conn, &page.conversations, &known_before)?;
+        replace_conversations(conn, &listed, known_before)?;
     } else {
-        for conversation in &page.conversations {
+        for conversation in &listed {
             upsert_conversation(conn, conversation)?;
         }
     }
@@ -317,7 +325,7 @@ pub(crate) fn apply_sync_page(
         }
     }
     // A conversation new to this device that brought no message: its newest page is fetched like a timeline's.
-    for conversation in &page.conversations {
+    for conversation in &listed {
         let id = conversation.id;
         if !known_before.contains(&id)
             && conversation.last_message.is_some()
@@ -1121,7 +1129,8 @@ mod tests {
             // seq 2 is older than what is loaded; seq 10 leaves 8 and 9 missing.
             messages: vec![message(id, 2, other), deleted, message(id, 10, other)],
         };
-        let outcome = apply_sync_page(&conn, &page, false, me).unwrap();
+        let known_before = conversation_ids(&conn).unwrap();
+        let outcome = apply_sync_page(&conn, &page, false, &known_before, me).unwrap();
         assert_eq!(outcome.backfill, [id], "8 and 9 are fetched with after_seq");
         assert_eq!(seqs(&conn, id), [5, 6, 7, 10], "2 is left to the timeline's pagination");
         let stored = &timeline(&conn, id).unwrap().unwrap().messages[0];
@@ -1129,11 +1138,39 @@ mod tests {
         assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t1"));
 
         let gone = SyncResponse { next: "t2".into(), removed_conversation_ids: vec![id], messages: Vec::new(), ..page };
-        apply_sync_page(&conn, &gone, false, me).unwrap();
+        apply_sync_page(&conn, &gone, false, &known_before, me).unwrap();
         assert!(conversation(&conn, id).unwrap().is_none() && seqs_stored(&conn, id) == 0, "forgotten");
         assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t2"));
         clear_sync_token(&conn).unwrap();
         assert_eq!(sync_token(&conn).unwrap(), None);
+    }
+
+    #[test]
+    fn a_sync_page_keeps_what_arrived_live_on_its_way_and_does_not_bring_back_what_was_removed() {
+        let (conn, me, other, removed) = setup();
+        let known_before = conversation_ids(&conn).unwrap();
+        let (stale_copy, _) = conversations(&conn).unwrap().remove(0);
+        // While the first page from the start is on its way, a new group arrives live with its first message,
+        // and the user is removed from the stored chat; the page (a snapshot from before) has only the latter.
+        let mut live = stale_copy.clone();
+        (live.id, live.kind, live.name) = (Uuid::now_v7(), ConversationKind::Group, Some("Trip".into()));
+        upsert_conversation(&conn, &live).unwrap();
+        store_page(&conn, live.id, &[message(live.id, 1, other)], true, PageKind::Latest, me).unwrap();
+        remove_conversation(&conn, removed).unwrap();
+        let page = SyncResponse {
+            next: "t1".into(),
+            has_more: false,
+            conversations: vec![stale_copy],
+            removed_conversation_ids: Vec::new(),
+            messages: vec![message(removed, 1, other)],
+        };
+        let outcome = apply_sync_page(&conn, &page, true, &known_before, me).unwrap();
+        let ids = conversation_ids(&conn).unwrap();
+        assert!(ids.contains(&live.id), "the group that arrived meanwhile is kept");
+        assert_eq!(seqs(&conn, live.id), [1], "with its first message");
+        assert!(!ids.contains(&removed), "the chat removed meanwhile stays removed");
+        assert_eq!(seqs_stored(&conn, removed), 0, "and none of its messages come back");
+        assert!(outcome.backfill.is_empty(), "{outcome:?}");
     }
 
     fn seqs_stored(conn: &Connection, id: Uuid) -> i64 {

@@ -661,6 +661,7 @@ async fn catch_up(shared: &Shared, request: Backfill) -> Result<()> {
 async fn sync_everything(shared: &Shared) -> Result<()> {
     let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
     let mut token = shared.store.run(|conn| store::sync_token(conn)).await?;
+    let known_before = Arc::new(shared.store.run(|conn| store::conversation_ids(conn)).await?);
     let mut started_over = false;
     let mut backfill_later = Vec::new();
     loop {
@@ -681,8 +682,11 @@ async fn sync_everything(shared: &Shared) -> Result<()> {
         let has_more = page.has_more;
         let next = page.next.clone();
         let removed = !page.removed_conversation_ids.is_empty();
-        let outcome =
-            shared.store.transaction(move |conn| store::apply_sync_page(conn, &page, first_from_start, me)).await?;
+        let known_before = Arc::clone(&known_before);
+        let outcome = shared
+            .store
+            .transaction(move |conn| store::apply_sync_page(conn, &page, first_from_start, &known_before, me))
+            .await?;
         shared.changed(Change::Everything);
         if removed || first_from_start {
             shared.store.sweep_outbox_files().await?;
