@@ -286,26 +286,31 @@ pub(crate) struct SyncOutcome {
 /// leaves a token ahead of what is stored. `from_start` (a sync without `since`): the page's conversations
 /// are all of the user's, so stored ones missing from the first page are forgotten.
 ///
-/// `known_before` are the conversations stored before the sync's first request was sent. The page is a
-/// snapshot from then, and live frames kept arriving while it was on its way: a conversation that arrived
-/// meanwhile (not in `known_before`) is kept although the page lacks it, and one removed meanwhile (in
-/// `known_before`, no longer stored) is not brought back by the page's older copy.
+/// The page is a snapshot from some moment after the sync's first request was sent, and live frames kept
+/// arriving meanwhile. `known_before` are the conversations stored before that request: one that arrived
+/// since (not in it) is kept although the page lacks it, and one removed since (in it, no longer stored) is
+/// not brought back by the page's older copy. `overtaken` conversations were changed since by a live frame or
+/// the user's own request: what is stored of them is newer than the page's copy, which is left out (their
+/// messages are still taken, see `apply_sync_messages`).
 pub(crate) fn apply_sync_page(
     conn: &Connection,
     page: &SyncResponse,
     first_from_start: bool,
     known_before: &HashSet<Uuid>,
+    overtaken: &HashSet<Uuid>,
     me: Uuid,
 ) -> Result<SyncOutcome> {
     let stored = conversation_ids(conn)?;
     let removed_meanwhile = |id: &Uuid| known_before.contains(id) && !stored.contains(id);
     let listed: Vec<Conversation> = page.conversations.iter().filter(|c| !removed_meanwhile(&c.id)).cloned().collect();
     if first_from_start {
-        replace_conversations(conn, &listed, known_before)?;
-    } else {
-        for conversation in &listed {
-            upsert_conversation(conn, conversation)?;
+        let in_page: HashSet<Uuid> = page.conversations.iter().map(|c| c.id).collect();
+        for gone in known_before.difference(&in_page) {
+            remove_conversation(conn, *gone)?;
         }
+    }
+    for conversation in listed.iter().filter(|c| !(overtaken.contains(&c.id) && stored.contains(&c.id))) {
+        upsert_conversation(conn, conversation)?;
     }
     for gone in &page.removed_conversation_ids {
         remove_conversation(conn, *gone)?;
@@ -360,7 +365,9 @@ fn apply_sync_messages(conn: &Connection, id: Uuid, messages: &[&Message], me: U
             position.reached_start = message.seq <= 1;
             set_sync_position(conn, id, position)?;
         }
-        put_message(conn, message)?;
+        if !is_older_than_stored(conn, message)? {
+            put_message(conn, message)?;
+        }
         settle_outbox(conn, message, me)?;
         stored_any = true;
     }
@@ -452,24 +459,6 @@ pub(crate) fn conversation_ids(conn: &Connection) -> Result<HashSet<Uuid>> {
         .query_map([], |row| row.get::<_, String>(0))?
         .filter_map(|id| id.ok().and_then(|id| Uuid::parse_str(&id).ok()))
         .collect())
-}
-
-/// Takes the server's whole list: stores every conversation in it, and forgets those of `known_before` (the
-/// ids stored when the list was asked for) that it no longer holds. A conversation that arrived live while
-/// the list was on its way is not in `known_before`, so it is kept although the older list lacks it.
-pub(crate) fn replace_conversations(
-    conn: &Connection,
-    conversations: &[Conversation],
-    known_before: &HashSet<Uuid>,
-) -> Result<()> {
-    let listed: HashSet<Uuid> = conversations.iter().map(|c| c.id).collect();
-    for gone in known_before.difference(&listed) {
-        remove_conversation(conn, *gone)?;
-    }
-    for conversation in conversations {
-        upsert_conversation(conn, conversation)?;
-    }
-    Ok(())
 }
 
 /// Forgets a conversation the user left or was removed from, with its history and its outbox.
@@ -588,6 +577,20 @@ pub(crate) enum PageKind {
     After,
     /// `before_seq=oldest_seq`: older messages.
     Before,
+}
+
+/// Whether the stored copy of a message is a later state than `message` (from a sync page, which a live
+/// frame may have overtaken): a deletion is never undone, and a later edit is kept.
+fn is_older_than_stored(conn: &Connection, message: &Message) -> Result<bool> {
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT data FROM messages WHERE conversation_id = ?1 AND seq = ?2",
+            params![message.conversation_id.to_string(), message.seq],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(stored) = stored.map(|data| from_json::<Message>(&data)).transpose()? else { return Ok(false) };
+    Ok((stored.deleted && !message.deleted) || stored.edited_at > message.edited_at)
 }
 
 fn put_message(conn: &Connection, message: &Message) -> Result<bool> {
@@ -1100,21 +1103,6 @@ mod tests {
     }
 
     #[test]
-    fn the_server_list_forgets_only_conversations_known_before_it_was_asked_for() {
-        let (conn, me, other, left) = setup();
-        let known_before = conversation_ids(&conn).unwrap();
-        // While the list is on its way, a new chat arrives live; the list (older) has neither chat.
-        let (mut live, _) = conversations(&conn).unwrap().remove(0);
-        live.id = Uuid::now_v7();
-        live.members = vec![user(me), user(other)];
-        upsert_conversation(&conn, &live).unwrap();
-        replace_conversations(&conn, &[], &known_before).unwrap();
-        let ids = conversation_ids(&conn).unwrap();
-        assert!(!ids.contains(&left), "the one the user left is forgotten");
-        assert!(ids.contains(&live.id), "the one that arrived meanwhile is kept");
-    }
-
-    #[test]
     fn a_sync_page_replaces_loaded_messages_skips_older_ones_reports_gaps_and_keeps_its_token() {
         let (conn, me, other, id) = setup();
         let loaded: Vec<Message> = (5..=7).map(|seq| message(id, seq, other)).collect();
@@ -1130,7 +1118,7 @@ mod tests {
             messages: vec![message(id, 2, other), deleted, message(id, 10, other)],
         };
         let known_before = conversation_ids(&conn).unwrap();
-        let outcome = apply_sync_page(&conn, &page, false, &known_before, me).unwrap();
+        let outcome = apply_sync_page(&conn, &page, false, &known_before, &HashSet::new(), me).unwrap();
         assert_eq!(outcome.backfill, [id], "8 and 9 are fetched with after_seq");
         assert_eq!(seqs(&conn, id), [5, 6, 7, 10], "2 is left to the timeline's pagination");
         let stored = &timeline(&conn, id).unwrap().unwrap().messages[0];
@@ -1138,7 +1126,7 @@ mod tests {
         assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t1"));
 
         let gone = SyncResponse { next: "t2".into(), removed_conversation_ids: vec![id], messages: Vec::new(), ..page };
-        apply_sync_page(&conn, &gone, false, &known_before, me).unwrap();
+        apply_sync_page(&conn, &gone, false, &known_before, &HashSet::new(), me).unwrap();
         assert!(conversation(&conn, id).unwrap().is_none() && seqs_stored(&conn, id) == 0, "forgotten");
         assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t2"));
         clear_sync_token(&conn).unwrap();
@@ -1164,13 +1152,44 @@ mod tests {
             removed_conversation_ids: Vec::new(),
             messages: vec![message(removed, 1, other)],
         };
-        let outcome = apply_sync_page(&conn, &page, true, &known_before, me).unwrap();
+        let outcome = apply_sync_page(&conn, &page, true, &known_before, &HashSet::new(), me).unwrap();
         let ids = conversation_ids(&conn).unwrap();
         assert!(ids.contains(&live.id), "the group that arrived meanwhile is kept");
         assert_eq!(seqs(&conn, live.id), [1], "with its first message");
         assert!(!ids.contains(&removed), "the chat removed meanwhile stays removed");
         assert_eq!(seqs_stored(&conn, removed), 0, "and none of its messages come back");
         assert!(outcome.backfill.is_empty(), "{outcome:?}");
+    }
+
+    #[test]
+    fn a_sync_page_does_not_overwrite_what_changed_live_while_it_was_on_its_way() {
+        let (conn, me, other, id) = setup();
+        let loaded: Vec<Message> = (1..=3).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &loaded, true, PageKind::Latest, me).unwrap();
+        let known_before = conversation_ids(&conn).unwrap();
+        let (snapshot, _) = conversations(&conn).unwrap().remove(0);
+        // Meanwhile, live: the user mutes the chat, message 1 is deleted and message 2 edited.
+        let mut muted = snapshot.clone();
+        muted.muted = true;
+        upsert_conversation(&conn, &muted).unwrap();
+        mark_deleted(&conn, loaded[0].id, me).unwrap();
+        let mut edited = loaded[1].clone();
+        (edited.body, edited.edited_at) = ("edited".into(), Some(OffsetDateTime::now_utc()));
+        replace_message(&conn, &edited, me).unwrap();
+        // The page, from before all that, holds the chat unmuted and the three messages as first sent.
+        let page = SyncResponse {
+            next: "t1".into(),
+            has_more: false,
+            conversations: vec![snapshot],
+            removed_conversation_ids: Vec::new(),
+            messages: loaded.clone(),
+        };
+        apply_sync_page(&conn, &page, true, &known_before, &HashSet::from([id]), me).unwrap();
+        assert!(conversation(&conn, id).unwrap().unwrap().muted, "the live mute stays");
+        let stored = timeline(&conn, id).unwrap().unwrap().messages;
+        assert!(stored[0].deleted && stored[0].body.is_empty(), "a deletion is never undone");
+        assert_eq!(stored[1].body, "edited", "the later edit stays");
+        assert_eq!(stored[2].body, loaded[2].body);
     }
 
     fn seqs_stored(conn: &Connection, id: Uuid) -> i64 {

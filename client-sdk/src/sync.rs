@@ -323,6 +323,9 @@ async fn handle_frame(
     frame: ServerFrame,
 ) {
     let Some(me) = shared.api.user_id() else { return };
+    if let Some(id) = changed_conversation(&frame) {
+        shared.overtake(id);
+    }
     let store = &shared.store;
     let result = match frame {
         ServerFrame::Ack { client_msg_id, message } => {
@@ -424,6 +427,21 @@ async fn presence_changed(shared: &Shared, user: Uuid) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The conversation whose stored state a frame changes, if it changes one.
+fn changed_conversation(frame: &ServerFrame) -> Option<Uuid> {
+    match frame {
+        ServerFrame::Ack { message, .. }
+        | ServerFrame::Message { message }
+        | ServerFrame::MessageUpdated { message } => Some(message.conversation_id),
+        ServerFrame::Conversation { conversation } => Some(conversation.id),
+        ServerFrame::Read { conversation_id, .. }
+        | ServerFrame::Reaction { conversation_id, .. }
+        | ServerFrame::MessageDeleted { conversation_id, .. }
+        | ServerFrame::ConversationRemoved { conversation_id } => Some(*conversation_id),
+        _ => None,
+    }
 }
 
 fn after_live_message(
@@ -662,6 +680,7 @@ async fn sync_everything(shared: &Shared) -> Result<()> {
     let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
     let mut token = shared.store.run(|conn| store::sync_token(conn)).await?;
     let known_before = Arc::new(shared.store.run(|conn| store::conversation_ids(conn)).await?);
+    let _overtaken = Overtaken::watch(shared);
     let mut started_over = false;
     let mut backfill_later = Vec::new();
     loop {
@@ -682,10 +701,14 @@ async fn sync_everything(shared: &Shared) -> Result<()> {
         let has_more = page.has_more;
         let next = page.next.clone();
         let removed = !page.removed_conversation_ids.is_empty();
-        let known_before = Arc::clone(&known_before);
+        let (known_before, overtaken) = (Arc::clone(&known_before), Arc::clone(&shared.overtaken));
         let outcome = shared
             .store
-            .transaction(move |conn| store::apply_sync_page(conn, &page, first_from_start, &known_before, me))
+            .transaction(move |conn| {
+                // Read under the store's lock: a live write marks its conversation before it waits for it.
+                let overtaken = overtaken.lock().ok().and_then(|ids| ids.clone()).unwrap_or_default();
+                store::apply_sync_page(conn, &page, first_from_start, &known_before, &overtaken, me)
+            })
             .await?;
         shared.changed(Change::Everything);
         if removed || first_from_start {
@@ -706,6 +729,26 @@ async fn sync_everything(shared: &Shared) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Keeps `Shared::overtaken` collecting for as long as a catch-up through `/sync` runs, however it ends.
+struct Overtaken(Arc<std::sync::Mutex<Option<std::collections::HashSet<Uuid>>>>);
+
+impl Overtaken {
+    fn watch(shared: &Shared) -> Overtaken {
+        if let Ok(mut ids) = shared.overtaken.lock() {
+            *ids = Some(Default::default());
+        }
+        Overtaken(Arc::clone(&shared.overtaken))
+    }
+}
+
+impl Drop for Overtaken {
+    fn drop(&mut self) {
+        if let Ok(mut ids) = self.0.lock() {
+            *ids = None;
+        }
+    }
 }
 
 /// Fetches what one conversation is missing: from `synced_seq` on until `has_more` is false (a gap in `seq`),

@@ -112,7 +112,11 @@ class TwoUsersLiveTest {
         val sent = listOf("First", "Second", "Third")
         sent.forEach { teacherChat.type(it) }
 
-        val state = awaitState(parentChat.state, "three messages in parent1's thread") { it.bubbles().size == 3 }
+        // The messages and the group's summary (its members, who name the bubbles) reach the view model by two
+        // listeners: wait for both.
+        val state = awaitState(parentChat.state, "three messages in parent1's thread, with their sender") {
+            it.bubbles().size == 3 && it.title == groupName
+        }
         val bubbles = state.bubbles()
         assertEquals(sent, bubbles.map { it.body })
         assertTrue("received, not own", bubbles.none { it.isOwn })
