@@ -477,10 +477,26 @@ pub(crate) async fn error_from(response: reqwest::Response) -> Error {
 
 /// Reads an error envelope; a body that is not one (a proxy's page) is a network trouble for 5xx, else a
 /// protocol one.
+/// The error envelope with any code, for codes newer than this SDK.
+#[derive(serde::Deserialize)]
+struct UnknownErrorBody {
+    error: UnknownErrorDetail,
+}
+
+#[derive(serde::Deserialize)]
+struct UnknownErrorDetail {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
 pub(crate) fn error_from_body(status: u16, body: &[u8], retry_after_ms: Option<u64>) -> Error {
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(envelope) => {
             Error::Api { status, code: envelope.error.code, message: envelope.error.message, retry_after_ms }
+        }
+        Err(_) if let Ok(envelope) = serde_json::from_slice::<UnknownErrorBody>(body) => {
+            Error::Refused { status, code: envelope.error.code, message: envelope.error.message }
         }
         Err(_) if status >= 500 => Error::Network(format!("status {status} without the error envelope")),
         Err(_) => Error::Protocol(format!("status {status} without the error envelope")),
@@ -513,5 +529,11 @@ mod tests {
         assert_eq!(error_from_body(404, envelope, None).code(), Some(ErrorCode::NotFound));
         assert!(matches!(error_from_body(502, b"<html>bad gateway</html>", None), Error::Network(_)));
         assert!(matches!(error_from_body(404, b"<html>nope</html>", None), Error::Protocol(_)));
+        // A code newer than this SDK is a refusal, not a network failure to retry forever.
+        let newer = br#"{"error": {"code": "quiet_hours", "message": "not now"}}"#;
+        let refused = error_from_body(403, newer, None);
+        assert!(matches!(&refused, Error::Refused { code, .. } if code == "quiet_hours"));
+        assert!(!refused.is_transient());
+        assert!(error_from_body(503, newer, None).is_transient());
     }
 }

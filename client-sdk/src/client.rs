@@ -81,6 +81,7 @@ impl Drop for Client {
 async fn store_conversation(shared: &Shared, conversation: Conversation) -> Result<ConversationSummary> {
     let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
     let stored = conversation.clone();
+    shared.overtake(conversation.id);
     shared.store.transaction(move |conn| store::upsert_conversation(conn, &stored)).await?;
     shared.conversation_changed(conversation.id);
     let online = shared.online_among(conversation.members.iter().map(|m| m.id), Some(me));
@@ -97,6 +98,7 @@ async fn update_settings(
     let id = parse_id(&conversation_id, "conversation_id")?;
     let answer: Conversation =
         shared.api.call(Method::PATCH, &format!("conversations/{id}/settings"), &[], Some(&settings)).await?;
+    shared.overtake(id);
     shared.store.transaction(move |conn| store::apply_settings(conn, &answer, &settings)).await?;
     shared.conversation_changed(id);
     Ok(())

@@ -22,6 +22,10 @@ pub(crate) enum Error {
         /// From `Retry-After` (REST) or `retry_after_ms` (WebSocket) for `rate_limited`.
         retry_after_ms: Option<u64>,
     },
+    /// The server answered the error envelope with a code this SDK does not know (the contract lets the
+    /// server add codes): a refusal like any 4xx, never retried as if the network had failed.
+    #[error("server answered {status} with a code this SDK does not know")]
+    Refused { status: u16, code: String, message: String },
     /// The server answered something that is not the contract (a proxy's page, an unknown shape).
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
@@ -70,6 +74,7 @@ impl Error {
         match self {
             Error::Network(_) | Error::Protocol(_) => true,
             Error::Api { status, code, .. } => *status >= 500 || *code == ErrorCode::RateLimited,
+            Error::Refused { status, .. } => *status >= 500,
             _ => false,
         }
     }
@@ -163,6 +168,9 @@ impl From<Error> for HallwayError {
             Error::InvalidInvitation(reason) => HallwayError::InvalidInvitation { reason },
             Error::SignOutNotConfirmed(_) => HallwayError::SignOutNotConfirmed,
             Error::Invalid { code, message } => HallwayError::InvalidInput { code: code.to_string(), reason: message },
+            Error::Refused { status, code, message } => {
+                HallwayError::InvalidInput { code, reason: message }.or_status(status)
+            }
             Error::Api { code, message, retry_after_ms, status } => match code {
                 Unauthenticated | TokenExpired | InvalidCredentials | InvalidRefreshToken => HallwayError::Unauthorized,
                 InvalidActivationCode => HallwayError::InvalidActivationCode,

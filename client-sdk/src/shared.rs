@@ -2,7 +2,7 @@
 //! connection state, and the little that lives only in memory (who is typing).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hallway_protocol::ws::ClientFrame;
@@ -53,6 +53,10 @@ pub(crate) struct Shared {
     /// People the user shares a conversation with who are online, as the open socket last said; empty
     /// while there is no socket (this device does not know then).
     pub online: Mutex<HashSet<Uuid>>,
+    /// While a `GET /sync` catch-up runs: the conversations changed meanwhile by live frames or the user's own
+    /// requests, marked before their write. Their stored state is newer than the page's snapshot, so the page
+    /// does not overwrite it. `None` when no catch-up runs.
+    pub overtaken: Arc<Mutex<Option<HashSet<Uuid>>>>,
 }
 
 /// The user's own typing state in one conversation, as last told to the server.
@@ -80,6 +84,7 @@ impl Shared {
             own_typing: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashMap::new()),
             online: Mutex::new(HashSet::new()),
+            overtaken: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -106,6 +111,16 @@ impl Shared {
     /// Forgets who is online (the socket closed); true when anyone was.
     pub(crate) fn forget_presence(&self) -> bool {
         self.online.lock().map(|mut all| std::mem::take(&mut *all)).is_ok_and(|was| !was.is_empty())
+    }
+
+    /// Marks a conversation about to be changed by something newer than a catch-up in progress (see
+    /// `overtaken`); nothing when none runs.
+    pub(crate) fn overtake(&self, id: Uuid) {
+        if let Ok(mut overtaken) = self.overtaken.lock()
+            && let Some(ids) = overtaken.as_mut()
+        {
+            ids.insert(id);
+        }
     }
 
     /// Announces a change (no one listening is fine).

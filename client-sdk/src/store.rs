@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use hallway_protocol::conversations::ConversationSettingsRequest;
+use hallway_protocol::sync::SyncResponse;
 use hallway_protocol::validate::Emoji;
 use hallway_protocol::{Conversation, Message, ReactionSummary, User};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -77,6 +78,13 @@ CREATE INDEX outbox_by_conversation ON outbox (conversation_id, local_id);
 ALTER TABLE outbox ADD COLUMN file_name TEXT;
 ALTER TABLE outbox ADD COLUMN file_size INTEGER;
 ALTER TABLE outbox ADD COLUMN attachment_id TEXT;
+"#,
+    r#"
+-- Where the last `GET /sync` left off (its `next`), saved with the page it came with.
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token TEXT NOT NULL
+);
 "#,
 ];
 
@@ -247,9 +255,135 @@ pub(crate) fn save_session(conn: &Connection, session: &StoredSession) -> Result
 pub(crate) fn wipe(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM session; DELETE FROM conversations; DELETE FROM messages; DELETE FROM read_markers;
-         DELETE FROM outbox;",
+         DELETE FROM outbox; DELETE FROM sync_state;",
     )?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Catching up
+
+/// The `next` of the last applied `GET /sync` page; `None` before the first (or after a refused token).
+pub(crate) fn sync_token(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT token FROM sync_state WHERE id = 1", [], |row| row.get(0)).optional()?)
+}
+
+/// Forgets the sync token: the next catch-up starts from the beginning.
+pub(crate) fn clear_sync_token(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM sync_state", [])?;
+    Ok(())
+}
+
+/// What applying one sync page found, for the follow-up requests it needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SyncOutcome {
+    /// Conversations whose stored history now has a gap after `synced_seq` (backfill them with `after_seq`),
+    /// or that are new to this device with nothing of them loaded (fetch their newest page).
+    pub backfill: Vec<Uuid>,
+}
+
+/// Applies one `GET /sync` page and saves its `next`, in the caller's transaction, so that a crash never
+/// leaves a token ahead of what is stored. `from_start` (a sync without `since`): the page's conversations
+/// are all of the user's, so stored ones missing from the first page are forgotten.
+///
+/// The page is a snapshot from some moment after the sync's first request was sent, and live frames kept
+/// arriving meanwhile. `known_before` are the conversations stored before that request: one that arrived
+/// since (not in it) is kept although the page lacks it, and one removed since (in it, no longer stored) is
+/// not brought back by the page's older copy. `overtaken` conversations were changed since by a live frame or
+/// the user's own request: what is stored of them is newer than the page's copy, which is left out (their
+/// messages are still taken, see `apply_sync_messages`).
+pub(crate) fn apply_sync_page(
+    conn: &Connection,
+    page: &SyncResponse,
+    first_from_start: bool,
+    known_before: &HashSet<Uuid>,
+    overtaken: &HashSet<Uuid>,
+    me: Uuid,
+) -> Result<SyncOutcome> {
+    let stored = conversation_ids(conn)?;
+    let removed_meanwhile = |id: &Uuid| known_before.contains(id) && !stored.contains(id);
+    let listed: Vec<Conversation> = page.conversations.iter().filter(|c| !removed_meanwhile(&c.id)).cloned().collect();
+    if first_from_start {
+        let in_page: HashSet<Uuid> = page.conversations.iter().map(|c| c.id).collect();
+        for gone in known_before.difference(&in_page) {
+            remove_conversation(conn, *gone)?;
+        }
+    }
+    for conversation in listed.iter().filter(|c| !(overtaken.contains(&c.id) && stored.contains(&c.id))) {
+        upsert_conversation(conn, conversation)?;
+    }
+    for gone in &page.removed_conversation_ids {
+        remove_conversation(conn, *gone)?;
+    }
+    let mut outcome = SyncOutcome::default();
+    // Messages come grouped by conversation, ascending by seq.
+    let mut groups: Vec<(Uuid, Vec<&Message>)> = Vec::new();
+    for message in &page.messages {
+        match groups.last_mut() {
+            Some((id, group)) if *id == message.conversation_id => group.push(message),
+            _ => groups.push((message.conversation_id, vec![message])),
+        }
+    }
+    for (id, messages) in groups {
+        if apply_sync_messages(conn, id, &messages, me)? {
+            outcome.backfill.push(id);
+        }
+    }
+    // A conversation new to this device that brought no message: its newest page is fetched like a timeline's.
+    for conversation in &listed {
+        let id = conversation.id;
+        if !known_before.contains(&id)
+            && conversation.last_message.is_some()
+            && sync_position(conn, id)?.is_some_and(|p| p.oldest_seq.is_none())
+            && !outcome.backfill.contains(&id)
+        {
+            outcome.backfill.push(id);
+        }
+    }
+    conn.execute(
+        "INSERT INTO sync_state (id, token) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET token = ?1",
+        [&page.next],
+    )?;
+    Ok(outcome)
+}
+
+/// Stores the messages of one conversation from a sync page, each in its current state (a message deleted
+/// or cleared meanwhile loses its text and attachments). Messages older than the loaded history are left
+/// out (the timeline's pagination brings them, current, when asked); newer ones extend it. True when the
+/// stored history now has a gap to backfill.
+fn apply_sync_messages(conn: &Connection, id: Uuid, messages: &[&Message], me: Uuid) -> Result<bool> {
+    let Some(mut position) = sync_position(conn, id)? else { return Ok(false) };
+    let mut stored_any = false;
+    for message in messages {
+        if position.oldest_seq.is_some_and(|oldest| message.seq < oldest) {
+            continue;
+        }
+        if position.oldest_seq.is_none() {
+            // Nothing was loaded: this message starts the stored history (the whole of it from seq 1).
+            position.oldest_seq = Some(message.seq);
+            position.synced_seq = message.seq;
+            position.reached_start = message.seq <= 1;
+            set_sync_position(conn, id, position)?;
+        }
+        if !is_older_than_stored(conn, message)? {
+            put_message(conn, message)?;
+        }
+        settle_outbox(conn, message, me)?;
+        stored_any = true;
+    }
+    if !stored_any {
+        return Ok(false);
+    }
+    advance_synced(conn, id)?;
+    let newest = messages.iter().map(|m| m.seq).max().unwrap_or(0);
+    let gap = sync_position(conn, id)?.is_some_and(|p| p.synced_seq < newest);
+    if let (Some(mut conversation), Some(newest)) = (conversation(conn, id)?, messages.iter().max_by_key(|m| m.seq))
+        && bump_last_message(&mut conversation, newest)
+    {
+        save_conversation_data(conn, &conversation)?;
+    }
+    recompute_unread(conn, id, me)?;
+    Ok(gap)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -325,24 +459,6 @@ pub(crate) fn conversation_ids(conn: &Connection) -> Result<HashSet<Uuid>> {
         .query_map([], |row| row.get::<_, String>(0))?
         .filter_map(|id| id.ok().and_then(|id| Uuid::parse_str(&id).ok()))
         .collect())
-}
-
-/// Takes the server's whole list: stores every conversation in it, and forgets those of `known_before` (the
-/// ids stored when the list was asked for) that it no longer holds. A conversation that arrived live while
-/// the list was on its way is not in `known_before`, so it is kept although the older list lacks it.
-pub(crate) fn replace_conversations(
-    conn: &Connection,
-    conversations: &[Conversation],
-    known_before: &HashSet<Uuid>,
-) -> Result<()> {
-    let listed: HashSet<Uuid> = conversations.iter().map(|c| c.id).collect();
-    for gone in known_before.difference(&listed) {
-        remove_conversation(conn, *gone)?;
-    }
-    for conversation in conversations {
-        upsert_conversation(conn, conversation)?;
-    }
-    Ok(())
 }
 
 /// Forgets a conversation the user left or was removed from, with its history and its outbox.
@@ -461,6 +577,20 @@ pub(crate) enum PageKind {
     After,
     /// `before_seq=oldest_seq`: older messages.
     Before,
+}
+
+/// Whether the stored copy of a message is a later state than `message` (from a sync page, which a live
+/// frame may have overtaken): a deletion is never undone, and a later edit is kept.
+fn is_older_than_stored(conn: &Connection, message: &Message) -> Result<bool> {
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT data FROM messages WHERE conversation_id = ?1 AND seq = ?2",
+            params![message.conversation_id.to_string(), message.seq],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(stored) = stored.map(|data| from_json::<Message>(&data)).transpose()? else { return Ok(false) };
+    Ok((stored.deleted && !message.deleted) || stored.edited_at > message.edited_at)
 }
 
 fn put_message(conn: &Connection, message: &Message) -> Result<bool> {
@@ -973,18 +1103,98 @@ mod tests {
     }
 
     #[test]
-    fn the_server_list_forgets_only_conversations_known_before_it_was_asked_for() {
-        let (conn, me, other, left) = setup();
+    fn a_sync_page_replaces_loaded_messages_skips_older_ones_reports_gaps_and_keeps_its_token() {
+        let (conn, me, other, id) = setup();
+        let loaded: Vec<Message> = (5..=7).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &loaded, true, PageKind::Latest, me).unwrap();
+        let mut deleted = loaded[0].clone();
+        (deleted.deleted, deleted.body) = (true, String::new());
+        let page = SyncResponse {
+            next: "t1".into(),
+            has_more: false,
+            conversations: Vec::new(),
+            removed_conversation_ids: Vec::new(),
+            // seq 2 is older than what is loaded; seq 10 leaves 8 and 9 missing.
+            messages: vec![message(id, 2, other), deleted, message(id, 10, other)],
+        };
         let known_before = conversation_ids(&conn).unwrap();
-        // While the list is on its way, a new chat arrives live; the list (older) has neither chat.
-        let (mut live, _) = conversations(&conn).unwrap().remove(0);
-        live.id = Uuid::now_v7();
-        live.members = vec![user(me), user(other)];
+        let outcome = apply_sync_page(&conn, &page, false, &known_before, &HashSet::new(), me).unwrap();
+        assert_eq!(outcome.backfill, [id], "8 and 9 are fetched with after_seq");
+        assert_eq!(seqs(&conn, id), [5, 6, 7, 10], "2 is left to the timeline's pagination");
+        let stored = &timeline(&conn, id).unwrap().unwrap().messages[0];
+        assert!(stored.deleted && stored.body.is_empty(), "deleted while offline: no text left");
+        assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t1"));
+
+        let gone = SyncResponse { next: "t2".into(), removed_conversation_ids: vec![id], messages: Vec::new(), ..page };
+        apply_sync_page(&conn, &gone, false, &known_before, &HashSet::new(), me).unwrap();
+        assert!(conversation(&conn, id).unwrap().is_none() && seqs_stored(&conn, id) == 0, "forgotten");
+        assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t2"));
+        clear_sync_token(&conn).unwrap();
+        assert_eq!(sync_token(&conn).unwrap(), None);
+    }
+
+    #[test]
+    fn a_sync_page_keeps_what_arrived_live_on_its_way_and_does_not_bring_back_what_was_removed() {
+        let (conn, me, other, removed) = setup();
+        let known_before = conversation_ids(&conn).unwrap();
+        let (stale_copy, _) = conversations(&conn).unwrap().remove(0);
+        // While the first page from the start is on its way, a new group arrives live with its first message,
+        // and the user is removed from the stored chat; the page (a snapshot from before) has only the latter.
+        let mut live = stale_copy.clone();
+        (live.id, live.kind, live.name) = (Uuid::now_v7(), ConversationKind::Group, Some("Trip".into()));
         upsert_conversation(&conn, &live).unwrap();
-        replace_conversations(&conn, &[], &known_before).unwrap();
+        store_page(&conn, live.id, &[message(live.id, 1, other)], true, PageKind::Latest, me).unwrap();
+        remove_conversation(&conn, removed).unwrap();
+        let page = SyncResponse {
+            next: "t1".into(),
+            has_more: false,
+            conversations: vec![stale_copy],
+            removed_conversation_ids: Vec::new(),
+            messages: vec![message(removed, 1, other)],
+        };
+        let outcome = apply_sync_page(&conn, &page, true, &known_before, &HashSet::new(), me).unwrap();
         let ids = conversation_ids(&conn).unwrap();
-        assert!(!ids.contains(&left), "the one the user left is forgotten");
-        assert!(ids.contains(&live.id), "the one that arrived meanwhile is kept");
+        assert!(ids.contains(&live.id), "the group that arrived meanwhile is kept");
+        assert_eq!(seqs(&conn, live.id), [1], "with its first message");
+        assert!(!ids.contains(&removed), "the chat removed meanwhile stays removed");
+        assert_eq!(seqs_stored(&conn, removed), 0, "and none of its messages come back");
+        assert!(outcome.backfill.is_empty(), "{outcome:?}");
+    }
+
+    #[test]
+    fn a_sync_page_does_not_overwrite_what_changed_live_while_it_was_on_its_way() {
+        let (conn, me, other, id) = setup();
+        let loaded: Vec<Message> = (1..=3).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &loaded, true, PageKind::Latest, me).unwrap();
+        let known_before = conversation_ids(&conn).unwrap();
+        let (snapshot, _) = conversations(&conn).unwrap().remove(0);
+        // Meanwhile, live: the user mutes the chat, message 1 is deleted and message 2 edited.
+        let mut muted = snapshot.clone();
+        muted.muted = true;
+        upsert_conversation(&conn, &muted).unwrap();
+        mark_deleted(&conn, loaded[0].id, me).unwrap();
+        let mut edited = loaded[1].clone();
+        (edited.body, edited.edited_at) = ("edited".into(), Some(OffsetDateTime::now_utc()));
+        replace_message(&conn, &edited, me).unwrap();
+        // The page, from before all that, holds the chat unmuted and the three messages as first sent.
+        let page = SyncResponse {
+            next: "t1".into(),
+            has_more: false,
+            conversations: vec![snapshot],
+            removed_conversation_ids: Vec::new(),
+            messages: loaded.clone(),
+        };
+        apply_sync_page(&conn, &page, true, &known_before, &HashSet::from([id]), me).unwrap();
+        assert!(conversation(&conn, id).unwrap().unwrap().muted, "the live mute stays");
+        let stored = timeline(&conn, id).unwrap().unwrap().messages;
+        assert!(stored[0].deleted && stored[0].body.is_empty(), "a deletion is never undone");
+        assert_eq!(stored[1].body, "edited", "the later edit stays");
+        assert_eq!(stored[2].body, loaded[2].body);
+    }
+
+    fn seqs_stored(conn: &Connection, id: Uuid) -> i64 {
+        conn.query_row("SELECT count(*) FROM messages WHERE conversation_id = ?1", [id.to_string()], |row| row.get(0))
+            .unwrap()
     }
 
     #[test]

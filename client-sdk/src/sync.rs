@@ -1,5 +1,5 @@
 //! The connection: one task per signed-in client that keeps a WebSocket open, with heartbeats, reconnects
-//! with exponential backoff and jitter, catches up on every (re)connect by `seq`, applies live frames to the
+//! with exponential backoff and jitter, catches up on every (re)connect through `GET /sync`, applies live frames to the
 //! store, and sends the outbox in order.
 //!
 //! Nothing here is needed for correctness across restarts: the store says what was loaded up to which `seq`
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use hallway_protocol::ErrorCode;
-use hallway_protocol::conversations::ConversationList;
 use hallway_protocol::messages::MessagePage;
+use hallway_protocol::sync::{SYNC_MAX_LIMIT, SyncResponse};
 use hallway_protocol::ws::{ClientFrame, ServerFrame};
 use rand::Rng;
 use reqwest::Method;
@@ -51,8 +51,8 @@ const ACK_TIMEOUT: Duration = Duration::from_secs(20);
 const SEND_RETRY_AFTER: Duration = Duration::from_secs(2);
 /// Catching up a conversation asks for this many messages per page (the contract's maximum).
 const BACKFILL_PAGE: u32 = 200;
-/// Each catch-up takes this many of the newest known messages again, for what changed in them meanwhile.
-const RECHECK_WINDOW: i64 = 50;
+/// Messages per `GET /sync` page: the contract's maximum, so that a catch-up takes as few requests as it can.
+const SYNC_PAGE: i64 = SYNC_MAX_LIMIT;
 /// A conversation with nothing loaded starts from its newest messages, this many.
 pub(crate) const LATEST_PAGE: u32 = 50;
 /// A failed catch-up is tried again this many times, `SEND_RETRY_AFTER` apart, before waiting for a reconnect.
@@ -204,7 +204,15 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
                     last_heard = Instant::now();
                     match parse(&text) {
                         Some(frame) => handle_frame(shared, &mut outbox, &backfill_tx, frame).await,
-                        None => tracing::debug!("ignoring a frame this SDK does not know"),
+                        None => match parse_unknown_error(&text) {
+                            Some(error) => {
+                                let reference = error.reference.as_deref();
+                                if !outbox.refused(shared, reference, &error.code, &error.message, None).await {
+                                    tracing::info!("the server refused a frame with a code this SDK does not know");
+                                }
+                            }
+                            None => tracing::debug!("ignoring a frame this SDK does not know"),
+                        },
                     }
                     outbox.drive(shared, &mut sink).await
                 }
@@ -263,6 +271,36 @@ fn parse(text: &str) -> Option<ServerFrame> {
     serde_json::from_str(text).ok()
 }
 
+/// An `error` frame whose code this SDK does not know (the contract lets the server add codes).
+#[derive(Debug, serde::Deserialize)]
+struct UnknownErrorFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(rename = "ref", default)]
+    reference: Option<String>,
+}
+
+/// Reads an `error` frame that [`parse`] could not (a code newer than this SDK), so that a send it refuses
+/// fails instead of being resent forever.
+fn parse_unknown_error(text: &str) -> Option<UnknownErrorFrame> {
+    serde_json::from_str::<UnknownErrorFrame>(text).ok().filter(|frame| frame.kind == "error")
+}
+
+/// How the outbox treats a refused send: a delay before trying again, or `None` for a permanent refusal
+/// (the message is shown failed, and the next one goes on). Only codes known to be passing (slow down, the
+/// server's trouble) are retried; any other code, one this SDK has never heard of included, is permanent.
+fn send_retry_delay(code: &str, retry_after_ms: Option<u64>) -> Option<Duration> {
+    let known = serde_json::from_value::<ErrorCode>(serde_json::Value::String(code.to_owned())).ok()?;
+    match known {
+        ErrorCode::RateLimited => Some(Duration::from_millis(retry_after_ms.unwrap_or(1000))),
+        ErrorCode::Internal | ErrorCode::Unavailable => Some(SEND_RETRY_AFTER),
+        _ => None,
+    }
+}
+
 async fn send(sink: &mut Sink, frame: &ClientFrame) -> std::result::Result<(), ()> {
     let text = serde_json::to_string(frame).map_err(|_| ())?;
     sink.send(WsMessage::text(text)).await.map_err(|_| ())
@@ -285,6 +323,9 @@ async fn handle_frame(
     frame: ServerFrame,
 ) {
     let Some(me) = shared.api.user_id() else { return };
+    if let Some(id) = changed_conversation(&frame) {
+        shared.overtake(id);
+    }
     let store = &shared.store;
     let result = match frame {
         ServerFrame::Ack { client_msg_id, message } => {
@@ -360,7 +401,7 @@ async fn handle_frame(
             }
         }
         ServerFrame::Error { code, message, reference, retry_after_ms } => {
-            if !outbox.refused(shared, reference.as_deref(), code, &message, retry_after_ms).await {
+            if !outbox.refused(shared, reference.as_deref(), code.as_str(), &message, retry_after_ms).await {
                 tracing::info!(%code, "the server refused a frame");
             }
             Ok(())
@@ -386,6 +427,21 @@ async fn presence_changed(shared: &Shared, user: Uuid) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The conversation whose stored state a frame changes, if it changes one.
+fn changed_conversation(frame: &ServerFrame) -> Option<Uuid> {
+    match frame {
+        ServerFrame::Ack { message, .. }
+        | ServerFrame::Message { message }
+        | ServerFrame::MessageUpdated { message } => Some(message.conversation_id),
+        ServerFrame::Conversation { conversation } => Some(conversation.id),
+        ServerFrame::Read { conversation_id, .. }
+        | ServerFrame::Reaction { conversation_id, .. }
+        | ServerFrame::MessageDeleted { conversation_id, .. }
+        | ServerFrame::ConversationRemoved { conversation_id } => Some(*conversation_id),
+        _ => None,
+    }
 }
 
 fn after_live_message(
@@ -479,7 +535,7 @@ impl OutboxSender {
         &mut self,
         shared: &Shared,
         reference: Option<&str>,
-        code: ErrorCode,
+        code: &str,
         message: &str,
         retry_after_ms: Option<u64>,
     ) -> bool {
@@ -490,19 +546,14 @@ impl OutboxSender {
             return false;
         };
         self.in_flight.remove(&conversation);
-        let retry_in = match code {
-            ErrorCode::RateLimited => Some(Duration::from_millis(retry_after_ms.unwrap_or(1000))),
-            ErrorCode::Internal | ErrorCode::Unavailable => Some(SEND_RETRY_AFTER),
-            _ => None,
-        };
-        if let Some(delay) = retry_in {
+        if let Some(delay) = send_retry_delay(code, retry_after_ms) {
             tracing::info!(%code, "a send will be retried");
             self.not_before.insert(conversation, Instant::now() + delay);
             return true;
         }
         tracing::info!(%code, "the server refused a message");
-        let (client_msg_id, reason) = (reference.to_owned(), message.to_owned());
-        let failed = shared.store.run(move |conn| store::fail(conn, &client_msg_id, code.as_str(), &reason)).await;
+        let (client_msg_id, code, reason) = (reference.to_owned(), code.to_owned(), message.to_owned());
+        let failed = shared.store.run(move |conn| store::fail(conn, &client_msg_id, &code, &reason)).await;
         match failed {
             Ok(()) => shared.conversation_changed(conversation),
             Err(error) => tracing::warn!(%error, "marking a message failed"),
@@ -555,11 +606,14 @@ async fn upload(shared: Arc<Shared>, entry: OutboxEntry) {
         Err(error) => {
             tracing::info!(%error, "the server refused an upload");
             let (code, reason) = match &error {
-                Error::Api { code, message, .. } | Error::Invalid { code, message } => (*code, message.clone()),
-                _ => (ErrorCode::Internal, "the file could not be sent".to_owned()),
+                Error::Api { code, message, .. } | Error::Invalid { code, message } => {
+                    (code.as_str().to_owned(), message.clone())
+                }
+                Error::Refused { code, message, .. } => (code.clone(), message.clone()),
+                _ => (ErrorCode::Internal.as_str().to_owned(), "the file could not be sent".to_owned()),
             };
             let id = client_msg_id.clone();
-            shared.store.run(move |conn| store::fail(conn, &id, code.as_str(), &reason)).await
+            shared.store.run(move |conn| store::fail(conn, &id, &code, &reason)).await
         }
     };
     if let Err(error) = stored {
@@ -572,7 +626,7 @@ async fn upload(shared: Arc<Shared>, entry: OutboxEntry) {
 /// What the catch-up task is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backfill {
-    /// Refresh the conversation list, then catch up every conversation.
+    /// Catch up everything through `GET /sync` from the stored token.
     Everything,
     /// Catch up one conversation (a gap in `seq`, or a conversation just joined).
     Conversation(Uuid),
@@ -617,17 +671,58 @@ async fn catch_up(shared: &Shared, request: Backfill) -> Result<()> {
     Ok(())
 }
 
-/// The conversation list, then every conversation from its last known `seq`.
+/// Catches up everything through `GET /sync` from the stored token, page after page while `has_more`;
+/// each page is applied with its `next` in one transaction, so an interrupted catch-up resumes where it
+/// stopped. A refused token (`invalid_sync_token`: too old, or from a restored server) is dropped and the
+/// catch-up starts over from the beginning. Without a token (a fresh device) every conversation and all of
+/// its history come through these pages (see the README's "Offline").
 async fn sync_everything(shared: &Shared) -> Result<()> {
-    let known_before = shared.store.run(|conn| store::conversation_ids(conn)).await?;
-    let list: ConversationList = shared.api.call(Method::GET, "conversations", &[], NO_BODY).await?;
-    let ids: Vec<Uuid> = list.conversations.iter().map(|c| c.id).collect();
-    shared
-        .store
-        .transaction(move |conn| store::replace_conversations(conn, &list.conversations, &known_before))
-        .await?;
-    shared.changed(Change::Everything);
-    for id in ids {
+    let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
+    let mut token = shared.store.run(|conn| store::sync_token(conn)).await?;
+    let known_before = Arc::new(shared.store.run(|conn| store::conversation_ids(conn)).await?);
+    let _overtaken = Overtaken::watch(shared);
+    let mut started_over = false;
+    let mut backfill_later = Vec::new();
+    loop {
+        let mut query = vec![("limit", SYNC_PAGE.to_string())];
+        if let Some(since) = &token {
+            query.push(("since", since.clone()));
+        }
+        let page: SyncResponse = match shared.api.call(Method::GET, "sync", &query, NO_BODY).await {
+            Err(Error::Api { code: ErrorCode::InvalidSyncToken, .. }) if token.is_some() && !started_over => {
+                tracing::info!("the server refused the sync token: starting over");
+                shared.store.run(|conn| store::clear_sync_token(conn)).await?;
+                (token, started_over) = (None, true);
+                continue;
+            }
+            other => other?,
+        };
+        let first_from_start = token.is_none();
+        let has_more = page.has_more;
+        let next = page.next.clone();
+        let removed = !page.removed_conversation_ids.is_empty();
+        let (known_before, overtaken) = (Arc::clone(&known_before), Arc::clone(&shared.overtaken));
+        let outcome = shared
+            .store
+            .transaction(move |conn| {
+                // Read under the store's lock: a live write marks its conversation before it waits for it.
+                let overtaken = overtaken.lock().ok().and_then(|ids| ids.clone()).unwrap_or_default();
+                store::apply_sync_page(conn, &page, first_from_start, &known_before, &overtaken, me)
+            })
+            .await?;
+        shared.changed(Change::Everything);
+        if removed || first_from_start {
+            shared.store.sweep_outbox_files().await?;
+        }
+        backfill_later.extend(outcome.backfill);
+        token = Some(next);
+        if !has_more {
+            break;
+        }
+    }
+    backfill_later.sort_unstable();
+    backfill_later.dedup();
+    for id in backfill_later {
         match backfill(shared, id).await {
             Err(Error::Api { code: ErrorCode::NotFound, .. }) => {}
             other => other?,
@@ -636,29 +731,42 @@ async fn sync_everything(shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-/// Fetches what one conversation is missing: from `synced_seq` on until `has_more` is false, or its newest
-/// page when nothing of it is loaded yet.
+/// Keeps `Shared::overtaken` collecting for as long as a catch-up through `/sync` runs, however it ends.
+struct Overtaken(Arc<std::sync::Mutex<Option<std::collections::HashSet<Uuid>>>>);
+
+impl Overtaken {
+    fn watch(shared: &Shared) -> Overtaken {
+        if let Ok(mut ids) = shared.overtaken.lock() {
+            *ids = Some(Default::default());
+        }
+        Overtaken(Arc::clone(&shared.overtaken))
+    }
+}
+
+impl Drop for Overtaken {
+    fn drop(&mut self) {
+        if let Ok(mut ids) = self.0.lock() {
+            *ids = None;
+        }
+    }
+}
+
+/// Fetches what one conversation is missing: from `synced_seq` on until `has_more` is false (a gap in `seq`),
+/// or its newest page when nothing of it is loaded yet (a conversation just joined).
 pub(crate) async fn backfill(shared: &Shared, id: Uuid) -> Result<()> {
     let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
-    let mut first_page = true;
     loop {
         let Some(position) = shared.store.run(move |conn| store::sync_position(conn, id)).await? else {
             return Ok(());
         };
+        // What changed in the stored messages comes through `/sync`: only new ones are fetched here.
         let (query, kind) = match position.oldest_seq {
             None => (vec![("limit", LATEST_PAGE.to_string())], PageKind::Latest),
-            Some(oldest) => {
-                // The first page also takes the newest known messages again, so that edits, deletions and
-                // reactions made to them while this device was away are seen (seq only covers new messages).
-                let after = if first_page {
-                    (position.synced_seq - RECHECK_WINDOW).max(oldest - 1)
-                } else {
-                    position.synced_seq
-                };
-                (vec![("after_seq", after.to_string()), ("limit", BACKFILL_PAGE.to_string())], PageKind::After)
-            }
+            Some(_) => (
+                vec![("after_seq", position.synced_seq.to_string()), ("limit", BACKFILL_PAGE.to_string())],
+                PageKind::After,
+            ),
         };
-        first_page = false;
         let page: MessagePage =
             shared.api.call(Method::GET, &format!("conversations/{id}/messages"), &query, NO_BODY).await?;
         let has_more = page.has_more;
@@ -686,5 +794,19 @@ mod tests {
         }
         assert!(backoff(1) <= BACKOFF_BASE);
         assert!(backoff(100) >= BACKOFF_MAX / 2);
+    }
+
+    #[test]
+    fn a_refusal_with_a_code_this_sdk_does_not_know_is_permanent() {
+        let text = r#"{"type": "error", "code": "quiet_hours", "message": "not now", "ref": "c1"}"#;
+        assert!(parse(text).is_none(), "the typed frame cannot hold a code newer than this SDK");
+        let frame = parse_unknown_error(text).expect("still read as an error frame");
+        assert_eq!((frame.code.as_str(), frame.reference.as_deref()), ("quiet_hours", Some("c1")));
+        assert_eq!(send_retry_delay(&frame.code, Some(100)), None, "failed, not retried");
+        assert!(parse_unknown_error(r#"{"type": "sparkle", "code": "x", "message": ""}"#).is_none());
+        // Known codes keep their meaning: passing trouble is retried, refusals are not.
+        assert_eq!(send_retry_delay("rate_limited", Some(250)), Some(Duration::from_millis(250)));
+        assert_eq!(send_retry_delay("unavailable", None), Some(SEND_RETRY_AFTER));
+        assert_eq!(send_retry_delay("banned_word", None), None);
     }
 }

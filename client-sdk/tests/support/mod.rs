@@ -169,6 +169,8 @@ pub struct Proxy {
     frozen: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
+    /// The request line (method and path, without the query) of each HTTP request that went through.
+    requests: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proxy {
@@ -178,29 +180,36 @@ impl Proxy {
         let up = Arc::new(AtomicBool::new(true));
         let frozen = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let requests: Arc<Mutex<Vec<String>>> = Arc::default();
         let accept = tokio::spawn({
-            let (up, frozen, connections) = (up.clone(), frozen.clone(), connections.clone());
+            let (up, frozen, connections, requests) =
+                (up.clone(), frozen.clone(), connections.clone(), requests.clone());
             async move {
                 while let Ok((inbound, _)) = listener.accept().await {
                     if !up.load(Ordering::SeqCst) {
                         drop(inbound);
                         continue;
                     }
-                    let frozen = frozen.clone();
+                    let (frozen, requests) = (frozen.clone(), requests.clone());
                     let pipe = tokio::spawn(async move {
                         let Ok(outbound) = TcpStream::connect(target).await else { return };
                         let (mut inbound_read, mut inbound_write) = inbound.into_split();
                         let (mut outbound_read, mut outbound_write) = outbound.into_split();
                         tokio::select! {
-                            () = pump(&mut inbound_read, &mut outbound_write, &frozen) => {}
-                            () = pump(&mut outbound_read, &mut inbound_write, &frozen) => {}
+                            () = pump(&mut inbound_read, &mut outbound_write, &frozen, Some(&requests)) => {}
+                            () = pump(&mut outbound_read, &mut inbound_write, &frozen, None) => {}
                         }
                     });
                     connections.lock().expect("the proxy's lock").push(pipe);
                 }
             }
         });
-        Proxy { addr, up, frozen, connections, accept }
+        Proxy { addr, up, frozen, connections, accept, requests }
+    }
+
+    /// The HTTP requests that went through so far, as `METHOD /path` (the WebSocket upgrade included).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("the proxy's lock").clone()
     }
 
     /// The URL a client uses to go through the proxy.
@@ -228,14 +237,25 @@ impl Proxy {
     }
 }
 
-/// Copies bytes one way, holding them while the proxy is frozen.
-async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, frozen: &AtomicBool) {
+/// Copies bytes one way, holding them while the proxy is frozen; on the client's side, notes each request
+/// line (a client writes each request of a keep-alive connection from its start).
+async fn pump(
+    from: &mut OwnedReadHalf,
+    to: &mut OwnedWriteHalf,
+    frozen: &AtomicBool,
+    requests: Option<&Mutex<Vec<String>>>,
+) {
     let mut buffer = vec![0_u8; 16 * 1024];
     loop {
         let read = match from.read(&mut buffer).await {
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
+        if let Some(requests) = requests
+            && let Some(line) = request_line(&buffer[..read])
+        {
+            requests.lock().expect("the proxy's lock").push(line);
+        }
         while frozen.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -243,6 +263,17 @@ async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, frozen: &Atomic
             return;
         }
     }
+}
+
+/// `METHOD /path` when the bytes start an HTTP request.
+fn request_line(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]);
+    let mut words = text.split(' ');
+    let (method, target) = (words.next()?, words.next()?);
+    if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method) || !target.starts_with('/') {
+        return None;
+    }
+    Some(format!("{method} {}", target.split('?').next().unwrap_or(target)))
 }
 
 impl Drop for Proxy {

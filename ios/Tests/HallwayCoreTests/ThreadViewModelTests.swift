@@ -36,8 +36,10 @@ final class ThreadViewModelTests: XCTestCase, @unchecked Sendable {
             await sending.send()
         }
 
-        try await waitUntil("parent1 has all 15 messages", timeout: 30) {
-            receiving.bubbles.filter { texts.contains($0.text) }.count == texts.count
+        // The messages and the group's members (who name the bubbles) come by two listeners: wait for both.
+        try await waitUntil("parent1 has all 15 messages, with their sender", timeout: 30) {
+            let arrived = receiving.bubbles.filter { texts.contains($0.text) }
+            return arrived.count == texts.count && arrived.allSatisfy { $0.sender != nil }
         }
         let received = receiving.bubbles.filter { texts.contains($0.text) }
         XCTAssertEqual(received.map(\.text), texts)

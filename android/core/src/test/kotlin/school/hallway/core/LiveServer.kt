@@ -80,6 +80,28 @@ object LiveServer {
         }
     }
 
+    /** Creates a group of [login] alone, named [name], over REST; returns its id. */
+    fun createGroup(login: String, name: String): String {
+        val answer = post(login, "/api/v1/conversations", """{"kind":"group","name":"$name","member_ids":[]}""", 201)
+        return Regex("\"id\"\\s*:\\s*\"([^\"]+)\"").find(answer)?.groupValues?.get(1) ?: error("no id in $answer")
+    }
+
+    /** Adds [userIds] to [conversationId] as [login], a group admin, over REST. */
+    fun addMembers(login: String, conversationId: String, userIds: List<String>) {
+        val ids = userIds.joinToString(",") { "\"$it\"" }
+        post(login, "/api/v1/conversations/$conversationId/members", """{"user_ids":[$ids]}""", null)
+    }
+
+    private fun post(login: String, path: String, json: String, expected: Int?): String {
+        val request = HttpRequest.newBuilder(URI("$url$path")).timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/json").header("Authorization", "Bearer ${accessToken(login)}")
+            .POST(HttpRequest.BodyPublishers.ofString(json)).build()
+        val answer = http.send(request, HttpResponse.BodyHandlers.ofString())
+        val status = answer.statusCode()
+        check(if (expected != null) status == expected else status in 200..299) { "POST $path answered $status" }
+        return answer.body()
+    }
+
     private fun accessToken(login: String): String {
         val request = HttpRequest.newBuilder(URI("$url/api/v1/auth/login")).timeout(Duration.ofSeconds(10))
             .header("Content-Type", "application/json")

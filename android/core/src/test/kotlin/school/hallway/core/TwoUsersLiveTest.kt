@@ -112,7 +112,11 @@ class TwoUsersLiveTest {
         val sent = listOf("First", "Second", "Third")
         sent.forEach { teacherChat.type(it) }
 
-        val state = awaitState(parentChat.state, "three messages in parent1's thread") { it.bubbles().size == 3 }
+        // The messages and the group's summary (its members, who name the bubbles) reach the view model by two
+        // listeners: wait for both.
+        val state = awaitState(parentChat.state, "three messages in parent1's thread, with their sender") {
+            it.bubbles().size == 3 && it.title == groupName
+        }
         val bubbles = state.bubbles()
         assertEquals(sent, bubbles.map { it.body })
         assertTrue("received, not own", bubbles.none { it.isOwn })
@@ -342,17 +346,19 @@ class TwoUsersLiveTest {
     @Test
     fun loadingOlderMessagesKeepsTheReadersPlaceAndNewOnesFollowBelow() {
         val texts = (1..60).map { "history $it" }
-        LiveServer.sendMessages("teacher1", groupId, texts)
-        // A phone that has never seen the chat: the SDK loads its newest page only.
+        // A chat the phone joins after its history was written: the SDK fetches its newest page only, and older
+        // pages as the reader scrolls up. (A phone's own first sign-in brings whole histories through /sync.)
         Device("parent1").use { fresh ->
-            // The chat opens once the sign-in's catch-up has loaded its newest page (so opening loads no more).
-            awaitState(list(fresh).state, "the group at the new phone") { it.row() != null }
+            awaitState(list(fresh).state, "the list at the new phone") { it.row() != null }
+            val historyId = LiveServer.createGroup("teacher1", "History")
+            LiveServer.sendMessages("teacher1", historyId, texts)
+            LiveServer.addMembers("teacher1", historyId, listOf(fresh.user.id))
             runBlocking {
                 withTimeoutOrNull(LIVE_TIMEOUT) {
-                    fresh.client.timeline(groupId).updates().first { it.items.lastOrNull()?.body == texts.last() }
+                    fresh.client.timeline(historyId).updates().first { it.items.lastOrNull()?.body == texts.last() }
                 } ?: throw AssertionError("the newest page never loaded")
             }
-            val freshChat = ChatViewModel(fresh.client, groupId, fresh.scope).also { it.setVisible(true) }
+            val freshChat = ChatViewModel(fresh.client, historyId, fresh.scope).also { it.setVisible(true) }
             val opened = awaitState(freshChat.state, "the newest page") { s ->
                 s.bubbles().map { it.body }.let { it.isNotEmpty() && it.last() == texts.last() }
             }
@@ -368,7 +374,7 @@ class TwoUsersLiveTest {
             assertEquals(EntriesChange(olderAdded = after - before, newestKey = paged.entries.last().key), entriesChange(opened.entries, paged.entries))
             assertEquals("keys are unique", paged.entries.size, paged.entries.map { it.key }.toSet().size)
 
-            chat(teacher).type("after the history")
+            LiveServer.sendMessages("teacher1", historyId, listOf("after the history"))
             val grown = awaitState(freshChat.state, "the new message below") { it.bubbles().last().body == "after the history" }
             assertEquals(EntriesChange(newerAdded = 1, newestKey = grown.entries.last().key), entriesChange(paged.entries, grown.entries))
 
