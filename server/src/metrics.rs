@@ -42,6 +42,8 @@ pub struct Metrics {
     pub rate_limited_http: IntCounter,
     /// HTTP answers with a 5xx status.
     pub http_5xx: IntCounter,
+    push_pending: IntGauge,
+    push_dead: IntGauge,
 }
 
 impl Metrics {
@@ -70,6 +72,11 @@ impl Metrics {
             &["via"],
         )?;
         registry.register(Box::new(rate_limited.clone()))?;
+        let push_queue = IntGaugeVec::new(
+            Opts::new("push_queue_pushes", "Pushes in the queue: waiting to be sent, or failed for good (dead)."),
+            &["state"],
+        )?;
+        registry.register(Box::new(push_queue.clone()))?;
         Ok(Metrics {
             sockets_open: gauge("websocket_connections", "WebSocket connections open now.")?,
             frames_in: counter("websocket_frames_received_total", "Text frames received from clients.")?,
@@ -97,8 +104,17 @@ impl Metrics {
             rate_limited_socket: rate_limited.with_label_values(&["socket"]),
             rate_limited_http: rate_limited.with_label_values(&["http"]),
             http_5xx: counter("http_server_errors_total", "HTTP answers with a 5xx status.")?,
+            push_pending: push_queue.with_label_values(&["pending"]),
+            push_dead: push_queue.with_label_values(&["dead"]),
             registry,
         })
+    }
+
+    /// Sets the push queue's depth, read from the database at each scrape (the queue is a table, shared by every
+    /// server process, so no one process could count it).
+    pub fn set_push_queue(&self, pending: i64, dead: i64) {
+        self.push_pending.set(pending);
+        self.push_dead.set(dead);
     }
 
     /// The metrics as Prometheus text, with the database pool's gauges read now.

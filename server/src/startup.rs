@@ -239,9 +239,13 @@ fn metrics_server(listener: TcpListener, metrics: Metrics, db: PgPool) -> anyhow
         App::new().route(
             "/metrics",
             web::get().to(move || {
-                let rendered = metrics.render(&db);
+                let (metrics, db) = (metrics.clone(), db.clone());
                 async move {
-                    match rendered {
+                    match crate::store::push_queue::depth(&db).await {
+                        Ok((pending, dead)) => metrics.set_push_queue(pending, dead),
+                        Err(err) => tracing::warn!(error = %err, "could not count the push queue for the metrics"),
+                    }
+                    match metrics.render(&db) {
                         Ok(text) => actix_web::HttpResponse::Ok()
                             .content_type("text/plain; version=0.0.4; charset=utf-8")
                             .body(text),

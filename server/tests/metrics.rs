@@ -145,3 +145,32 @@ async fn server_errors_are_counted() {
     let (_, samples) = scrape(&server).await;
     assert_eq!(sample(&samples, "hallway_http_server_errors_total"), 1.0);
 }
+
+#[actix_web::test]
+async fn the_push_queue_depth_is_read_from_the_database_at_each_scrape() {
+    let server = metrics_server().await;
+    let (parent, _) = server.signed_in("mei", Role::Parent).await;
+    let (_, empty) = scrape(&server).await;
+    assert_eq!(sample(&empty, "hallway_push_queue_pushes{state=\"pending\"}"), 0.0);
+    assert_eq!(sample(&empty, "hallway_push_queue_pushes{state=\"dead\"}"), 0.0);
+
+    // An APNs device: no worker of this server claims its pushes, so they stay as written.
+    sqlx::query(
+        "INSERT INTO devices (id, user_id, session_id, platform, address)
+         SELECT gen_random_uuid(), $1, id, 'apns', 'token-1' FROM sessions WHERE user_id = $1 LIMIT 1",
+    )
+    .bind(parent.id)
+    .execute(&server.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO push_queue (device_id, payload, topic, urgency, state)
+         SELECT d.id, '{}', 'topic', 'normal', s FROM devices d, unnest(ARRAY['pending', 'pending', 'dead']) AS s",
+    )
+    .execute(&server.pool)
+    .await
+    .unwrap();
+    let (_, queued) = scrape(&server).await;
+    assert_eq!(sample(&queued, "hallway_push_queue_pushes{state=\"pending\"}"), 2.0);
+    assert_eq!(sample(&queued, "hallway_push_queue_pushes{state=\"dead\"}"), 1.0);
+}

@@ -115,6 +115,15 @@ pub async fn dead(db: impl PgExecutor<'_>, id: i64, error: &str) -> Result<(), s
     .map(|_| ())
 }
 
+/// How many pushes wait to be sent, and how many failed for good (the dead letters kept for inspection).
+pub async fn depth(db: impl PgExecutor<'_>) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead') FROM push_queue",
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// When the next pending push falls due, if there is one (the workers sleep until then).
 pub async fn next_due(db: impl PgExecutor<'_>, platforms: &[&str]) -> Result<Option<OffsetDateTime>, sqlx::Error> {
     sqlx::query_scalar(
