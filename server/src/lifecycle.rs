@@ -23,6 +23,7 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::{TaskTrackerToken, TrackedFuture};
@@ -108,4 +109,23 @@ impl Background {
         self.tracker.close();
         tokio::time::timeout(within, self.tracker.wait()).await.is_ok()
     }
+}
+
+/// Takes up to `max` queued items into `batch` for a writer that must store everything it accepted: once
+/// `stop` fires the queue is closed to new items, and what is already in it still comes out. 0 means the
+/// queue is closed and empty, so the writer ends. (`recv_many` is cancel-safe: nothing is lost when the stop
+/// wins the race.)
+pub async fn next_batch<T>(
+    waiting: &mut mpsc::Receiver<T>,
+    batch: &mut Vec<T>,
+    max: usize,
+    stop: &CancellationToken,
+) -> usize {
+    if !waiting.is_closed() {
+        tokio::select! {
+            taken = waiting.recv_many(batch, max) => return taken,
+            () = stop.cancelled() => waiting.close(),
+        }
+    }
+    waiting.recv_many(batch, max).await
 }

@@ -60,17 +60,7 @@ impl DeliveryLog {
 async fn write(db: PgPool, mut waiting: mpsc::Receiver<Delivered>, stop: CancellationToken) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
-        let taken = if waiting.is_closed() {
-            waiting.recv_many(&mut batch, MAX_BATCH).await
-        } else {
-            tokio::select! {
-                taken = waiting.recv_many(&mut batch, MAX_BATCH) => taken,
-                () = stop.cancelled() => {
-                    waiting.close();
-                    continue;
-                }
-            }
-        };
+        let taken = crate::lifecycle::next_batch(&mut waiting, &mut batch, MAX_BATCH, &stop).await;
         if taken == 0 {
             break;
         }

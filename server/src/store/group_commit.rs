@@ -57,18 +57,7 @@ impl GroupCommit {
 async fn write(db: PgPool, mut waiting: mpsc::Receiver<(NewText, Reply)>, metrics: Metrics, stop: CancellationToken) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
-        let taken = if waiting.is_closed() {
-            waiting.recv_many(&mut batch, MAX_BATCH).await
-        } else {
-            // `recv_many` is cancel-safe: nothing is lost when the stop wins the race.
-            tokio::select! {
-                taken = waiting.recv_many(&mut batch, MAX_BATCH) => taken,
-                () = stop.cancelled() => {
-                    waiting.close();
-                    continue;
-                }
-            }
-        };
+        let taken = crate::lifecycle::next_batch(&mut waiting, &mut batch, MAX_BATCH, &stop).await;
         if taken == 0 {
             break;
         }
