@@ -88,12 +88,7 @@ pub async fn one_for(
     viewer: Uuid,
     conversation_id: Uuid,
 ) -> Result<Option<Conversation>, sqlx::Error> {
-    let rows: Vec<ViewerRow> = sqlx::query_as(viewer_rows!("cm.user_id = $1 AND cm.conversation_id = $2"))
-        .bind(viewer)
-        .bind(conversation_id)
-        .fetch_all(db)
-        .await?;
-    Ok(build(db, keys, rows).await?.pop().map(|(_, conversation)| conversation))
+    Ok(one_for_each(db, keys, &[viewer], conversation_id).await?.pop().map(|(_, conversation)| conversation))
 }
 
 /// One conversation as each of `viewers` who is a member sees it, paired with that viewer: one batched pass
