@@ -2,6 +2,7 @@ import Foundation
 import HallwayCore
 import HallwaySDK
 import HallwayTestSupport
+import XCTest
 
 /// A fresh group made by `creator` with `members`, and each member's view of it once their list has it:
 /// every live test works in its own conversation, since tests share one server.
@@ -39,5 +40,27 @@ func openThread(_ id: String, for user: SignedInUser) async throws -> ThreadView
 extension ThreadViewModel {
     func bubble(_ text: String) -> MessageBubble? {
         bubbles.first { $0.text == text }
+    }
+}
+
+/// A live test with `teacher1` and `parent1` signed in on their own clients, against the shared test server.
+/// Main-actor isolated like the view models; Sendable so XCTest's generated runner may hand it to the main actor.
+@MainActor
+class TeacherAndParentTestCase: XCTestCase, @unchecked Sendable {
+    var session: TestSession!
+    var teacher: SignedInUser!
+    var parent: SignedInUser!
+
+    override func setUp() async throws {
+        session = try TestSession()
+        teacher = try await session.signIn("teacher1")
+        parent = try await session.signIn("parent1")
+    }
+
+    override func tearDown() async throws {
+        await session?.close()
+        session = nil
+        teacher = nil
+        parent = nil
     }
 }

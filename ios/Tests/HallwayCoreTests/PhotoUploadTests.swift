@@ -53,24 +53,7 @@ final class PhotoUploadRuleTests: XCTestCase {
 
 /// The server's side of the rule, live: what the app would convert is what the server refuses.
 @MainActor
-final class PhotoUploadLiveTests: XCTestCase, @unchecked Sendable {
-    private var session: TestSession!
-    private var parent: SignedInUser!
-    private var teacher: SignedInUser!
-
-    override func setUp() async throws {
-        session = try TestSession()
-        teacher = try await session.signIn("teacher1")
-        parent = try await session.signIn("parent1")
-    }
-
-    override func tearDown() async throws {
-        await session?.close()
-        session = nil
-        teacher = nil
-        parent = nil
-    }
-
+final class PhotoUploadLiveTests: TeacherAndParentTestCase, @unchecked Sendable {
     func testTheServerRefusesWhatTheAppConvertsAndTakesWhatItSendsAsIs() async throws {
         let group = try await makeGroup(by: teacher, with: [parent], named: "Photos")
         let thread = try await openThread(group.id, for: parent)

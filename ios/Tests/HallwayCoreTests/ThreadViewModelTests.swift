@@ -7,24 +7,7 @@ import XCTest
 
 /// Main-actor isolated like the view models; Sendable so XCTest's generated runner may hand it to the main actor.
 @MainActor
-final class ThreadViewModelTests: XCTestCase, @unchecked Sendable {
-    private var session: TestSession!
-    private var teacher: SignedInUser!
-    private var parent: SignedInUser!
-
-    override func setUp() async throws {
-        session = try TestSession()
-        teacher = try await session.signIn("teacher1")
-        parent = try await session.signIn("parent1")
-    }
-
-    override func tearDown() async throws {
-        await session?.close()
-        session = nil
-        teacher = nil
-        parent = nil
-    }
-
+final class ThreadViewModelTests: TeacherAndParentTestCase, @unchecked Sendable {
     func testMessagesArriveInTheOrderTheyWereSent() async throws {
         let group = try await makeGroup(by: teacher, with: [parent], named: "Ordered")
         let sending = try await openThread(group.id, for: teacher)
