@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use hallway_protocol::ErrorCode;
 use hallway_protocol::messages::MessagePage;
+use hallway_protocol::reconnect;
 use hallway_protocol::sync::{SYNC_MAX_LIMIT, SyncResponse};
 use hallway_protocol::ws::{ClientFrame, ServerFrame};
 use rand::Rng;
@@ -31,12 +32,6 @@ use crate::models::{ConnectionState, SignOutReason};
 use crate::shared::{Change, Shared};
 use crate::store::{self, LiveOutcome, OutboxEntry, OutboxFile, PageKind};
 
-/// The first retry waits about this long; each failure doubles it.
-const BACKOFF_BASE: Duration = Duration::from_millis(500);
-/// The longest wait between two attempts.
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// A connection that stayed up this long resets the backoff.
-const STABLE_AFTER: Duration = Duration::from_secs(10);
 /// How long the upgrade and the `hello` may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The SDK's own ping, so that the server (which drops sockets silent for 30 s) and this side both hear traffic.
@@ -55,8 +50,6 @@ const BACKFILL_PAGE: u32 = 200;
 const SYNC_PAGE: i64 = SYNC_MAX_LIMIT;
 /// A conversation with nothing loaded starts from its newest messages, this many.
 pub(crate) const LATEST_PAGE: u32 = 50;
-/// A failed catch-up is tried again this many times, `SEND_RETRY_AFTER` apart, before waiting for a reconnect.
-const BACKFILL_ATTEMPTS: u32 = 3;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Sink = futures_util::stream::SplitSink<Socket, WsMessage>;
@@ -79,7 +72,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 if shared.forget_presence() {
                     shared.changed(Change::Everything);
                 }
-                if started.elapsed() >= STABLE_AFTER {
+                if started.elapsed() >= reconnect::STABLE_AFTER {
                     failures = 0;
                 }
             }
@@ -108,13 +101,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Exponential backoff with equal jitter: half the delay is fixed, half random, so that a school's worth of
-/// phones coming back from the same outage does not reconnect in lockstep.
-pub(crate) fn backoff(failures: u32) -> Duration {
-    let exponent = failures.saturating_sub(1).min(16);
-    let ceiling = BACKOFF_BASE.saturating_mul(1 << exponent).min(BACKOFF_MAX);
-    let half = ceiling / 2;
-    half + half.mul_f64(rand::thread_rng().r#gen::<f64>())
+/// The contract's reconnection backoff (exponential, equal jitter), with this phone's own random draw, so that a
+/// school's worth of phones coming back from the same outage does not reconnect in lockstep.
+fn backoff(failures: u32) -> Duration {
+    reconnect::delay(failures, rand::thread_rng().r#gen::<f64>())
 }
 
 /// Opens the socket with a fresh access token; when the upgrade is refused, the token is refreshed and the
@@ -649,26 +639,43 @@ async fn backfill_worker(shared: Arc<Shared>, mut requests: mpsc::UnboundedRecei
     }
 }
 
-/// Runs one catch-up request, retrying transient failures a few times; `Err` only when no one is signed in.
+/// Runs one catch-up request until it is done, for as long as this connection lasts (the task ends with it): a
+/// transient failure (a server busy with a school's worth of phones reconnecting, a restart, the network) is
+/// tried again after [`retry_wait`], so a phone back from such a storm still catches up without waiting for its
+/// next connection. A refusal is given up. `Err` only when no one is signed in.
 async fn catch_up(shared: &Shared, request: Backfill) -> Result<()> {
-    for attempt in 1..=BACKFILL_ATTEMPTS {
+    let mut failures = 0;
+    loop {
         let result = match request {
             Backfill::Everything => sync_everything(shared).await,
             Backfill::Conversation(id) => backfill(shared, id).await,
         };
         match result {
-            Ok(()) => break,
+            Ok(()) => return Ok(()),
             Err(Error::NotSignedIn) => return Err(Error::NotSignedIn),
             Err(error) => {
-                tracing::info!(%error, attempt, "catching up failed");
-                if !error.is_transient() {
-                    break;
-                }
-                tokio::time::sleep(SEND_RETRY_AFTER).await;
+                failures += 1;
+                let Some(wait) = retry_wait(&error, failures) else {
+                    tracing::info!(%error, "catching up was refused");
+                    return Ok(());
+                };
+                tracing::info!(%error, failures, "catching up failed: trying again");
+                tokio::time::sleep(wait).await;
             }
         }
     }
-    Ok(())
+}
+
+/// How long to wait before trying a failed request again, the `failures`-th time: what the server asked for
+/// (`Retry-After`, `retry_after_ms`), else the contract's backoff; `None` for a failure that is not transient.
+fn retry_wait(error: &Error, failures: u32) -> Option<Duration> {
+    if !error.is_transient() {
+        return None;
+    }
+    Some(match error {
+        Error::Api { retry_after_ms: Some(ms), .. } => Duration::from_millis(*ms).min(reconnect::MAX),
+        _ => backoff(failures),
+    })
 }
 
 /// Catches up everything through `GET /sync` from the stored token, page after page while `has_more`;
@@ -786,14 +793,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failed_catch_up_waits_what_the_server_asked_or_backs_off_and_gives_up_a_refusal() {
+        let busy = |retry_after_ms| Error::Api {
+            status: 503,
+            code: ErrorCode::Unavailable,
+            message: "busy".into(),
+            retry_after_ms,
+        };
+        assert_eq!(retry_wait(&busy(Some(3000)), 1), Some(Duration::from_secs(3)));
+        assert_eq!(retry_wait(&busy(Some(86_400_000)), 1), Some(reconnect::MAX));
+        let backed_off = retry_wait(&busy(None), 4).unwrap_or_default();
+        assert!(backed_off >= reconnect::BASE * 4 && backed_off <= reconnect::BASE * 8, "{backed_off:?}");
+        assert!(retry_wait(&Error::Network("reset".into()), 1).is_some_and(|wait| wait <= reconnect::BASE));
+        let refused =
+            Error::Api { status: 400, code: ErrorCode::InvalidInput, message: "no".into(), retry_after_ms: None };
+        assert_eq!(retry_wait(&refused, 1), None);
+    }
+
+    #[test]
     fn backoff_doubles_with_jitter_and_stays_capped() {
         for failures in 1..40 {
             let delay = backoff(failures);
-            let ceiling = BACKOFF_BASE.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(BACKOFF_MAX);
+            let ceiling = reconnect::BASE.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(reconnect::MAX);
             assert!(delay >= ceiling / 2 && delay <= ceiling, "{failures}: {delay:?} within {ceiling:?}");
         }
-        assert!(backoff(1) <= BACKOFF_BASE);
-        assert!(backoff(100) >= BACKOFF_MAX / 2);
     }
 
     #[test]
