@@ -4,6 +4,7 @@
 
 mod client;
 mod scenarios;
+mod storm;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -88,6 +89,14 @@ pub enum Scenario {
         /// The password `hallway-bench-seed --password` gave everyone.
         #[arg(long)]
         password: String,
+    },
+    /// The reconnect storm: N connected phones (the first N seeded users) lose their sockets at once, messages
+    /// arrive meanwhile, and each comes back with the contract's backoff and jitter and catches up through
+    /// `/sync`; whether everyone ends consistent, how long it took, and the server's memory before, at the peak
+    /// and after.
+    Reconnect {
+        #[arg(long, default_value_t = 5000)]
+        n: usize,
     },
     /// Latency of listing conversations and paging a long history (seed it with --history-messages).
     History {

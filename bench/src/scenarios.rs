@@ -17,7 +17,7 @@ use crate::client::{self, source_address};
 use crate::{Cli, Scenario};
 
 /// Connections being opened at once (more only queues SYNs and handshakes).
-const CONNECT_CONCURRENCY: usize = 256;
+pub(crate) const CONNECT_CONCURRENCY: usize = 256;
 /// How long a scenario waits for its connections to open before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(900);
 /// How long after the last send the receivers keep listening for stragglers.
@@ -42,11 +42,12 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
         Scenario::Receipts { members, requests, concurrency } => {
             receipts(cli, &seed, members, requests, concurrency).await
         }
+        Scenario::Reconnect { n } => crate::storm::storm(cli, &seed, n).await,
     }
 }
 
 /// Resident memory of a process in KiB, from /proc.
-fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -60,7 +61,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// The pid of the running `hallway-server`, when not given.
-fn find_server_pid() -> Option<u32> {
+pub(crate) fn find_server_pid() -> Option<u32> {
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
         let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
         let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
@@ -68,7 +69,37 @@ fn find_server_pid() -> Option<u32> {
     })
 }
 
-fn latency_summary(histogram: &Histogram<u64>) -> Value {
+/// Samples a process's resident memory every 20 ms until stopped, and keeps the highest value seen.
+pub(crate) struct PeakSampler {
+    running: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl PeakSampler {
+    pub(crate) fn start(pid: u32) -> PeakSampler {
+        let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let task = tokio::spawn({
+            let running = Arc::clone(&running);
+            async move {
+                let mut peak = 0;
+                while running.load(Ordering::Relaxed) {
+                    peak = peak.max(rss_kib(pid).unwrap_or(0));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                peak
+            }
+        });
+        PeakSampler { running, task }
+    }
+
+    /// The highest resident size seen, in KiB.
+    pub(crate) async fn stop(self) -> u64 {
+        self.running.store(false, Ordering::Relaxed);
+        self.task.await.unwrap_or(0)
+    }
+}
+
+pub(crate) fn latency_summary(histogram: &Histogram<u64>) -> Value {
     let ms = |micros: u64| micros as f64 / 1000.0;
     json!({
         "p50_ms": ms(histogram.value_at_quantile(0.50)),
@@ -79,7 +110,7 @@ fn latency_summary(histogram: &Histogram<u64>) -> Value {
     })
 }
 
-fn new_histogram() -> anyhow::Result<Histogram<u64>> {
+pub(crate) fn new_histogram() -> anyhow::Result<Histogram<u64>> {
     // Microseconds from 1 µs to 10 minutes, 3 significant figures.
     Histogram::new_with_bounds(1, 600_000_000, 3).map_err(Into::into)
 }
@@ -647,19 +678,8 @@ async fn logins(
     anyhow::ensure!(seed.users.iter().all(|u| !u.username.is_empty()), "the seed has no usernames: reseed");
     let idle = rss_kib(pid).context("reading the server's memory")?;
     let idle_peak = peak_rss_kib(pid).context("reading the server's memory")?;
-    // A sampler keeps the highest resident size seen during the run (VmHWM also covers the time before it).
-    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampler = {
-        let sampling = Arc::clone(&sampling);
-        tokio::spawn(async move {
-            let mut peak = 0;
-            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_kib(pid).unwrap_or(0));
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            peak
-        })
-    };
+    // VmHWM also covers the time before the run: the sampler sees the run alone.
+    let sampler = PeakSampler::start(pid);
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let url = format!("http://{}/api/v1/auth/login", cli.server);
     let started = Instant::now();
@@ -704,8 +724,7 @@ async fn logins(
         .collect()
         .await;
     let elapsed = started.elapsed();
-    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
-    let sampled_peak = sampler.await.unwrap_or(0);
+    let sampled_peak = sampler.stop().await;
     let peak = peak_rss_kib(pid).unwrap_or(0);
     // VmHWM counts from the server's start: it speaks of this run only if the run raised it.
     let run_peak = if peak > idle_peak { peak.max(sampled_peak) } else { sampled_peak };

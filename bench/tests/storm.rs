@@ -1,0 +1,82 @@
+//! The reconnect storm in CI: thousands of connected phones lose their sockets at once while a message arrives
+//! in every group, and come back with the contract's backoff and jitter (the load generator's `reconnect`
+//! scenario, the same code `scripts/bench reconnect` runs at 5,000 against a release build). The server must stay
+//! up, and every phone must end holding every message, exactly the ones stored. Memory is measured by the
+//! benchmark, not asserted here.
+
+use std::time::Duration;
+
+use hallway_loadgen::seed::{SeedPlan, seed};
+use hallway_test_support::TestServer;
+use serde_json::Value;
+
+/// Phones in the storm: `HALLWAY_STORM_PHONES` (default 2,000: about a minute on two loaded cores in CI with
+/// a debug server; the benchmark runs 5,000 against a release one).
+fn phones() -> usize {
+    std::env::var("HALLWAY_STORM_PHONES").ok().and_then(|n| n.parse().ok()).unwrap_or(2000)
+}
+
+#[actix_web::test]
+async fn a_storm_of_dropped_sockets_reconnects_with_backoff_and_every_phone_ends_consistent() {
+    // Each socket is a file on both sides, and the server runs in this process.
+    let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap();
+    let n = phones();
+    let wanted = 3 * n as u64 + 1000;
+    assert!(wanted <= hard, "the open-files limit ({hard}) is too low for {n} phones: set HALLWAY_STORM_PHONES");
+    if soft < wanted {
+        rlimit::Resource::NOFILE.set(wanted, hard).unwrap();
+    }
+
+    let server = TestServer::start().await;
+    let members = 50.min(n);
+    let groups = n.div_ceil(members);
+    let plan = SeedPlan {
+        users: n,
+        groups,
+        members_per_group: members,
+        history_messages: 0,
+        token_ttl: Duration::from_secs(900),
+        password_hash: None,
+    };
+    let seeded = seed(&server.pool, &server.state.keys, &plan).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(&tokens, serde_json::to_vec(&seeded).unwrap()).unwrap();
+
+    let output = tokio::time::timeout(
+        Duration::from_secs(170),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_hallway-loadgen"))
+            .arg("--server")
+            .arg(server.local_addr().to_string())
+            .arg("--tokens")
+            .arg(&tokens)
+            .arg("--server-pid")
+            .arg(std::process::id().to_string())
+            .args(["--source-addresses", "16", "reconnect", "--n", &n.to_string()])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the storm stops by itself")
+    .expect("the load generator runs");
+    assert!(output.status.success(), "the storm failed: {}", String::from_utf8_lossy(&output.stderr));
+    let result: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    eprintln!("{result}");
+
+    let count = |key: &str| result[key].as_u64().unwrap_or_else(|| panic!("{key} in {result}"));
+    assert_eq!(count("connected_before"), n as u64, "{result}");
+    assert_eq!(count("messages_sent_during_outage"), groups as u64, "{result}");
+    assert_eq!(count("reconnected"), n as u64, "every phone came back: {result}");
+    assert_eq!(count("consistent"), n as u64, "every phone holds every message sent while it was away: {result}");
+    assert_eq!(count("missing_messages"), 0, "{result}");
+    // Every phone is in one group here, and got its group's message by the socket or the catch-up.
+    assert!(count("received_by_catch_up") + count("received_by_socket") >= n as u64, "{result}");
+    assert_eq!(result["server_healthz_after"], 200, "the server stayed up: {result}");
+    assert!(result["attempts_per_phone"]["max"].as_u64().is_some_and(|max| max >= 1), "{result}");
+
+    // What the phones hold is what is stored: one message in each group, each stored once.
+    let stored: Vec<(i64,)> =
+        sqlx::query_as("SELECT count(*) FROM messages GROUP BY conversation_id").fetch_all(&server.pool).await.unwrap();
+    assert_eq!(stored.len(), groups);
+    assert!(stored.iter().all(|&(count,)| count == 1), "{stored:?}");
+}
