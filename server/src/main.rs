@@ -14,6 +14,13 @@ use hallway_server::startup::Application;
 use hallway_server::store::{self, Database, audit::AuditEntry, users::NewUser};
 use hallway_server::{demo, telemetry};
 
+/// mimalloc instead of glibc's allocator: after a storm of 5,000 reconnecting phones glibc kept the whole
+/// peak (about 250 MB above the baseline, for good), jemalloc gave back all but 58 MB and mimalloc all but
+/// 23 MB; sign-in storms measured alike (docs/benchmarks.md, "Allocators"). Only the binary: tests and
+/// embedders of the library keep their own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "hallway-server", version, about = "Hallway: real-time messaging for schools")]
 struct Cli {

@@ -94,8 +94,11 @@ impl HashPool {
     pub fn start(workers: usize, queue: Option<usize>) -> anyhow::Result<HashPool> {
         let workers = workers.max(1);
         let mut blocks = new_buffer();
-        let started = Instant::now();
         let dummy = Arc::new(hash_with(&mut blocks, "not a real password, only for timing")?);
+        // Timed on a second hash: the first also faults in the buffer's 19 MiB, so it overstates a hash and
+        // sizes the queue short (a storm of 200 clients at once, which 5 s of work holds, then met 503s).
+        let started = Instant::now();
+        hash_with(&mut blocks, "not a real password, only for timing")?;
         let hash_time = started.elapsed().max(Duration::from_millis(1));
         let queue = queue.unwrap_or_else(|| {
             let per_worker = (MAX_QUEUE_WAIT.as_secs_f64() / hash_time.as_secs_f64()) as usize;
