@@ -503,3 +503,39 @@ async fn a_slow_consumer_is_cut_off_without_holding_up_the_others() {
         .unwrap();
     assert_eq!(stored, MESSAGES);
 }
+
+#[actix_web::test]
+async fn a_burst_past_the_limit_closes_with_1008_only_after_every_admitted_send_is_answered() {
+    // The server's default allowance: 30 at once, then 10 a second; the 31st refusal closes the socket.
+    let server = TestServer::start().await;
+    let (teacher_token, _, conversation, _, _) = direct_chat(&server).await;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    for i in 0..100 {
+        teacher.send(send_frame(conversation, &format!("b{i}"), &format!("burst {i}"))).await;
+    }
+    let (closed, frames) = teacher.until_closed(Duration::from_secs(20)).await;
+    match closed {
+        Closed::Frame(Some(frame)) => assert_eq!(u16::from(frame.code), 1008, "{frame:?}"),
+        other => panic!("expected a 1008 close, got {other:?}"),
+    }
+    let acked: Vec<&str> =
+        frames.iter().filter(|f| f["type"] == "ack").map(|f| f["client_msg_id"].as_str().unwrap()).collect();
+    let refused: Vec<&str> = frames
+        .iter()
+        .filter(|f| f["type"] == "error")
+        .map(|f| {
+            assert_eq!(f["code"], "rate_limited", "{f}");
+            f["ref"].as_str().unwrap()
+        })
+        .collect();
+    assert!(acked.len() >= 30, "the whole burst was admitted and answered before the close: {}", acked.len());
+    assert_eq!(refused.len(), 31, "closed at the 31st refusal, with nothing taken after it");
+    // Each send the server took is answered once; what it stored is exactly what it acknowledged.
+    let mut stored: Vec<String> =
+        sqlx::query_scalar("SELECT client_msg_id FROM messages ORDER BY seq").fetch_all(&server.pool).await.unwrap();
+    let mut acked_sorted: Vec<String> = acked.iter().map(|id| id.to_string()).collect();
+    stored.sort();
+    acked_sorted.sort();
+    assert_eq!(stored, acked_sorted);
+    assert!(refused.iter().all(|id| !acked.contains(id)), "no send both acknowledged and refused");
+}
