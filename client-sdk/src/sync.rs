@@ -489,15 +489,15 @@ type Allowance<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as
 const SLOWEST_SEND_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Keeps the outbox's `send` frames within the server's per-socket allowance, so that an outbox flushed after
-/// days offline is admitted frame after frame instead of earning `rate_limited` refusals, which the server
-/// counts towards closing a misbehaving socket (1008 after 30 refusals a minute). One per socket, as the
-/// server's bucket is.
+/// days offline is admitted frame after frame instead of earning `rate_limited` refusals: the server closes a
+/// socket (1008) that earns more than 30 errors a minute, refusals of sends that came before the announced
+/// wait included. One per socket, as the server's bucket is.
 ///
-/// Waiting `retry_after_ms` alone is not enough: every send past the burst would first be refused once (an
-/// outbox spread over many conversations sends one head each at once and earns a refusal for each past the
-/// burst). governor runs the same GCRA as the server's limiter (`server/src/realtime/session.rs`), so the
-/// outbox models the server's bucket instead of approximating it with timers of its own, and its `check`
-/// answers "not before T" without blocking the socket's loop.
+/// Waiting `retry_after_ms` alone is not enough: every send past the burst would first be refused once, and an
+/// outbox spread over many conversations sends one head each at once, so most of them come before the wait
+/// the first refusal announced. governor runs the same GCRA as the server's limiter
+/// (`server/src/realtime/session.rs`), so the outbox models the server's bucket instead of approximating it
+/// with timers of its own, and its `check` answers "not before T" without blocking the socket's loop.
 struct SendPacer<C: Clock + Clone = MonotonicClock> {
     clock: C,
     /// The time between two sends that the allowance refills at: the server's default, doubled at each

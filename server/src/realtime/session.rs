@@ -61,6 +61,9 @@ pub struct WsSession {
     typing_limit: DefaultDirectRateLimiter,
     /// When recent errors were sent; too many in the window closes the socket.
     recent_errors: VecDeque<Instant>,
+    /// When the last `rate_limited` told the client it may try again: a frame refused `rate_limited` after
+    /// that moment came from a client that waited as told, and does not count as an error.
+    retry_allowed_at: Option<Instant>,
     /// Conversations where this socket's user is typing, so closing the socket ends those typing states.
     typing_in: HashSet<Uuid>,
     /// A text message being assembled from continuation frames.
@@ -99,6 +102,7 @@ impl WsSession {
             changes: RateLimiter::direct(sends),
             typing_limit: RateLimiter::direct(typing),
             recent_errors: VecDeque::new(),
+            retry_allowed_at: None,
             typing_in: HashSet::new(),
             partial: None,
             realtime,
@@ -125,6 +129,15 @@ impl WsSession {
         error.log();
         self.send_frame(ctx, &error_frame(error, reference));
         let now = Instant::now();
+        if let ApiError::Client { code: ErrorCode::RateLimited, retry_after_ms: Some(wait), .. } = error {
+            let waited = self.retry_allowed_at.is_none_or(|allowed| now >= allowed);
+            self.retry_allowed_at = Some(now + Duration::from_millis(*wait));
+            if waited {
+                // The client waited as the last refusal told it (or was never told): slowing it down is the
+                // whole answer. Only frames sent before that wait was over count towards the 1008 close.
+                return;
+            }
+        }
         self.recent_errors.push_back(now);
         while self.recent_errors.front().is_some_and(|t| now.duration_since(*t) > ERROR_WINDOW) {
             self.recent_errors.pop_front();
