@@ -415,3 +415,136 @@ async fn edits_deletions_and_reactions_made_while_offline_are_seen_after_reconne
     assert_eq!(bodies(&caught_up), ["bob 1, edited", "", "bob 3"]);
     assert_contiguous(&caught_up);
 }
+
+#[actix_web::test]
+async fn a_hundred_messages_queued_offline_go_through_one_socket_paced_within_the_allowance() {
+    // The server's default allowance: 10 sends a second on a socket, bursts of 30.
+    let server = TestServer::start().await;
+    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, _dir) = client(&proxy.url());
+    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
+    wait_for_conversation(&alice, &chat).await;
+    wait_online(&alice).await;
+
+    go_offline(&alice, &proxy).await;
+    let alice_chat = alice.timeline(chat.clone()).expect("a timeline");
+    for i in 1..=100 {
+        alice_chat.send_text(format!("queued {i}")).await.expect("queued");
+    }
+    let upgrades_before = proxy.socket_upgrades();
+    let (timeline, _t) = watch_timeline(&alice, &chat);
+    let reconnected = std::time::Instant::now();
+    proxy.restore();
+    alice.reconnect_now();
+    let all = eventually_within("the whole outbox to be acknowledged", Duration::from_secs(40), || {
+        timeline.last().filter(|s| s.items.len() == 100 && all_sent(s))
+    })
+    .await;
+
+    // Paced: a burst, then 10 a second, so the server never had to refuse one, nor close the socket.
+    assert!(reconnected.elapsed() >= Duration::from_secs(7), "paced, not sent at once: {:?}", reconnected.elapsed());
+    assert_eq!(server.state.realtime.metrics().rate_limited_socket.get(), 0, "no send was refused");
+    assert_eq!(proxy.socket_upgrades() - upgrades_before, 1, "one socket carried the whole outbox");
+    assert_eq!(alice.connection_state(), ConnectionState::Online);
+    assert_contiguous(&all);
+    let expected: Vec<String> = (1..=100).map(|i| format!("queued {i}")).collect();
+    assert_eq!(bodies(&all), expected, "in the order queued");
+
+    // The other member's history holds each once, in that order, at seqs 1 to 100.
+    let bob = server.login("chen", PASSWORD).await.access_token;
+    let (status, page) = server.get(&format!("/api/v1/conversations/{chat}/messages?limit=200"), Some(&bob)).await;
+    assert_eq!(status, 200, "{page}");
+    let history: Vec<(i64, String)> = page["messages"]
+        .as_array()
+        .expect("a page of messages")
+        .iter()
+        .map(|m| (m["seq"].as_i64().expect("a seq"), m["body"].as_str().expect("a body").to_owned()))
+        .collect();
+    let queued: Vec<(i64, String)> = (1..=100).map(|i| (i, format!("queued {i}"))).collect();
+    assert_eq!(history, queued);
+}
+
+#[actix_web::test]
+async fn an_outbox_spread_over_forty_conversations_is_paced_across_the_socket() {
+    let server = TestServer::start().await;
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let mut groups = Vec::new();
+    for i in 1..=40 {
+        let name = format!("group {i}");
+        groups.push(server.create_conversation(ConversationKind::Group, Some(&name), teacher.id, &[parent.id]).await);
+    }
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, _dir) = client(&proxy.url());
+    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
+    for group in &groups {
+        wait_for_conversation(&alice, &group.to_string()).await;
+    }
+    wait_online(&alice).await;
+
+    // One head per conversation is ready at once: 40 of them, past the server's burst of 30.
+    go_offline(&alice, &proxy).await;
+    for (i, group) in groups.iter().enumerate() {
+        let timeline = alice.timeline(group.to_string()).expect("a timeline");
+        for n in 1..=2 {
+            timeline.send_text(format!("group {} message {n}", i + 1)).await.expect("queued");
+        }
+    }
+    let upgrades_before = proxy.socket_upgrades();
+    proxy.restore();
+    alice.reconnect_now();
+    let stored = stored_by_conversation(&server, 80).await;
+
+    assert_eq!(server.state.realtime.metrics().rate_limited_socket.get(), 0, "no send was refused");
+    assert_eq!(proxy.socket_upgrades() - upgrades_before, 1, "one socket carried the whole outbox");
+    for (i, group) in groups.iter().enumerate() {
+        let expected: Vec<(i64, String)> = (1..=2).map(|n| (n, format!("group {} message {n}", i + 1))).collect();
+        assert_eq!(stored.get(group), Some(&expected), "each once, in the order queued");
+    }
+    wait_all_sent(&alice, &groups).await;
+}
+
+#[actix_web::test]
+async fn a_server_allowing_less_than_the_default_slows_the_outbox_down_without_closing_it() {
+    // Far below the SDK's assumption: the first sends are refused, and the outbox must slow down for good.
+    let server = TestServer::start_with(|c| {
+        c.realtime.sends_per_sec = 3;
+        c.realtime.send_burst = 5;
+    })
+    .await;
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let mut groups = Vec::new();
+    for i in 1..=20 {
+        let name = format!("group {i}");
+        groups.push(server.create_conversation(ConversationKind::Group, Some(&name), teacher.id, &[parent.id]).await);
+    }
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, _dir) = client(&proxy.url());
+    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
+    for group in &groups {
+        wait_for_conversation(&alice, &group.to_string()).await;
+    }
+    wait_online(&alice).await;
+
+    go_offline(&alice, &proxy).await;
+    for (i, group) in groups.iter().enumerate() {
+        let timeline = alice.timeline(group.to_string()).expect("a timeline");
+        timeline.send_text(format!("group {} message 1", i + 1)).await.expect("queued");
+    }
+    let upgrades_before = proxy.socket_upgrades();
+    proxy.restore();
+    alice.reconnect_now();
+    let stored = stored_by_conversation(&server, 20).await;
+
+    let refused = server.state.realtime.metrics().rate_limited_socket.get();
+    assert!(refused > 0, "the server refused some sends, so the outbox had to wait as told");
+    assert!(refused <= 30, "but fewer than the server closes a socket for: {refused}");
+    assert_eq!(proxy.socket_upgrades() - upgrades_before, 1, "the socket stayed open");
+    for (i, group) in groups.iter().enumerate() {
+        let expected = vec![(1, format!("group {} message 1", i + 1))];
+        assert_eq!(stored.get(group), Some(&expected), "each once");
+    }
+    wait_all_sent(&alice, &groups).await;
+}

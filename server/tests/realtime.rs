@@ -503,3 +503,72 @@ async fn a_slow_consumer_is_cut_off_without_holding_up_the_others() {
         .unwrap();
     assert_eq!(stored, MESSAGES);
 }
+
+#[actix_web::test]
+async fn a_burst_past_the_limit_closes_with_1008_only_after_every_admitted_send_is_answered() {
+    // The server's default allowance: 30 at once, then 10 a second.
+    let server = TestServer::start().await;
+    let (teacher_token, _, conversation, _, _) = direct_chat(&server).await;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    for i in 0..100 {
+        teacher.send(send_frame(conversation, &format!("b{i}"), &format!("burst {i}"))).await;
+    }
+    let (closed, frames) = teacher.until_closed(Duration::from_secs(20)).await;
+    match closed {
+        Closed::Frame(Some(frame)) => assert_eq!(u16::from(frame.code), 1008, "{frame:?}"),
+        other => panic!("expected a 1008 close, got {other:?}"),
+    }
+    let acked: Vec<&str> =
+        frames.iter().filter(|f| f["type"] == "ack").map(|f| f["client_msg_id"].as_str().unwrap()).collect();
+    let refused: Vec<&str> = frames
+        .iter()
+        .filter(|f| f["type"] == "error")
+        .map(|f| {
+            assert_eq!(f["code"], "rate_limited", "{f}");
+            f["ref"].as_str().unwrap()
+        })
+        .collect();
+    assert!(acked.len() >= 30, "the whole burst was admitted and answered before the close: {}", acked.len());
+    // The first refusal answers a client never told to wait; the 31 after it came too soon and close the socket.
+    assert_eq!(refused.len(), 32, "closed at the 31st refusal that counts, with nothing taken after it");
+    // Each send the server took is answered once; what it stored is exactly what it acknowledged.
+    let mut stored: Vec<String> =
+        sqlx::query_scalar("SELECT client_msg_id FROM messages ORDER BY seq").fetch_all(&server.pool).await.unwrap();
+    let mut acked_sorted: Vec<String> = acked.iter().map(|id| id.to_string()).collect();
+    stored.sort();
+    acked_sorted.sort();
+    assert_eq!(stored, acked_sorted);
+    assert!(refused.iter().all(|id| !acked.contains(id)), "no send both acknowledged and refused");
+}
+
+#[actix_web::test]
+async fn a_client_that_waits_retry_after_ms_each_time_is_never_closed() {
+    // No pacing of its own: each message goes right after the previous ack, and each refusal is waited out.
+    let server = TestServer::start().await;
+    let (teacher_token, _, conversation, _, _) = direct_chat(&server).await;
+    let mut teacher = WsClient::connect(&server, &teacher_token).await;
+    let mut refusals = 0;
+    for i in 0..70 {
+        let id = format!("w{i}");
+        loop {
+            teacher.send(send_frame(conversation, &id, &format!("waited {i}"))).await;
+            let answer = loop {
+                match teacher.next_or_closed_within(Duration::from_secs(10)).await {
+                    Some(Ok(frame)) if frame["type"] == "ack" || frame["type"] == "error" => break frame,
+                    Some(Ok(_)) => {}
+                    other => panic!("no answer to {id}: {other:?}"),
+                }
+            };
+            if answer["type"] == "ack" {
+                assert_eq!(answer["client_msg_id"], id.as_str());
+                break;
+            }
+            assert_eq!((answer["code"].as_str(), answer["ref"].as_str()), (Some("rate_limited"), Some(id.as_str())));
+            refusals += 1;
+            tokio::time::sleep(Duration::from_millis(answer["retry_after_ms"].as_u64().unwrap())).await;
+        }
+    }
+    assert!(refusals > 30, "more refusals than a misbehaving socket may earn: {refusals}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&server.pool).await.unwrap();
+    assert_eq!(stored, 70);
+}

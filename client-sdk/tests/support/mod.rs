@@ -6,6 +6,7 @@
 #![allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
 #![expect(clippy::expect_used, reason = "a test helper that cannot do its job must fail the test loudly")]
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
 /// How long a test waits for something it expects before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -212,6 +214,11 @@ impl Proxy {
         self.requests.lock().expect("the proxy's lock").clone()
     }
 
+    /// How many WebSocket upgrades went through so far (each one a new socket).
+    pub fn socket_upgrades(&self) -> usize {
+        self.requests().iter().filter(|request| *request == "GET /api/v1/ws").count()
+    }
+
     /// The URL a client uses to go through the proxy.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -329,5 +336,40 @@ impl std::io::Write for LogWriter {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Cuts the network of a signed-in client and waits until it noticed.
+pub async fn go_offline(client: &Client, proxy: &Proxy) {
+    proxy.cut();
+    eventually("the client to notice", || (client.connection_state() != ConnectionState::Online).then_some(())).await;
+}
+
+/// Waits until the server stored `count` messages, and returns each conversation's `(seq, body)` in seq order.
+pub async fn stored_by_conversation(server: &TestServer, count: usize) -> HashMap<Uuid, Vec<(i64, String)>> {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let rows: Vec<(Uuid, i64, String)> =
+            sqlx::query_as("SELECT conversation_id, seq, body FROM messages ORDER BY conversation_id, seq")
+                .fetch_all(&server.pool)
+                .await
+                .expect("reading the messages");
+        if rows.len() >= count {
+            let mut by_conversation = HashMap::<Uuid, Vec<(i64, String)>>::new();
+            for (conversation, seq, body) in rows {
+                by_conversation.entry(conversation).or_default().push((seq, body));
+            }
+            return by_conversation;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {count} stored messages, {} so far", rows.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until every message of these conversations shows sent on the client (none failed, none waiting).
+pub async fn wait_all_sent(client: &Client, conversations: &[Uuid]) {
+    for conversation in conversations {
+        let (timeline, _t) = watch_timeline(client, &conversation.to_string());
+        timeline.wait_for("every message to show sent", |s| !s.items.is_empty() && all_sent(s)).await;
     }
 }

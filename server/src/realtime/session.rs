@@ -4,7 +4,8 @@
 //!
 //! When the server shuts down (`lifecycle`), a session refuses new frames with `unavailable`, waits for the
 //! answer to every frame it already forwarded, and then closes with 1001 Going Away through its user actor, so
-//! the close comes after the `ack`s that actor still holds: no admitted frame is left without an answer.
+//! the close comes after the `ack`s that actor still holds: no admitted frame is left without an answer. A
+//! session closed for misbehaving (1008) does the same, taking no new frame meanwhile.
 
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
@@ -24,7 +25,7 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use uuid::Uuid;
 
 use super::conversation::{ApplyChange, Change, Origin, SendMessage, SetTyping, SocketClosed};
-use super::user::{Connect, Disconnect, GoingAway, Outgoing};
+use super::user::{CloseAfterAnswers, Connect, Disconnect, Outgoing};
 use super::{ConnId, Realtime, encode};
 use crate::error::ApiError;
 use crate::messaging;
@@ -60,6 +61,9 @@ pub struct WsSession {
     typing_limit: DefaultDirectRateLimiter,
     /// When recent errors were sent; too many in the window closes the socket.
     recent_errors: VecDeque<Instant>,
+    /// When the last `rate_limited` told the client it may try again: a frame refused `rate_limited` after
+    /// that moment came from a client that waited as told, and does not count as an error.
+    retry_allowed_at: Option<Instant>,
     /// Conversations where this socket's user is typing, so closing the socket ends those typing states.
     typing_in: HashSet<Uuid>,
     /// A text message being assembled from continuation frames.
@@ -70,7 +74,10 @@ pub struct WsSession {
     in_flight: usize,
     /// The server is shutting down: new frames are refused, and the socket closes once `in_flight` is 0.
     going_away: bool,
-    /// The 1001 close was asked of the user actor (once).
+    /// The socket earned too many errors: new frames are not admitted (nor answered), and the socket closes
+    /// with 1008 once `in_flight` is 0.
+    misbehaving: bool,
+    /// The close (1001 or 1008) was asked of the user actor (once).
     close_requested: bool,
     /// Held while the socket is open: the server waits for every one before it stops its HTTP workers.
     _open: TaskTrackerToken,
@@ -95,12 +102,14 @@ impl WsSession {
             changes: RateLimiter::direct(sends),
             typing_limit: RateLimiter::direct(typing),
             recent_errors: VecDeque::new(),
+            retry_allowed_at: None,
             typing_in: HashSet::new(),
             partial: None,
             realtime,
             database,
             in_flight: 0,
             going_away: false,
+            misbehaving: false,
             close_requested: false,
             _open: open,
         }
@@ -120,13 +129,23 @@ impl WsSession {
         error.log();
         self.send_frame(ctx, &error_frame(error, reference));
         let now = Instant::now();
+        if let ApiError::Client { code: ErrorCode::RateLimited, retry_after_ms: Some(wait), .. } = error {
+            let waited = self.retry_allowed_at.is_none_or(|allowed| now >= allowed);
+            self.retry_allowed_at = Some(now + Duration::from_millis(*wait));
+            if waited {
+                // The client waited as the last refusal told it (or was never told): slowing it down is the
+                // whole answer. Only frames sent before that wait was over count towards the 1008 close.
+                return;
+            }
+        }
         self.recent_errors.push_back(now);
         while self.recent_errors.front().is_some_and(|t| now.duration_since(*t) > ERROR_WINDOW) {
             self.recent_errors.pop_front();
         }
-        // While shutting down, the 1001 close comes once every answer is out, not a 1008 before some of them.
-        if self.recent_errors.len() > MAX_ERRORS && !self.going_away {
-            self.close(ctx, CloseCode::Policy, "too many refused frames");
+        // The 1008 close, like the 1001 of a shutdown, comes once every admitted frame has its answer.
+        if self.recent_errors.len() > MAX_ERRORS && !self.misbehaving {
+            self.misbehaving = true;
+            self.close_if_drained(ctx);
         }
     }
 
@@ -265,23 +284,32 @@ impl WsSession {
         self.close_if_drained(ctx);
     }
 
-    /// Closes with 1001 once shutting down and every forwarded frame is answered. The close goes through the
-    /// user actor, behind the `ack`s it may still hold for this socket (an actor's answer reaches the session
-    /// before the ack it handed the user actor reaches the socket).
+    /// Closes once shutting down (1001) or misbehaving (1008) and every forwarded frame is answered. The close
+    /// goes through the user actor, behind the `ack`s it may still hold for this socket (an actor's answer
+    /// reaches the session before the ack it handed the user actor reaches the socket).
     fn close_if_drained(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        if !self.going_away || self.in_flight > 0 || self.close_requested {
+        let (code, reason) = if self.going_away {
+            (CloseCode::Away, SHUTTING_DOWN)
+        } else if self.misbehaving {
+            (CloseCode::Policy, MISBEHAVING)
+        } else {
+            return;
+        };
+        if self.in_flight > 0 || self.close_requested {
             return;
         }
         self.close_requested = true;
         match self.realtime.user(self.user.id) {
-            Some(user) => user.do_send(GoingAway { conn_id: self.conn_id }),
-            None => self.close(ctx, CloseCode::Away, SHUTTING_DOWN),
+            Some(user) => user.do_send(CloseAfterAnswers { conn_id: self.conn_id, code, reason }),
+            None => self.close(ctx, code, reason),
         }
     }
 }
 
 /// The reason of the 1001 close when the server shuts down.
 pub const SHUTTING_DOWN: &str = "the server is shutting down: reconnect";
+/// The reason of the 1008 close of a socket that earned more than `MAX_ERRORS` errors within `ERROR_WINDOW`.
+pub const MISBEHAVING: &str = "too many refused frames";
 
 /// Reads one text frame from a client: JSON, the text-input rule on every string before anything reads it,
 /// then the frame's shape. A refusal carries the frame's `ref` when it had one, for the `error` frame. Kept
@@ -392,6 +420,13 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for WsSession {
                 return self.close(ctx, CloseCode::Protocol, "protocol error");
             }
         };
+        if self.misbehaving
+            && matches!(message, ws::Message::Text(_) | ws::Message::Binary(_) | ws::Message::Continuation(_))
+        {
+            // Not admitted, and not answered either: the socket closes once what it admitted is answered, and a
+            // refusal would only feed the misbehaviour. A client resends what was not acknowledged.
+            return;
+        }
         match message {
             ws::Message::Text(text) => self.handle_text(&text, ctx),
             ws::Message::Ping(bytes) => ctx.pong(&bytes),

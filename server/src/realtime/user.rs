@@ -58,12 +58,14 @@ pub struct CloseSessions {
     pub reason: &'static str,
 }
 
-/// The server is shutting down and this socket has its answers: close it with 1001 after the frames queued
-/// for it here.
+/// A socket that is closing (the server shuts down, or the socket misbehaved) has its answers: close it with
+/// this code and reason after the frames queued for it here, so that the close follows every `ack`.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct GoingAway {
+pub struct CloseAfterAnswers {
     pub conn_id: ConnId,
+    pub code: CloseCode,
+    pub reason: &'static str,
 }
 
 /// One open socket of the user.
@@ -244,13 +246,13 @@ impl Handler<CloseSessions> for UserActor {
     }
 }
 
-impl Handler<GoingAway> for UserActor {
+impl Handler<CloseAfterAnswers> for UserActor {
     type Result = ();
 
-    fn handle(&mut self, msg: GoingAway, _: &mut Self::Context) {
+    fn handle(&mut self, msg: CloseAfterAnswers, _: &mut Self::Context) {
         // A session no longer here was already told to close (it fell behind).
         if let Some(session) = self.sessions.get(&msg.conn_id) {
-            session.recipient.do_send(Outgoing::Close(CloseCode::Away, super::session::SHUTTING_DOWN));
+            session.recipient.do_send(Outgoing::Close(msg.code, msg.reason));
         }
     }
 }
