@@ -301,10 +301,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
 
 /// The `error` frame that refuses a client frame.
 fn error_frame(error: &ApiError, reference: Option<String>) -> ServerFrame {
-    let retry_after_ms = match error {
-        ApiError::Client { retry_after_ms, .. } => *retry_after_ms,
-        _ => None,
-    };
+    let retry_after_ms = error.retry_after_ms();
     ServerFrame::Error { code: error.code(), message: error.public_message(), reference, retry_after_ms }
 }
 
