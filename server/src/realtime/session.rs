@@ -119,6 +119,10 @@ impl WsSession {
     fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>, error: &ApiError, reference: Option<String>) {
         error.log();
         self.send_frame(ctx, &error_frame(error, reference));
+        // `unavailable` is the server's trouble (its database lost, say): a client told to wait did nothing wrong.
+        if error.code() == ErrorCode::Unavailable {
+            return;
+        }
         let now = Instant::now();
         self.recent_errors.push_back(now);
         while self.recent_errors.front().is_some_and(|t| now.duration_since(*t) > ERROR_WINDOW) {
