@@ -7,6 +7,7 @@ use hallway_protocol::validate::Invalid;
 use hallway_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 
 use crate::auth::password::HashError;
+use crate::store;
 
 /// A failure answered to a client. Database and unexpected errors are logged with their cause and
 /// answered as an opaque 500.
@@ -29,6 +30,11 @@ pub enum ApiError {
 
 /// What a client refused during shutdown is told to wait before retrying (on another server, or this one restarted).
 const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
+
+/// What a client hears while the database cannot be reached.
+const DATABASE_UNAVAILABLE: &str = "the database is restarting: retry shortly";
+/// What a client refused while the database cannot be reached is told to wait.
+const DATABASE_RETRY_AFTER_MS: u64 = crate::store::supervisor::RETRY_AFTER.as_millis() as u64;
 
 /// What handlers return.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -67,8 +73,8 @@ impl ApiError {
     pub fn database_unavailable() -> ApiError {
         ApiError::Client {
             code: ErrorCode::Unavailable,
-            message: "the database is restarting: retry shortly".to_owned(),
-            retry_after_ms: Some(crate::store::supervisor::RETRY_AFTER.as_millis() as u64),
+            message: DATABASE_UNAVAILABLE.to_owned(),
+            retry_after_ms: Some(DATABASE_RETRY_AFTER_MS),
         }
     }
 
@@ -85,6 +91,7 @@ impl ApiError {
     pub fn public_message(&self) -> String {
         match self {
             ApiError::Client { message, .. } => message.clone(),
+            ApiError::Database(err) if store::is_unreachable(err) => DATABASE_UNAVAILABLE.to_owned(),
             ApiError::Database(_) | ApiError::Internal(_) => "the server could not complete the request".to_owned(),
         }
     }
@@ -93,6 +100,10 @@ impl ApiError {
     pub fn log(&self) {
         match self {
             ApiError::Client { .. } => {}
+            // Expected while the database restarts; the supervisor logs the outage itself.
+            ApiError::Database(err) if store::is_unreachable(err) => {
+                tracing::warn!(error = %err, "the database could not be reached")
+            }
             ApiError::Database(err) => {
                 tracing::error!(error = %err, cause = ?std::error::Error::source(err), "database error")
             }
@@ -104,8 +115,17 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Client { code, .. } => *code,
-            ApiError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            ApiError::Database(err) if store::is_unreachable(err) => ErrorCode::Unavailable,
             ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// For `rate_limited` and `unavailable`: milliseconds until a retry may succeed.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            ApiError::Client { retry_after_ms, .. } => *retry_after_ms,
+            ApiError::Database(err) if store::is_unreachable(err) => Some(DATABASE_RETRY_AFTER_MS),
+            ApiError::Database(_) | ApiError::Internal(_) => None,
         }
     }
 }
@@ -119,7 +139,7 @@ impl ResponseError for ApiError {
         self.log();
         let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.public_message() } };
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::Client { retry_after_ms: Some(ms), .. } = self {
+        if let Some(ms) = self.retry_after_ms() {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000).max(1))));
         }
         response.json(body)
@@ -142,5 +162,26 @@ impl From<HashError> for ApiError {
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> ApiError {
         ApiError::new(invalid.code, invalid.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_database_connection_is_503_unavailable_with_a_retry_time_and_other_database_errors_stay_500() {
+        let lost = ApiError::Database(sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()));
+        assert_eq!(lost.code(), ErrorCode::Unavailable);
+        assert_eq!(lost.retry_after_ms(), Some(DATABASE_RETRY_AFTER_MS));
+        let response = lost.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER), Some(&HeaderValue::from(2)));
+        assert_eq!(ApiError::Database(sqlx::Error::PoolTimedOut).code(), ErrorCode::Unavailable);
+
+        let failed = ApiError::Database(sqlx::Error::RowNotFound);
+        assert_eq!(failed.code(), ErrorCode::Internal);
+        assert_eq!(failed.retry_after_ms(), None);
+        assert_eq!(failed.public_message(), "the server could not complete the request");
     }
 }

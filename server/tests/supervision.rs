@@ -29,12 +29,6 @@ fn spawn_server(data_dir: &Path, port: u16) -> Child {
         .expect("starting hallway-server")
 }
 
-fn postmaster_pid(data_dir: &Path) -> i32 {
-    let pid_file = data_dir.join("postgres/pgdata/postmaster.pid");
-    let text = std::fs::read_to_string(&pid_file).expect("the embedded cluster's pid file is in the data dir");
-    text.lines().next().and_then(|l| l.trim().parse().ok()).expect("a pid on the first line")
-}
-
 fn send(conversation: &Value, client_msg_id: &str) -> Value {
     json!({"type": "send", "conversation_id": conversation, "client_msg_id": client_msg_id, "body": client_msg_id})
 }
@@ -68,7 +62,8 @@ async fn a_killed_postmaster_is_answered_with_503_at_once_then_restarted_and_not
     // until the test brings it back: the outage lasts as long as the test needs to observe it.
     let pgdata = data_dir.path().join("postgres/pgdata");
     let hidden = data_dir.path().join("postgres/pgdata-away");
-    kill(Pid::from_raw(postmaster_pid(data_dir.path())), Signal::SIGKILL).unwrap();
+    let postmaster = process::postmaster_pid(data_dir.path()).expect("the embedded cluster runs");
+    kill(Pid::from_raw(postmaster), Signal::SIGKILL).unwrap();
     std::fs::rename(&pgdata, &hidden).unwrap();
 
     // Within a few probes the server knows, and from then on answers at once.

@@ -128,6 +128,10 @@ impl WsSession {
     fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>, error: &ApiError, reference: Option<String>) {
         error.log();
         self.send_frame(ctx, &error_frame(error, reference));
+        // `unavailable` is the server's trouble (its database lost, say): a client told to wait did nothing wrong.
+        if error.code() == ErrorCode::Unavailable {
+            return;
+        }
         let now = Instant::now();
         if let ApiError::Client { code: ErrorCode::RateLimited, retry_after_ms: Some(wait), .. } = error {
             let waited = self.retry_allowed_at.is_none_or(|allowed| now >= allowed);
@@ -329,10 +333,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
 
 /// The `error` frame that refuses a client frame.
 fn error_frame(error: &ApiError, reference: Option<String>) -> ServerFrame {
-    let retry_after_ms = match error {
-        ApiError::Client { retry_after_ms, .. } => *retry_after_ms,
-        _ => None,
-    };
+    let retry_after_ms = error.retry_after_ms();
     ServerFrame::Error { code: error.code(), message: error.public_message(), reference, retry_after_ms }
 }
 

@@ -117,6 +117,19 @@ pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new().max_connections(32).min_connections(1).acquire_timeout(Duration::from_secs(10))
 }
 
+/// Whether `err` says the database cannot be reached rather than that a statement failed: the connection was
+/// refused or lost (its backend ended with a killed postmaster, say), the server is shutting down or starting,
+/// or the pool gave up. A retry may succeed once the database is back, so clients are told to retry.
+pub fn is_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 is "connection exception", 57P "operator intervention" (admin or crash shutdown,
+        // cannot connect now).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 /// The name of the unique constraint (or unique index) that `err` violated, if that is what it is: the one
 /// place where unique violations are recognised, so callers can turn them into 409 by name.
 pub fn violated_unique_constraint(err: &sqlx::Error) -> Option<&str> {

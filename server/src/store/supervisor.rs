@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::embedded::EmbeddedCluster;
 use crate::lifecycle::Background;
@@ -20,7 +20,8 @@ use crate::lifecycle::Background;
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// A probe slower than this counts as failed.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Failed probes in a row before the database counts as down (one may be a blip of a loaded machine).
+/// Failed probes in a row before the database counts as down (one may be a blip of a loaded machine; a refused
+/// connection is not, and counts as down at once).
 const FAILED_PROBES_DOWN: u32 = 2;
 /// Failed restarts in a row after which `/healthz` says this process cannot recover by itself.
 const FAILED_RESTARTS_UNHEALTHY: u32 = 3;
@@ -68,8 +69,8 @@ pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: Databa
         let mut failed_probes = 0;
         let mut backoff = PROBE_INTERVAL;
         loop {
-            let probe = sqlx::query("SELECT 1").execute(&pool);
-            if matches!(tokio::time::timeout(PROBE_TIMEOUT, probe).await, Ok(Ok(_))) {
+            let probe = probe(&pool).await;
+            if probe == Probe::Answered {
                 if health.0.down.swap(false, Ordering::Relaxed) {
                     tracing::info!("the database answers again");
                 }
@@ -81,7 +82,7 @@ pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: Databa
                 }
                 continue;
             }
-            failed_probes += 1;
+            failed_probes = if probe == Probe::Unreachable { FAILED_PROBES_DOWN } else { failed_probes + 1 };
             if failed_probes < FAILED_PROBES_DOWN {
                 if !pause(PROBE_INTERVAL).await {
                     return;
@@ -111,4 +112,40 @@ pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: Databa
             }
         }
     });
+}
+
+/// What one probe of the database found.
+#[derive(Debug, PartialEq, Eq)]
+enum Probe {
+    Answered,
+    /// Refused or lost the connection (a killed cluster does): conclusive at once.
+    Unreachable,
+    /// Another error, or no answer in time: perhaps a blip of a loaded machine.
+    Failed,
+}
+
+/// Asks for `SELECT 1` within `PROBE_TIMEOUT`: on an idle connection of the pool if there is one, else, or when
+/// that one failed (it may only be stale), on a fresh connection. Never through `acquire`, which retries a
+/// refused connection until its timeout: a killed cluster would pass for a slow one for seconds, while requests
+/// queue on the pool behind it.
+async fn probe(pool: &PgPool) -> Probe {
+    if let Some(mut conn) = pool.try_acquire() {
+        let probe = sqlx::query("SELECT 1").execute(&mut *conn);
+        if matches!(tokio::time::timeout(PROBE_TIMEOUT, probe).await, Ok(Ok(_))) {
+            return Probe::Answered;
+        }
+        // Broken or hung: not to be handed to a request.
+        conn.close_on_drop();
+    }
+    let options = pool.connect_options();
+    let probe = async {
+        let mut conn = PgConnection::connect_with(&options).await?;
+        sqlx::query("SELECT 1").execute(&mut conn).await?;
+        conn.close().await
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+        Ok(Ok(())) => Probe::Answered,
+        Ok(Err(err)) if super::is_unreachable(&err) => Probe::Unreachable,
+        Ok(Err(_)) | Err(_) => Probe::Failed,
+    }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code, reason = "each test file uses a different part of these helpers")]
 #![expect(clippy::unwrap_used, reason = "a helper that cannot reach the database must fail the test at once")]
 
+pub mod load;
 pub mod process;
 
 use hallway_protocol::{ConversationKind, Role};
