@@ -97,6 +97,10 @@ pub enum Scenario {
     Reconnect {
         #[arg(long, default_value_t = 5000)]
         n: usize,
+        /// How long to keep reading the server's memory after everyone caught up (readings at 1, 5, 10, 20
+        /// and 30 s, as far as this goes).
+        #[arg(long, default_value_t = 30)]
+        settle_secs: u64,
     },
     /// Latency of listing conversations and paging a long history (seed it with --history-messages).
     History {

@@ -42,7 +42,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
         Scenario::Receipts { members, requests, concurrency } => {
             receipts(cli, &seed, members, requests, concurrency).await
         }
-        Scenario::Reconnect { n } => crate::storm::storm(cli, &seed, n).await,
+        Scenario::Reconnect { n, settle_secs } => crate::storm::storm(cli, &seed, n, settle_secs).await,
     }
 }
 

@@ -32,8 +32,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const CATCH_UP_DEADLINE: Duration = Duration::from_secs(300);
 /// How many busy answers (503, 429) one catch-up waits out before the phone counts as failed.
 const CATCH_UP_ATTEMPTS: u32 = 20;
-/// How long the server gets after the last phone caught up before its memory is read again.
-const SETTLE: Duration = Duration::from_secs(5);
+/// When the server's memory is read again after the last phone caught up (seconds, up to `--settle-secs`): how
+/// fast the allocator hands back what the storm took.
+const SETTLE_READINGS: [u64; 5] = [1, 5, 10, 20, 30];
 
 /// The messages sent during the outage, by conversation.
 type Posted = HashMap<Uuid, Vec<Uuid>>;
@@ -80,7 +81,7 @@ struct Run {
 }
 
 /// Drops `n` sockets at once and lets them reconnect as the SDK does; see the module's documentation.
-pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize) -> anyhow::Result<Value> {
+pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize, settle_secs: u64) -> anyhow::Result<Value> {
     anyhow::ensure!(n >= 1 && n <= seed.users.len(), "asked for {n} phones, the seed has {} users", seed.users.len());
     let pid = cli.server_pid.or_else(find_server_pid).context("no hallway-server process found: pass --server-pid")?;
     let mut conversations_of: Vec<Vec<Uuid>> = vec![Vec::new(); n];
@@ -137,7 +138,13 @@ pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize) -> anyhow::Result<Val
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let storm_secs = dropped.elapsed().as_secs_f64();
-    tokio::time::sleep(SETTLE).await;
+    let settled_at = Instant::now();
+    let mut settling = Vec::new();
+    for secs in SETTLE_READINGS.into_iter().filter(|&secs| secs <= settle_secs.max(1)) {
+        tokio::time::sleep(Duration::from_secs(secs).saturating_sub(settled_at.elapsed())).await;
+        let kib = rss_kib(pid).context("reading the server's memory (did it die?)")?;
+        settling.push(json!({"secs": secs, "rss_kib": kib}));
+    }
     let peak = sampler.stop().await;
     let after = rss_kib(pid).context("reading the server's memory (did it die?)")?;
     let healthz = run.http.get(format!("http://{}/healthz", cli.server)).send().await.map(|r| r.status().as_u16());
@@ -155,6 +162,7 @@ pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize) -> anyhow::Result<Val
         result["server_rss_baseline_kib"] = json!(baseline);
         result["server_rss_peak_kib"] = json!(peak);
         result["server_rss_after_kib"] = json!(after);
+        result["server_rss_settling"] = json!(settling);
         result["server_rss_after_minus_baseline_kib"] = json!(after as i64 - baseline as i64);
         result["server_healthz_after"] = json!(healthz.ok());
         result["catch_ups_answered_busy"] = json!(run.busy.load(Ordering::Relaxed));

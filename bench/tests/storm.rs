@@ -52,7 +52,7 @@ async fn a_storm_of_dropped_sockets_reconnects_with_backoff_and_every_phone_ends
             .arg(&tokens)
             .arg("--server-pid")
             .arg(std::process::id().to_string())
-            .args(["--source-addresses", "16", "reconnect", "--n", &n.to_string()])
+            .args(["--source-addresses", "16", "reconnect", "--n", &n.to_string(), "--settle-secs", "1"])
             .kill_on_drop(true)
             .output(),
     )
