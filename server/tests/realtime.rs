@@ -385,14 +385,31 @@ async fn presence_goes_to_contacts_and_a_quick_reconnect_does_not_flap() {
     let online = teacher.expect("presence").await;
     assert_eq!((online["user_id"].as_str(), online["online"].as_bool()), (Some(&*parent_id.to_string()), Some(true)));
 
-    // A flapping phone: closed and reopened within the debounce time, nobody hears of it.
+    // A flapping phone: closed and reopened within the debounce time, nobody hears it went offline. (The
+    // teacher's own snapshot of who is online, taken as their socket opened, may land late on a loaded
+    // machine and say "online" once more: presence is state, so that repeat is no flap.)
     drop(parent);
     let parent = WsClient::connect(&server, &parent_token).await;
-    teacher.expect_none_of(&["presence"], Duration::from_millis(2000)).await;
+    let quiet_until = tokio::time::Instant::now() + Duration::from_millis(2000);
+    while let Some(frame) =
+        teacher.next_frame_within(quiet_until.saturating_duration_since(tokio::time::Instant::now())).await
+    {
+        if frame["type"] == "presence" {
+            assert_eq!(
+                (frame["user_id"].as_str(), frame["online"].as_bool()),
+                (Some(&*parent_id.to_string()), Some(true))
+            );
+        }
+    }
 
     drop(parent);
-    let offline = teacher.expect("presence").await;
-    assert_eq!(offline["online"], false);
+    let offline = loop {
+        let told = teacher.expect("presence").await;
+        if told["online"] == false {
+            break told;
+        }
+    };
+    assert_eq!(offline["user_id"].as_str(), Some(&*parent_id.to_string()));
     assert!(offline["last_seen_at"].is_string());
     // Someone who shares no conversation with the parent hears nothing about them.
     stranger.expect_none_of(&["presence"], QUIET).await;
@@ -444,7 +461,14 @@ async fn people_who_start_sharing_a_conversation_learn_who_of_them_is_online() {
     assert_eq!(status, StatusCode::OK);
     let told = student_socket.expect("presence").await;
     assert_eq!(told["user_id"].as_str(), Some(&*teacher.id.to_string()));
-    let told = teacher_socket.expect("presence").await;
+    // The parent's own "online", sent as their socket opened, may land only after the direct chat made them
+    // contacts (on a loaded machine): presence is state, so that repeat is harmless and skipped here.
+    let told = loop {
+        let told = teacher_socket.expect("presence").await;
+        if told["user_id"].as_str() != Some(&*parent.id.to_string()) || told["online"] != true {
+            break told;
+        }
+    };
     assert_eq!(told["user_id"].as_str(), Some(&*student.id.to_string()));
     student_socket.expect_none_of(&["presence"], QUIET).await;
 }
