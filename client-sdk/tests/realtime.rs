@@ -468,20 +468,7 @@ async fn a_hundred_messages_queued_offline_go_through_one_socket_paced_within_th
 #[actix_web::test]
 async fn an_outbox_spread_over_forty_conversations_is_paced_across_the_socket() {
     let server = TestServer::start().await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let mut groups = Vec::new();
-    for i in 1..=40 {
-        let name = format!("group {i}");
-        groups.push(server.create_conversation(ConversationKind::Group, Some(&name), teacher.id, &[parent.id]).await);
-    }
-    let proxy = Proxy::start(server.local_addr()).await;
-    let (alice, _dir) = client(&proxy.url());
-    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
-    for group in &groups {
-        wait_for_conversation(&alice, &group.to_string()).await;
-    }
-    wait_online(&alice).await;
+    let (groups, proxy, alice, _dir) = teacher_online_in_groups(&server, 40).await;
 
     // One head per conversation is ready at once: 40 of them, past the server's burst of 30.
     go_offline(&alice, &proxy).await;
@@ -513,20 +500,7 @@ async fn a_server_allowing_less_than_the_default_slows_the_outbox_down_without_c
         c.realtime.send_burst = 5;
     })
     .await;
-    let teacher = server.create_user("rivera", Role::Teacher).await;
-    let parent = server.create_user("chen", Role::Parent).await;
-    let mut groups = Vec::new();
-    for i in 1..=20 {
-        let name = format!("group {i}");
-        groups.push(server.create_conversation(ConversationKind::Group, Some(&name), teacher.id, &[parent.id]).await);
-    }
-    let proxy = Proxy::start(server.local_addr()).await;
-    let (alice, _dir) = client(&proxy.url());
-    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
-    for group in &groups {
-        wait_for_conversation(&alice, &group.to_string()).await;
-    }
-    wait_online(&alice).await;
+    let (groups, proxy, alice, _dir) = teacher_online_in_groups(&server, 20).await;
 
     go_offline(&alice, &proxy).await;
     for (i, group) in groups.iter().enumerate() {

@@ -13,13 +13,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use hallway_protocol::{ConversationKind, Role};
-use hallway_test_support::{JWT_SECRET, PASSWORD, TestServer, fresh_database_with_url, reachable_temp_dir};
+use hallway_test_support::{JWT_SECRET, TestServer, fresh_database_with_url, reachable_temp_dir};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rand::Rng;
 use reqwest::StatusCode;
-use support::load::{self, Load, Sender};
+use support::load::{self, Load};
 use support::process;
 use tokio::process::Child;
 
@@ -53,15 +52,7 @@ async fn acknowledged_messages_survive_sigkill_under_load_exactly_once_without_g
     // People, a group and tokens, made on the same database; the binary accepts the tokens since it signs with
     // the same secret.
     let setup = TestServer::start_on(pool.clone()).await;
-    let teacher = setup.create_user("rivera", Role::Teacher).await;
-    let mei = setup.create_user("mei", Role::Parent).await;
-    let ravi = setup.create_user("ravi", Role::Parent).await;
-    let conversation =
-        setup.create_conversation(ConversationKind::Group, Some("Class 4B"), teacher.id, &[mei.id, ravi.id]).await;
-    let mut senders = Vec::new();
-    for (name, id) in [("rivera", teacher.id), ("mei", mei.id), ("ravi", ravi.id)] {
-        senders.push(Sender { name, id, token: setup.login(name, PASSWORD).await.access_token });
-    }
+    let (conversation, senders) = load::class_of_three_senders(&setup).await;
     drop(setup);
 
     let data_dir = reachable_temp_dir().unwrap();

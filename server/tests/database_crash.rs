@@ -16,15 +16,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hallway_protocol::{ConversationKind, Role};
-use hallway_test_support::{JWT_SECRET, PASSWORD, TestServer, reachable_temp_dir};
+use hallway_test_support::{JWT_SECRET, TestServer, reachable_temp_dir};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rand::Rng;
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
-use support::load::{self, Load, Sender};
+use support::load::{self, Load};
 use support::process::{self, ServerWithCluster};
 use tokio::task::JoinHandle;
 
@@ -152,15 +151,7 @@ async fn acknowledged_messages_survive_postmaster_sigkill_under_load_exactly_onc
         .await
         .expect("connecting to the server's embedded cluster");
     let setup = TestServer::start_on(pool.clone()).await;
-    let teacher = setup.create_user("rivera", Role::Teacher).await;
-    let mei = setup.create_user("mei", Role::Parent).await;
-    let ravi = setup.create_user("ravi", Role::Parent).await;
-    let conversation =
-        setup.create_conversation(ConversationKind::Group, Some("Class 4B"), teacher.id, &[mei.id, ravi.id]).await;
-    let mut senders = Vec::new();
-    for (name, id) in [("rivera", teacher.id), ("mei", mei.id), ("ravi", ravi.id)] {
-        senders.push(Sender { name, id, token: setup.login(name, PASSWORD).await.access_token });
-    }
+    let (conversation, senders) = load::class_of_three_senders(&setup).await;
     // Only the server uses the cluster while it is killed.
     let setup_pool = setup.pool.clone();
     drop(setup);

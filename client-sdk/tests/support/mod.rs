@@ -18,7 +18,7 @@ use hallway_sdk::{
     TaskHandle, TimelineItem, TimelineListener, TimelineSnapshot,
 };
 use hallway_server::store::users::UserRow;
-use hallway_test_support::TestServer;
+use hallway_test_support::{PASSWORD, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -340,6 +340,29 @@ impl std::io::Write for LogWriter {
 }
 
 /// Cuts the network of a signed-in client and waits until it noticed.
+/// A teacher ("rivera") in `count` groups with one parent ("chen"), signed in through a proxy the test can cut,
+/// online and holding every group: the groups (in order), the proxy, the client and its data dir.
+pub async fn teacher_online_in_groups(
+    server: &TestServer,
+    count: usize,
+) -> (Vec<Uuid>, Proxy, Arc<Client>, tempfile::TempDir) {
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let parent = server.create_user("chen", Role::Parent).await;
+    let mut groups = Vec::new();
+    for i in 1..=count {
+        let name = format!("group {i}");
+        groups.push(server.create_conversation(ConversationKind::Group, Some(&name), teacher.id, &[parent.id]).await);
+    }
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, dir) = client(&proxy.url());
+    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
+    for group in &groups {
+        wait_for_conversation(&alice, &group.to_string()).await;
+    }
+    wait_online(&alice).await;
+    (groups, proxy, alice, dir)
+}
+
 pub async fn go_offline(client: &Client, proxy: &Proxy) {
     proxy.cut();
     eventually("the client to notice", || (client.connection_state() != ConnectionState::Online).then_some(())).await;

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use hallway_protocol::{ConversationKind, Role};
 use hallway_test_support::ws::{Closed, WsClient};
+use hallway_test_support::{PASSWORD, TestServer};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -38,6 +40,22 @@ pub struct Sender {
     pub name: &'static str,
     pub id: Uuid,
     pub token: String,
+}
+
+/// The load's cast, made through `setup` (a test server on the database the tested binary uses): a teacher and
+/// two parents in "Class 4B", each signed in. The binary accepts their tokens since it signs with the same
+/// secret. Returns the group and its three senders.
+pub async fn class_of_three_senders(setup: &TestServer) -> (Uuid, Vec<Sender>) {
+    let teacher = setup.create_user("rivera", Role::Teacher).await;
+    let mei = setup.create_user("mei", Role::Parent).await;
+    let ravi = setup.create_user("ravi", Role::Parent).await;
+    let conversation =
+        setup.create_conversation(ConversationKind::Group, Some("Class 4B"), teacher.id, &[mei.id, ravi.id]).await;
+    let mut senders = Vec::new();
+    for (name, id) in [("rivera", teacher.id), ("mei", mei.id), ("ravi", ravi.id)] {
+        senders.push(Sender { name, id, token: setup.login(name, PASSWORD).await.access_token });
+    }
+    (conversation, senders)
 }
 
 /// What one client saw, for the checks and the test's figures.
@@ -147,6 +165,15 @@ enum Pending {
 }
 
 impl Client {
+    /// Fails the test once the deadline passed with messages still unacknowledged.
+    fn assert_before_deadline(&self, unacknowledged: usize, last_refusal: &Value) {
+        assert!(
+            Instant::now() < self.deadline,
+            "{}: {unacknowledged} messages still unacknowledged at the deadline (last refusal: {last_refusal})",
+            self.sender.name
+        );
+    }
+
     fn send_frame(&self, client_msg_id: &str) -> Value {
         json!({"type": "send", "conversation_id": self.conversation, "client_msg_id": client_msg_id,
                "body": format!("message {client_msg_id}")})
@@ -163,11 +190,7 @@ impl Client {
             if self.stop.load(Ordering::SeqCst) && pending.is_empty() {
                 return report;
             }
-            assert!(
-                Instant::now() < self.deadline,
-                "{name}: {} messages still unacknowledged at the deadline (last refusal: {last_refusal})",
-                pending.len()
-            );
+            self.assert_before_deadline(pending.len(), &last_refusal);
             let Some(mut socket) = WsClient::try_connect(&self.base, &self.sender.token).await else {
                 tokio::time::sleep(RECONNECT_PAUSE).await;
                 continue;
@@ -205,11 +228,7 @@ impl Client {
                 if self.stop.load(Ordering::SeqCst) && pending.is_empty() {
                     return report;
                 }
-                assert!(
-                    Instant::now() < self.deadline,
-                    "{name}: {} messages still unacknowledged at the deadline (last refusal: {last_refusal})",
-                    pending.len()
-                );
+                self.assert_before_deadline(pending.len(), &last_refusal);
                 let in_flight = pending.values().any(|state| matches!(state, Pending::InFlight));
                 let next_resend = pending.values().filter_map(|state| match state {
                     Pending::SendAt(at) => Some(*at),
