@@ -264,12 +264,7 @@ async fn refused_message_fails_with_the_reason_and_does_not_block_the_next() {
 #[actix_web::test]
 async fn a_dead_link_is_found_by_heartbeats_and_nothing_is_lost_or_doubled() {
     let server = TestServer::start().await;
-    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
-    let proxy = Proxy::start(server.local_addr()).await;
-    let (alice, _dir) = client(&proxy.url());
-    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
-    wait_for_conversation(&alice, &chat).await;
-    wait_online(&alice).await;
+    let (chat, proxy, alice, _dir) = teacher_online_in_a_chat(&server).await;
 
     // The link dies without a word: no FIN, no RST, just silence. A message written then is held with it.
     proxy.freeze();
@@ -420,12 +415,7 @@ async fn edits_deletions_and_reactions_made_while_offline_are_seen_after_reconne
 async fn a_hundred_messages_queued_offline_go_through_one_socket_paced_within_the_allowance() {
     // The server's default allowance: 10 sends a second on a socket, bursts of 30.
     let server = TestServer::start().await;
-    let (_, _, chat) = teacher_and_parent_in_a_chat(&server).await;
-    let proxy = Proxy::start(server.local_addr()).await;
-    let (alice, _dir) = client(&proxy.url());
-    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
-    wait_for_conversation(&alice, &chat).await;
-    wait_online(&alice).await;
+    let (chat, proxy, alice, _dir) = teacher_online_in_a_chat(&server).await;
 
     go_offline(&alice, &proxy).await;
     let alice_chat = alice.timeline(chat.clone()).expect("a timeline");

@@ -340,6 +340,18 @@ impl std::io::Write for LogWriter {
 }
 
 /// Cuts the network of a signed-in client and waits until it noticed.
+/// The teacher of [`teacher_and_parent_in_a_chat`] signed in through a proxy the test can cut, online and
+/// holding the chat: the chat's id, the proxy, the client and its data dir.
+pub async fn teacher_online_in_a_chat(server: &TestServer) -> (String, Proxy, Arc<Client>, tempfile::TempDir) {
+    let (_, _, chat) = teacher_and_parent_in_a_chat(server).await;
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (alice, dir) = client(&proxy.url());
+    alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
+    wait_for_conversation(&alice, &chat).await;
+    wait_online(&alice).await;
+    (chat, proxy, alice, dir)
+}
+
 /// A teacher ("rivera") in `count` groups with one parent ("chen"), signed in through a proxy the test can cut,
 /// online and holding every group: the groups (in order), the proxy, the client and its data dir.
 pub async fn teacher_online_in_groups(
