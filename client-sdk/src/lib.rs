@@ -14,6 +14,7 @@ mod list;
 mod listeners;
 mod models;
 mod runtime;
+mod send_pacer;
 mod shared;
 mod store;
 mod sync;
