@@ -4,7 +4,6 @@
 mod support;
 
 use hallway_protocol::{ConversationKind, Role};
-use hallway_sdk::ConnectionState;
 use hallway_test_support::{PASSWORD, TestServer};
 use support::*;
 
@@ -34,8 +33,7 @@ async fn an_offline_client_sees_an_edit_a_moderation_delete_and_a_retention_clea
     let cached = timeline.wait_for("all 200 cached", |s| s.items.len() == 200).await;
     assert_eq!(cached.items[2].body, "bob 3");
 
-    proxy.cut();
-    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&alice, &proxy).await;
     let edit = serde_json::json!({"body": "bob 3, edited"});
     assert_eq!(server.patch(&format!("/api/v1/messages/{}", ids[2]), Some(&bob), &edit).await.0, 200);
     let (status, body) = server.delete(&format!("/api/v1/admin/messages/{}", ids[49]), Some(&admin)).await;
@@ -81,8 +79,7 @@ async fn a_teacher_with_150_chats_catches_up_in_at_most_3_requests() {
     list.wait_for("150 chats", |l| l.len() == 150).await;
     wait_online(&phone).await;
 
-    proxy.cut();
-    eventually("the phone to notice", || (phone.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&phone, &proxy).await;
     // Meanwhile, from the teacher's laptop, a message in every chat.
     let laptop = server.login("rivera", PASSWORD).await.access_token;
     for (i, chat) in chats.iter().enumerate() {
@@ -118,8 +115,7 @@ async fn removal_from_a_group_while_offline_forgets_the_group_and_its_unsent_mes
     list.wait_for("both chats", |l| l.len() == 2).await;
     wait_online(&phone).await;
 
-    proxy.cut();
-    eventually("the phone to notice", || (phone.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&phone, &proxy).await;
     let timeline = phone.timeline(group.to_string()).expect("a timeline");
     timeline.send_text("written offline".into()).await.expect("queued");
     let teacher_token = server.login("rivera", PASSWORD).await.access_token;
@@ -146,8 +142,7 @@ async fn a_stored_token_the_server_refuses_is_dropped_and_the_catch_up_starts_ov
     wait_for_conversation(&phone, &chat).await;
     wait_online(&phone).await;
 
-    proxy.cut();
-    eventually("the phone to notice", || (phone.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&phone, &proxy).await;
     // A token from a server restored from a backup, say: the server no longer accepts it.
     let database = rusqlite::Connection::open(dir.path().join("hallway.sqlite3")).expect("the phone's store");
     assert_eq!(database.execute("UPDATE sync_state SET token = 'from-another-server'", []).expect("replaced"), 1);

@@ -160,8 +160,7 @@ async fn timeline_shows_the_local_echo_then_sent() {
     timeline.wait_for("the first snapshot", |s| s.items.is_empty()).await;
 
     // Offline, so the echo is certainly seen before the acknowledgement.
-    proxy.cut();
-    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&alice, &proxy).await;
     let client_msg_id =
         alice.timeline(chat.clone()).expect("a timeline").send_text("echo".into()).await.expect("queued");
     let echo = timeline.wait_for("the local echo", |s| s.items.len() == 1).await;
@@ -306,8 +305,7 @@ async fn catching_up_pages_through_everything_missed_while_a_long_outbox_meets_t
     timeline.wait_for("the first message", |s| s.items.len() == 1 && all_sent(s)).await;
 
     // Offline: Alice writes 20 messages (more than the socket's burst), Bob 250 (more than a page of 200).
-    proxy.cut();
-    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&alice, &proxy).await;
     for i in 1..=20 {
         alice_chat.send_text(format!("alice {i}")).await.expect("queued");
     }
@@ -384,8 +382,7 @@ async fn edits_deletions_and_reactions_made_while_offline_are_seen_after_reconne
     let (timeline, _t) = watch_timeline(&alice, &chat.to_string());
     timeline.wait_for("the history", |s| bodies(s) == ["bob 1", "bob 2", "bob 3"]).await;
 
-    proxy.cut();
-    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&alice, &proxy).await;
     let (status, _) = server
         .patch(&format!("/api/v1/messages/{}", ids[0]), Some(&bob), &serde_json::json!({"body": "bob 1, edited"}))
         .await;

@@ -24,8 +24,7 @@ async fn restarted_client_shows_its_stored_state_offline_and_sends_unsent_messag
     timeline.wait_for("the first message to be sent", |s| s.items.len() == 1 && all_sent(s)).await;
 
     // Offline, three more are written; then the app is killed.
-    proxy.cut();
-    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&alice, &proxy).await;
     for body in ["unsent 1", "unsent 2", "unsent 3"] {
         alice.timeline(chat.clone()).expect("a timeline").send_text(body.into()).await.expect("queued");
     }
@@ -280,8 +279,7 @@ async fn logs_and_errors_carry_no_message_text_tokens_or_passwords() {
     timeline.send_text("Lily has a fever today".into()).await.expect("queued");
     let refused = timeline.send_text("x".repeat(5000)).await.expect_err("too long");
     // Reconnects, refreshes and failures log too.
-    proxy.cut();
-    eventually("Alice to notice", || (alice.connection_state() != ConnectionState::Online).then_some(())).await;
+    go_offline(&alice, &proxy).await;
     proxy.restore();
     alice.reconnect_now();
     wait_online(&alice).await;
