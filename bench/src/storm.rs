@@ -6,8 +6,8 @@
 //! rises and returns.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -65,7 +65,8 @@ struct Outcome {
 
 /// What every phone shares: where to talk, when to act, what it should end up holding.
 struct Run {
-    cli_server: std::net::SocketAddr,
+    /// The server under test.
+    server: std::net::SocketAddr,
     http: reqwest::Client,
     phase: watch::Receiver<Phase>,
     /// The messages sent during the outage, by conversation: known once they are all sent.
@@ -76,7 +77,8 @@ struct Run {
     settled: AtomicUsize,
     /// Catch-up requests answered 503 or 429 (then waited out and sent again).
     busy: AtomicUsize,
-    dropped_at: watch::Receiver<Option<Instant>>,
+    /// When the sockets were dropped: set once, before the phase turns to `Drop`.
+    dropped_at: OnceLock<Instant>,
     source_addresses: u8,
 }
 
@@ -92,16 +94,15 @@ pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize, settle_secs: u64) -> 
     }
     let (phase_tx, phase) = watch::channel(Phase::Connecting);
     let (expected_tx, expected) = watch::channel(None);
-    let (dropped_tx, dropped_at) = watch::channel(None);
     let run = Arc::new(Run {
-        cli_server: cli.server,
+        server: cli.server,
         http: reqwest::Client::builder().pool_max_idle_per_host(CONNECT_CONCURRENCY).build()?,
         phase,
         expected,
         connected: AtomicUsize::new(0),
         settled: AtomicUsize::new(0),
         busy: AtomicUsize::new(0),
-        dropped_at,
+        dropped_at: OnceLock::new(),
         source_addresses: cli.source_addresses,
     });
     let permits = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
@@ -128,7 +129,7 @@ pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize, settle_secs: u64) -> 
     // The drop, then the messages the phones miss while they are away.
     let sampler = PeakSampler::start(pid);
     let dropped = Instant::now();
-    dropped_tx.send_replace(Some(dropped));
+    let _ = run.dropped_at.set(dropped);
     phase_tx.send_replace(Phase::Drop);
     let posted = post_during_outage(cli, seed, &run.http).await?;
     let posting_secs = dropped.elapsed().as_secs_f64();
@@ -225,13 +226,13 @@ async fn phone_inner(
     let (since, ws) = {
         let _permit = permits.acquire().await?;
         let (since, _) = catch_up(run, token, None).await.context("the first catch-up")?;
-        (since, client::connect(run.cli_server, token, source).await.context("the first connection")?)
+        (since, client::connect(run.server, token, source).await.context("the first connection")?)
     };
     run.connected.fetch_add(1, Ordering::Relaxed);
     let mut phase = run.phase.clone();
     hold(ws, &mut phase, Phase::Drop).await.context("the socket closed before the drop")?;
     // Dropped without a close frame: to the server it is a connection that died.
-    let dropped = (*run.dropped_at.borrow()).context("dropped with no time")?;
+    let dropped = *run.dropped_at.get().context("dropped with no time")?;
 
     let mut failures = 0;
     let ws = loop {
@@ -239,8 +240,7 @@ async fn phone_inner(
         outcome.attempts = failures;
         tokio::time::sleep(reconnect::delay(failures, rand::random::<f64>())).await;
         anyhow::ensure!(dropped.elapsed() < CATCH_UP_DEADLINE, "still not reconnected after {failures} attempts");
-        if let Ok(Ok(ws)) = tokio::time::timeout(ATTEMPT_TIMEOUT, client::connect(run.cli_server, token, source)).await
-        {
+        if let Ok(Ok(ws)) = tokio::time::timeout(ATTEMPT_TIMEOUT, client::connect(run.server, token, source)).await {
             break ws;
         }
     };
@@ -324,7 +324,7 @@ async fn reconcile(
 /// ids of the messages it answered. A busy server's 503 (or 429) is waited out as the SDK does: after its
 /// `Retry-After`, else the contract's backoff; each such answer is counted in `busy`.
 async fn catch_up(run: &Run, token: &str, since: Option<&str>) -> anyhow::Result<(String, Vec<Uuid>)> {
-    let url = format!("http://{}/api/v1/sync", run.cli_server);
+    let url = format!("http://{}/api/v1/sync", run.server);
     let mut since = since.map(str::to_owned);
     let mut ids = Vec::new();
     let mut failures = 0;
