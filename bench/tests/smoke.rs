@@ -1,33 +1,13 @@
 //! Each scenario runs to completion at a tiny size against a real server. No timing is asserted here:
 //! speed is measured by the scenarios themselves and written to docs/benchmarks.md.
 
+mod support;
+
 use std::time::Duration;
 
-use hallway_loadgen::seed::{SeedPlan, seed};
+use hallway_loadgen::seed::SeedPlan;
 use hallway_test_support::TestServer;
-use serde_json::Value;
-
-async fn loadgen(server: &TestServer, tokens: &std::path::Path, args: &[&str]) -> Value {
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_hallway-loadgen"))
-            .arg("--server")
-            .arg(server.local_addr().to_string())
-            .arg("--tokens")
-            .arg(tokens)
-            .arg("--server-pid")
-            .arg(std::process::id().to_string())
-            .args(args)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{args:?} did not stop by itself"))
-    .unwrap_or_else(|err| panic!("the load generator did not run: {err}"));
-    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    let line = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(line.trim()).unwrap_or_else(|err| panic!("one JSON line, not {line:?}: {err}"))
-}
+use support::{loadgen, seed_tokens_file};
 
 #[actix_web::test]
 async fn every_scenario_runs_to_completion_at_a_tiny_size() {
@@ -40,11 +20,8 @@ async fn every_scenario_runs_to_completion_at_a_tiny_size() {
         token_ttl: Duration::from_secs(600),
         password_hash: Some(hallway_server::auth::password::hash_blocking("bench password").unwrap()),
     };
-    let seeded = seed(&server.pool, &server.state.keys, &plan).await.unwrap();
+    let (seeded, tokens) = seed_tokens_file(&server, &plan).await;
     assert_eq!((seeded.users.len(), seeded.groups.len()), (30, 6));
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens.json");
-    std::fs::write(&tokens, serde_json::to_vec(&seeded).unwrap()).unwrap();
 
     let connections = loadgen(&server, &tokens, &["connections", "--n", "20", "--hold-secs", "1"]).await;
     assert_eq!((connections["held"].as_u64(), connections["failed"].as_u64()), (Some(20), Some(0)));

@@ -4,11 +4,13 @@
 //! up, and every phone must end holding every message, exactly the ones stored. Memory is measured by the
 //! benchmark, not asserted here.
 
+mod support;
+
 use std::time::Duration;
 
-use hallway_loadgen::seed::{SeedPlan, seed};
+use hallway_loadgen::seed::SeedPlan;
 use hallway_test_support::TestServer;
-use serde_json::Value;
+use support::{loadgen_within, seed_tokens_file};
 
 /// Phones in the storm: `HALLWAY_STORM_PHONES`, by default the 5,000 (about a minute on the 2-core
 /// machine against a debug server and a pool of 10 connections; `.config/nextest.toml` gives it two test
@@ -39,29 +41,11 @@ async fn a_storm_of_dropped_sockets_reconnects_with_backoff_and_every_phone_ends
         token_ttl: Duration::from_secs(900),
         password_hash: None,
     };
-    let seeded = seed(&server.pool, &server.state.keys, &plan).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens.json");
-    std::fs::write(&tokens, serde_json::to_vec(&seeded).unwrap()).unwrap();
+    let (_, tokens) = seed_tokens_file(&server, &plan).await;
 
-    let output = tokio::time::timeout(
-        Duration::from_secs(280),
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_hallway-loadgen"))
-            .arg("--server")
-            .arg(server.local_addr().to_string())
-            .arg("--tokens")
-            .arg(&tokens)
-            .arg("--server-pid")
-            .arg(std::process::id().to_string())
-            .args(["--source-addresses", "16", "reconnect", "--n", &n.to_string(), "--settle-secs", "1"])
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the storm stops by itself")
-    .expect("the load generator runs");
-    assert!(output.status.success(), "the storm failed: {}", String::from_utf8_lossy(&output.stderr));
-    let result: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    let phones = n.to_string();
+    let args = ["--source-addresses", "16", "reconnect", "--n", &phones, "--settle-secs", "1"];
+    let result = loadgen_within(&server, &tokens, &args, Duration::from_secs(280)).await;
     eprintln!("{result}");
 
     let count = |key: &str| result[key].as_u64().unwrap_or_else(|| panic!("{key} in {result}"));
