@@ -31,7 +31,7 @@ pub async fn check_urgent(db: &PgPool, sender: &UserRow) -> Outcome<()> {
     if policy::may_send_urgent(role, teachers_allowed) {
         Ok(())
     } else {
-        Err(Refusal::PolicyForbids("the school's rules do not let you send urgent messages"))
+        Err(Refusal::PolicyForbids("the school's rules do not let you send urgent messages".into()))
     }
 }
 

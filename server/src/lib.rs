@@ -6,6 +6,7 @@ pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod groups;
 pub mod http;
 pub mod letters;
 pub mod lifecycle;

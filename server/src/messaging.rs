@@ -49,9 +49,9 @@ pub enum Refusal {
     /// The caller sees it but may not do this (not their message, not a group admin).
     #[error("{0}")]
     Forbidden(&'static str),
-    /// The school's rules forbid this contact.
+    /// The school's rules forbid this contact (the sentence may name the people refused).
     #[error("{0}")]
-    PolicyForbids(&'static str),
+    PolicyForbids(std::borrow::Cow<'static, str>),
     /// The thing is in a state that does not allow this (a deleted message).
     #[error("{0}")]
     Conflict(&'static str),
@@ -257,11 +257,11 @@ async fn check_direct_contact(db: &PgPool, policy: &Policy, sender: &UserRow, co
         match policy.may_message(me, them) {
             Verdict::Allowed => {}
             Verdict::Deactivated => {
-                return Err(Refusal::PolicyForbids("the other person's account is deactivated"));
+                return Err(Refusal::PolicyForbids("the other person's account is deactivated".into()));
             }
             Verdict::ForbiddenByRoles if policy.roles_allow(them.role, me.role) => {}
             Verdict::ForbiddenByRoles => {
-                return Err(Refusal::PolicyForbids("the school's rules do not allow messages between you"));
+                return Err(Refusal::PolicyForbids("the school's rules do not allow messages between you".into()));
             }
         }
     }

@@ -241,3 +241,67 @@ async fn a_direct_chat_is_announced_to_both_people_when_it_is_created() {
     assert_eq!(status, StatusCode::OK);
     parent_socket.expect_none_of(&["conversation"], QUIET).await;
 }
+
+/// The conversation's actor commits a removal and reloads its members before it takes the next message, so
+/// the person removed receives every message committed before the removal and none committed after it, even
+/// while messages stream in. The order of commits is read back from the change feed, whose ids are taken
+/// under the conversation's row lock that both a message and a removal hold until they commit.
+#[actix_web::test]
+async fn a_member_removed_while_messages_stream_in_receives_none_committed_after_the_removal() {
+    const MESSAGES: usize = 80;
+    let server = TestServer::start_with(|config| {
+        config.realtime.sends_per_sec = 1000;
+        config.realtime.send_burst = 1000;
+    })
+    .await;
+    let (teacher, teacher_tokens) = server.signed_in("okafor", Role::Teacher).await;
+    let (parent, _) = server.signed_in("ravi", Role::Parent).await;
+    let (leaving, leaving_tokens) = server.signed_in("mei", Role::Parent).await;
+    let group =
+        server.create_conversation(ConversationKind::Group, Some("4B"), teacher.id, &[parent.id, leaving.id]).await;
+    let mut teacher_socket = WsClient::connect(&server, &teacher_tokens.access_token).await;
+    let mut leaving_socket = WsClient::connect(&server, &leaving_tokens.access_token).await;
+
+    // Half the messages are queued at the actor, the removal comes over REST, then the other half.
+    for n in 0..MESSAGES / 2 {
+        teacher_socket.send(send_frame(group, &format!("m{n}"), &format!("message {n}"))).await;
+    }
+    let member = format!("/api/v1/conversations/{group}/members/{}", leaving.id);
+    let remove = server.delete(&member, Some(&teacher_tokens.access_token));
+    let ((status, _), ()) = tokio::join!(remove, async {
+        for n in MESSAGES / 2..MESSAGES {
+            teacher_socket.send(send_frame(group, &format!("m{n}"), &format!("message {n}"))).await;
+        }
+    });
+    assert_eq!(status, StatusCode::OK);
+    for _ in 0..MESSAGES {
+        teacher_socket.expect("ack").await;
+    }
+
+    let mut received = Vec::new();
+    let mut removed_at = None;
+    while let Some(frame) = leaving_socket.next_frame_within(QUIET).await {
+        match frame["type"].as_str() {
+            Some("message") => {
+                assert!(removed_at.is_none(), "a message after conversation_removed: {frame}");
+                received.push(frame["message"]["id"].as_str().unwrap_or_default().parse::<Uuid>().unwrap());
+            }
+            Some("conversation_removed") => removed_at = Some(received.len()),
+            _ => {}
+        }
+    }
+    assert!(removed_at.is_some(), "the person removed was told");
+
+    let changes: Vec<(String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT kind, message_id FROM conversation_changes
+         WHERE conversation_id = $1 AND kind IN ('message', 'member_removed') ORDER BY id",
+    )
+    .bind(group)
+    .fetch_all(&server.pool)
+    .await
+    .unwrap();
+    let removal = changes.iter().position(|(kind, _)| kind == "member_removed").unwrap();
+    let before: Vec<Uuid> = changes[..removal].iter().filter_map(|(_, id)| *id).collect();
+    assert_eq!(before.len() + changes[removal + 1..].len(), MESSAGES);
+    assert_eq!(received, before, "exactly the messages committed before the removal, in order");
+}

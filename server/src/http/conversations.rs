@@ -1,32 +1,28 @@
 //! `/conversations`: creating direct chats and groups, listing and reading them, group management (rename,
 //! members, admins, leaving) and each member's own settings. Messages live in their own module.
 //!
-//! Outsiders get 404 for everything about a conversation, exactly as for one that does not exist. Changes to a
-//! group's name, members or admins take the conversation's row lock first (`lock_for_change`), so concurrent
-//! changes apply one after the other, each seeing the result of the last.
-
-use std::collections::{HashMap, HashSet};
+//! Outsiders get 404 for everything about a conversation, exactly as for one that does not exist. The rules
+//! live in `groups`; every change to an existing conversation is an intent to its actor, the one writer of it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use hallway_protocol::announcements::MAX_ANNOUNCEMENT_MEMBERS;
 use hallway_protocol::conversations::{
-    AddMembersRequest, ConversationList, ConversationSettingsRequest, CreateConversationRequest, MAX_GROUP_MEMBERS,
-    PromoteAdminRequest, RenameConversationRequest,
+    AddMembersRequest, ConversationList, ConversationSettingsRequest, CreateConversationRequest, PromoteAdminRequest,
+    RenameConversationRequest,
 };
-use hallway_protocol::validate::{GroupName, Invalid};
-use hallway_protocol::{Conversation, ConversationKind, ErrorBody, ErrorCode};
-use sqlx::{Postgres, Transaction};
+use hallway_protocol::validate::GroupName;
+use hallway_protocol::{Conversation, ErrorBody};
 use uuid::Uuid;
 
 use super::openapi::{DEACTIVATED, INVALID_ID, NOT_FOUND, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
+use super::rest_origin;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Party, Policy, Verdict};
+use crate::groups::{self, GroupChange};
+use crate::realtime::conversation::{ChangeGroup, UpdateSettings};
 use crate::state::AppState;
-use crate::store::conversations::{self as store_conversations, MemberRow, NewConversation, SettingsChange};
-use crate::store::users::UserRow;
-use crate::store::{self, conversation_views};
+use crate::store::conversation_views;
+use crate::store::conversations::SettingsChange;
 
 /// `GET /conversations`: the caller's conversations, pinned first, then newest activity first.
 #[utoipa::path(
@@ -60,7 +56,9 @@ pub async fn list(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<Htt
 )]
 #[get("/api/v1/conversations/{id}")]
 pub async fn get(state: web::Data<AppState>, caller: AuthUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let conversation = view(&state, caller.id(), path.into_inner()).await?;
+    let conversation = conversation_views::one_for(&state.db, &state.keys, caller.id(), path.into_inner())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(conversation))
 }
 
@@ -94,90 +92,17 @@ pub async fn create(
     body: web::Json<CreateConversationRequest>,
 ) -> ApiResult<HttpResponse> {
     let CreateConversationRequest { kind, name, member_ids } = body.into_inner();
-    let others = distinct_others(member_ids, caller.id());
-    match kind {
-        ConversationKind::Direct => create_direct(&state, &caller, name, &others).await,
-        ConversationKind::Group => create_named(&state, &caller, ConversationKind::Group, name, &others).await,
-        ConversationKind::Announcement => {
-            if !policy::may_create_announcement(caller.user.role()) {
-                return Err(ApiError::new(
-                    ErrorCode::PolicyForbids,
-                    "only school admins and teachers may create announcements",
-                ));
-            }
-            create_named(&state, &caller, ConversationKind::Announcement, name, &others).await
-        }
-    }
-}
-
-async fn create_direct(
-    state: &AppState,
-    caller: &AuthUser,
-    name: Option<String>,
-    others: &[Uuid],
-) -> ApiResult<HttpResponse> {
-    if name.is_some() {
-        return Err(ApiError::invalid_input("name", "a direct chat has no name"));
-    }
-    let &[other] = others else {
-        return Err(ApiError::invalid_input("member_ids", "a direct chat needs exactly one other person"));
+    let created = groups::create(&state.db, &state.policy(), &caller.user, kind, name.as_deref(), &member_ids).await?;
+    let status = if created.new {
+        state.realtime.conversation_created(created.id, created.members).await;
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    let people = store::users::find_many(&state.db, &[other]).await?;
-    check_addable(&state.policy(), &caller.user, &[other], &people, "member_ids")?;
-
-    let key = store_conversations::direct_key(caller.id(), other);
-    if let Some(id) = store_conversations::find_direct(&state.db, &key).await? {
-        return Ok(HttpResponse::Ok().json(view(state, caller.id(), id).await?));
-    }
-    let members = [(caller.id(), false), (other, false)];
-    let new =
-        NewConversation { kind: ConversationKind::Direct, name: None, created_by: caller.id(), members: &members };
-    let mut tx = state.db.begin().await?;
-    let (status, id) = match store_conversations::create(&mut tx, &new).await {
-        Ok(id) => {
-            tx.commit().await?;
-            (StatusCode::CREATED, id)
-        }
-        Err(err) if store::violated_unique_constraint(&err) == Some(store_conversations::DIRECT_KEY_CONSTRAINT) => {
-            // The other person (or another device) created it at the same moment: theirs is ours.
-            tx.rollback().await?;
-            let id = store_conversations::find_direct(&state.db, &key).await?.ok_or(sqlx::Error::RowNotFound)?;
-            (StatusCode::OK, id)
-        }
-        Err(err) => return Err(err.into()),
-    };
-    if status == StatusCode::CREATED {
-        state.realtime.conversation_changed(id, vec![caller.id(), other], Vec::new()).await;
-    }
-    Ok(HttpResponse::build(status).json(view(state, caller.id(), id).await?))
-}
-
-/// A group or an announcement: named, the creator its first admin, each member someone the creator may
-/// message (the directory rule).
-async fn create_named(
-    state: &AppState,
-    caller: &AuthUser,
-    kind: ConversationKind,
-    name: Option<String>,
-    others: &[Uuid],
-) -> ApiResult<HttpResponse> {
-    let name = name.ok_or_else(|| ApiError::invalid_input("name", "a group or an announcement needs a name"))?;
-    let name = GroupName::parse(&name).map_err(invalid)?;
-    if others.len() + 1 > member_limit(kind) {
-        return Err(too_many_members(kind, "member_ids"));
-    }
-    let people = store::users::find_many(&state.db, others).await?;
-    check_addable(&state.policy(), &caller.user, others, &people, "member_ids")?;
-
-    let members: Vec<(Uuid, bool)> =
-        std::iter::once((caller.id(), true)).chain(others.iter().map(|id| (*id, false))).collect();
-    let new = NewConversation { kind, name: Some(name.as_str()), created_by: caller.id(), members: &members };
-    let mut tx = state.db.begin().await?;
-    let id = store_conversations::create(&mut tx, &new).await?;
-    tx.commit().await?;
-    let joined = members.iter().map(|(user_id, _)| *user_id).collect();
-    state.realtime.conversation_changed(id, joined, Vec::new()).await;
-    Ok(HttpResponse::Created().json(view(state, caller.id(), id).await?))
+    let conversation = conversation_views::one_for(&state.db, &state.keys, caller.id(), created.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::build(status).json(conversation))
 }
 
 /// `PATCH /conversations/{id}` `{"name"}`: renames a group (group admins only).
@@ -205,13 +130,8 @@ pub async fn rename(
     path: web::Path<Uuid>,
     body: web::Json<RenameConversationRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    let name = GroupName::parse(&body.name).map_err(invalid)?;
-    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
-    store_conversations::rename(&mut *change.tx, id, name.as_str()).await?;
-    change.tx.commit().await?;
-    state.realtime.conversation_changed(id, Vec::new(), Vec::new()).await;
-    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+    let name = GroupName::parse(&body.name).map_err(|err| ApiError::new(err.code, err.message))?;
+    change_group(&state, &caller, path.into_inner(), GroupChange::Rename(name)).await
 }
 
 /// `POST /conversations/{id}/members` `{"user_ids"}`: adds people to a group (group admins only). Each new
@@ -241,27 +161,7 @@ pub async fn add_members(
     path: web::Path<Uuid>,
     body: web::Json<AddMembersRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    let wanted = distinct_others(body.into_inner().user_ids, caller.id());
-    if wanted.is_empty() {
-        return Err(ApiError::invalid_input("user_ids", "name at least one person other than yourself"));
-    }
-    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
-    let current: HashSet<Uuid> = store_conversations::member_ids(&mut *change.tx, id).await?.into_iter().collect();
-    let new: Vec<Uuid> = wanted.into_iter().filter(|user_id| !current.contains(user_id)).collect();
-    if !new.is_empty() {
-        if current.len() + new.len() > member_limit(change.kind) {
-            return Err(too_many_members(change.kind, "user_ids"));
-        }
-        let people = store::users::find_many(&mut *change.tx, &new).await?;
-        check_addable(&state.policy(), &caller.user, &new, &people, "user_ids")?;
-        store_conversations::add_members(&mut *change.tx, id, &new).await?;
-    }
-    change.tx.commit().await?;
-    if !new.is_empty() {
-        state.realtime.conversation_changed(id, new, Vec::new()).await;
-    }
-    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+    change_group(&state, &caller, path.into_inner(), GroupChange::AddMembers(body.into_inner().user_ids)).await
 }
 
 /// `DELETE /conversations/{id}/members/{user_id}`: takes someone else out of a group (group admins only; an
@@ -291,19 +191,7 @@ pub async fn remove_member(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (id, user_id) = path.into_inner();
-    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
-    if user_id == caller.id() {
-        return Err(ApiError::invalid_input(
-            "user_id",
-            "to leave a group yourself, use POST /conversations/{id}/leave",
-        ));
-    }
-    if !store_conversations::remove_member(&mut *change.tx, id, user_id).await? {
-        return Err(ApiError::new(ErrorCode::NotFound, "no such member in this conversation"));
-    }
-    change.tx.commit().await?;
-    state.realtime.conversation_changed(id, Vec::new(), vec![user_id]).await;
-    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+    change_group(&state, &caller, id, GroupChange::RemoveMember(user_id)).await
 }
 
 /// `POST /conversations/{id}/admins` `{"user_id"}`: makes a member a group admin (group admins only; promoting
@@ -332,14 +220,7 @@ pub async fn promote(
     path: web::Path<Uuid>,
     body: web::Json<PromoteAdminRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Admin).await?;
-    if !store_conversations::promote(&mut *change.tx, id, body.user_id).await? {
-        return Err(ApiError::invalid_input("user_id", "not a member of this conversation"));
-    }
-    change.tx.commit().await?;
-    state.realtime.conversation_changed(id, Vec::new(), Vec::new()).await;
-    Ok(HttpResponse::Ok().json(view(&state, caller.id(), id).await?))
+    change_group(&state, &caller, path.into_inner(), GroupChange::PromoteAdmin(body.user_id)).await
 }
 
 /// `POST /conversations/{id}/leave`: any member leaves a group (204). When the last admin leaves, the
@@ -359,16 +240,8 @@ pub async fn promote(
 )]
 #[post("/api/v1/conversations/{id}/leave")]
 pub async fn leave(state: web::Data<AppState>, caller: AuthUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    let mut change = GroupChange::begin(&state, id, caller.id(), Need::Member).await?;
-    store_conversations::remove_member(&mut *change.tx, id, caller.id()).await?;
-    if change.me.is_admin()
-        && let Some(promoted) = store_conversations::ensure_an_admin(&mut change.tx, id).await?
-    {
-        tracing::info!(conversation_id = %id, user_id = %promoted, "the last admin left: promoted the longest-standing member");
-    }
-    change.tx.commit().await?;
-    state.realtime.conversation_changed(id, Vec::new(), vec![caller.id()]).await;
+    let request = ChangeGroup { origin: rest_origin(&caller), caller: caller.user.clone(), change: GroupChange::Leave };
+    state.realtime.ask_as_member(caller.id(), path.into_inner(), request).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -396,113 +269,15 @@ pub async fn settings(
     path: web::Path<Uuid>,
     body: web::Json<ConversationSettingsRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
     let ConversationSettingsRequest { muted, pinned, archived } = body.into_inner();
-    let change = SettingsChange { muted, pinned, archived };
-    if !store_conversations::update_settings(&state.db, id, caller.id(), change).await? {
-        return Err(ApiError::not_found());
-    }
-    let conversation = view(&state, caller.id(), id).await?;
-    state.realtime.conversation_updated_for(caller.id(), conversation.clone());
+    let request = UpdateSettings { origin: rest_origin(&caller), change: SettingsChange { muted, pinned, archived } };
+    let conversation = state.realtime.ask_as_member(caller.id(), path.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(conversation))
 }
 
-/// The conversation as `viewer` sees it, or 404 when they are not in it.
-async fn view(state: &AppState, viewer: Uuid, id: Uuid) -> ApiResult<Conversation> {
-    conversation_views::one_for(&state.db, &state.keys, viewer, id).await?.ok_or_else(ApiError::not_found)
-}
-
-/// Who may make a group change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Need {
-    /// Any member (leaving).
-    Member,
-    /// A group admin (rename, add, remove, promote).
-    Admin,
-}
-
-/// A change to a group in progress: the transaction holds the conversation's row lock, and the caller's
-/// membership was read under it.
-struct GroupChange {
-    tx: Transaction<'static, Postgres>,
-    me: MemberRow,
-    /// A group or an announcement (which are managed alike).
-    kind: ConversationKind,
-}
-
-impl GroupChange {
-    /// Locks the conversation and checks, in this order: the caller is a member (else 404, as if it did not
-    /// exist), it is a group (else 400: a direct chat's pair, and its lack of name and admins, are fixed), and
-    /// the caller is a group admin when the change needs one (else 403 `forbidden`).
-    async fn begin(state: &AppState, id: Uuid, caller: Uuid, need: Need) -> ApiResult<GroupChange> {
-        let mut tx = state.db.begin().await?;
-        let kind = store_conversations::lock_for_change(&mut tx, id).await?.ok_or_else(ApiError::not_found)?;
-        let me = store_conversations::membership(&mut *tx, id, caller).await?.ok_or_else(ApiError::not_found)?;
-        if kind == ConversationKind::Direct {
-            let problem = match need {
-                Need::Member => "a direct chat cannot be left: archive it instead",
-                Need::Admin => "a direct chat has no name, admins or member changes",
-            };
-            return Err(ApiError::invalid_input("conversation", problem));
-        }
-        if need == Need::Admin && !me.is_admin() {
-            return Err(ApiError::new(ErrorCode::Forbidden, "only a group admin may do this"));
-        }
-        Ok(GroupChange { tx, me, kind })
-    }
-}
-
-/// The ids in the order given, without repeats and without the caller (naming oneself changes nothing).
-fn distinct_others(ids: Vec<Uuid>, caller: Uuid) -> Vec<Uuid> {
-    let mut seen = HashSet::with_capacity(ids.len());
-    ids.into_iter().filter(|id| *id != caller && seen.insert(*id)).collect()
-}
-
-/// Checks that `adder` may bring every one of `ids` into a conversation: each must exist (else 400
-/// `invalid_input` naming `field`: the request names nobody, while the resource in the URL is fine) and be
-/// someone the policy lets the adder message, which also rules out deactivated accounts (else 403
-/// `policy_forbids`).
-fn check_addable(policy: &Policy, adder: &UserRow, ids: &[Uuid], people: &[UserRow], field: &str) -> ApiResult<()> {
-    let by_id: HashMap<Uuid, &UserRow> = people.iter().map(|u| (u.id, u)).collect();
-    if let Some(unknown) = ids.iter().find(|id| !by_id.contains_key(id)) {
-        return Err(ApiError::invalid_input(field, &format!("no user has the id {unknown}")));
-    }
-    let from = party(adder);
-    let refused: Vec<(Uuid, Verdict)> = ids
-        .iter()
-        .filter_map(|id| by_id.get(id))
-        .map(|user| (user.id, policy.may_message(from, party(user))))
-        .filter(|(_, verdict)| !verdict.is_allowed())
-        .collect();
-    let Some(&(first, verdict)) = refused.first() else { return Ok(()) };
-    let reason = match verdict {
-        Verdict::Deactivated => format!("the account of {first} is deactivated"),
-        _ => format!("the school's rules do not let you message {first}"),
-    };
-    let more = match refused.len() {
-        1 => String::new(),
-        n => format!(" (and {} more of the people named)", n - 1),
-    };
-    Err(ApiError::new(ErrorCode::PolicyForbids, format!("{field}: {reason}{more}")))
-}
-
-fn party(user: &UserRow) -> Party {
-    Party { role: user.role(), deactivated: user.is_deactivated() }
-}
-
-/// Most people in a conversation of this kind, its admins included.
-fn member_limit(kind: ConversationKind) -> usize {
-    match kind {
-        ConversationKind::Announcement => MAX_ANNOUNCEMENT_MEMBERS,
-        ConversationKind::Direct | ConversationKind::Group => MAX_GROUP_MEMBERS,
-    }
-}
-
-fn too_many_members(kind: ConversationKind, field: &str) -> ApiError {
-    let what = if kind == ConversationKind::Announcement { "an announcement" } else { "a group" };
-    ApiError::invalid_input(field, &format!("{what} holds at most {} people, its admins included", member_limit(kind)))
-}
-
-fn invalid(err: Invalid) -> ApiError {
-    ApiError::new(err.code, err.message)
+/// Asks the conversation's actor to make a group change, and answers with the caller's view of the group.
+async fn change_group(state: &AppState, caller: &AuthUser, id: Uuid, change: GroupChange) -> ApiResult<HttpResponse> {
+    let request = ChangeGroup { origin: rest_origin(caller), caller: caller.user.clone(), change };
+    let conversation = state.realtime.ask_as_member(caller.id(), id, request).await?.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(conversation))
 }

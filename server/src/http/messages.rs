@@ -12,11 +12,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::openapi::{DEACTIVATED, NOT_FOUND, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
+use super::rest_origin;
 use crate::announcements;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::messaging::{self, Outgoing, Paging, SearchQuery};
-use crate::realtime::conversation::{ApplyChange, Change, Changed, Origin, SendMessage};
+use crate::realtime::conversation::{ApplyChange, Change, Changed, SendMessage};
 use crate::state::AppState;
 
 /// `POST /conversations/{id}/messages`: 201 with a new message, 200 with the original for a repeated
@@ -56,7 +57,7 @@ pub async fn send(
 ) -> ApiResult<HttpResponse> {
     state.realtime.check_rest_send(caller.id())?;
     let outgoing = Outgoing::parse(&body).map_err(invalid)?;
-    let request = SendMessage { origin: origin(&caller), sender: caller.user.clone(), outgoing };
+    let request = SendMessage { origin: rest_origin(&caller), sender: caller.user.clone(), outgoing };
     let sent = state.realtime.ask_as_member(caller.id(), conversation_id.into_inner(), request).await?;
     Ok(if sent.new { HttpResponse::Created() } else { HttpResponse::Ok() }.json(sent.message))
 }
@@ -141,7 +142,7 @@ pub async fn read(
     conversation_id: web::Path<Uuid>,
     body: web::Json<ReadRequest>,
 ) -> ApiResult<HttpResponse> {
-    let request = ApplyChange { origin: origin(&caller), change: Change::Read { seq: body.seq } };
+    let request = ApplyChange { origin: rest_origin(&caller), change: Change::Read { seq: body.seq } };
     state.realtime.ask_as_member(caller.id(), conversation_id.into_inner(), request).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -173,7 +174,7 @@ pub async fn edit(
 ) -> ApiResult<HttpResponse> {
     let message_id = message_id.into_inner();
     let change = Change::Edit { message_id, body: body.into_inner().body };
-    let edited = state.realtime.change_message(origin(&caller), message_id, change).await?;
+    let edited = state.realtime.change_message(rest_origin(&caller), message_id, change).await?;
     Ok(HttpResponse::Ok().json(changed_message(edited)?))
 }
 
@@ -199,7 +200,8 @@ pub async fn delete(
     message_id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let message_id = message_id.into_inner();
-    let deleted = state.realtime.change_message(origin(&caller), message_id, Change::Delete { message_id }).await?;
+    let deleted =
+        state.realtime.change_message(rest_origin(&caller), message_id, Change::Delete { message_id }).await?;
     Ok(HttpResponse::Ok().json(changed_message(deleted)?))
 }
 
@@ -231,7 +233,7 @@ pub async fn react(
     let emoji = Emoji::parse(&body.emoji).map_err(invalid)?;
     let message_id = message_id.into_inner();
     let change = Change::React { message_id, emoji, on: body.on };
-    let reacted = state.realtime.change_message(origin(&caller), message_id, change).await?;
+    let reacted = state.realtime.change_message(rest_origin(&caller), message_id, change).await?;
     Ok(HttpResponse::Ok().json(changed_message(reacted)?))
 }
 
@@ -260,7 +262,7 @@ pub async fn acknowledge(
 ) -> ApiResult<HttpResponse> {
     let message_id = message_id.into_inner();
     let change = Change::Acknowledge { message_id };
-    state.realtime.change_message(origin(&caller), message_id, change).await?;
+    state.realtime.change_message(rest_origin(&caller), message_id, change).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -332,11 +334,6 @@ pub async fn search(
 /// A refused input, answered with its own contract code.
 fn invalid(e: Invalid) -> ApiError {
     ApiError::new(e.code, e.message)
-}
-
-/// Changes made over REST come from no socket: every session of the caller hears of them.
-fn origin(caller: &AuthUser) -> Origin {
-    Origin { user_id: caller.id(), conn: None, session: Some(caller.session_id) }
 }
 
 /// The message an edit, delete or reaction answers with.

@@ -24,7 +24,9 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};
 use hallway_protocol::ErrorCode;
 
+use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::realtime::conversation::Origin;
 
 /// Largest JSON body accepted (the WebSocket frame limit is the same).
 pub const MAX_JSON_BODY: usize = 64 * 1024;
@@ -43,6 +45,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(console::routes)
         // The join page and `/.well-known/` files: for browsers and phones' operating systems, likewise apart.
         .configure(join::routes);
+}
+
+/// Changes made over REST come from no socket: every session of the caller hears of them.
+fn rest_origin(caller: &AuthUser) -> Origin {
+    Origin { user_id: caller.id(), conn: None, session: Some(caller.session_id) }
 }
 
 /// The answer for any route that does not exist.

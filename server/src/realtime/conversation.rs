@@ -9,13 +9,16 @@ use std::time::Instant;
 use actix::prelude::*;
 use hallway_protocol::validate::Emoji;
 use hallway_protocol::ws::ServerFrame;
-use hallway_protocol::{ConversationKind, ErrorCode, Message};
+use hallway_protocol::{Conversation, ConversationKind, ErrorCode, Message};
 use uuid::Uuid;
 
 use super::{ConnId, Realtime, Target, encode};
 use crate::announcements;
 use crate::error::ApiError;
+use crate::groups::{self, GroupChange};
 use crate::messaging::{self, Outgoing, Sent};
+use crate::store::conversation_views as views;
+use crate::store::conversations::SettingsChange;
 use crate::store::{self, users::UserRow};
 
 /// Intents queued for one conversation before senders wait (deliveries use `do_send` and never wait).
@@ -112,16 +115,34 @@ pub struct SocketClosed {
     pub conn: ConnId,
 }
 
-/// The conversation changed in the database (created, renamed, members or admins changed): reload the
-/// members before the next intent, send every member their own view of it as a `conversation` frame, and
-/// tell `removed` people it is gone (`conversation_removed`). Run in the actor, so no message is broadcast
-/// between the change and the reload to people who are no longer members.
+/// A conversation was just created (before there was an actor to write it): send every member with a socket
+/// their own view of it as a `conversation` frame, and tell them who of the others is online.
 #[derive(Message, Clone)]
 #[rtype(result = "Result<(), ApiError>")]
-pub struct ConversationChanged {
-    /// People who just joined: they and the members already there learn who of the others is online.
-    pub added: Vec<Uuid>,
-    pub removed: Vec<Uuid>,
+pub struct ConversationCreated {
+    pub members: Vec<Uuid>,
+}
+
+/// A member changes the group's name, members or admins, or leaves (see `groups::GroupChange`). Committed,
+/// then the members are reloaded and told (each their own `conversation` view, the people removed
+/// `conversation_removed`) before the next intent, so nothing sent after a removal reaches the person removed.
+/// Answers with the caller's view of the conversation, `None` once they left it.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Conversation>, ApiError>")]
+pub struct ChangeGroup {
+    pub origin: Origin,
+    /// The caller as stored (their role decides whom they may add).
+    pub caller: UserRow,
+    pub change: GroupChange,
+}
+
+/// A member changes their own mute, pin or archive settings; their sessions get their new view of it, which
+/// is also the answer.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Conversation, ApiError>")]
+pub struct UpdateSettings {
+    pub origin: Origin,
+    pub change: SettingsChange,
 }
 
 /// A user who is typing, and the timer that ends it.
@@ -134,7 +155,7 @@ struct Typist {
 pub struct ConversationActor {
     id: Uuid,
     realtime: Realtime,
-    /// The current members, loaded at start and reloaded on `ConversationChanged`; every intent is checked
+    /// The current members, loaded at start and reloaded after every `ChangeGroup`; every intent is checked
     /// against it, and every broadcast reaches exactly these users.
     members: HashSet<Uuid>,
     /// Direct or group, loaded with the members; it never changes. `None` when the conversation does not exist.
@@ -220,6 +241,13 @@ impl ConversationActor {
                     realtime.deliver(other, online(joiner), Target::All);
                 }
             }
+        }
+    }
+
+    /// Sends each viewer their own view of the conversation, to all of their sockets.
+    fn send_views(&self, views: Vec<(Uuid, Conversation)>) {
+        for (user_id, conversation) in views {
+            self.realtime.deliver(user_id, encode(&ServerFrame::Conversation { conversation }), Target::All);
         }
     }
 
@@ -425,36 +453,83 @@ impl Handler<SocketClosed> for ConversationActor {
     }
 }
 
-impl Handler<ConversationChanged> for ConversationActor {
+impl Handler<ConversationCreated> for ConversationActor {
     type Result = AtomicResponse<Self, Result<(), ApiError>>;
 
-    fn handle(&mut self, msg: ConversationChanged, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: ConversationCreated, _: &mut Self::Context) -> Self::Result {
         self.last_activity = Instant::now();
         let (realtime, id) = (self.realtime.clone(), self.id);
+        // Only members with a socket get the frame; the others see the conversation when they catch up.
+        let online: Vec<Uuid> = self.members.iter().copied().filter(|m| realtime.is_connected(*m)).collect();
+        let views =
+            async move { Ok::<_, ApiError>(views::one_for_each(realtime.db(), realtime.keys(), &online, id).await?) };
+        AtomicResponse::new(Box::pin(views.into_actor(self).map(move |views, act, _| {
+            act.send_views(views?);
+            act.introduce(&msg.members);
+            Ok(())
+        })))
+    }
+}
+
+impl Handler<ChangeGroup> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Conversation>, ApiError>>;
+
+    fn handle(&mut self, msg: ChangeGroup, _: &mut Self::Context) -> Self::Result {
+        self.last_activity = Instant::now();
+        if let Err(err) = self.check_member(msg.origin.user_id) {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
+        }
+        let (realtime, id, policy) = (self.realtime.clone(), self.id, self.realtime.policy());
         let reload = self.load_members();
+        let ChangeGroup { caller, change, .. } = msg;
         let work = async move {
+            let applied = groups::apply(realtime.db(), &policy, &caller, id, &change).await?;
             let members = reload.await?;
-            // Only members with a socket get the frame; the others see the change when they catch up.
-            let online: Vec<Uuid> = members.iter().copied().filter(|m| realtime.is_connected(*m)).collect();
-            let views = store::conversation_views::one_for_each(realtime.db(), realtime.keys(), &online, id).await?;
-            Ok::<_, ApiError>((members, views))
+            // Every member's view in one batched pass: those with a socket get it as a frame, and the caller's
+            // is the answer.
+            let mut viewers: Vec<Uuid> = members.iter().copied().filter(|m| realtime.is_connected(*m)).collect();
+            if members.contains(&caller.id) && !viewers.contains(&caller.id) {
+                viewers.push(caller.id);
+            }
+            let views = views::one_for_each(realtime.db(), realtime.keys(), &viewers, id).await?;
+            Ok::<_, ApiError>((applied, members, views, caller.id))
         };
         AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, ctx| {
-            let (members, views) = result?;
+            let (applied, members, views, caller) = result?;
             let gone: Vec<Uuid> = act.typing.keys().filter(|u| !members.contains(u)).copied().collect();
             act.members = members;
             for user_id in gone {
                 act.stop_typing(ctx, user_id);
             }
-            for user_id in msg.removed.iter().filter(|u| !act.members.contains(u)) {
-                let frame = ServerFrame::ConversationRemoved { conversation_id: act.id };
-                act.realtime.deliver(*user_id, encode(&frame), Target::All);
+            let removed = encode(&ServerFrame::ConversationRemoved { conversation_id: act.id });
+            for user_id in applied.removed.iter().filter(|u| !act.members.contains(u)) {
+                act.realtime.deliver(*user_id, removed.clone(), Target::All);
             }
-            for (user_id, conversation) in views {
-                act.realtime.deliver(user_id, encode(&ServerFrame::Conversation { conversation }), Target::All);
-            }
-            act.introduce(&msg.added);
-            Ok(())
+            let answer = views.iter().find(|(viewer, _)| *viewer == caller).map(|(_, view)| view.clone());
+            act.send_views(views);
+            act.introduce(&applied.added);
+            Ok(answer)
+        })))
+    }
+}
+
+impl Handler<UpdateSettings> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Conversation, ApiError>>;
+
+    fn handle(&mut self, msg: UpdateSettings, _: &mut Self::Context) -> Self::Result {
+        self.last_activity = Instant::now();
+        if let Err(err) = self.check_member(msg.origin.user_id) {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
+        }
+        let (realtime, id, user_id) = (self.realtime.clone(), self.id, msg.origin.user_id);
+        let work = async move {
+            groups::update_settings(realtime.db(), id, user_id, msg.change).await?;
+            views::one_for(realtime.db(), realtime.keys(), user_id, id).await?.ok_or_else(ApiError::not_found)
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |view, act, _| {
+            let view = view?;
+            act.send_views(vec![(user_id, view.clone())]);
+            Ok(view)
         })))
     }
 }

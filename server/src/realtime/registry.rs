@@ -207,19 +207,13 @@ impl Realtime {
         map.values().filter(|a| a.connected()).count()
     }
 
-    /// Tells a conversation's members that it changed (see `ConversationChanged`). A failure is logged, not
-    /// returned: the change itself is committed, and clients catch up on their next list.
-    pub async fn conversation_changed(&self, conversation_id: Uuid, added: Vec<Uuid>, removed: Vec<Uuid>) {
-        let change = super::conversation::ConversationChanged { added, removed };
-        if let Err(err) = self.ask(conversation_id, change).await {
-            tracing::error!(conversation = %conversation_id, error = %err, "could not push a conversation change");
+    /// Tells the members of a conversation just created about it (see `ConversationCreated`). A failure is
+    /// logged, not returned: the conversation is committed, and clients see it when they catch up.
+    pub async fn conversation_created(&self, conversation_id: Uuid, members: Vec<Uuid>) {
+        let created = super::conversation::ConversationCreated { members };
+        if let Err(err) = self.ask(conversation_id, created).await {
+            tracing::error!(conversation = %conversation_id, error = %err, "could not announce a new conversation");
         }
-    }
-
-    /// Sends a user's own view of a conversation to all of their sockets (after a change of their settings).
-    pub fn conversation_updated_for(&self, user_id: Uuid, conversation: hallway_protocol::Conversation) {
-        let frame = hallway_protocol::ws::ServerFrame::Conversation { conversation };
-        self.deliver(user_id, super::encode(&frame), Target::All);
     }
 
     /// The notifier that queues pushes for members whose devices have no open socket.
