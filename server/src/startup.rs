@@ -89,13 +89,19 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 // While the database does not answer, API calls get 503 at once rather than after the pool's
-                // acquire timeout; health checks and the console's static files are still served.
+                // acquire timeout, and so do those already waiting when it stops answering; health checks and
+                // the console's static files are still served.
                 .wrap_fn(move |req, srv| {
-                    if database.is_down() && req.path().starts_with("/api/") {
-                        Either::Left(std::future::ready(Err(ApiError::database_unavailable().into())))
-                    } else {
-                        Either::Right(srv.call(req))
+                    if !req.path().starts_with("/api/") {
+                        return Either::Right(Either::Left(srv.call(req)));
                     }
+                    if database.is_down() {
+                        return Either::Left(std::future::ready(Err(ApiError::database_unavailable().into())));
+                    }
+                    let (database, call) = (database.clone(), srv.call(req));
+                    Either::Right(Either::Right(Box::pin(async move {
+                        database.unless_down(call).await.unwrap_or_else(|| Err(ApiError::database_unavailable().into()))
+                    })))
                 })
                 .wrap(default_headers(hsts))
                 .wrap(actix_web::middleware::from_fn(http::input::refuse_control_characters))

@@ -93,7 +93,7 @@ impl WsSession {
         let open = realtime.background().open_socket();
         WsSession {
             conn_id: Uuid::now_v7(),
-            user: user_row.to_wire(),
+            user: crate::views::user(&user_row),
             user_row,
             auth_session,
             last_heard: Instant::now(),
@@ -265,7 +265,7 @@ impl WsSession {
     }
 
     /// Waits for an actor's answer to an intent and turns a refusal into an `error` frame carrying the frame's
-    /// `ref`. Answers that succeed reach the socket as frames from the actors (`ack`, broadcasts).
+    /// `ref` (`unavailable` at once if the database goes down meanwhile). Answers that succeed reach the socket as frames from the actors (`ack`, broadcasts).
     fn forward<T: 'static>(
         &mut self,
         ctx: &mut ws::WebsocketContext<Self>,
@@ -273,6 +273,9 @@ impl WsSession {
         reference: Option<String>,
     ) {
         self.in_flight += 1;
+        let database = self.database.clone();
+        let answer =
+            async move { database.unless_down(answer).await.unwrap_or_else(|| Err(ApiError::database_unavailable())) };
         ctx.spawn(answer.into_actor(self).map(move |result, act, ctx| {
             act.in_flight -= 1;
             if let Err(error) = result {

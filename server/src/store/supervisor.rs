@@ -4,14 +4,16 @@
 //! supervisor restarted anything), every REST call waited out the pool's 10 s acquire timeout before its 503,
 //! and socket sends got no answer. Now: the database is probed every second; once it stops answering,
 //! [`DatabaseHealth`] says so, the HTTP edge and the sockets refuse at once with `unavailable` and a time to
-//! retry, and a cluster this process owns is restarted with backoff. `/healthz` fails only when restarting
+//! retry (requests and frames already waiting on the pool are answered so at that moment, not after the
+//! pool's timeout), and a cluster this process owns is restarted with backoff. `/healthz` fails only when restarting
 //! keeps failing, so a process supervisor restarts the server then.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::watch;
 
 use super::embedded::EmbeddedCluster;
 use crate::lifecycle::Background;
@@ -36,8 +38,9 @@ pub struct DatabaseHealth(Arc<HealthState>);
 
 #[derive(Debug, Default)]
 struct HealthState {
-    /// Set after `FAILED_PROBES_DOWN` failed probes in a row, cleared by the first probe that succeeds.
-    down: AtomicBool,
+    /// Set after `FAILED_PROBES_DOWN` failed probes in a row, cleared by the first probe that succeeds; a
+    /// channel, so that what waits on the database can stop waiting the moment it goes down.
+    down: watch::Sender<bool>,
     /// Restarts of the embedded cluster that failed since the database last answered.
     failed_restarts: AtomicU32,
 }
@@ -45,7 +48,18 @@ struct HealthState {
 impl DatabaseHealth {
     /// The database does not answer: refuse what needs it, at once.
     pub fn is_down(&self) -> bool {
-        self.0.down.load(Ordering::Relaxed)
+        *self.0.down.borrow()
+    }
+
+    /// Runs `work` unless the database goes down first: then `None` at that moment. What `work` did so far may
+    /// or may not have committed, which is why only idempotent requests are worth retrying (a send with its
+    /// `client_msg_id` is).
+    pub async fn unless_down<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let mut down = self.0.down.subscribe();
+        tokio::select! {
+            done = work => Some(done),
+            _ = down.wait_for(|down| *down) => None,
+        }
     }
 
     /// Restarting the embedded cluster keeps failing: only a restart of the whole server may help.
@@ -71,7 +85,7 @@ pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: Databa
         loop {
             let probe = probe(&pool).await;
             if probe == Probe::Answered {
-                if health.0.down.swap(false, Ordering::Relaxed) {
+                if health.0.down.send_replace(false) {
                     tracing::info!("the database answers again");
                 }
                 health.0.failed_restarts.store(0, Ordering::Relaxed);
@@ -89,7 +103,7 @@ pub fn spawn(pool: PgPool, cluster: Option<Arc<EmbeddedCluster>>, health: Databa
                 }
                 continue;
             }
-            if !health.0.down.swap(true, Ordering::Relaxed) {
+            if !health.0.down.send_replace(true) {
                 tracing::error!("the database does not answer: refusing what needs it with 503 until it does");
             }
             let Some(cluster) = &restartable else {
