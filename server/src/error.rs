@@ -159,6 +159,16 @@ impl From<HashError> for ApiError {
     }
 }
 
+/// A message's attachments that cannot be claimed: the sentence names the id and why.
+impl From<store::attachments::ClaimError> for ApiError {
+    fn from(err: store::attachments::ClaimError) -> ApiError {
+        match err {
+            store::attachments::ClaimError::Database(err) => ApiError::Database(err),
+            other => ApiError::new(ErrorCode::InvalidInput, other.to_string()),
+        }
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> ApiError {
         ApiError::new(invalid.code, invalid.message)

@@ -187,7 +187,7 @@ pub async fn send(
             body: outgoing.body.as_str().to_owned(),
         };
         return match writer.insert(text).await {
-            Ok(Some(row)) => Ok(Sent { message: store::messages::fresh_to_wire(row), new: true }),
+            Ok(Some(row)) => Ok(Sent { message: crate::views::messages::fresh(row), new: true }),
             Ok(None) => Err(Refusal::NotFound),
             Err(err) if violated_unique_constraint(&err) == Some("messages_sender_client_msg_id_key") => {
                 let existing = store::messages::find_by_client_msg_id(db, sender.id, client_msg_id).await?;
@@ -335,7 +335,7 @@ pub async fn history(
     if let Some(newest) = rows.last() {
         deliveries.record(conversation_id, newest.seq, vec![user_id]);
     }
-    Ok(MessagePage { messages: store::messages::to_wire(db, keys, rows).await?, has_more })
+    Ok(MessagePage { messages: crate::views::messages::many(db, keys, rows).await?, has_more })
 }
 
 /// A message and the caller's membership of its conversation, or `NotFound` for either.
@@ -488,7 +488,7 @@ impl SearchQuery {
 pub async fn search(db: &PgPool, keys: &Keys, user_id: Uuid, query: &SearchQuery) -> Outcome<Vec<SearchHit>> {
     let Some(words) = query.words() else { return Ok(Vec::new()) };
     let rows = store::messages::search(db, user_id, &words, query.limit).await?;
-    Ok(store::messages::to_wire(db, keys, rows)
+    Ok(crate::views::messages::many(db, keys, rows)
         .await?
         .into_iter()
         .map(|message| SearchHit { conversation_id: message.conversation_id, seq: message.seq, message })
@@ -496,7 +496,7 @@ pub async fn search(db: &PgPool, keys: &Keys, user_id: Uuid, query: &SearchQuery
 }
 
 async fn one_to_wire(db: &PgPool, keys: &Keys, row: MessageRow) -> Outcome<Message> {
-    store::messages::to_wire(db, keys, vec![row]).await?.pop().ok_or(Refusal::NotFound)
+    crate::views::messages::many(db, keys, vec![row]).await?.pop().ok_or(Refusal::NotFound)
 }
 
 fn invalid_input(message: &str) -> Invalid {

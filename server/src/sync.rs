@@ -28,7 +28,7 @@ use crate::auth::tokens::{Keys, SYNC_TAG_LEN};
 use crate::error::ApiError;
 use crate::lifecycle::Background;
 use crate::store::changes::{self, Position};
-use crate::store::{self, conversation_views};
+use crate::views::conversations as conversation_views;
 
 /// How long a sync token stays usable: a phone away longer starts over.
 pub const TOKEN_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -216,7 +216,7 @@ async fn history_page(
         has_more,
         conversations,
         removed_conversation_ids: Vec::new(),
-        messages: store::messages::to_wire(db, keys, rows).await?,
+        messages: crate::views::messages::many(db, keys, rows).await?,
     })
 }
 
@@ -256,7 +256,7 @@ async fn feed_page(
         has_more: cut.is_some(),
         conversations: conversation_views::some_for(db, keys, user_id, &conversation_ids).await?,
         removed_conversation_ids,
-        messages: store::messages::to_wire(db, keys, rows).await?,
+        messages: crate::views::messages::many(db, keys, rows).await?,
     })
 }
 

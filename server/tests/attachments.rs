@@ -542,7 +542,7 @@ async fn signed_links_work_without_a_header_until_tampered_or_expired() {
 
     // The links in a message as members receive it.
     let row = store::messages::find(&server.pool, message).await.unwrap().unwrap();
-    let wire = store::messages::to_wire(&server.pool, &server.state.keys, vec![row]).await.unwrap();
+    let wire = hallway_server::views::messages::many(&server.pool, &server.state.keys, vec![row]).await.unwrap();
     let sent = &wire[0].attachments[0];
     assert_eq!(sent.id, id);
     assert!(sent.url.starts_with(&format!("/api/v1/attachments/{id}?exp=")), "{}", sent.url);

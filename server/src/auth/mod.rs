@@ -159,6 +159,6 @@ fn token_response(state: &AppState, user: &UserRow, session_id: Uuid, refresh_to
         access_token: state.keys.issue_access(user.id, session_id, OffsetDateTime::now_utc(), ttl),
         refresh_token,
         expires_in: ttl.as_secs(),
-        user: user.to_wire(),
+        user: crate::views::user(user),
     }
 }

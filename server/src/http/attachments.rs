@@ -23,7 +23,7 @@ use crate::auth::AuthUser;
 use crate::auth::extractor::{authenticate, bearer_token};
 use crate::error::{ApiError, ApiResult};
 use crate::media::storage::{BlobKey, BlobStore};
-use crate::media::urls::Variant;
+use crate::media::urls::{AttachmentFields, Variant};
 use crate::media::{self, MediaError, library, names};
 use crate::state::AppState;
 use crate::store;
@@ -120,7 +120,7 @@ pub async fn upload(
         limits.quota_bytes,
     )
     .await?;
-    Ok(HttpResponse::Created().json(row.fields().to_wire(&state.keys)))
+    Ok(HttpResponse::Created().json(AttachmentFields::from(&row).to_wire(&state.keys)))
 }
 
 /// A request whose declared length is far over the limit is refused before a byte of it is read.

@@ -74,7 +74,7 @@ pub async fn put(
     let key = library::set_avatar(&state.db, state.media.blobs.as_ref(), caller.id(), staged).await?;
     let mut user = caller.user;
     user.avatar_key = Some(key.as_str().to_owned());
-    Ok(HttpResponse::Ok().json(user.to_wire()))
+    Ok(HttpResponse::Ok().json(crate::views::user(&user)))
 }
 
 /// `DELETE /me/avatar`: 204; 404 when there was none.

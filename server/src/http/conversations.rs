@@ -21,8 +21,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::groups::{self, GroupChange};
 use crate::realtime::conversation::{ChangeGroup, UpdateSettings};
 use crate::state::AppState;
-use crate::store::conversation_views;
 use crate::store::conversations::SettingsChange;
+use crate::views::conversations as conversation_views;
 
 /// `GET /conversations`: the caller's conversations, pinned first, then newest activity first.
 #[utoipa::path(

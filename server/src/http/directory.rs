@@ -83,7 +83,7 @@ pub async fn search(
         let search = store::directory::Search { caller_id: caller.id(), roles: &roles, words: &words, limit, offset };
         store::directory::search(&state.db, &search).await?
     };
-    Ok(HttpResponse::Ok().json(UserList { users: users.iter().map(|u| u.to_wire()).collect() }))
+    Ok(HttpResponse::Ok().json(UserList { users: users.iter().map(crate::views::user).collect() }))
 }
 
 /// A query value with its surrounding white space removed, or `None` when it is absent or empty.

@@ -26,7 +26,7 @@ use crate::store::{self, audit::AuditEntry};
 )]
 #[get("/api/v1/me")]
 pub async fn get(caller: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(caller.user.to_wire())
+    HttpResponse::Ok().json(crate::views::user(&caller.user))
 }
 
 /// `POST /me/password`: needs the current password; every other session of the caller ends.

@@ -10,6 +10,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::tokens::Keys;
+use crate::store::attachments::AttachmentRow;
+use crate::store::messages::MessageAttachmentRow;
 
 /// How long a link works, at least.
 pub const URL_TTL: Duration = Duration::from_secs(3600);
@@ -57,6 +59,34 @@ pub struct AttachmentFields {
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub has_thumbnail: bool,
+}
+
+impl From<&AttachmentRow> for AttachmentFields {
+    fn from(row: &AttachmentRow) -> AttachmentFields {
+        AttachmentFields {
+            id: row.id,
+            file_name: row.file_name.clone(),
+            mime_type: row.mime_type.clone(),
+            size_bytes: row.size_bytes,
+            width: row.width,
+            height: row.height,
+            has_thumbnail: row.thumbnail_key.is_some(),
+        }
+    }
+}
+
+impl From<&MessageAttachmentRow> for AttachmentFields {
+    fn from(row: &MessageAttachmentRow) -> AttachmentFields {
+        AttachmentFields {
+            id: row.id,
+            file_name: row.file_name.clone(),
+            mime_type: row.mime_type.clone(),
+            size_bytes: row.size_bytes,
+            width: row.width,
+            height: row.height,
+            has_thumbnail: row.has_thumbnail,
+        }
+    }
 }
 
 impl AttachmentFields {

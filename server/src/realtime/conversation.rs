@@ -17,9 +17,9 @@ use crate::announcements;
 use crate::error::ApiError;
 use crate::groups::{self, GroupChange};
 use crate::messaging::{self, Outgoing, Sent};
-use crate::store::conversation_views as views;
 use crate::store::conversations::SettingsChange;
 use crate::store::{self, users::UserRow};
+use crate::views::conversations as views;
 
 /// Intents queued for one conversation before senders wait (deliveries use `do_send` and never wait).
 const MAILBOX_CAPACITY: usize = 4096;

@@ -29,7 +29,7 @@ pub async fn gather(
 ) -> Result<Option<ConversationExport>, sqlx::Error> {
     let Some(conversation) = store::exports::conversation(db, conversation_id).await? else { return Ok(None) };
     let messages = store::exports::messages(db, conversation_id).await?;
-    let members = store::safeguarding::members_of(db, &[conversation_id]).await?.remove(&conversation_id);
+    let members = crate::views::conversations::members_of(db, &[conversation_id]).await?.remove(&conversation_id);
     Ok(Some(ConversationExport {
         conversation_id,
         kind: store::conversations::kind_from_db(&conversation.kind),

@@ -5,14 +5,11 @@
 //! takes that blob's advisory lock (`lock_blobs`), so a blob is deleted only when no row uses it and never
 //! while another upload is starting to use it.
 
-use hallway_protocol::ErrorCode;
 use sqlx::{FromRow, PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::ApiError;
 use crate::media::storage::BlobKey;
-use crate::media::urls::AttachmentFields;
 
 /// An `attachments` row.
 #[derive(Debug, Clone, FromRow)]
@@ -32,19 +29,6 @@ pub struct AttachmentRow {
 }
 
 impl AttachmentRow {
-    /// The fields of the wire `Attachment` (whose links are signed when it is sent).
-    pub fn fields(&self) -> AttachmentFields {
-        AttachmentFields {
-            id: self.id,
-            file_name: self.file_name.clone(),
-            mime_type: self.mime_type.clone(),
-            size_bytes: self.size_bytes,
-            width: self.width,
-            height: self.height,
-            has_thumbnail: self.thumbnail_key.is_some(),
-        }
-    }
-
     /// The blob keys the row refers to.
     pub fn blob_keys(&self) -> Vec<BlobKey> {
         std::iter::once(self.storage_key.as_str())
@@ -87,15 +71,6 @@ pub enum ClaimError {
     Duplicate(Uuid),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-}
-
-impl From<ClaimError> for ApiError {
-    fn from(err: ClaimError) -> ApiError {
-        match err {
-            ClaimError::Database(err) => ApiError::Database(err),
-            other => ApiError::new(ErrorCode::InvalidInput, other.to_string()),
-        }
-    }
 }
 
 /// Checks that every id names an upload of `uploader_id` that no message carries yet, locking those rows

@@ -1,15 +1,13 @@
-//! Messages: the seq-assigning insert, and turning rows into wire messages (with reactions and attachments).
+//! Messages: the seq-assigning insert, the reads of messages, and their reactions and attachments (which
+//! `views::messages` puts together).
 
 use std::collections::HashMap;
 
-use hallway_protocol::validate::{ClientMsgId, Emoji, MessageBody};
-use hallway_protocol::{Attachment, Message, ReactionSummary};
+use hallway_protocol::validate::{ClientMsgId, MessageBody};
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::tokens::Keys;
-use crate::media::urls::AttachmentFields;
 use crate::store::attachments::{ClaimError, claim_for_message};
 
 /// A `messages` row.
@@ -242,24 +240,6 @@ pub async fn insert_texts(db: impl PgExecutor<'_>, batch: &[NewText]) -> Result<
     Ok(ids.iter().map(|id| by_id.remove(id)).collect())
 }
 
-/// The wire form of a message just inserted without attachments: nothing to look up (no reactions yet).
-pub fn fresh_to_wire(row: MessageRow) -> Message {
-    Message {
-        id: row.id,
-        conversation_id: row.conversation_id,
-        seq: row.seq,
-        sender_id: row.sender_id,
-        client_msg_id: row.client_msg_id,
-        body: row.body,
-        attachments: Vec::new(),
-        reactions: Vec::new(),
-        created_at: row.created_at,
-        edited_at: row.edited_at,
-        deleted: false,
-        urgent: row.urgent,
-    }
-}
-
 /// The sender's message with this `client_msg_id`, if any.
 pub async fn find_by_client_msg_id(
     db: impl PgExecutor<'_>,
@@ -433,81 +413,50 @@ pub async fn search(
     .await
 }
 
-/// Turns rows into wire messages, loading their reactions and attachments in two queries for the whole batch.
-/// Attachment links are signed with `keys` (see `media::urls`).
-pub async fn to_wire(db: &PgPool, keys: &Keys, rows: Vec<MessageRow>) -> Result<Vec<Message>, sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let reaction_rows: Vec<(Uuid, String, Vec<Uuid>)> = sqlx::query_as(
-        "SELECT message_id, emoji, array_agg(user_id ORDER BY created_at, user_id)
+/// The reactions of these messages: each emoji with who reacted, in the order they reacted, the emojis of a
+/// message in the order they were first used.
+#[derive(Debug, FromRow)]
+pub struct ReactionsRow {
+    pub message_id: Uuid,
+    /// As stored (`Emoji::key`).
+    pub emoji: String,
+    pub user_ids: Vec<Uuid>,
+}
+
+/// The reactions of the messages `ids`, one row per message and emoji.
+pub async fn reactions_of(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<ReactionsRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT message_id, emoji, array_agg(user_id ORDER BY created_at, user_id) AS user_ids
          FROM reactions WHERE message_id = ANY($1)
          GROUP BY message_id, emoji ORDER BY message_id, min(created_at), emoji",
     )
-    .bind(&ids)
+    .bind(ids)
     .fetch_all(db)
-    .await?;
-    let mut reactions: HashMap<Uuid, Vec<ReactionSummary>> = HashMap::new();
-    for (message_id, emoji, user_ids) in reaction_rows {
-        reactions.entry(message_id).or_default().push(ReactionSummary {
-            emoji: Emoji::qualified_from_key(&emoji),
-            count: user_ids.len() as i64,
-            user_ids,
-        });
-    }
-    let attachment_rows: Vec<AttachmentRow> = sqlx::query_as(
+    .await
+}
+
+/// One attachment of a message, with what its wire form needs.
+#[derive(Debug, FromRow)]
+pub struct MessageAttachmentRow {
+    pub message_id: Uuid,
+    pub id: Uuid,
+    pub file_name: String,
+    pub mime_type: String,
+    pub size_bytes: i64,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub has_thumbnail: bool,
+}
+
+/// The attachments of the messages `ids`, each message's in the order it carries them.
+pub async fn attachments_of(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<MessageAttachmentRow>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT ma.message_id, a.id, a.file_name, a.mime_type, a.size_bytes, a.width, a.height,
                 a.thumbnail_key IS NOT NULL AS has_thumbnail
          FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id
          WHERE ma.message_id = ANY($1) ORDER BY ma.message_id, ma.position",
     )
-    .bind(&ids)
+    .bind(ids)
     .fetch_all(db)
-    .await?;
-    let mut attachments: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
-    for a in attachment_rows {
-        let fields = AttachmentFields {
-            id: a.id,
-            file_name: a.file_name,
-            mime_type: a.mime_type,
-            size_bytes: a.size_bytes,
-            width: a.width,
-            height: a.height,
-            has_thumbnail: a.has_thumbnail,
-        };
-        attachments.entry(a.message_id).or_default().push(fields.to_wire(keys));
-    }
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let deleted = row.deleted_at.is_some();
-            Message {
-                attachments: if deleted { Vec::new() } else { attachments.remove(&row.id).unwrap_or_default() },
-                reactions: if deleted { Vec::new() } else { reactions.remove(&row.id).unwrap_or_default() },
-                id: row.id,
-                conversation_id: row.conversation_id,
-                seq: row.seq,
-                sender_id: row.sender_id,
-                client_msg_id: row.client_msg_id,
-                body: if deleted { String::new() } else { row.body },
-                created_at: row.created_at,
-                edited_at: row.edited_at,
-                deleted,
-                urgent: row.urgent,
-            }
-        })
-        .collect())
-}
-
-#[derive(FromRow)]
-struct AttachmentRow {
-    message_id: Uuid,
-    id: Uuid,
-    file_name: String,
-    mime_type: String,
-    size_bytes: i64,
-    width: Option<i32>,
-    height: Option<i32>,
-    has_thumbnail: bool,
+    .await
 }

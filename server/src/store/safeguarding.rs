@@ -1,14 +1,9 @@
 //! The chats under safeguarding visibility (direct chats between a teacher and a student), found by their
-//! members' roles now, and the members of conversations as the admin views show them.
+//! members' roles now.
 
-use std::collections::HashMap;
-
-use hallway_protocol::User;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-use super::users::UserRow;
 
 /// The condition on a conversation `c` that makes it safeguarded: `safety::is_safeguarded_kind` in SQL.
 macro_rules! safeguarded {
@@ -53,42 +48,4 @@ pub async fn is_safeguarded(db: impl PgExecutor<'_>, conversation_id: Uuid) -> R
     .bind(conversation_id)
     .fetch_one(db)
     .await
-}
-
-#[derive(FromRow)]
-struct MemberRow {
-    conversation_id: Uuid,
-    #[sqlx(flatten)]
-    user: UserRow,
-}
-
-/// The current members of each conversation, in the order they joined.
-pub async fn members_of(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<User>>, sqlx::Error> {
-    let rows: Vec<MemberRow> = sqlx::query_as(
-        "SELECT cm.conversation_id,
-                u.id, u.username, u.email, u.display_name, u.role, u.password_hash, u.avatar_key, u.deactivated_at
-         FROM conversation_members cm JOIN users u ON u.id = cm.user_id
-         WHERE cm.conversation_id = ANY($1)
-         ORDER BY cm.conversation_id, cm.joined_at, cm.user_id",
-    )
-    .bind(ids)
-    .fetch_all(db)
-    .await?;
-    let mut members: HashMap<Uuid, Vec<User>> = HashMap::new();
-    for row in rows {
-        members.entry(row.conversation_id).or_default().push(row.user.to_wire());
-    }
-    Ok(members)
-}
-
-/// People by id, as clients see them (unknown ids are left out).
-pub async fn users(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<User>, sqlx::Error> {
-    let rows: Vec<UserRow> = sqlx::query_as(
-        "SELECT id, username, email, display_name, role, password_hash, avatar_key, deactivated_at
-         FROM users WHERE id = ANY($1) ORDER BY display_name, id",
-    )
-    .bind(ids)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.iter().map(UserRow::to_wire).collect())
 }

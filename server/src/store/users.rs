@@ -1,6 +1,6 @@
 //! People: accounts, roles, credentials and deactivation.
 
-use hallway_protocol::{Role, User};
+use hallway_protocol::Role;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -27,21 +27,6 @@ impl UserRow {
     /// Whether the account has been switched off by an admin.
     pub fn is_deactivated(&self) -> bool {
         self.deactivated_at.is_some()
-    }
-
-    /// The person as clients see them.
-    pub fn to_wire(&self) -> User {
-        User {
-            id: self.id,
-            username: self.username.clone(),
-            display_name: self.display_name.clone(),
-            role: self.role(),
-            // The version (the start of the picture's hash) changes with the picture, so caches refresh.
-            avatar_url: self
-                .avatar_key
-                .as_ref()
-                .map(|key| format!("/api/v1/users/{}/avatar?v={}", self.id, key.get(..12).unwrap_or(key))),
-        }
     }
 }
 

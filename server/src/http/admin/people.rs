@@ -450,8 +450,8 @@ async fn views(db: impl PgExecutor<'_>, rows: Vec<AdminUserRow>) -> Result<Vec<A
     let mut children: HashMap<Uuid, Vec<User>> = HashMap::new();
     let mut guardians: HashMap<Uuid, Vec<User>> = HashMap::new();
     for (parent_id, student_id, parent, student) in store::people::guardianships_of(db, &ids).await? {
-        children.entry(parent_id).or_default().push(student.to_wire());
-        guardians.entry(student_id).or_default().push(parent.to_wire());
+        children.entry(parent_id).or_default().push(crate::views::user(&student));
+        guardians.entry(student_id).or_default().push(crate::views::user(&parent));
     }
     Ok(rows
         .iter()

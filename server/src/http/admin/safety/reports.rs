@@ -192,10 +192,11 @@ async fn admin_view(state: &AppState, row: ReportRow) -> ApiResult<AdminReport> 
     people.sort_unstable();
     people.dedup();
     let mut wire =
-        store::messages::to_wire(db, keys, before.into_iter().chain([message]).chain(after).collect()).await?;
+        crate::views::messages::many(db, keys, before.into_iter().chain([message]).chain(after).collect()).await?;
     let context_after = wire.split_off(before_count + 1);
     let message = wire.pop().ok_or_else(ApiError::not_found)?;
-    let people = store::safeguarding::users(db, &people).await?;
+    let people: Vec<hallway_protocol::User> =
+        store::users::find_many(db, &people).await?.iter().map(crate::views::user).collect();
     let person = |id: Uuid| {
         people
             .iter()

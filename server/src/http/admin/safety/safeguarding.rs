@@ -76,7 +76,7 @@ pub async fn list(
     let enabled = safety::safeguarding_enabled(&state.db).await?;
     let rows = if enabled { store::safeguarding::list(&state.db, limit, offset).await? } else { Vec::new() };
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut members = store::safeguarding::members_of(&state.db, &ids).await?;
+    let mut members = crate::views::conversations::members_of(&state.db, &ids).await?;
     let conversations: Vec<SafeguardedConversation> = rows
         .into_iter()
         .map(|row| SafeguardedConversation {
@@ -127,7 +127,7 @@ pub async fn messages(
         return Err(ApiError::not_found());
     }
     let (rows, has_more) = store::messages::page(&state.db, conversation_id, paging.window, paging.limit).await?;
-    let messages = store::messages::to_wire(&state.db, &state.keys, rows).await?;
+    let messages = crate::views::messages::many(&state.db, &state.keys, rows).await?;
     let details = json!({
         "count": messages.len(),
         "first_seq": messages.first().map(|m| m.seq),

@@ -1,0 +1,25 @@
+//! The contract's types as the server sends them, built from the store's rows: people, messages (their
+//! attachment links signed here) and conversations as one member sees them. The one place each is made, so
+//! that a list, a single read, a sync and a frame can never disagree; the store below only reads rows.
+
+pub mod conversations;
+pub mod messages;
+
+use hallway_protocol::User;
+
+use crate::store::users::UserRow;
+
+/// A person as clients see them.
+pub fn user(row: &UserRow) -> User {
+    User {
+        id: row.id,
+        username: row.username.clone(),
+        display_name: row.display_name.clone(),
+        role: row.role(),
+        // The version (the start of the picture's hash) changes with the picture, so caches refresh.
+        avatar_url: row
+            .avatar_key
+            .as_ref()
+            .map(|key| format!("/api/v1/users/{}/avatar?v={}", row.id, key.get(..12).unwrap_or(key))),
+    }
+}
