@@ -367,8 +367,11 @@ impl MediaCache {
             Ok(None) => self.fetch(shared, item, extension, resource).await,
             Err(error) => Err(error),
         };
-        // Whoever waits on this gate finds the file in the index; later requests take a fresh gate.
-        if let Ok(mut fetching) = self.fetching.lock() {
+        // Whoever waits on this gate finds the file in the index; later requests take a fresh gate (and a
+        // waiter finishing after them leaves theirs alone).
+        if let Ok(mut fetching) = self.fetching.lock()
+            && fetching.get(item).is_some_and(|current| Arc::ptr_eq(current, &gate))
+        {
             fetching.remove(item);
         }
         result
@@ -636,8 +639,9 @@ impl Client {
         Ok(path.map(path_string))
     }
 
-    /// Sets the media cache's size cap in bytes (default 256 MiB); the least recently used files beyond it
-    /// are removed at once. The file just fetched is kept even when it alone is larger.
+    /// Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+    /// client, at each start); the least recently used files beyond it are removed at once. The file just
+    /// fetched is kept even when it alone is larger.
     pub async fn set_media_cache_limit(&self, bytes: u64) -> Result<(), HallwayError> {
         let (shared, media) = (self.shared.clone(), self.media.clone());
         Ok(runtime::run(async move { media.set_limit(&shared, bytes).await }).await?)

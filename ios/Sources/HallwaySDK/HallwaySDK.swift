@@ -769,8 +769,9 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func mediaPath(messageId: String, attachmentId: String) async throws  -> String
     
     /**
-     * Sets the media cache's size cap in bytes (default 256 MiB); the least recently used files beyond it
-     * are removed at once. The file just fetched is kept even when it alone is larger.
+     * Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+     * client, at each start); the least recently used files beyond it are removed at once. The file just
+     * fetched is kept even when it alone is larger.
      */
     func setMediaCacheLimit(bytes: UInt64) async throws 
     
@@ -1264,8 +1265,9 @@ open func mediaPath(messageId: String, attachmentId: String)async throws  -> Str
 }
     
     /**
-     * Sets the media cache's size cap in bytes (default 256 MiB); the least recently used files beyond it
-     * are removed at once. The file just fetched is kept even when it alone is larger.
+     * Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+     * client, at each start); the least recently used files beyond it are removed at once. The file just
+     * fetched is kept even when it alone is larger.
      */
 open func setMediaCacheLimit(bytes: UInt64)async throws   {
     return
@@ -4873,7 +4875,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_client_media_path() != 45215) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_client_set_media_cache_limit() != 18245) {
+    if (uniffi_hallway_sdk_checksum_method_client_set_media_cache_limit() != 46458) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_thumbnail_path() != 29603) {

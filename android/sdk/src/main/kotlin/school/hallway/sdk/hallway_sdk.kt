@@ -1188,7 +1188,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_client_media_path() and 0xFFFF) != 45215) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_client_set_media_cache_limit() and 0xFFFF) != 18245) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_set_media_cache_limit() and 0xFFFF) != 46458) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_thumbnail_path() and 0xFFFF) != 29603) {
@@ -1913,8 +1913,9 @@ public interface ClientInterface {
     suspend fun `mediaPath`(`messageId`: kotlin.String, `attachmentId`: kotlin.String): kotlin.String
     
     /**
-     * Sets the media cache's size cap in bytes (default 256 MiB); the least recently used files beyond it
-     * are removed at once. The file just fetched is kept even when it alone is larger.
+     * Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+     * client, at each start); the least recently used files beyond it are removed at once. The file just
+     * fetched is kept even when it alone is larger.
      */
     suspend fun `setMediaCacheLimit`(`bytes`: kotlin.ULong)
     
@@ -2599,8 +2600,9 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
-     * Sets the media cache's size cap in bytes (default 256 MiB); the least recently used files beyond it
-     * are removed at once. The file just fetched is kept even when it alone is larger.
+     * Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+     * client, at each start); the least recently used files beyond it are removed at once. The file just
+     * fetched is kept even when it alone is larger.
      */
     @Throws(HallwayException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
