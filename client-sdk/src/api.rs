@@ -79,15 +79,6 @@ impl Api {
         })
     }
 
-    /// The server's URL without a trailing slash (`https://school.example` or `https://host/prefix`).
-    pub(crate) fn server_url(&self) -> String {
-        let mut root = self.base.clone();
-        let path = root.path().trim_end_matches('/').trim_end_matches("api/v1").trim_end_matches('/').to_owned();
-        root.set_path(&path);
-        root.set_query(None);
-        root.as_str().trim_end_matches('/').to_owned()
-    }
-
     /// The WebSocket URL: the REST base with `ws`/`wss` for `http`/`https`.
     pub(crate) fn ws_url(&self) -> Result<Url> {
         let mut url = self.url("ws")?;
@@ -374,9 +365,9 @@ impl Api {
         parse(response).await
     }
 
-    /// Downloads `path` (an attachment or its thumbnail) into the file `destination`, through a temporary
-    /// file beside it, so a broken download never leaves a half file under the name; returns the bytes written.
-    pub(crate) async fn download(&self, path: &str, destination: &Path) -> Result<u64> {
+    /// A signed-in `GET` of a file (an attachment, a thumbnail, a profile picture) whose body the caller
+    /// streams: the session's token, not a signed link, so it works whenever the session does.
+    pub(crate) async fn get_file(&self, path: &str) -> Result<reqwest::Response> {
         let url = self.url(path)?;
         let response = self
             .signed(|token| {
@@ -384,9 +375,13 @@ impl Api {
                 async move { Ok(request) }
             })
             .await?;
-        if !response.status().is_success() {
-            return Err(error_from(response).await);
-        }
+        if response.status().is_success() { Ok(response) } else { Err(error_from(response).await) }
+    }
+
+    /// Downloads `path` (an attachment or its thumbnail) into the file `destination`, through a temporary
+    /// file beside it, so a broken download never leaves a half file under the name; returns the bytes written.
+    pub(crate) async fn download(&self, path: &str, destination: &Path) -> Result<u64> {
+        let response = self.get_file(path).await?;
         let mut partial = destination.as_os_str().to_owned();
         partial.push(".part");
         let partial = PathBuf::from(partial);
@@ -512,10 +507,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let api = Api::new("https://school.example/hallway", store.clone()).unwrap();
-        assert_eq!(api.server_url(), "https://school.example/hallway");
         assert_eq!(api.ws_url().unwrap().as_str(), "wss://school.example/hallway/api/v1/ws");
         let api = Api::new("http://127.0.0.1:8080/", store.clone()).unwrap();
-        assert_eq!(api.server_url(), "http://127.0.0.1:8080");
         assert_eq!(api.url("conversations").unwrap().as_str(), "http://127.0.0.1:8080/api/v1/conversations");
         assert_eq!(api.ws_url().unwrap().as_str(), "ws://127.0.0.1:8080/api/v1/ws");
         for bad in ["ftp://school.example", "school.example", "mailto:x@y"] {

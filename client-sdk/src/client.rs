@@ -14,6 +14,7 @@ use crate::api::{Api, NO_BODY};
 use crate::error::{Error, HallwayError, Result};
 use crate::list::ConversationList;
 use crate::listeners::{self, ConnectionStateListener};
+use crate::media::MediaCache;
 use crate::models::{ConnectionState, ConversationSummary, ReportInfo, UserInfo};
 use crate::shared::{Change, Shared};
 use crate::store::{self, Store, Unsent};
@@ -24,7 +25,9 @@ use crate::{runtime, sync};
 /// The entry point of the SDK: one per account, for the app's lifetime.
 #[derive(uniffi::Object)]
 pub struct Client {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
+    /// Photos, files and profile pictures on disk, for the `*_path` methods (in `media`).
+    pub(crate) media: Arc<MediaCache>,
     /// The connection task while signed in; aborted by `logout` and when the client is dropped.
     connection: Mutex<Option<JoinHandle<()>>>,
 }
@@ -110,9 +113,12 @@ impl Client {
     /// (the app's private files directory). Nothing is sent until `login` or `restore_session`.
     #[uniffi::constructor]
     pub fn new(server_url: String, data_dir: String) -> Result<Arc<Client>, HallwayError> {
-        let store = Store::open(&PathBuf::from(data_dir))?;
+        let data_dir = PathBuf::from(data_dir);
+        let store = Store::open(&data_dir)?;
         let api = Api::new(&server_url, store.clone())?;
-        Ok(Arc::new(Client { shared: Arc::new(Shared::new(api, store)), connection: Mutex::new(None) }))
+        let shared = Arc::new(Shared::new(api, store));
+        let media = MediaCache::start(&data_dir, &shared)?;
+        Ok(Arc::new(Client { shared, media, connection: Mutex::new(None) }))
     }
 
     /// Signs in with a username (any letter case) or an email, and starts the connection.

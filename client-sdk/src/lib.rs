@@ -12,6 +12,7 @@ mod error;
 mod invitation;
 mod list;
 mod listeners;
+mod media;
 mod models;
 mod runtime;
 mod send_pacer;

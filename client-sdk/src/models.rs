@@ -15,6 +15,8 @@ pub struct UserInfo {
     pub username: String,
     pub display_name: String,
     pub role: UserRole,
+    /// Names the person's profile picture and its version (`None`: they have none). Not a link to show: pass it
+    /// to `Client::avatar_path` for a local file.
     pub avatar_url: Option<String>,
 }
 
@@ -244,8 +246,8 @@ pub struct UploadProgress {
     pub sent_bytes: u64,
 }
 
-/// A file carried by a message. The URLs are absolute and signed: image loaders fetch them without a header,
-/// until the signature expires (take a fresh snapshot then).
+/// A file carried by a message. Show it through `Client::thumbnail_path` and `Client::media_path`, which
+/// fetch it with the session and keep it on disk: the server's signed links expire, so none is handed out.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct AttachmentInfo {
     pub id: String,
@@ -254,14 +256,12 @@ pub struct AttachmentInfo {
     pub size_bytes: u64,
     pub width: Option<u32>,
     pub height: Option<u32>,
-    pub url: String,
-    pub thumbnail_url: Option<String>,
+    /// The server made a small preview image of it (images only): `Client::thumbnail_path` gives it.
+    pub has_thumbnail: bool,
 }
 
-impl AttachmentInfo {
-    /// `server` is the server's URL without a trailing slash; the contract's URLs are paths on it.
-    fn new(attachment: &Attachment, server: &str) -> AttachmentInfo {
-        let absolute = |path: &str| if path.starts_with('/') { format!("{server}{path}") } else { path.to_owned() };
+impl From<&Attachment> for AttachmentInfo {
+    fn from(attachment: &Attachment) -> AttachmentInfo {
         AttachmentInfo {
             id: attachment.id.to_string(),
             file_name: attachment.file_name.clone(),
@@ -269,15 +269,13 @@ impl AttachmentInfo {
             size_bytes: u64::try_from(attachment.size_bytes).unwrap_or(0),
             width: attachment.width.and_then(|w| u32::try_from(w).ok()),
             height: attachment.height.and_then(|h| u32::try_from(h).ok()),
-            url: absolute(&attachment.url),
-            thumbnail_url: attachment.thumbnail_url.as_deref().map(absolute),
+            has_thumbnail: attachment.thumbnail_url.is_some(),
         }
     }
 }
 
 impl TimelineItem {
-    /// `server` is the server's URL without a trailing slash, for the attachments' URLs.
-    pub(crate) fn from_message(message: &Message, me: Option<uuid::Uuid>, server: &str) -> TimelineItem {
+    pub(crate) fn from_message(message: &Message, me: Option<uuid::Uuid>) -> TimelineItem {
         let is_own = Some(message.sender_id) == me;
         TimelineItem {
             unique_id: if is_own { message.client_msg_id.clone() } else { message.id.to_string() },
@@ -291,7 +289,7 @@ impl TimelineItem {
             edited_at: message.edited_at.map(Into::into),
             deleted: message.deleted,
             reactions: message.reactions.iter().map(|r| reaction_info(r, me)).collect(),
-            attachments: message.attachments.iter().map(|a| AttachmentInfo::new(a, server)).collect(),
+            attachments: message.attachments.iter().map(AttachmentInfo::from).collect(),
             send_state: SendState::Sent,
             upload: None,
         }

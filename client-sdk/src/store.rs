@@ -725,11 +725,24 @@ pub(crate) fn apply_message(conn: &Connection, message: &Message, me: Uuid) -> R
     Ok(LiveOutcome { unknown_conversation: false, gap })
 }
 
-fn message_by_id(conn: &Connection, message_id: Uuid) -> Result<Option<Message>> {
+/// A stored message, by its id.
+pub(crate) fn message_by_id(conn: &Connection, message_id: Uuid) -> Result<Option<Message>> {
     let data: Option<String> = conn
         .query_row("SELECT data FROM messages WHERE id = ?1", [message_id.to_string()], |row| row.get(0))
         .optional()?;
     data.map(|d| from_json(&d)).transpose()
+}
+
+/// Which of `ids` are stored messages that are not deleted (the media cache keeps files only for those).
+pub(crate) fn undeleted_messages(conn: &Connection, ids: &[Uuid]) -> Result<HashSet<Uuid>> {
+    let mut statement = conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND deleted = 0)")?;
+    let mut undeleted = HashSet::new();
+    for id in ids {
+        if statement.query_row([id.to_string()], |row| row.get::<_, bool>(0))? {
+            undeleted.insert(*id);
+        }
+    }
+    Ok(undeleted)
 }
 
 /// Replaces a stored message with a newer state of it (an edit, a deletion, reactions), if it is loaded.

@@ -62,8 +62,7 @@ pub(crate) async fn snapshot(shared: Arc<Shared>, id: Uuid) -> Result<TimelineSn
         online_member_ids: Vec::new(),
     };
     let Some(data) = data else { return Ok(snapshot) };
-    let server = shared.api.server_url();
-    snapshot.items = data.messages.iter().map(|m| TimelineItem::from_message(m, me, &server)).collect();
+    snapshot.items = data.messages.iter().map(|m| TimelineItem::from_message(m, me)).collect();
     snapshot.items.extend(data.outbox.iter().map(|entry| local_echo(&shared, entry, me)));
     snapshot.own_read_seq = data.own_read_seq;
     snapshot.read_markers =

@@ -408,3 +408,18 @@ pub async fn wait_all_sent(client: &Client, conversations: &[Uuid]) {
         timeline.wait_for("every message to show sent", |s| !s.items.is_empty() && all_sent(s)).await;
     }
 }
+
+/// A PDF as the server's sniffer sees one: the magic, then `len` bytes of filler.
+pub fn pdf(len: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.4\n".to_vec();
+    bytes.extend((0..len).map(|i| b'a' + (i % 26) as u8));
+    bytes
+}
+
+/// A small PNG photo, 320 × 240.
+pub fn png() -> Vec<u8> {
+    let photo = image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    photo.write_to(&mut bytes, image::ImageFormat::Png).expect("encoding a PNG");
+    bytes.into_inner()
+}

@@ -2,32 +2,49 @@
 import HallwayCore
 import HallwaySDK
 import SwiftUI
+import UIKit
 
-/// A round avatar: the picture when there is one, else the initials on a colour picked from the id (stable
-/// across launches). Decorative for VoiceOver: the row or bubble says the name.
+/// The SDK's local files for the signed-in session (set by `SignedInView`); nil shows initials only.
+private struct MediaFilesKey: EnvironmentKey {
+    static let defaultValue: MediaFiles? = nil
+}
+
+extension EnvironmentValues {
+    var media: MediaFiles? {
+        get { self[MediaFilesKey.self] }
+        set { self[MediaFilesKey.self] = newValue }
+    }
+}
+
+/// A round avatar: the picture when there is one (a local file from the SDK's cache), else the initials on a
+/// colour picked from the id (stable across launches). Decorative for VoiceOver: the row or bubble says the name.
 struct AvatarView: View {
     let person: Person?
     var isGroup = false
     @ScaledMetric(relativeTo: .body) private var size: CGFloat = 40
+    @Environment(\.media) private var media
+    @State private var picture: UIImage?
 
     var body: some View {
         ZStack {
             Circle().fill(color.gradient)
             if isGroup {
                 Image(systemName: "person.3.fill").font(.caption).foregroundStyle(.white)
-            } else if let url = person?.avatarURL {
-                AsyncImage(url: url) { image in
-                    image.resizable().scaledToFill()
-                } placeholder: {
-                    initials
-                }
-                .clipShape(Circle())
+            } else if let picture {
+                Image(uiImage: picture).resizable().scaledToFill().clipShape(Circle())
             } else {
                 initials
             }
         }
         .frame(width: size, height: size)
         .accessibilityHidden(true)
+        .task(id: person.map { "\($0.id) \($0.avatarUrl ?? "")" }) {
+            guard !isGroup, let person, let file = await media?.picture(of: person) else {
+                picture = nil
+                return
+            }
+            picture = UIImage(contentsOfFile: file.path)
+        }
     }
 
     private var initials: some View {

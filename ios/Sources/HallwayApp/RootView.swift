@@ -110,6 +110,8 @@ struct SignedInView: View {
         }
         .onAppear { list.start() }
         .onDisappear { list.stop() }
+        // Avatars and photo previews come from the SDK's cache as local files (AvatarView, AttachmentView).
+        .environment(\.media, MediaFiles(client: client))
     }
 }
 

@@ -72,7 +72,7 @@ private struct ThreadContent: View {
                                 onReact: { emoji in Task { await model.toggleReaction(emoji, on: bubble) } },
                                 onRetry: { Task { await model.retry(bubble) } },
                                 onDiscard: { Task { await model.discard(bubble) } },
-                                onOpen: { attachment in Task { await showInQuickLook(attachment) } }
+                                onOpen: { attachment in Task { await showInQuickLook(attachment, in: bubble) } }
                             )
                             .id(bubble.id)
                             .contextMenu { menu(for: bubble) }
@@ -249,9 +249,9 @@ private struct ThreadContent: View {
         .background(.bar)
     }
 
-    /// Downloads the whole file (the model reports a failure) and shows it in Quick Look.
-    private func showInQuickLook(_ attachment: AttachmentInfo) async {
-        if let url = await model.download(attachment) { preview = url }
+    /// Shows the whole file in Quick Look, from the SDK's cache (the model reports a failure).
+    private func showInQuickLook(_ attachment: AttachmentInfo, in bubble: MessageBubble) async {
+        if let url = await model.open(attachment, in: bubble) { preview = url }
     }
 
     /// Writes the picked photo to a temporary file the SDK uploads from, as a JPEG when the server would
@@ -386,7 +386,7 @@ struct BubbleView: View {
         } else {
             VStack(alignment: .leading, spacing: 6) {
                 ForEach(bubble.attachments, id: \.id) { attachment in
-                    AttachmentView(attachment: attachment, onOpen: { onOpen(attachment) })
+                    AttachmentView(attachment: attachment, messageId: bubble.messageId, onOpen: { onOpen(attachment) })
                 }
                 if let upload = bubble.upload {
                     VStack(alignment: .leading, spacing: 2) {
@@ -435,24 +435,41 @@ struct BubbleView: View {
     }
 }
 
-/// An image's thumbnail, or a document's icon and name; a tap opens either in Quick Look (`onOpen`).
+/// An image's thumbnail (a local file from the SDK's cache), or a document's icon and name; a tap opens either
+/// in Quick Look (`onOpen`).
 struct AttachmentView: View {
     let attachment: AttachmentInfo
+    /// The message carrying it (nil while it is still being sent: no preview yet).
+    let messageId: String?
     let onOpen: () -> Void
+    @Environment(\.media) private var media
+    @State private var preview: UIImage?
+    @State private var previewLoaded = false
 
     var body: some View {
-        if attachment.mimeType.hasPrefix("image/"), let url = URL(string: attachment.thumbnailUrl ?? attachment.url) {
+        if attachment.mimeType.hasPrefix("image/") {
             Button(action: onOpen) {
-                AsyncImage(url: url) { image in
-                    image.resizable().scaledToFit()
-                } placeholder: {
-                    ProgressView()
+                Group {
+                    if let preview {
+                        Image(uiImage: preview).resizable().scaledToFit()
+                    } else if previewLoaded {
+                        Image(systemName: "photo").font(.largeTitle).foregroundStyle(.secondary)
+                            .frame(width: 160, height: 120)
+                    } else {
+                        ProgressView().frame(width: 160, height: 120)
+                    }
                 }
                 .frame(maxWidth: 240, maxHeight: 240)
                 .clipShape(RoundedRectangle(cornerRadius: 12))
             }
             .buttonStyle(.plain)
             .accessibilityLabel(Text("Photo \(attachment.fileName)", bundle: .module))
+            .task(id: attachment.id) {
+                if let file = await media?.thumbnail(of: attachment, messageId: messageId) {
+                    preview = UIImage(contentsOfFile: file.path)
+                }
+                previewLoaded = true
+            }
         } else {
             Button(action: onOpen) {
                 Label {

@@ -6,13 +6,14 @@ public struct Person: Equatable, Hashable, Sendable, Identifiable {
     public let id: String
     public let name: String
     public let role: UserRole
-    public let avatarURL: URL?
+    /// Names the picture and its version, not a link to load: `MediaFiles.picture(of:)` gives the local file.
+    public let avatarUrl: String?
 
     public init(_ user: UserInfo) {
         id = user.id
         name = user.displayName.isEmpty ? user.username : user.displayName
         role = user.role
-        avatarURL = user.avatarUrl.flatMap(URL.init(string:))
+        avatarUrl = user.avatarUrl
     }
 
     /// Up to two letters: the first of the first and of the last word ("Anna de Vries" gives "AV").

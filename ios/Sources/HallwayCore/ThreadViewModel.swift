@@ -162,6 +162,8 @@ public final class ThreadViewModel {
         rows.compactMap { if case let .message(bubble) = $0 { bubble } else { nil } }
     }
 
+    /// Local files for the pictures, previews and photos of this screen.
+    @ObservationIgnored public let media: MediaFiles
     @ObservationIgnored let timeline: Timeline
     @ObservationIgnored private let client: Client
     @ObservationIgnored private let myId: String
@@ -177,6 +179,7 @@ public final class ThreadViewModel {
                 clock: @escaping Clock = { Date() }, formatter: RelativeTimeFormatter = RelativeTimeFormatter()) throws {
         conversationId = conversation.id
         self.client = client
+        media = MediaFiles(client: client)
         timeline = try client.timeline(conversationId: conversation.id)
         title = conversation.displayName
         isGroup = conversation.isGroup
@@ -250,8 +253,20 @@ public final class ThreadViewModel {
         }
     }
 
-    /// Saves an attachment (or its thumbnail) into `directory` under its file name, for Quick Look or
-    /// sharing; nil (and `error`) when the download fails.
+    /// The photo or file of a message as a local file from the SDK's cache, for Quick Look; nil (and `error`)
+    /// when it cannot be had (offline, or the message was deleted).
+    public func open(_ attachment: AttachmentInfo, in bubble: MessageBubble) async -> URL? {
+        guard let messageId = bubble.messageId else { return nil }
+        do {
+            return try await media.file(of: attachment, messageId: messageId)
+        } catch {
+            self.error = UserMessage(error)
+            return nil
+        }
+    }
+
+    /// Saves an attachment (or its thumbnail) into `directory` under its file name, for sharing; nil (and
+    /// `error`) when the download fails.
     public func download(_ attachment: AttachmentInfo, thumbnail: Bool = false,
                          into directory: URL = FileManager.default.temporaryDirectory) async -> URL? {
         // The server's file name is the sender's: keep only its last component.

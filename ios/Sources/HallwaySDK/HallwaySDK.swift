@@ -744,6 +744,43 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func user()  -> UserInfo?
     
+    /**
+     * A local path to a person's profile picture (a 256 × 256 JPEG), given their `UserInfo.avatar_url`;
+     * `None` when they have none, so the app shows their initials. A new picture has a new `avatar_url`.
+     */
+    func avatarPath(userId: String, avatarUrl: String?) async throws  -> String?
+    
+    /**
+     * Removes every file from the media cache; they are fetched again when next asked for.
+     */
+    func clearMediaCache() async throws 
+    
+    /**
+     * The bytes the media cache holds now (for a settings screen).
+     */
+    func mediaCacheSize() async throws  -> UInt64
+    
+    /**
+     * A local path to the file (a photo at full size, a PDF, ...) that a message carries, fetched with the
+     * session and kept in the media cache; the file name ends with the attachment's extension, for viewers.
+     * Show or open it at once rather than keeping the path: the cache may evict it later (ask again then).
+     * `NotFound` when the message is not in the store, is deleted, or does not carry that file.
+     */
+    func mediaPath(messageId: String, attachmentId: String) async throws  -> String
+    
+    /**
+     * Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+     * client, at each start); the least recently used files beyond it are removed at once. The file just
+     * fetched is kept even when it alone is larger.
+     */
+    func setMediaCacheLimit(bytes: UInt64) async throws 
+    
+    /**
+     * A local path to the small preview image of a file a message carries (JPEG, or PNG with transparency),
+     * as `media_path` does; `None` for a file that has none (not an image).
+     */
+    func thumbnailPath(messageId: String, attachmentId: String) async throws  -> String?
+    
 }
 /**
  * The entry point of the SDK: one per account, for the app's lifetime.
@@ -1145,6 +1182,127 @@ open func user() -> UserInfo?  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * A local path to a person's profile picture (a 256 × 256 JPEG), given their `UserInfo.avatar_url`;
+     * `None` when they have none, so the app shows their initials. A new picture has a new `avatar_url`.
+     */
+open func avatarPath(userId: String, avatarUrl: String?)async throws  -> String?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_avatar_path(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userId),FfiConverterOptionString.lower(avatarUrl)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * Removes every file from the media cache; they are fetched again when next asked for.
+     */
+open func clearMediaCache()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_clear_media_cache(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_void,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_void,
+            freeFunc: ffi_hallway_sdk_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * The bytes the media cache holds now (for a settings screen).
+     */
+open func mediaCacheSize()async throws  -> UInt64  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_media_cache_size(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_u64,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_u64,
+            freeFunc: ffi_hallway_sdk_rust_future_free_u64,
+            liftFunc: FfiConverterUInt64.lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * A local path to the file (a photo at full size, a PDF, ...) that a message carries, fetched with the
+     * session and kept in the media cache; the file name ends with the attachment's extension, for viewers.
+     * Show or open it at once rather than keeping the path: the cache may evict it later (ask again then).
+     * `NotFound` when the message is not in the store, is deleted, or does not carry that file.
+     */
+open func mediaPath(messageId: String, attachmentId: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_media_path(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(messageId),FfiConverterString.lower(attachmentId)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+     * client, at each start); the least recently used files beyond it are removed at once. The file just
+     * fetched is kept even when it alone is larger.
+     */
+open func setMediaCacheLimit(bytes: UInt64)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_set_media_cache_limit(
+                        self.uniffiCloneHandle(),FfiConverterUInt64.lower(bytes)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_void,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_void,
+            freeFunc: ffi_hallway_sdk_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * A local path to the small preview image of a file a message carries (JPEG, or PNG with transparency),
+     * as `media_path` does; `None` for a file that has none (not an image).
+     */
+open func thumbnailPath(messageId: String, attachmentId: String)async throws  -> String?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_thumbnail_path(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(messageId),FfiConverterString.lower(attachmentId)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
 }
     
 
@@ -2553,8 +2711,8 @@ public func FfiConverterTypeTimelineListener_lower(_ value: TimelineListener) ->
 
 
 /**
- * A file carried by a message. The URLs are absolute and signed: image loaders fetch them without a header,
- * until the signature expires (take a fresh snapshot then).
+ * A file carried by a message. Show it through `Client::thumbnail_path` and `Client::media_path`, which
+ * fetch it with the session and keep it on disk: the server's signed links expire, so none is handed out.
  */
 public struct AttachmentInfo: Equatable, Hashable {
     public var id: String
@@ -2563,20 +2721,24 @@ public struct AttachmentInfo: Equatable, Hashable {
     public var sizeBytes: UInt64
     public var width: UInt32?
     public var height: UInt32?
-    public var url: String
-    public var thumbnailUrl: String?
+    /**
+     * The server made a small preview image of it (images only): `Client::thumbnail_path` gives it.
+     */
+    public var hasThumbnail: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, fileName: String, mimeType: String, sizeBytes: UInt64, width: UInt32?, height: UInt32?, url: String, thumbnailUrl: String?) {
+    public init(id: String, fileName: String, mimeType: String, sizeBytes: UInt64, width: UInt32?, height: UInt32?, 
+        /**
+         * The server made a small preview image of it (images only): `Client::thumbnail_path` gives it.
+         */hasThumbnail: Bool) {
         self.id = id
         self.fileName = fileName
         self.mimeType = mimeType
         self.sizeBytes = sizeBytes
         self.width = width
         self.height = height
-        self.url = url
-        self.thumbnailUrl = thumbnailUrl
+        self.hasThumbnail = hasThumbnail
     }
 
     
@@ -2601,8 +2763,7 @@ public struct FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer {
                 sizeBytes: FfiConverterUInt64.read(from: &buf), 
                 width: FfiConverterOptionUInt32.read(from: &buf), 
                 height: FfiConverterOptionUInt32.read(from: &buf), 
-                url: FfiConverterString.read(from: &buf), 
-                thumbnailUrl: FfiConverterOptionString.read(from: &buf)
+                hasThumbnail: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2613,8 +2774,7 @@ public struct FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.sizeBytes, into: &buf)
         FfiConverterOptionUInt32.write(value.width, into: &buf)
         FfiConverterOptionUInt32.write(value.height, into: &buf)
-        FfiConverterString.write(value.url, into: &buf)
-        FfiConverterOptionString.write(value.thumbnailUrl, into: &buf)
+        FfiConverterBool.write(value.hasThumbnail, into: &buf)
     }
 }
 
@@ -3428,11 +3588,19 @@ public struct UserInfo: Equatable, Hashable {
     public var username: String
     public var displayName: String
     public var role: UserRole
+    /**
+     * Names the person's profile picture and its version (`None`: they have none). Not a link to show: pass it
+     * to `Client::avatar_path` for a local file.
+     */
     public var avatarUrl: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, username: String, displayName: String, role: UserRole, avatarUrl: String?) {
+    public init(id: String, username: String, displayName: String, role: UserRole, 
+        /**
+         * Names the person's profile picture and its version (`None`: they have none). Not a link to show: pass it
+         * to `Client::avatar_path` for a local file.
+         */avatarUrl: String?) {
         self.id = id
         self.username = username
         self.displayName = displayName
@@ -3649,7 +3817,7 @@ enum HallwayError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case RateLimited(retryAfterMs: UInt64
     )
     /**
-     * The local store on the device failed (disk full, corrupted file).
+     * The local store or the media cache on the device failed (disk full, corrupted file).
      */
     case Storage
     /**
@@ -4693,6 +4861,24 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_user() != 55152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_avatar_path() != 15815) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_clear_media_cache() != 29146) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_media_cache_size() != 32750) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_media_path() != 45215) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_set_media_cache_limit() != 46458) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_thumbnail_path() != 29603) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_conversationlist_conversations() != 5748) {

@@ -82,5 +82,13 @@ final class PhotoUploadLiveTests: TeacherAndParentTestCase, @unchecked Sendable 
             thread.bubble("sent as it is")?.delivery == .sent && thread.bubble("sent as it is")?.attachments.count == 1
         }
         XCTAssertEqual(thread.bubble("sent as it is")?.attachments.first?.mimeType, "image/png")
+
+        // Shown in the thread: the preview is a local file from the SDK's cache.
+        let bubble = try XCTUnwrap(thread.bubble("sent as it is"))
+        let photo = try XCTUnwrap(bubble.attachments.first)
+        XCTAssertTrue(photo.hasThumbnail)
+        let fetched = await thread.media.thumbnail(of: photo, messageId: bubble.messageId)
+        let preview = try XCTUnwrap(fetched)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: preview.path))
     }
 }

@@ -82,6 +82,35 @@ final class SessionAndDirectoryTests: XCTestCase, @unchecked Sendable {
         XCTAssertEqual(chat?.displayName, "Ms. Rivera")
     }
 
+    func testAPersonsPictureIsALocalFileAndNoPictureMeansInitials() async throws {
+        let dot = try XCTUnwrap(Data(base64Encoded:
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="))
+        try await session.server.setPicture(of: "teacher2", to: dot)
+        do {
+            let parent = try await session.signIn("parent1")
+            let search = NewChatViewModel(client: parent.client, debounce: .milliseconds(10))
+            search.query = "Okafor"
+            try await waitUntil("Mr. Okafor is found") { search.results.count == 1 }
+            let okafor = try XCTUnwrap(search.results.first)
+            XCTAssertNotNil(okafor.avatarUrl, "the directory says he has a picture")
+
+            let media = MediaFiles(client: parent.client)
+            let fetched = await media.picture(of: okafor)
+            let file = try XCTUnwrap(fetched)
+            let bytes = try Data(contentsOf: file)
+            XCTAssertEqual(Array(bytes.prefix(3)), [0xFF, 0xD8, 0xFF], "the server's JPEG")
+            let again = await media.picture(of: okafor)
+            XCTAssertEqual(again, file, "asked again: the cached file")
+            XCTAssertNil(parent.user.avatarUrl, "the demo parent has no picture")
+            let none = await media.picture(of: Person(parent.user))
+            XCTAssertNil(none, "no picture: initials")
+        } catch {
+            try? await session.server.removePicture(of: "teacher2")
+            throw error
+        }
+        try await session.server.removePicture(of: "teacher2")
+    }
+
     func testANewGroupNeedsANameAndAMemberAndIsCreated() async throws {
         let teacher = try await session.signIn("teacher1")
         let parent = try await session.signIn("parent1")

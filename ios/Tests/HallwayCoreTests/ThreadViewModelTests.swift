@@ -251,6 +251,18 @@ final class ThreadViewModelTests: TeacherAndParentTestCase, @unchecked Sendable 
         XCTAssertNil(receiver.error)
         XCTAssertEqual(try Data(contentsOf: try XCTUnwrap(saved)), bytes)
         XCTAssertEqual(saved?.lastPathComponent, "Permission slip.pdf")
+
+        // Opened on screen: the SDK's cached file, named for Quick Look; a document has no preview.
+        let bubble = try XCTUnwrap(receiver.bubble("The permission slip"))
+        let fetched = await receiver.open(received, in: bubble)
+        let opened = try XCTUnwrap(fetched)
+        XCTAssertEqual(try Data(contentsOf: opened), bytes)
+        XCTAssertEqual(opened.pathExtension, "pdf")
+        let openedAgain = await receiver.open(received, in: bubble)
+        XCTAssertEqual(openedAgain, opened, "the same cached file")
+        XCTAssertFalse(received.hasThumbnail)
+        let preview = await receiver.media.thumbnail(of: received, messageId: bubble.messageId)
+        XCTAssertNil(preview)
     }
 
     func testAReportedMessageIsAcknowledged() async throws {

@@ -50,18 +50,50 @@ public struct TestServer: Sendable {
         guard status == 204 else { throw HarnessError("control /\(action) answered \(status)") }
     }
 
-    /// Replaces the school's banned words (as the admin, over REST): messages containing one are refused.
-    public func setBannedWords(_ words: [String]) async throws {
-        var login = URLRequest(url: serverURL.appendingPathComponent("api/v1/auth/login"))
-        login.httpMethod = "POST"
-        login.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        login.httpBody = try JSONSerialization.data(withJSONObject: ["login": "admin", "password": Self.password])
-        let (loginStatus, body) = try await send(login)
-        guard loginStatus == 200,
+    /// A fresh access token of the demo user `login`, over REST.
+    private func accessToken(_ login: String) async throws -> String {
+        var request = URLRequest(url: serverURL.appendingPathComponent("api/v1/auth/login"))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["login": login, "password": Self.password])
+        let (status, body) = try await send(request)
+        guard status == 200,
             let answer = try JSONSerialization.jsonObject(with: body) as? [String: Any],
             let token = answer["access_token"] as? String
-        else { throw HarnessError("admin login answered \(loginStatus)") }
+        else { throw HarnessError("\(login)'s login answered \(status)") }
+        return token
+    }
 
+    /// Sets `login`'s profile picture to the image `bytes` (`PUT /me/avatar`, multipart).
+    public func setPicture(of login: String, to bytes: Data) async throws {
+        let token = try await accessToken(login)
+        let boundary = "hallway-\(UUID().uuidString)"
+        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"me.png\"\r\n".utf8)
+        body.append(Data("Content-Type: image/png\r\n\r\n".utf8))
+        body.append(bytes)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        var put = URLRequest(url: serverURL.appendingPathComponent("api/v1/me/avatar"))
+        put.httpMethod = "PUT"
+        put.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
+        put.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        put.httpBody = body
+        let (status, _) = try await send(put)
+        guard status == 200 else { throw HarnessError("PUT /me/avatar answered \(status)") }
+    }
+
+    /// Removes `login`'s profile picture, if any (the demo school has none).
+    public func removePicture(of login: String) async throws {
+        let token = try await accessToken(login)
+        var delete = URLRequest(url: serverURL.appendingPathComponent("api/v1/me/avatar"))
+        delete.httpMethod = "DELETE"
+        delete.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (status, _) = try await send(delete)
+        guard status == 204 || status == 404 else { throw HarnessError("DELETE /me/avatar answered \(status)") }
+    }
+
+    /// Replaces the school's banned words (as the admin, over REST): messages containing one are refused.
+    public func setBannedWords(_ words: [String]) async throws {
+        let token = try await accessToken("admin")
         var put = URLRequest(url: serverURL.appendingPathComponent("api/v1/admin/banned-words"))
         put.httpMethod = "PUT"
         put.setValue("application/json", forHTTPHeaderField: "Content-Type")

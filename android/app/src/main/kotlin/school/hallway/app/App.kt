@@ -11,10 +11,12 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
 import androidx.compose.material3.VerticalDivider
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.CompositionLocalProvider
 import androidx.compose.runtime.DisposableEffect
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
@@ -33,6 +35,7 @@ import android.net.ConnectivityManager
 import android.net.Network
 import android.net.NetworkCapabilities
 import android.net.Uri
+import school.hallway.core.MediaFiles
 import school.hallway.core.NetworkReconnect
 import school.hallway.core.SessionState
 import school.hallway.sdk.Client
@@ -69,6 +72,14 @@ fun HallwayApp() {
 @Composable
 private fun SignedInApp(client: Client, holder: SessionHolder) {
     ReconnectOnNetworkChange(client)
+    // Pictures, previews and photos come from the SDK's cache as local files (see Avatar and ChatScreen).
+    val media = remember(client) { MediaFiles(client) }
+    CompositionLocalProvider(LocalMedia provides media) { SignedInNavigation(client, holder) }
+}
+
+/** The signed-in screens' navigation (see [SignedInApp]). */
+@Composable
+private fun SignedInNavigation(client: Client, holder: SessionHolder) {
     val nav = rememberNavController()
     NavHost(nav, startDestination = "home") {
         composable("home") {
@@ -107,7 +118,7 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
                                     conversationId = open,
                                     showBack = false,
                                     onBack = { selected = null },
-                                    onOpenImage = { url -> nav.navigate("image?url=${Uri.encode(url)}") },
+                                    onOpenImage = { path -> nav.navigate("image?path=${Uri.encode(path)}") },
                                     modifier = Modifier.fillMaxSize(),
                                 )
                             }
@@ -125,7 +136,7 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
                 conversationId = id,
                 showBack = true,
                 onBack = { nav.popBackStack() },
-                onOpenImage = { url -> nav.navigate("image?url=${Uri.encode(url)}") },
+                onOpenImage = { path -> nav.navigate("image?path=${Uri.encode(path)}") },
             )
         }
         composable("new-chat") {
@@ -143,8 +154,8 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
         composable("settings") {
             SettingsScreen(holder.session, onBack = { nav.popBackStack() })
         }
-        composable("image?url={url}", arguments = listOf(navArgument("url") { type = NavType.StringType; defaultValue = "" })) { entry ->
-            ImageViewerScreen(url = entry.arguments?.getString("url").orEmpty(), onBack = { nav.popBackStack() })
+        composable("image?path={path}", arguments = listOf(navArgument("path") { type = NavType.StringType; defaultValue = "" })) { entry ->
+            ImageViewerScreen(path = entry.arguments?.getString("path").orEmpty(), onBack = { nav.popBackStack() })
         }
     }
 }

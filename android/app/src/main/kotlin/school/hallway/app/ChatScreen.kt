@@ -78,6 +78,7 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.derivedStateOf
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.produceState
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.saveable.rememberSaveable
@@ -331,7 +332,7 @@ private fun ChatTopBar(state: ChatState, showBack: Boolean, onBack: () -> Unit) 
         title = {
             Row(verticalAlignment = Alignment.CenterVertically) {
                 val other = state.otherPerson
-                Avatar(state.initials, other?.avatarUrl, size = 36.dp, online = state.onlineCount > 0 && !state.isGroup)
+                Avatar(state.initials, other, size = 36.dp, online = state.onlineCount > 0 && !state.isGroup)
                 Spacer(Modifier.width(12.dp))
                 Column {
                     Text(state.title, maxLines = 1, overflow = TextOverflow.Ellipsis, modifier = Modifier.semantics { heading() })
@@ -393,7 +394,7 @@ private fun BubbleView(
     ) {
         if (!bubble.isOwn) {
             // The avatar marks the start of each run; later bubbles keep its space so they line up.
-            if (bubble.firstInRun && sender != null) Avatar(sender.initials, sender.avatarUrl, size = 32.dp) else Spacer(Modifier.width(32.dp))
+            if (bubble.firstInRun && sender != null) Avatar(sender.initials, sender, size = 32.dp) else Spacer(Modifier.width(32.dp))
             Spacer(Modifier.width(8.dp))
         }
         Column(horizontalAlignment = if (bubble.isOwn) Alignment.End else Alignment.Start, modifier = Modifier.widthIn(max = 320.dp)) {
@@ -475,7 +476,7 @@ private fun BubbleView(
                     horizontalArrangement = Arrangement.spacedBy(2.dp),
                     modifier = Modifier.padding(top = 2.dp).semantics(mergeDescendants = true) { contentDescription = seenDescription },
                 ) {
-                    bubble.seenBy.take(5).forEach { Avatar(it.initials, it.avatarUrl, size = 16.dp) }
+                    bubble.seenBy.take(5).forEach { Avatar(it.initials, it, size = 16.dp) }
                 }
             }
         }
@@ -497,15 +498,30 @@ private fun AttachmentViewItem(attachment: AttachmentView, onOpenImage: (String)
         } else {
             4f / 3f
         }
-        AsyncImage(
-            model = attachment.thumbnailUrl ?: attachment.url,
-            contentDescription = stringResource(R.string.image_description, attachment.fileName),
-            contentScale = ContentScale.Crop,
-            modifier = Modifier.width(240.dp).heightIn(max = 320.dp)
-                .aspectRatioSafe(ratio)
-                .clip(RoundedCornerShape(12.dp))
-                .clickable(onClickLabel = stringResource(R.string.action_view_image)) { onOpenImage(attachment.url) },
-        )
+        // The preview and the photo are local files from the SDK's cache; an empty frame until the preview is there.
+        val media = LocalMedia.current
+        val scope = rememberCoroutineScope()
+        val preview by produceState<String?>(null, media, attachment.messageId, attachment.id) {
+            value = media?.thumbnail(attachment)
+        }
+        val frame = Modifier.width(240.dp).heightIn(max = 320.dp)
+            .aspectRatioSafe(ratio)
+            .clip(RoundedCornerShape(12.dp))
+            .background(MaterialTheme.colorScheme.surfaceVariant)
+            .clickable(onClickLabel = stringResource(R.string.action_view_image)) {
+                scope.launch { media?.file(attachment)?.let(onOpenImage) }
+            }
+        val path = preview
+        if (path != null) {
+            AsyncImage(
+                model = File(path),
+                contentDescription = stringResource(R.string.image_description, attachment.fileName),
+                contentScale = ContentScale.Crop,
+                modifier = frame,
+            )
+        } else {
+            Box(frame)
+        }
     } else {
         Row(
             Modifier.clip(RoundedCornerShape(8.dp)).background(MaterialTheme.colorScheme.surface.copy(alpha = 0.3f))

@@ -186,7 +186,7 @@ private fun ConversationRowView(row: ConversationRow, selected: Boolean, onOpen:
                 .padding(horizontal = 16.dp, vertical = 12.dp),
             verticalAlignment = Alignment.CenterVertically,
         ) {
-            Avatar(row.initials, row.otherPerson?.avatarUrl, size = 48.dp, online = row.online)
+            Avatar(row.initials, row.otherPerson, size = 48.dp, online = row.online)
             Spacer(Modifier.width(12.dp))
             Column(Modifier.weight(1f)) {
                 Row(verticalAlignment = Alignment.CenterVertically) {

@@ -65,7 +65,7 @@ fun NewChatScreen(client: Client, onBack: () -> Unit, onOpened: (String) -> Unit
                 ListItem(
                     headlineContent = { Text(person.name) },
                     supportingContent = { Text(roleText(person.role)) },
-                    leadingContent = { Avatar(person.initials, person.avatarUrl) },
+                    leadingContent = { Avatar(person.initials, person) },
                     modifier = Modifier.clickable(enabled = !state.opening, onClickLabel = stringResource(R.string.action_start_chat)) { vm.open(person.id) },
                 )
             }
@@ -132,7 +132,7 @@ fun NewGroupScreen(client: Client, onBack: () -> Unit, onCreated: (String) -> Un
                 ListItem(
                     headlineContent = { Text(person.name) },
                     supportingContent = { Text(roleText(person.role)) },
-                    leadingContent = { Avatar(person.initials, person.avatarUrl) },
+                    leadingContent = { Avatar(person.initials, person) },
                     trailingContent = { Checkbox(checked = chosen, onCheckedChange = null) },
                     modifier = Modifier.clickable { vm.toggle(person) },
                 )

@@ -26,10 +26,11 @@ import androidx.compose.ui.layout.ContentScale
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import coil.compose.AsyncImage
+import java.io.File
 
-/** A photo full screen on black, pinch to zoom and drag to pan. */
+/** A photo full screen on black, pinch to zoom and drag to pan; [path] is the local file from the SDK's cache. */
 @Composable
-fun ImageViewerScreen(url: String, onBack: () -> Unit) {
+fun ImageViewerScreen(path: String, onBack: () -> Unit) {
     var scale by remember { mutableFloatStateOf(1f) }
     var offset by remember { mutableStateOf(Offset.Zero) }
     val transform = rememberTransformableState { zoom, pan, _ ->
@@ -38,7 +39,7 @@ fun ImageViewerScreen(url: String, onBack: () -> Unit) {
     }
     Box(Modifier.fillMaxSize().background(Color.Black)) {
         AsyncImage(
-            model = url,
+            model = File(path),
             contentDescription = stringResource(R.string.image_full_description),
             contentScale = ContentScale.Fit,
             modifier = Modifier.fillMaxSize().transformable(transform).graphicsLayer {

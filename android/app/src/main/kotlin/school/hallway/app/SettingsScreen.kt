@@ -45,7 +45,7 @@ fun SettingsScreen(session: SessionViewModel, onBack: () -> Unit) {
             horizontalAlignment = Alignment.CenterHorizontally,
             verticalArrangement = Arrangement.spacedBy(12.dp),
         ) {
-            Avatar(me.initials, me.avatarUrl, size = 72.dp)
+            Avatar(me.initials, me, size = 72.dp)
             Text(me.name, style = MaterialTheme.typography.headlineSmall)
             Text(roleText(me.role), style = MaterialTheme.typography.bodyMedium)
             Text(stringResource(R.string.settings_server, signedIn.serverUrl), style = MaterialTheme.typography.bodySmall)

@@ -101,17 +101,22 @@ fun entriesChange(before: List<ChatEntry>, after: List<ChatEntry>): EntriesChang
 /** One emoji under a bubble, with how many reacted and whether the user did (then tapping takes it back). */
 data class Reaction(val emoji: String, val count: Long, val mine: Boolean)
 
-/** A file a message carries. Images show inline (thumbnail), other files as a chip with name and size. */
+/**
+ * A file a message carries. Images show inline (their thumbnail, through [MediaFiles]), other files as a chip
+ * with name and size. There are no links: [MediaFiles] gives local files, fetched with the session.
+ */
 data class AttachmentView(
     val id: String,
+    /** The message that carries it (the SDK keeps the file only while that message stands). */
+    val messageId: String,
     val fileName: String,
     val mimeType: String,
     val sizeLabel: String,
     val isImage: Boolean,
     val width: Int?,
     val height: Int?,
-    val url: String,
-    val thumbnailUrl: String?,
+    /** The server made a preview image of it: [MediaFiles.thumbnail] gives it. */
+    val hasThumbnail: Boolean,
 )
 
 /** A file still being uploaded: [fraction] from 0 to 1 for the progress ring. */
@@ -223,7 +228,7 @@ private fun bubble(
         sentAt = item.createdAt,
         time = item.createdAt.atZone(zone).toLocalTime().withNano(0),
         reactions = if (item.deleted) emptyList() else item.reactions.map { Reaction(it.emoji, it.count.toLong(), it.reactedByMe) },
-        attachments = if (item.deleted) emptyList() else item.attachments.map(::attachmentView),
+        attachments = if (item.deleted) emptyList() else item.attachments.map { attachmentView(it, item.messageId.orEmpty()) },
         upload = uploadOf(item),
         status = status,
         seenBy = seenBy,
@@ -237,16 +242,16 @@ private fun bubble(
 /** Someone who left the conversation: their messages stay, under a placeholder. */
 private fun unknownPerson(id: String) = Person(id, "", "?", null, null)
 
-internal fun attachmentView(attachment: AttachmentInfo) = AttachmentView(
+internal fun attachmentView(attachment: AttachmentInfo, messageId: String) = AttachmentView(
     id = attachment.id,
+    messageId = messageId,
     fileName = attachment.fileName,
     mimeType = attachment.mimeType,
     sizeLabel = Text.fileSize(attachment.sizeBytes.toLong()),
     isImage = attachment.mimeType.startsWith("image/"),
     width = attachment.width?.toInt(),
     height = attachment.height?.toInt(),
-    url = attachment.url,
-    thumbnailUrl = attachment.thumbnailUrl,
+    hasThumbnail = attachment.hasThumbnail,
 )
 
 /** The upload under way for a local echo with a file. */

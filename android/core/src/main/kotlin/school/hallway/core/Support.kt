@@ -75,6 +75,7 @@ data class Person(
     val initials: String,
     /** `null` for someone no longer in the conversation. */
     val role: UserRole?,
+    /** Names the picture and its version, not a link to load: [MediaFiles.picture] gives the local file. */
     val avatarUrl: String?,
 ) {
     companion object {

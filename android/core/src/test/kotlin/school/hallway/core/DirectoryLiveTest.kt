@@ -18,6 +18,32 @@ class DirectoryLiveTest {
     private fun device(login: String) = Device(login).also { devices.add(it) }
 
     @Test
+    fun aPersonsPictureIsALocalFileAndNoPictureMeansInitials() {
+        val picture = java.io.ByteArrayOutputStream().also { out ->
+            val image = java.awt.image.BufferedImage(80, 60, java.awt.image.BufferedImage.TYPE_INT_RGB)
+            javax.imageio.ImageIO.write(image, "png", out)
+        }.toByteArray()
+        LiveServer.setPicture("teacher2", picture)
+        try {
+            val parent = device("parent1")
+            val newChat = NewChatViewModel(parent.client, parent.scope)
+            newChat.onQueryChange("teacher2")
+            val teacher2 = awaitState(newChat.state, "teacher2 found") { s -> s.directory.query == "teacher2" && s.directory.results.size == 1 }
+                .directory.results.first()
+            assertTrue("the directory says teacher2 has a picture: $teacher2", teacher2.avatarUrl != null)
+
+            val media = MediaFiles(parent.client)
+            val path = runBlocking { media.picture(teacher2) } ?: throw AssertionError("no picture file")
+            val shown = javax.imageio.ImageIO.read(java.io.File(path))
+            assertEquals("the server's 256 × 256 square", 256 to 256, shown.width to shown.height)
+            assertEquals("asked again: the cached file", path, runBlocking { media.picture(teacher2) })
+            assertEquals("no picture: initials", null, runBlocking { media.picture(teacher2.copy(avatarUrl = null)) })
+        } finally {
+            LiveServer.removePicture("teacher2")
+        }
+    }
+
+    @Test
     fun aParentFindsTeachersButNotOtherParents() {
         val parent = device("parent1")
         val newChat = NewChatViewModel(parent.client, parent.scope)

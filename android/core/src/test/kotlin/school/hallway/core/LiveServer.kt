@@ -92,6 +92,28 @@ object LiveServer {
         post(login, "/api/v1/conversations/$conversationId/members", """{"user_ids":[$ids]}""", null)
     }
 
+    /** Sets [login]'s profile picture to the image [bytes] over REST (`PUT /me/avatar`, multipart). */
+    fun setPicture(login: String, bytes: ByteArray) {
+        val boundary = "hallway-${java.util.UUID.randomUUID()}"
+        val head = "--$boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"me.png\"\r\n" +
+            "Content-Type: image/png\r\n\r\n"
+        val body = head.toByteArray() + bytes + "\r\n--$boundary--\r\n".toByteArray()
+        val request = HttpRequest.newBuilder(URI("$url/api/v1/me/avatar")).timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "multipart/form-data; boundary=$boundary")
+            .header("Authorization", "Bearer ${accessToken(login)}")
+            .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build()
+        val status = http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode()
+        check(status == 200) { "PUT /me/avatar answered $status" }
+    }
+
+    /** Removes [login]'s profile picture, if any (the demo school has none). */
+    fun removePicture(login: String) {
+        val request = HttpRequest.newBuilder(URI("$url/api/v1/me/avatar")).timeout(Duration.ofSeconds(10))
+            .header("Authorization", "Bearer ${accessToken(login)}").DELETE().build()
+        val status = http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode()
+        check(status == 204 || status == 404) { "DELETE /me/avatar answered $status" }
+    }
+
     private fun post(login: String, path: String, json: String, expected: Int?): String {
         val request = HttpRequest.newBuilder(URI("$url$path")).timeout(Duration.ofSeconds(10))
             .header("Content-Type", "application/json").header("Authorization", "Bearer ${accessToken(login)}")

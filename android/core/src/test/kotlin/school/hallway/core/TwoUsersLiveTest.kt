@@ -2,6 +2,7 @@ package school.hallway.core
 
 import java.awt.Color
 import java.awt.image.BufferedImage
+import java.io.File
 import java.nio.file.Files
 import java.nio.file.Paths
 import java.util.UUID
@@ -318,6 +319,16 @@ class TwoUsersLiveTest {
             parentChat.download(attachment, downloads.toString())
             val notice = awaitState(parentChat.state, "downloaded") { it.notice != null }.notice as Notice.Downloaded
             assertTrue(Files.size(Paths.get(notice.path)) > 0)
+
+            // On screen: the preview and the photo are local files from the SDK's cache, no link to expire.
+            val media = MediaFiles(parent.client)
+            assertTrue("a photo has a preview: $attachment", attachment.hasThumbnail)
+            val preview = runBlocking { media.thumbnail(attachment) } ?: throw AssertionError("no preview file")
+            assertNotNull("the preview decodes", ImageIO.read(File(preview)))
+            assertEquals("asked again: the same cached file", preview, runBlocking { media.thumbnail(attachment) })
+            val full = runBlocking { media.file(attachment) } ?: throw AssertionError("no photo file")
+            val photoShown = ImageIO.read(File(full))
+            assertEquals(64 to 48, photoShown.width to photoShown.height)
         } finally {
             Files.deleteIfExists(photo)
             downloads.toFile().deleteRecursively()

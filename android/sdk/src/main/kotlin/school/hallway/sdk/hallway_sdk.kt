@@ -788,6 +788,18 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_user(
     ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_avatar_path(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_clear_media_cache(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_media_cache_size(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_media_path(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_set_media_cache_limit(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_thumbnail_path(
+    ): Int
     external fun uniffi_hallway_sdk_checksum_method_conversationlist_conversations(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_conversationlist_subscribe(
@@ -899,6 +911,18 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_user(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_hallway_sdk_fn_method_client_avatar_path(`ptr`: Long,`userId`: RustBuffer.ByValue,`avatarUrl`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_clear_media_cache(`ptr`: Long,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_media_cache_size(`ptr`: Long,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_media_path(`ptr`: Long,`messageId`: RustBuffer.ByValue,`attachmentId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_set_media_cache_limit(`ptr`: Long,`bytes`: Long,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_thumbnail_path(`ptr`: Long,`messageId`: RustBuffer.ByValue,`attachmentId`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_hallway_sdk_fn_clone_conversationlist(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_hallway_sdk_fn_free_conversationlist(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1150,6 +1174,24 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_user() and 0xFFFF) != 55152) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_avatar_path() and 0xFFFF) != 15815) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_clear_media_cache() and 0xFFFF) != 29146) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_media_cache_size() and 0xFFFF) != 32750) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_media_path() and 0xFFFF) != 45215) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_set_media_cache_limit() and 0xFFFF) != 46458) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_thumbnail_path() and 0xFFFF) != 29603) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_conversationlist_conversations() and 0xFFFF) != 5748) {
@@ -1846,6 +1888,43 @@ public interface ClientInterface {
      */
     fun `user`(): UserInfo?
     
+    /**
+     * A local path to a person's profile picture (a 256 × 256 JPEG), given their `UserInfo.avatar_url`;
+     * `None` when they have none, so the app shows their initials. A new picture has a new `avatar_url`.
+     */
+    suspend fun `avatarPath`(`userId`: kotlin.String, `avatarUrl`: kotlin.String?): kotlin.String?
+    
+    /**
+     * Removes every file from the media cache; they are fetched again when next asked for.
+     */
+    suspend fun `clearMediaCache`()
+    
+    /**
+     * The bytes the media cache holds now (for a settings screen).
+     */
+    suspend fun `mediaCacheSize`(): kotlin.ULong
+    
+    /**
+     * A local path to the file (a photo at full size, a PDF, ...) that a message carries, fetched with the
+     * session and kept in the media cache; the file name ends with the attachment's extension, for viewers.
+     * Show or open it at once rather than keeping the path: the cache may evict it later (ask again then).
+     * `NotFound` when the message is not in the store, is deleted, or does not carry that file.
+     */
+    suspend fun `mediaPath`(`messageId`: kotlin.String, `attachmentId`: kotlin.String): kotlin.String
+    
+    /**
+     * Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+     * client, at each start); the least recently used files beyond it are removed at once. The file just
+     * fetched is kept even when it alone is larger.
+     */
+    suspend fun `setMediaCacheLimit`(`bytes`: kotlin.ULong)
+    
+    /**
+     * A local path to the small preview image of a file a message carries (JPEG, or PNG with transparency),
+     * as `media_path` does; `None` for a file that has none (not an image).
+     */
+    suspend fun `thumbnailPath`(`messageId`: kotlin.String, `attachmentId`: kotlin.String): kotlin.String?
+    
     companion object
 }
 
@@ -2413,6 +2492,166 @@ open class Client: Disposable, AutoCloseable, ClientInterface
     )
     }
     
+
+    
+    /**
+     * A local path to a person's profile picture (a 256 × 256 JPEG), given their `UserInfo.avatar_url`;
+     * `None` when they have none, so the app shows their initials. A new picture has a new `avatar_url`.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `avatarPath`(`userId`: kotlin.String, `avatarUrl`: kotlin.String?) : kotlin.String? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_avatar_path(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userId`),
+        FfiConverterOptionalString.lower(`avatarUrl`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Removes every file from the media cache; they are fetched again when next asked for.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `clearMediaCache`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_clear_media_cache(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The bytes the media cache holds now (for a settings screen).
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `mediaCacheSize`() : kotlin.ULong {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_media_cache_size(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterULong.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A local path to the file (a photo at full size, a PDF, ...) that a message carries, fetched with the
+     * session and kept in the media cache; the file name ends with the attachment's extension, for viewers.
+     * Show or open it at once rather than keeping the path: the cache may evict it later (ask again then).
+     * `NotFound` when the message is not in the store, is deleted, or does not carry that file.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `mediaPath`(`messageId`: kotlin.String, `attachmentId`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_media_path(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`messageId`),
+        FfiConverterString.lower(`attachmentId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Sets the media cache's size cap in bytes (default 256 MiB) for this client (call it after creating the
+     * client, at each start); the least recently used files beyond it are removed at once. The file just
+     * fetched is kept even when it alone is larger.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setMediaCacheLimit`(`bytes`: kotlin.ULong) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_set_media_cache_limit(
+                uniffiHandle,
+                
+        FfiConverterULong.lower(`bytes`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A local path to the small preview image of a file a message carries (JPEG, or PNG with transparency),
+     * as `media_path` does; `None` for a file that has none (not an image).
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `thumbnailPath`(`messageId`: kotlin.String, `attachmentId`: kotlin.String) : kotlin.String? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_thumbnail_path(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`messageId`),
+        FfiConverterString.lower(`attachmentId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
 
     
 
@@ -4659,8 +4898,8 @@ public object FfiConverterTypeTimelineListener: FfiConverter<TimelineListener, L
 
 
 /**
- * A file carried by a message. The URLs are absolute and signed: image loaders fetch them without a header,
- * until the signature expires (take a fresh snapshot then).
+ * A file carried by a message. Show it through `Client::thumbnail_path` and `Client::media_path`, which
+ * fetch it with the session and keep it on disk: the server's signed links expire, so none is handed out.
  */
 data class AttachmentInfo (
     var `id`: kotlin.String
@@ -4675,9 +4914,10 @@ data class AttachmentInfo (
     , 
     var `height`: kotlin.UInt?
     , 
-    var `url`: kotlin.String
-    , 
-    var `thumbnailUrl`: kotlin.String?
+    /**
+     * The server made a small preview image of it (images only): `Client::thumbnail_path` gives it.
+     */
+    var `hasThumbnail`: kotlin.Boolean
     
 ){
     
@@ -4700,8 +4940,7 @@ public object FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer<AttachmentI
             FfiConverterULong.read(buf),
             FfiConverterOptionalUInt.read(buf),
             FfiConverterOptionalUInt.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -4712,8 +4951,7 @@ public object FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer<AttachmentI
             FfiConverterULong.allocationSize(value.`sizeBytes`) +
             FfiConverterOptionalUInt.allocationSize(value.`width`) +
             FfiConverterOptionalUInt.allocationSize(value.`height`) +
-            FfiConverterString.allocationSize(value.`url`) +
-            FfiConverterOptionalString.allocationSize(value.`thumbnailUrl`)
+            FfiConverterBoolean.allocationSize(value.`hasThumbnail`)
     )
 
     override fun write(value: AttachmentInfo, buf: ByteBuffer) {
@@ -4723,8 +4961,7 @@ public object FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer<AttachmentI
             FfiConverterULong.write(value.`sizeBytes`, buf)
             FfiConverterOptionalUInt.write(value.`width`, buf)
             FfiConverterOptionalUInt.write(value.`height`, buf)
-            FfiConverterString.write(value.`url`, buf)
-            FfiConverterOptionalString.write(value.`thumbnailUrl`, buf)
+            FfiConverterBoolean.write(value.`hasThumbnail`, buf)
     }
 }
 
@@ -5368,6 +5605,10 @@ data class UserInfo (
     , 
     var `role`: UserRole
     , 
+    /**
+     * Names the person's profile picture and its version (`None`: they have none). Not a link to show: pass it
+     * to `Client::avatar_path` for a local file.
+     */
     var `avatarUrl`: kotlin.String?
     
 ){
@@ -5645,7 +5886,7 @@ sealed class HallwayException: kotlin.Exception() {
     }
     
     /**
-     * The local store on the device failed (disk full, corrupted file).
+     * The local store or the media cache on the device failed (disk full, corrupted file).
      */
     class Storage(
         ) : HallwayException() {

@@ -121,4 +121,26 @@ class BindingsSmokeTest {
             }
         }
     }
+
+    @Test
+    fun mediaCallsAreTypedAndNeedNoNetworkToRefuse() = runBlocking {
+        offlineClient().use { client ->
+            try {
+                client.mediaPath("nope", UUID.randomUUID().toString())
+                fail("expected InvalidInput")
+            } catch (e: HallwayException.InvalidInput) {
+                assertEquals("invalid_id", e.code)
+            }
+            val unknown = UUID.randomUUID().toString()
+            try {
+                client.mediaPath(unknown, unknown)
+                fail("expected NotFound")
+            } catch (e: HallwayException.NotFound) {
+                // a message this device does not hold: nothing is fetched
+            }
+            assertEquals("no picture: the app shows initials", null, client.avatarPath(unknown, null))
+            client.setMediaCacheLimit(1_000_000uL)
+            assertEquals(0uL, client.mediaCacheSize())
+        }
+    }
 }
