@@ -3,6 +3,7 @@
 //! It talks only to the address it is given (loopback in every documented run).
 
 mod client;
+mod reactions;
 mod scenarios;
 mod storm;
 
@@ -60,6 +61,14 @@ pub enum Scenario {
         /// Members of the group to use (the first seeded group with at least this many).
         #[arg(long, default_value_t = 500)]
         members: usize,
+    },
+    /// One member of an M-member group toggles a reaction on a message, R times, one change at a time: the
+    /// latency until every member has each change, and the server's CPU time per change.
+    Reactions {
+        #[arg(long, default_value_t = 500)]
+        members: usize,
+        #[arg(long, default_value_t = 200)]
+        changes: usize,
     },
     /// P pairs of people in direct chats; in each, one sends and waits for the other's answer, R times:
     /// the round trip of the most common conversation (a parent and a teacher).

@@ -34,6 +34,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
             fanout(cli, &seed, groups, members, rate, Duration::from_secs(secs)).await
         }
         Scenario::Burst { members } => burst(cli, &seed, members).await,
+        Scenario::Reactions { members, changes } => crate::reactions::reactions(cli, &seed, members, changes).await,
         Scenario::Pingpong { pairs, round_trips } => pingpong(cli, &seed, pairs, round_trips).await,
         Scenario::History { requests, concurrency } => history(cli, &seed, requests, concurrency).await,
         Scenario::Logins { requests, concurrency, ref password } => {
@@ -238,7 +239,7 @@ struct DeliveredMessage<'a> {
 }
 
 /// Opens one socket per member of each group, in parallel (bounded).
-async fn connect_groups(
+pub(crate) async fn connect_groups(
     cli: &Cli,
     seed: &SeedOutput,
     groups: &[SeededGroup],

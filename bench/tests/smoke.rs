@@ -39,6 +39,10 @@ async fn every_scenario_runs_to_completion_at_a_tiny_size() {
     let burst = loadgen(&server, &tokens, &["burst", "--members", "5"]).await;
     assert_eq!((burst["delivered"].as_u64(), burst["lost"].as_u64()), (Some(20), Some(0)), "{burst}");
 
+    let reactions = loadgen(&server, &tokens, &["reactions", "--members", "5", "--changes", "6"]).await;
+    assert_eq!(reactions["until_every_member_has_it"]["samples"].as_u64(), Some(6), "{reactions}");
+    assert!(reactions["server_cpu_ms_per_change"].as_f64().is_some_and(|ms| ms >= 0.0), "{reactions}");
+
     let history = loadgen(&server, &tokens, &["history", "--requests", "20", "--concurrency", "2"]).await;
     assert_eq!(history["list_conversations"]["samples"].as_u64(), Some(10));
     assert_eq!(history["page_messages"]["samples"].as_u64(), Some(10));
