@@ -490,3 +490,81 @@ async fn previews_carry_the_sender_and_text_only_when_an_admin_chose_them() {
     assert_eq!(received[1].payload["sender_name"], "teacher Display");
     assert!(received[1].payload.get("body").is_none(), "{}", received[1].payload);
 }
+
+/// Accepts nothing on its port until `open`, then forwards every connection to the test database: a database
+/// that is away for a while, at an address a pool can be given beforehand.
+struct DatabaseAwayThenBack {
+    port: u16,
+    upstream: sqlx::postgres::PgConnectOptions,
+}
+
+impl DatabaseAwayThenBack {
+    fn new(pool: &PgPool) -> DatabaseAwayThenBack {
+        let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = reserved.local_addr().unwrap().port();
+        DatabaseAwayThenBack { port, upstream: (*pool.connect_options()).clone() }
+    }
+
+    /// Connection options for a pool that reaches the database through this port.
+    fn options(&self) -> sqlx::postgres::PgConnectOptions {
+        sqlx::postgres::PgConnectOptions::new_without_pgpass()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username(self.upstream.get_username())
+            .database(self.upstream.get_database().unwrap())
+    }
+
+    async fn open(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        let upstream = self.upstream.clone();
+        actix_rt::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                actix_rt::spawn(async move {
+                    let (host, port) = (upstream.get_host().to_owned(), upstream.get_port());
+                    match upstream.get_socket() {
+                        Some(dir) => {
+                            let socket = dir.join(format!(".s.PGSQL.{port}"));
+                            let mut server = tokio::net::UnixStream::connect(socket).await.unwrap();
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                        None => {
+                            let mut server = tokio::net::TcpStream::connect((host, port)).await.unwrap();
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    }
+                });
+            }
+        });
+    }
+}
+
+#[actix_web::test]
+async fn a_push_whose_look_up_found_the_database_away_is_queued_once_it_answers() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    let teacher_id: Uuid = server.get("/api/v1/me", Some(&teacher)).await.1["id"].as_str().unwrap().parse().unwrap();
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    let message = send(&server, &teacher, group, "first").await;
+    assert_eq!(receiver.wait_for(1, PUSH_TIMEOUT).await.len(), 1, "{:?}", receiver.problems());
+
+    // A notifier whose database cannot be reached when the message is committed: its look-up fails, and the
+    // push must not be dropped for that.
+    let away = DatabaseAwayThenBack::new(&server.pool);
+    let pool = hallway_server::store::pool_options()
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_lazy_with(away.options());
+    let background = hallway_server::lifecycle::Background::new();
+    let notifier = hallway_server::notify::Notifier::new(pool, vec!["webpush"], Vec::new(), background);
+    notifier.message_committed(group, teacher_id, message["seq"].as_i64().unwrap());
+    assert_eq!(receiver.wait_for(2, Duration::from_secs(3)).await.len(), 1, "nothing while the database is away");
+
+    // Back: the look-up is tried again and its push queued, which the server's workers send.
+    away.open().await;
+    let received = receiver.wait_for(2, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 2, "{:?}", receiver.problems());
+    assert_eq!(received[1].payload["seq"], message["seq"]);
+    assert_eq!(received[1].payload["conversation_id"], json!(group));
+}

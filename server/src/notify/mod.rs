@@ -22,6 +22,7 @@ pub mod worker;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use hallway_protocol::devices::{MAX_PREVIEW_CHARS, PushPayload, PushPreviews, PushSetting};
 use sha2::{Digest, Sha256};
@@ -94,6 +95,10 @@ impl OnlineSessions {
 /// Notifier look-ups running at once: a burst of messages waits here instead of taking the pool's connections
 /// from the message writers.
 const MAX_CONCURRENT_LOOKUPS: usize = 4;
+/// The first pause before a look-up that met an unreachable database is tried again; it doubles each time.
+const LOOKUP_RETRY_BASE: Duration = Duration::from_millis(250);
+/// The longest pause between two tries of such a look-up.
+const LOOKUP_RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// The handle the conversation actors use to queue pushes; cheap to clone.
 #[derive(Clone)]
@@ -150,10 +155,13 @@ impl Notifier {
     }
 
     /// Runs a look-up beside the actor (which does not wait for it), within `MAX_CONCURRENT_LOOKUPS`, tracked so
-    /// that a stopping server waits for it; nothing to do when no provider sends anything.
+    /// that a stopping server waits for it; nothing to do when no provider sends anything. The message or read
+    /// marker is committed, so its pushes are owed: while the database cannot be reached (a restart, a crash the
+    /// supervisor is repairing) the look-up is tried again with backoff, holding no look-up slot meanwhile,
+    /// until it succeeds or the server stops.
     fn detached<F, Fut>(&self, conversation_id: Uuid, failure: &'static str, work: F)
     where
-        F: FnOnce(Notifier) -> Fut + 'static,
+        F: Fn(Notifier) -> Fut + 'static,
         Fut: Future<Output = Result<(), sqlx::Error>>,
     {
         if self.inner.platforms.is_empty() {
@@ -161,9 +169,27 @@ impl Notifier {
         }
         let this = self.clone();
         actix::spawn(self.inner.background.track(async move {
-            let Ok(_permit) = this.inner.lookups.clone().acquire_owned().await else { return };
-            if let Err(err) = work(this).await {
-                tracing::error!(conversation = %conversation_id, error = %err, "{failure}");
+            let stopping = this.inner.background.stopping().clone();
+            let mut wait = LOOKUP_RETRY_BASE;
+            loop {
+                let outcome = {
+                    let Ok(_permit) = this.inner.lookups.clone().acquire_owned().await else { return };
+                    work(this.clone()).await
+                };
+                let err = match outcome {
+                    Ok(()) => return,
+                    Err(err) if store::is_unreachable(&err) && !stopping.is_cancelled() => err,
+                    Err(err) => {
+                        tracing::error!(conversation = %conversation_id, error = %err, "{failure}");
+                        return;
+                    }
+                };
+                tracing::warn!(conversation = %conversation_id, error = %err, retry_in = ?wait, "{failure} yet: the database cannot be reached");
+                if stopping.run_until_cancelled(tokio::time::sleep(wait)).await.is_none() {
+                    tracing::error!(conversation = %conversation_id, "{failure}: the server stopped first");
+                    return;
+                }
+                wait = (wait * 2).min(LOOKUP_RETRY_MAX);
             }
         }));
     }
