@@ -96,19 +96,27 @@ async fn a_message_written_while_paused_is_sent_once_after_resume() {
 
     alice.pause();
     eventually("Alice paused", || (alice.connection_state() == ConnectionState::Paused).then_some(())).await;
+    // In the chat, empty until now, Bob writes first; then Alice, in the background (a reply from a
+    // notification, say).
+    bob.timeline(chat.clone()).expect("a timeline").send_text("are you there?".into()).await.expect("queued");
+    bob_timeline.wait_for("Bob's message sent", |s| s.items.len() == 1 && all_sent(s)).await;
     alice_chat.send_text("written in the background".into()).await.expect("queued");
     let echo = alice_timeline.wait_for("the local echo", |s| s.items.len() == 1).await;
     assert_eq!(echo.items[0].send_state, SendState::Sending);
     tokio::time::sleep(QUIET).await;
     assert_eq!(stored_count(&server, "written in the background").await, 0, "not sent while paused");
-    assert!(bob_timeline.last().is_some_and(|s| s.items.is_empty()));
+    assert_eq!(bodies(&bob_timeline.last().expect("a snapshot")), ["are you there?"]);
 
+    // Her message's ack may come before the catch-up brings Bob's: his still shows, before hers, not behind
+    // "load older".
     alice.resume();
-    alice_timeline.wait_for("sent after resume", |s| s.items.len() == 1 && all_sent(s)).await;
-    bob_timeline.wait_for("Bob gets it", |s| bodies(s) == ["written in the background"]).await;
+    let both = ["are you there?", "written in the background"];
+    let caught_up = alice_timeline.wait_for("caught up and sent", |s| bodies(s) == both && all_sent(s)).await;
+    assert_contiguous(&caught_up);
+    bob_timeline.wait_for("Bob gets it", |s| bodies(s) == both).await;
     tokio::time::sleep(QUIET).await;
     assert_eq!(stored_count(&server, "written in the background").await, 1, "stored exactly once");
-    assert_eq!(bodies(&bob_timeline.last().expect("a snapshot")), ["written in the background"], "delivered once");
+    assert_eq!(bodies(&bob_timeline.last().expect("a snapshot")), both, "delivered once");
 }
 
 #[actix_web::test]
