@@ -186,8 +186,31 @@ impl Client {
     }
 
     /// Skips the wait before the next connection attempt: call it when the OS says the network is back.
+    /// Does nothing while paused (a network change in the background does not wake the connection).
     pub fn reconnect_now(&self) {
-        self.shared.reconnect_wake.notify_one();
+        if !*self.shared.paused.borrow() {
+            self.shared.reconnect_wake.notify_one();
+        }
+    }
+
+    /// For the app going to the background: closes the socket cleanly (the server sees the device leave at
+    /// once) and stops reconnecting until `resume`. Returns at once; the state becomes `Paused` when the socket
+    /// is closed (within about 2 s). Everything else keeps working: the stored conversations show, REST calls
+    /// go out, and messages written meanwhile wait in the outbox, sent after `resume`. Calling it again changes
+    /// nothing; a client paused before it signs in (an app started in the background) connects only on
+    /// `resume`. It lasts until `resume`, across sign-out and sign-in.
+    pub fn pause(&self) {
+        self.shared.paused.send_if_modified(|paused| !std::mem::replace(paused, true));
+    }
+
+    /// For the app coming back to the foreground: connects at once (no backoff wait), catches up on what
+    /// happened meanwhile through `GET /sync`, and sends the outbox, as after any reconnect. Calling it when
+    /// not paused changes nothing, except that a connection waiting out its backoff retries at once.
+    pub fn resume(&self) {
+        let was_paused = self.shared.paused.send_if_modified(|paused| std::mem::replace(paused, false));
+        if !was_paused && matches!(*self.shared.connection.borrow(), ConnectionState::WaitingToRetry { .. }) {
+            self.shared.reconnect_wake.notify_one();
+        }
     }
 
     /// The conversation list.

@@ -66,6 +66,9 @@ pub enum ConnectionState {
     Online,
     /// The last attempt failed; the next one starts after `delay_ms` (or at once on `Client::reconnect_now`).
     WaitingToRetry { delay_ms: u64 },
+    /// `Client::pause` closed the socket (the app is in the background): not connected and not trying until
+    /// `Client::resume`. Messages written meanwhile wait in the outbox.
+    Paused,
     /// The server ended the session (signed out elsewhere, password changed, account deactivated): the SDK has
     /// already wiped the account's data from this device; show sign-in with a sentence saying `reason`.
     SignedOut { reason: SignOutReason },

@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     pub outbox_wake: Notify,
     /// Cuts a reconnect delay short (the app saw the network come back).
     pub reconnect_wake: Notify,
+    /// True from `Client::pause` until `Client::resume`: the connection task holds no socket and does not try
+    /// to open one. Kept across sign-out and sign-in: it says where the app is, not who is signed in.
+    pub paused: watch::Sender<bool>,
     /// Other members typing now: conversation, then user, then when to forget it.
     pub typing: Mutex<HashMap<Uuid, HashMap<Uuid, Instant>>>,
     /// The user's own typing, throttled per conversation.
@@ -80,6 +83,7 @@ impl Shared {
             outgoing: Mutex::new(None),
             outbox_wake: Notify::new(),
             reconnect_wake: Notify::new(),
+            paused: watch::channel(false).0,
             typing: Mutex::new(HashMap::new()),
             own_typing: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashMap::new()),

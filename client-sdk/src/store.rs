@@ -704,6 +704,19 @@ pub(crate) fn apply_message(conn: &Connection, message: &Message, me: Uuid) -> R
     settle_outbox(conn, message, me)?;
     let mut gap = false;
     match position.oldest_seq {
+        // Known to hold no message until now (a new chat, or one synced empty): its history starts at seq 1, so
+        // whatever came before this message (written while this device was away and still on its way in a
+        // catch-up, which an `ack` of the device's own send can overtake) is a gap to fill, not older history
+        // left to the timeline's pagination.
+        None if conversation.last_message.is_none() => {
+            (position.oldest_seq, position.synced_seq, position.reached_start) = (Some(1), 0, true);
+            set_sync_position(conn, id, position)?;
+            if message.seq == 1 {
+                advance_synced(conn, id)?;
+            } else {
+                gap = true;
+            }
+        }
         None => {
             position.oldest_seq = Some(message.seq);
             position.synced_seq = message.seq;
@@ -1081,6 +1094,36 @@ mod tests {
         store_page(&conn, id, &missing, false, PageKind::After, me).unwrap();
         assert_eq!(sync_position(&conn, id).unwrap().unwrap().synced_seq, 4, "the page joins the live message");
         assert_eq!(seqs(&conn, id), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_chat_known_empty_starts_at_seq_1_so_what_a_live_message_overtook_is_a_gap_not_older_history() {
+        let (conn, me, other, id) = setup();
+        // Back from the background: the device's own queued message is acknowledged as #2 before the catch-up
+        // brings #1, written meanwhile by the other member.
+        let outcome = apply_message(&conn, &message(id, 2, me), me).unwrap();
+        assert!(outcome.gap, "#1 is missing");
+        let position = sync_position(&conn, id).unwrap().unwrap();
+        assert_eq!((position.oldest_seq, position.synced_seq, position.reached_start), (Some(1), 0, true));
+        let page = SyncResponse {
+            next: "t1".into(),
+            has_more: false,
+            conversations: Vec::new(),
+            removed_conversation_ids: Vec::new(),
+            messages: vec![message(id, 1, other), message(id, 2, me)],
+        };
+        apply_sync_page(&conn, &page, false, &HashSet::from([id]), &HashSet::from([id]), me).unwrap();
+        assert_eq!(seqs(&conn, id), [1, 2], "#1 shows, not left behind pagination");
+        assert_eq!(sync_position(&conn, id).unwrap().unwrap().synced_seq, 2);
+
+        // A chat joined with history (its summary names a last message) still starts from what arrives.
+        let (conn, me, other, id) = setup();
+        let mut joined = conversation(&conn, id).unwrap().unwrap();
+        joined.last_message = Some(message(id, 40, other));
+        upsert_conversation(&conn, &joined).unwrap();
+        assert!(!apply_message(&conn, &message(id, 41, other), me).unwrap().gap);
+        let position = sync_position(&conn, id).unwrap().unwrap();
+        assert_eq!((position.oldest_seq, position.reached_start), (Some(41), false), "older pages on demand");
     }
 
     #[test]

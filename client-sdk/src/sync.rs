@@ -1,6 +1,7 @@
 //! The connection: one task per signed-in client that keeps a WebSocket open, with heartbeats, reconnects
 //! with exponential backoff and jitter, catches up on every (re)connect through `GET /sync`, applies live frames to the
-//! store, and sends the outbox in order.
+//! store, and sends the outbox in order. While the app has paused the client (`Client::pause`, the app in the
+//! background) it closes the socket cleanly and waits, holding none, until `Client::resume`.
 //!
 //! Nothing here is needed for correctness across restarts: the store says what was loaded up to which `seq`
 //! and what is still unsent, so a new connection (or a new process) simply resumes from it.
@@ -19,9 +20,11 @@ use hallway_protocol::ws::{ClientFrame, ServerFrame};
 use rand::Rng;
 use reqwest::Method;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
@@ -35,6 +38,11 @@ use crate::store::{self, LiveOutcome, OutboxEntry, OutboxFile, PageKind};
 
 /// How long the upgrade and the `hello` may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a pause waits for the server to answer its close frame before letting go of the socket anyway
+/// (a dead network never answers; the OS may suspend a backgrounded app soon after).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The reason in the close frame of a pause, for the server's logs.
+const PAUSED_REASON: &str = "paused";
 /// The SDK's own ping, so that the server (which drops sockets silent for 30 s) and this side both hear traffic.
 const PING_INTERVAL: Duration = Duration::from_secs(10);
 /// The server pings every 10 s: this long without hearing anything means the socket is dead.
@@ -54,16 +62,35 @@ pub(crate) const LATEST_PAGE: u32 = 50;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Sink = futures_util::stream::SplitSink<Socket, WsMessage>;
+type Stream = futures_util::stream::SplitStream<Socket>;
 
-/// Keeps the client connected until it is signed out (or the task is aborted by `logout` or a drop).
+/// How a socket's session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionEnd {
+    /// The app paused the client and the socket was closed on purpose: no failure, no backoff.
+    Paused,
+    /// The socket broke, went silent, or the server closed it: reconnect after the backoff.
+    Lost,
+}
+
+/// Keeps the client connected until it is signed out (or the task is aborted by `logout` or a drop), except
+/// while the app has it paused.
 pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut paused = shared.paused.subscribe();
     let mut failures: u32 = 0;
     loop {
+        if *paused.borrow_and_update() {
+            shared.set_connection(ConnectionState::Paused);
+            until(&mut paused, false).await;
+            // Back in the foreground: connect at once, whatever failed before the pause.
+            failures = 0;
+        }
         shared.set_connection(ConnectionState::Connecting);
-        match connect(&shared).await {
-            Ok(socket) => {
+        match connect(&shared, &mut paused).await {
+            Ok(None) => continue,
+            Ok(Some(socket)) => {
                 let started = Instant::now();
-                session(&shared, socket).await;
+                let end = session(&shared, socket, &mut paused).await;
                 if let Ok(mut outgoing) = shared.outgoing.lock() {
                     *outgoing = None;
                 }
@@ -72,6 +99,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 }
                 if shared.forget_presence() {
                     shared.changed(Change::Everything);
+                }
+                if end == SessionEnd::Paused {
+                    // Paused, or already resumed while the socket was closing: the loop's top tells which.
+                    continue;
                 }
                 if started.elapsed() >= reconnect::STABLE_AFTER {
                     failures = 0;
@@ -98,7 +129,17 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = shared.reconnect_wake.notified() => {}
+            () = until(&mut paused, true) => {}
         }
+    }
+}
+
+/// Waits until the client's paused flag is `value` (at once if it is).
+async fn until(paused: &mut watch::Receiver<bool>, value: bool) {
+    // An error means the flag's sender is gone, which the task's own `Arc<Shared>` rules out; waiting forever
+    // then keeps a `select!` from spinning on it.
+    if paused.wait_for(|now| *now == value).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -109,8 +150,9 @@ fn backoff(failures: u32) -> Duration {
 }
 
 /// Opens the socket with a fresh access token; when the upgrade is refused, the token is refreshed and the
-/// upgrade tried once more.
-async fn connect(shared: &Shared) -> Result<Socket> {
+/// upgrade tried once more. `None` when the client was paused before the socket opened. A pause never cuts a
+/// token refresh short (the rotated refresh token would be lost with it): it stops only the upgrade.
+async fn connect(shared: &Shared, paused: &mut watch::Receiver<bool>) -> Result<Option<Socket>> {
     let mut token = shared.api.access_token().await?;
     let mut refreshed = false;
     loop {
@@ -125,10 +167,13 @@ async fn connect(shared: &Shared) -> Result<Socket> {
         request.headers_mut().insert("authorization", bearer);
         // disable_nagle: a chat frame goes out at once instead of waiting for the previous one's ACK.
         let connecting = tokio_tungstenite::connect_async_with_config(request, None, true);
-        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, connecting).await;
+        let attempt = tokio::select! {
+            attempt = tokio::time::timeout(CONNECT_TIMEOUT, connecting) => attempt,
+            () = until(paused, true) => return Ok(None),
+        };
         match attempt {
             Err(_) => return Err(Error::Network("the WebSocket upgrade timed out".into())),
-            Ok(Ok((socket, _))) => return Ok(socket),
+            Ok(Ok((socket, _))) => return Ok(Some(socket)),
             Ok(Err(WsError::Http(response))) => {
                 let status = response.status().as_u16();
                 let error = error_from_body(status, response.body().as_deref().unwrap_or_default(), None);
@@ -157,14 +202,22 @@ fn ws_error_kind(error: &WsError) -> &'static str {
     }
 }
 
-/// One open socket, until it breaks.
-async fn session(shared: &Arc<Shared>, socket: Socket) {
+/// One open socket, until it breaks or the client is paused.
+async fn session(shared: &Arc<Shared>, socket: Socket, paused: &mut watch::Receiver<bool>) -> SessionEnd {
     let (mut sink, mut stream) = socket.split();
-    match tokio::time::timeout(CONNECT_TIMEOUT, stream.next()).await {
+    let hello = tokio::select! {
+        hello = tokio::time::timeout(CONNECT_TIMEOUT, stream.next()) => hello,
+        () = until(paused, true) => {
+            // Nothing is applied before `hello`: what the server sent meanwhile, the next catch-up brings.
+            close_for_pause(&mut sink, &mut stream).await;
+            return SessionEnd::Paused;
+        }
+    };
+    match hello {
         Ok(Some(Ok(WsMessage::Text(text)))) if matches!(parse(&text), Some(ServerFrame::Hello { .. })) => {}
         _ => {
             tracing::info!("the server did not say hello");
-            return;
+            return SessionEnd::Lost;
         }
     }
     shared.set_connection(ConnectionState::Syncing);
@@ -185,10 +238,18 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let mut last_ping = Instant::now();
-    if outbox.drive(shared, &mut sink).await.is_err() {
-        return;
+    // A pause that came during the upgrade sends nothing: the loop closes the socket first thing.
+    if !*paused.borrow() && outbox.drive(shared, &mut sink).await.is_err() {
+        return SessionEnd::Lost;
     }
     loop {
+        if *paused.borrow() {
+            tracing::info!("paused: closing the socket");
+            for frame in close_for_pause(&mut sink, &mut stream).await {
+                handle_frame(shared, &mut outbox, &backfill_tx, frame).await;
+            }
+            return SessionEnd::Paused;
+        }
         let sent = tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
@@ -215,7 +276,7 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
                         shared.api.note_ended(reason);
                         shared.reconnect_wake.notify_one();
                     }
-                    return;
+                    return SessionEnd::Lost;
                 }
                 Some(Ok(_)) => {
                     last_heard = Instant::now();
@@ -223,9 +284,9 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
                 }
                 Some(Err(error)) => {
                     tracing::info!(error = ws_error_kind(&error), "the socket broke");
-                    return;
+                    return SessionEnd::Lost;
                 }
-                None => return,
+                None => return SessionEnd::Lost,
             },
             Some(frame) = frames_rx.recv() => send(&mut sink, &frame).await,
             () = shared.outbox_wake.notified() => outbox.drive(shared, &mut sink).await,
@@ -233,11 +294,11 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
             _ = tick.tick() => {
                 if shared.api.session().is_none() {
                     tracing::info!("the session ended; closing the socket");
-                    return;
+                    return SessionEnd::Lost;
                 }
                 if last_heard.elapsed() >= DEAD_AFTER {
                     tracing::info!("nothing heard from the server: the socket is dead");
-                    return;
+                    return SessionEnd::Lost;
                 }
                 for conversation in shared.expire_typing(false) {
                     shared.conversation_changed(conversation);
@@ -245,17 +306,46 @@ async fn session(shared: &Arc<Shared>, socket: Socket) {
                 if last_ping.elapsed() >= PING_INTERVAL {
                     last_ping = Instant::now();
                     if send(&mut sink, &ClientFrame::Ping { reference: None }).await.is_err() {
-                        return;
+                        return SessionEnd::Lost;
                     }
                 }
                 outbox.drive(shared, &mut sink).await
             }
+            // The loop's top closes the socket.
+            () = until(paused, true) => Ok(()),
         };
         if sent.is_err() {
             tracing::info!("sending on the socket failed");
-            return;
+            return SessionEnd::Lost;
         }
     }
+}
+
+/// Closes the socket for a pause: a close frame (1000, "paused"), so that the server lets go of the session at
+/// once (presence, fan-out) instead of noticing a dead socket 30 s later; then the server's own close frame is
+/// awaited for at most [`CLOSE_TIMEOUT`]. Returns the frames that arrived meanwhile (an `ack` of a send that
+/// just went out, say), for the caller to apply; anything lost here the next catch-up brings, and an
+/// unacknowledged send is sent again after `resume`, the server deduplicating it.
+async fn close_for_pause(sink: &mut Sink, stream: &mut Stream) -> Vec<ServerFrame> {
+    let close = CloseFrame { code: CloseCode::Normal, reason: PAUSED_REASON.into() };
+    let mut frames = Vec::new();
+    if sink.send(WsMessage::Close(Some(close))).await.is_err() {
+        return frames;
+    }
+    let drained = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = stream.next().await {
+            match message {
+                WsMessage::Text(text) => frames.extend(parse(&text)),
+                WsMessage::Close(_) => return,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::info!("the server did not answer the close frame in time; letting go of the socket");
+    }
+    frames
 }
 
 /// Parses a server frame; `None` for types (or shapes) this SDK does not know, which the contract says to ignore.

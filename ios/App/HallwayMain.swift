@@ -3,18 +3,30 @@ import HallwayCore
 import Network
 import SwiftUI
 
-/// The iOS app's entry point: one AppModel for the app's lifetime, its store under Application Support, and
-/// the OS's network changes passed on so the SDK reconnects at once instead of after its backoff.
+/// The iOS app's entry point: one AppModel for the app's lifetime, its store under Application Support, the
+/// OS's network changes passed on so the SDK reconnects at once instead of after its backoff, and the app's
+/// scene phase, so the SDK holds no socket in the background.
 @main
 struct HallwayMain: App {
     @State private var app = AppModel(
         dataRoot: URL.applicationSupportDirectory.appending(path: "Hallway", directoryHint: .isDirectory))
     @State private var network = NetworkWatcher()
+    /// The app's phase, across all its scenes.
+    @Environment(\.scenePhase) private var scenePhase
 
     var body: some Scene {
         WindowGroup {
             RootView(app: app)
                 .task { await network.run { app.networkBecameAvailable() } }
+        }
+        .onChange(of: scenePhase) { _, phase in
+            switch phase {
+            case .background: app.setForeground(false)
+            case .active: app.setForeground(true)
+            // On the way between the two, or briefly covered (the app switcher, a call): the socket stays.
+            case .inactive: break
+            @unknown default: break
+            }
         }
     }
 }

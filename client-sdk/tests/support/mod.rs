@@ -173,6 +173,8 @@ pub struct Proxy {
     accept: JoinHandle<()>,
     /// The request line (method and path, without the query) of each HTTP request that went through.
     requests: Arc<Mutex<Vec<String>>>,
+    /// The status code of each WebSocket close frame a client sent through.
+    close_codes: Arc<Mutex<Vec<u16>>>,
 }
 
 impl Proxy {
@@ -183,22 +185,24 @@ impl Proxy {
         let frozen = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+        let close_codes: Arc<Mutex<Vec<u16>>> = Arc::default();
         let accept = tokio::spawn({
-            let (up, frozen, connections, requests) =
-                (up.clone(), frozen.clone(), connections.clone(), requests.clone());
+            let (up, frozen, connections, requests, close_codes) =
+                (up.clone(), frozen.clone(), connections.clone(), requests.clone(), close_codes.clone());
             async move {
                 while let Ok((inbound, _)) = listener.accept().await {
                     if !up.load(Ordering::SeqCst) {
                         drop(inbound);
                         continue;
                     }
-                    let (frozen, requests) = (frozen.clone(), requests.clone());
+                    let (frozen, requests, close_codes) = (frozen.clone(), requests.clone(), close_codes.clone());
                     let pipe = tokio::spawn(async move {
                         let Ok(outbound) = TcpStream::connect(target).await else { return };
                         let (mut inbound_read, mut inbound_write) = inbound.into_split();
                         let (mut outbound_read, mut outbound_write) = outbound.into_split();
+                        let client_side = ClientSide { requests: &requests, close_codes: &close_codes };
                         tokio::select! {
-                            () = pump(&mut inbound_read, &mut outbound_write, &frozen, Some(&requests)) => {}
+                            () = pump(&mut inbound_read, &mut outbound_write, &frozen, Some(client_side)) => {}
                             () = pump(&mut outbound_read, &mut inbound_write, &frozen, None) => {}
                         }
                     });
@@ -206,7 +210,12 @@ impl Proxy {
                 }
             }
         });
-        Proxy { addr, up, frozen, connections, accept, requests }
+        Proxy { addr, up, frozen, connections, accept, requests, close_codes }
+    }
+
+    /// The status codes of the WebSocket close frames clients sent through so far (1000: a clean close).
+    pub fn client_close_codes(&self) -> Vec<u16> {
+        self.close_codes.lock().expect("the proxy's lock").clone()
     }
 
     /// The HTTP requests that went through so far, as `METHOD /path` (the WebSocket upgrade included).
@@ -244,24 +253,37 @@ impl Proxy {
     }
 }
 
+/// What the proxy notes of the bytes a client sends.
+#[derive(Clone, Copy)]
+struct ClientSide<'a> {
+    requests: &'a Mutex<Vec<String>>,
+    close_codes: &'a Mutex<Vec<u16>>,
+}
+
 /// Copies bytes one way, holding them while the proxy is frozen; on the client's side, notes each request
-/// line (a client writes each request of a keep-alive connection from its start).
-async fn pump(
-    from: &mut OwnedReadHalf,
-    to: &mut OwnedWriteHalf,
-    frozen: &AtomicBool,
-    requests: Option<&Mutex<Vec<String>>>,
-) {
+/// line (a client writes each request of a keep-alive connection from its start) and, on a WebSocket, the
+/// code of each close frame.
+async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, frozen: &AtomicBool, client: Option<ClientSide<'_>>) {
     let mut buffer = vec![0_u8; 16 * 1024];
+    let mut socket: Option<FrameReader> = None;
     loop {
         let read = match from.read(&mut buffer).await {
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
-        if let Some(requests) = requests
-            && let Some(line) = request_line(&buffer[..read])
-        {
-            requests.lock().expect("the proxy's lock").push(line);
+        if let Some(client) = client {
+            if socket.is_none()
+                && let Some(line) = request_line(&buffer[..read])
+            {
+                if line == "GET /api/v1/ws" {
+                    socket = Some(FrameReader::default());
+                }
+                client.requests.lock().expect("the proxy's lock").push(line);
+            }
+            if let Some(frames) = socket.as_mut() {
+                let codes = frames.close_codes(&buffer[..read]);
+                client.close_codes.lock().expect("the proxy's lock").extend(codes);
+            }
         }
         while frozen.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -269,6 +291,60 @@ async fn pump(
         if to.write_all(&buffer[..read]).await.is_err() {
             return;
         }
+    }
+}
+
+/// Reads the frames a WebSocket client sends (after its upgrade request), for their close codes.
+#[derive(Default)]
+struct FrameReader {
+    /// Bytes not yet read as a whole frame; the upgrade request's headers first.
+    pending: Vec<u8>,
+    /// The upgrade request's headers are behind.
+    upgraded: bool,
+}
+
+impl FrameReader {
+    /// Takes the next bytes from the client; returns the codes of the close frames they complete.
+    fn close_codes(&mut self, bytes: &[u8]) -> Vec<u16> {
+        self.pending.extend_from_slice(bytes);
+        if !self.upgraded {
+            let Some(end) = self.pending.windows(4).position(|w| w == b"\r\n\r\n") else { return Vec::new() };
+            self.pending.drain(..end + 4);
+            self.upgraded = true;
+        }
+        let mut codes = Vec::new();
+        while let Some((opcode, payload, length)) = self.next_frame() {
+            if opcode == 0x8 && payload.len() >= 2 {
+                codes.push(u16::from_be_bytes([payload[0], payload[1]]));
+            }
+            self.pending.drain(..length);
+        }
+        codes
+    }
+
+    /// The first whole frame of `pending`: its opcode, its unmasked payload and its length in bytes.
+    fn next_frame(&self) -> Option<(u8, Vec<u8>, usize)> {
+        let bytes = &self.pending;
+        let (first, second) = (*bytes.first()?, *bytes.get(1)?);
+        let (mut at, length) = match second & 0x7f {
+            126 => (4, u64::from(u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?))),
+            127 => (10, u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?)),
+            short => (2, u64::from(short)),
+        };
+        let mask: Option<[u8; 4]> = if second & 0x80 != 0 {
+            let mask = bytes.get(at..at + 4)?.try_into().ok()?;
+            at += 4;
+            Some(mask)
+        } else {
+            None
+        };
+        let end = at + usize::try_from(length).ok()?;
+        let payload = bytes.get(at..end)?;
+        let payload = match mask {
+            Some(mask) => payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect(),
+            None => payload.to_vec(),
+        };
+        Some((first & 0x0f, payload, end))
     }
 }
 

@@ -121,7 +121,7 @@ struct ConnectionBanner: View {
 
     var body: some View {
         switch state {
-        case .online, .signedOut:
+        case .online, .paused, .signedOut:
             EmptyView()
         case .connecting, .waitingToRetry:
             banner(Text("Connecting…", bundle: .module))

@@ -3,7 +3,8 @@ import HallwaySDK
 import Observation
 
 /// The app's root state: which server and account are signed in, the connection banner, and the screens'
-/// view models. One SDK `Client` per signed-in account, kept for the app's lifetime.
+/// view models. One SDK `Client` per signed-in account, kept for the app's lifetime, paused while the app is in
+/// the background (`setForeground`).
 @MainActor
 @Observable
 public final class AppModel {
@@ -28,6 +29,8 @@ public final class AppModel {
     @ObservationIgnored private let defaults: UserDefaults
     @ObservationIgnored private let feed = Feed()
     @ObservationIgnored public let clock: Clock
+    /// The app is in the foreground (the default: an app starts with a screen); see `setForeground`.
+    @ObservationIgnored private var foreground = true
     private static let serverKey = "hallway.server"
 
     /// `dataRoot` is the app's private directory (Application Support); each server gets its own store in it.
@@ -79,6 +82,20 @@ public final class AppModel {
         client?.reconnectNow()
     }
 
+    /// The app went to the background (`false`, from scenePhase `.background`) or became active again (`true`):
+    /// the SDK closes its socket and stops reconnecting while in the background, so the phone holds no socket,
+    /// and on return reconnects at once, catches up and sends what was written meanwhile. A client made while
+    /// in the background (the app launched for a notification) starts paused.
+    public func setForeground(_ foreground: Bool) {
+        self.foreground = foreground
+        if let client { followForeground(client) }
+    }
+
+    /// Pauses or resumes `client` as the app stands (both are idempotent in the SDK).
+    private func followForeground(_ client: Client) {
+        if foreground { client.resume() } else { client.pause() }
+    }
+
     /// The view models of the screens, made for the signed-in account.
     public func makeLoginViewModel() -> LoginViewModel {
         LoginViewModel(server: lastServer) { [weak self] server, login, password in
@@ -90,7 +107,10 @@ public final class AppModel {
     private func openClient(_ server: URL) throws -> Client {
         // One directory per server (its host and port), so two schools never share a store.
         let name = [server.host ?? "server", server.port.map(String.init)].compactMap { $0 }.joined(separator: "_")
-        return try Client.open(serverURL: server, dataDirectory: dataRoot.appendingPathComponent(name))
+        let client = try Client.open(serverURL: server, dataDirectory: dataRoot.appendingPathComponent(name))
+        // Before it signs in or resumes a session: in the background it opens no socket at all.
+        followForeground(client)
+        return client
     }
 
     private func signedIn(_ client: Client, _ user: UserInfo) {

@@ -351,6 +351,11 @@ uint64_t uniffi_hallway_sdk_fn_method_client_logout(uint64_t ptr
 uint64_t uniffi_hallway_sdk_fn_method_client_my_reports(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_PAUSE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_PAUSE
+void uniffi_hallway_sdk_fn_method_client_pause(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_RECONNECT_NOW
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_RECONNECT_NOW
 void uniffi_hallway_sdk_fn_method_client_reconnect_now(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -359,6 +364,11 @@ void uniffi_hallway_sdk_fn_method_client_reconnect_now(uint64_t ptr, RustCallSta
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_RESTORE_SESSION
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_RESTORE_SESSION
 uint64_t uniffi_hallway_sdk_fn_method_client_restore_session(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_RESUME
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_RESUME
+void uniffi_hallway_sdk_fn_method_client_resume(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_SEARCH_DIRECTORY
@@ -936,6 +946,12 @@ uint16_t uniffi_hallway_sdk_checksum_method_client_my_reports(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_PAUSE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_PAUSE
+uint16_t uniffi_hallway_sdk_checksum_method_client_pause(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_RECONNECT_NOW
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_RECONNECT_NOW
 uint16_t uniffi_hallway_sdk_checksum_method_client_reconnect_now(void
@@ -945,6 +961,12 @@ uint16_t uniffi_hallway_sdk_checksum_method_client_reconnect_now(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_RESTORE_SESSION
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_RESTORE_SESSION
 uint16_t uniffi_hallway_sdk_checksum_method_client_restore_session(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_RESUME
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_RESUME
+uint16_t uniffi_hallway_sdk_checksum_method_client_resume(void
     
 );
 #endif

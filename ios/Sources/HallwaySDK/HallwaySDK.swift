@@ -693,7 +693,18 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func myReports() async throws  -> [ReportInfo]
     
     /**
+     * For the app going to the background: closes the socket cleanly (the server sees the device leave at
+     * once) and stops reconnecting until `resume`. Returns at once; the state becomes `Paused` when the socket
+     * is closed (within about 2 s). Everything else keeps working: the stored conversations show, REST calls
+     * go out, and messages written meanwhile wait in the outbox, sent after `resume`. Calling it again changes
+     * nothing; a client paused before it signs in (an app started in the background) connects only on
+     * `resume`. It lasts until `resume`, across sign-out and sign-in.
+     */
+    func pause() 
+    
+    /**
      * Skips the wait before the next connection attempt: call it when the OS says the network is back.
+     * Does nothing while paused (a network change in the background does not wake the connection).
      */
     func reconnectNow() 
     
@@ -702,6 +713,13 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * conversations at once while the connection catches up. `None` when no one is signed in.
      */
     func restoreSession() async throws  -> UserInfo?
+    
+    /**
+     * For the app coming back to the foreground: connects at once (no backoff wait), catches up on what
+     * happened meanwhile through `GET /sync`, and sends the outbox, as after any reconnect. Calling it when
+     * not paused changes nothing, except that a connection waiting out its backoff retries at once.
+     */
+    func resume() 
     
     /**
      * People the user may start a chat with, matching every word of `query` (empty: everyone), at most
@@ -1020,7 +1038,24 @@ open func myReports()async throws  -> [ReportInfo]  {
 }
     
     /**
+     * For the app going to the background: closes the socket cleanly (the server sees the device leave at
+     * once) and stops reconnecting until `resume`. Returns at once; the state becomes `Paused` when the socket
+     * is closed (within about 2 s). Everything else keeps working: the stored conversations show, REST calls
+     * go out, and messages written meanwhile wait in the outbox, sent after `resume`. Calling it again changes
+     * nothing; a client paused before it signs in (an app started in the background) connects only on
+     * `resume`. It lasts until `resume`, across sign-out and sign-in.
+     */
+open func pause()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_method_client_pause(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Skips the wait before the next connection attempt: call it when the OS says the network is back.
+     * Does nothing while paused (a network change in the background does not wake the connection).
      */
 open func reconnectNow()  {try! rustCall() {
         uniffiCallStatus in
@@ -1048,6 +1083,19 @@ open func restoreSession()async throws  -> UserInfo?  {
             liftFunc: FfiConverterOptionTypeUserInfo.lift,
             errorHandler: FfiConverterTypeHallwayError_lift
         )
+}
+    
+    /**
+     * For the app coming back to the foreground: connects at once (no backoff wait), catches up on what
+     * happened meanwhile through `GET /sync`, and sends the outbox, as after any reconnect. Calling it when
+     * not paused changes nothing, except that a connection waiting out its backoff retries at once.
+     */
+open func resume()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_method_client_resume(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -3686,6 +3734,11 @@ public enum ConnectionState: Equatable, Hashable {
     case waitingToRetry(delayMs: UInt64
     )
     /**
+     * `Client::pause` closed the socket (the app is in the background): not connected and not trying until
+     * `Client::resume`. Messages written meanwhile wait in the outbox.
+     */
+    case paused
+    /**
      * The server ended the session (signed out elsewhere, password changed, account deactivated): the SDK has
      * already wiped the account's data from this device; show sign-in with a sentence saying `reason`.
      */
@@ -3723,7 +3776,9 @@ public struct FfiConverterTypeConnectionState: FfiConverterRustBuffer {
         case 5: return .waitingToRetry(delayMs: try FfiConverterUInt64.read(from: &buf)
         )
         
-        case 6: return .signedOut(reason: try FfiConverterTypeSignOutReason.read(from: &buf)
+        case 6: return .paused
+        
+        case 7: return .signedOut(reason: try FfiConverterTypeSignOutReason.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3755,8 +3810,12 @@ public struct FfiConverterTypeConnectionState: FfiConverterRustBuffer {
             FfiConverterUInt64.write(delayMs, into: &buf)
             
         
-        case let .signedOut(reason):
+        case .paused:
             writeInt(&buf, Int32(6))
+        
+        
+        case let .signedOut(reason):
+            writeInt(&buf, Int32(7))
             FfiConverterTypeSignOutReason.write(reason, into: &buf)
             
         }
@@ -4833,10 +4892,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_client_my_reports() != 57384) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_client_reconnect_now() != 8161) {
+    if (uniffi_hallway_sdk_checksum_method_client_pause() != 42200) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_reconnect_now() != 2315) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_restore_session() != 17266) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_resume() != 27829) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_search_directory() != 24967) {

@@ -64,6 +64,32 @@ final class SessionAndDirectoryTests: XCTestCase, @unchecked Sendable {
         XCTAssertNil(app.client)
     }
 
+    func testTheConnectionIsPausedInTheBackgroundAndResumedWhenTheAppIsActive() async throws {
+        let app = makeApp()
+        // In the background (say the app was launched for a notification): the client it makes starts paused.
+        app.setForeground(false)
+        let login = app.makeLoginViewModel()
+        login.server = session.server.serverURL.absoluteString
+        login.login = "parent1"
+        login.password = TestServer.password
+        let signedIn = await login.submit()
+        XCTAssertTrue(signedIn, "\(String(describing: login.error))")
+        try await waitUntil("paused, signed in in the background") { app.connection == .paused }
+
+        app.setForeground(true)
+        try await waitUntil("online once active") { app.connection == .online }
+        app.setForeground(false)
+        app.setForeground(false)
+        try await waitUntil("paused in the background") { app.connection == .paused }
+        app.setForeground(true)
+        app.setForeground(true)
+        try await waitUntil("online again") { app.connection == .online }
+
+        let settings = try XCTUnwrap(SettingsViewModel(app: app))
+        await settings.signOut()
+        XCTAssertEqual(app.phase, .signedOut)
+    }
+
     func testTheDirectoryFindsTeachersButNotOtherParentsForAParent() async throws {
         let parent = try await session.signIn("parent1")
         let search = NewChatViewModel(client: parent.client, debounce: .milliseconds(10))

@@ -6,6 +6,9 @@ import androidx.compose.runtime.Composable
 import androidx.compose.runtime.CompositionLocalProvider
 import androidx.compose.runtime.remember
 import androidx.lifecycle.AndroidViewModel
+import androidx.lifecycle.DefaultLifecycleObserver
+import androidx.lifecycle.LifecycleOwner
+import androidx.lifecycle.ProcessLifecycleOwner
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.ViewModelStore
 import androidx.lifecycle.ViewModelStoreOwner
@@ -73,7 +76,9 @@ fun PaneScope(key: String, content: @Composable () -> Unit) {
 
 /**
  * The session for the whole app. Each server gets its own data directory (named by a hash of its URL), so
- * signing in to another school never mixes two stores; the last server's URL is kept in preferences.
+ * signing in to another school never mixes two stores; the last server's URL is kept in preferences. While the
+ * whole app is in the background (the process lifecycle, not one activity's: a rotation is no pause) the
+ * session pauses the SDK's connection, so a backgrounded phone holds no socket.
  */
 class SessionHolder(application: Application) : AndroidViewModel(application) {
     private val clients = ClientFactory { serverUrl ->
@@ -90,6 +95,21 @@ class SessionHolder(application: Application) : AndroidViewModel(application) {
     }
 
     val session = SessionViewModel(viewModelScope, clients, urls).also { it.start() }
+
+    /** ON_START: the app is visible again; ON_STOP: none of its activities is (a moment after the last one stops). */
+    private val foreground = object : DefaultLifecycleObserver {
+        override fun onStart(owner: LifecycleOwner) = session.setForeground(true)
+        override fun onStop(owner: LifecycleOwner) = session.setForeground(false)
+    }
+
+    init {
+        // On the main thread (view models are made there); the observer is told the current state at once.
+        ProcessLifecycleOwner.get().lifecycle.addObserver(foreground)
+    }
+
+    override fun onCleared() {
+        ProcessLifecycleOwner.get().lifecycle.removeObserver(foreground)
+    }
 
     /** The factory the sign-in screen uses: the same directories as the session's. */
     val clientFactory: ClientFactory get() = clients

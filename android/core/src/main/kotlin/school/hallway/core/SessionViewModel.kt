@@ -48,7 +48,8 @@ data class SessionExtras(val connection: ConnectionBanner = ConnectionBanner.Non
 
 /**
  * The app's root: resumes the last session at start, switches to the signed-in screens after sign-in, and
- * back to sign-in when the user signs out (settings) or the server ends the session. Owns the [Client].
+ * back to sign-in when the user signs out (settings) or the server ends the session. Owns the [Client], and
+ * pauses it while the app is in the background ([setForeground]).
  */
 class SessionViewModel(
     private val scope: CoroutineScope,
@@ -66,6 +67,30 @@ class SessionViewModel(
 
     private var watch: Job? = null
 
+    /** Guards [foreground] and the pause or resume that follows it, so the last call wins. */
+    private val lifecycle = Any()
+
+    /** The app is in the foreground (the default: an app starts with a screen). */
+    private var foreground = true
+
+    /**
+     * The app went to the background ([foreground] false) or came back (true), from the process lifecycle:
+     * the signed-in client closes its socket and stops reconnecting while in the background, and on return
+     * reconnects at once, catches up and sends what was written meanwhile (`Client.pause`, `Client.resume`).
+     * A client signed in while in the background starts paused. Cheap: call it from the main thread.
+     */
+    fun setForeground(foreground: Boolean) {
+        synchronized(lifecycle) {
+            this.foreground = foreground
+            (_state.value as? SessionState.SignedIn)?.client?.let(::followForeground)
+        }
+    }
+
+    /** Pauses or resumes [client] as the app stands; both are idempotent in the SDK. Hold [lifecycle]. */
+    private fun followForeground(client: Client) {
+        if (foreground) client.resume() else client.pause()
+    }
+
     /** Resumes the last session, if any; call once at start. */
     fun start() {
         scope.launch {
@@ -80,6 +105,8 @@ class SessionViewModel(
                 _state.value = SessionState.SignedOut(serverUrl)
                 return@launch
             }
+            // Before the session resumes: started in the background (for a notification), it opens no socket.
+            synchronized(lifecycle) { followForeground(client) }
             val user = try {
                 client.restoreSession()
             } catch (_: Exception) {
@@ -102,6 +129,7 @@ class SessionViewModel(
 
     private fun enter(client: Client, user: UserInfo, serverUrl: String) {
         _state.value = SessionState.SignedIn(client, user, serverUrl)
+        synchronized(lifecycle) { followForeground(client) }
         watch?.cancel()
         watch = scope.launch {
             client.connectionStates().collect { connection ->
@@ -136,6 +164,7 @@ class SessionViewModel(
         _extras.value = SessionExtras()
         watch?.cancel()
         watch = null
-        client.close()
+        // Not while setForeground is pausing or resuming it: a closed client takes no more calls.
+        synchronized(lifecycle) { client.close() }
     }
 }

@@ -41,7 +41,7 @@ internal val TIME_REFRESH: Duration = Duration.ofSeconds(30)
 
 /** The connection as a banner: nothing while online. */
 enum class ConnectionBanner {
-    /** Online: no banner. */
+    /** Online, or paused while the app is in the background (`Client.pause`): no banner. */
     None,
 
     /** Opening the connection: "Connecting…". */
@@ -59,7 +59,7 @@ enum class ConnectionBanner {
     companion object {
         /** The banner for [state]. */
         fun of(state: ConnectionState): ConnectionBanner = when (state) {
-            ConnectionState.Online -> None
+            ConnectionState.Online, ConnectionState.Paused -> None
             ConnectionState.Connecting -> Connecting
             ConnectionState.Syncing -> Updating
             is ConnectionState.WaitingToRetry, ConnectionState.Offline -> Offline

@@ -36,6 +36,7 @@ class ProblemTest {
         assertEquals(ConnectionBanner.Connecting, ConnectionBanner.of(ConnectionState.Connecting))
         assertEquals(ConnectionBanner.Updating, ConnectionBanner.of(ConnectionState.Syncing))
         assertEquals(ConnectionBanner.Offline, ConnectionBanner.of(ConnectionState.WaitingToRetry(2000uL)))
+        assertEquals("paused in the background: nothing to say", ConnectionBanner.None, ConnectionBanner.of(ConnectionState.Paused))
         assertEquals(ConnectionBanner.Offline, ConnectionBanner.of(ConnectionState.Offline))
         assertEquals(ConnectionBanner.SignedOut, ConnectionBanner.of(ConnectionState.SignedOut(SignOutReason.PASSWORD_CHANGED)))
     }

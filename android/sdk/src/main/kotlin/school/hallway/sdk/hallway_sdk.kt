@@ -768,9 +768,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_my_reports(
     ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_pause(
+    ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_reconnect_now(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_restore_session(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_resume(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_search_directory(
     ): Int
@@ -891,10 +895,14 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_my_reports(`ptr`: Long,
     ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_pause(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_hallway_sdk_fn_method_client_reconnect_now(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_hallway_sdk_fn_method_client_restore_session(`ptr`: Long,
     ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_resume(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_hallway_sdk_fn_method_client_search_directory(`ptr`: Long,`query`: RustBuffer.ByValue,`limit`: Int,
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_set_archived(`ptr`: Long,`conversationId`: RustBuffer.ByValue,`archived`: Byte,
@@ -1146,10 +1154,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_client_my_reports() and 0xFFFF) != 57384) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_client_reconnect_now() and 0xFFFF) != 8161) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_pause() and 0xFFFF) != 42200) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_reconnect_now() and 0xFFFF) != 2315) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_restore_session() and 0xFFFF) != 17266) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_resume() and 0xFFFF) != 27829) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_search_directory() and 0xFFFF) != 24967) {
@@ -1837,7 +1851,18 @@ public interface ClientInterface {
     suspend fun `myReports`(): List<ReportInfo>
     
     /**
+     * For the app going to the background: closes the socket cleanly (the server sees the device leave at
+     * once) and stops reconnecting until `resume`. Returns at once; the state becomes `Paused` when the socket
+     * is closed (within about 2 s). Everything else keeps working: the stored conversations show, REST calls
+     * go out, and messages written meanwhile wait in the outbox, sent after `resume`. Calling it again changes
+     * nothing; a client paused before it signs in (an app started in the background) connects only on
+     * `resume`. It lasts until `resume`, across sign-out and sign-in.
+     */
+    fun `pause`()
+    
+    /**
      * Skips the wait before the next connection attempt: call it when the OS says the network is back.
+     * Does nothing while paused (a network change in the background does not wake the connection).
      */
     fun `reconnectNow`()
     
@@ -1846,6 +1871,13 @@ public interface ClientInterface {
      * conversations at once while the connection catches up. `None` when no one is signed in.
      */
     suspend fun `restoreSession`(): UserInfo?
+    
+    /**
+     * For the app coming back to the foreground: connects at once (no backoff wait), catches up on what
+     * happened meanwhile through `GET /sync`, and sends the outbox, as after any reconnect. Calling it when
+     * not paused changes nothing, except that a connection waiting out its backoff retries at once.
+     */
+    fun `resume`()
     
     /**
      * People the user may start a chat with, matching every word of `query` (empty: everyone), at most
@@ -2271,7 +2303,28 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
+     * For the app going to the background: closes the socket cleanly (the server sees the device leave at
+     * once) and stops reconnecting until `resume`. Returns at once; the state becomes `Paused` when the socket
+     * is closed (within about 2 s). Everything else keeps working: the stored conversations show, REST calls
+     * go out, and messages written meanwhile wait in the outbox, sent after `resume`. Calling it again changes
+     * nothing; a client paused before it signs in (an app started in the background) connects only on
+     * `resume`. It lasts until `resume`, across sign-out and sign-in.
+     */override fun `pause`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_method_client_pause(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * Skips the wait before the next connection attempt: call it when the OS says the network is back.
+     * Does nothing while paused (a network change in the background does not wake the connection).
      */override fun `reconnectNow`()
         = 
     callWithHandle {
@@ -2308,6 +2361,23 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         HallwayException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * For the app coming back to the foreground: connects at once (no backoff wait), catches up on what
+     * happened meanwhile through `GET /sync`, and sends the outbox, as after any reconnect. Calling it when
+     * not paused changes nothing, except that a connection waiting out its backoff retries at once.
+     */override fun `resume`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_method_client_resume(
+        it,
+        _status)
+}
+    }
+    
+    
 
     
     /**
@@ -5696,6 +5766,13 @@ sealed class ConnectionState {
     }
     
     /**
+     * `Client::pause` closed the socket (the app is in the background): not connected and not trying until
+     * `Client::resume`. Messages written meanwhile wait in the outbox.
+     */
+    object Paused : ConnectionState()
+    
+    
+    /**
      * The server ended the session (signed out elsewhere, password changed, account deactivated): the SDK has
      * already wiped the account's data from this device; show sign-in with a sentence saying `reason`.
      */
@@ -5731,7 +5808,8 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
             5 -> ConnectionState.WaitingToRetry(
                 FfiConverterULong.read(buf),
                 )
-            6 -> ConnectionState.SignedOut(
+            6 -> ConnectionState.Paused
+            7 -> ConnectionState.SignedOut(
                 FfiConverterTypeSignOutReason.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -5770,6 +5848,12 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
                 + FfiConverterULong.allocationSize(value.`delayMs`)
             )
         }
+        is ConnectionState.Paused -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
         is ConnectionState.SignedOut -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -5802,8 +5886,12 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
                 FfiConverterULong.write(value.`delayMs`, buf)
                 Unit
             }
-            is ConnectionState.SignedOut -> {
+            is ConnectionState.Paused -> {
                 buf.putInt(6)
+                Unit
+            }
+            is ConnectionState.SignedOut -> {
+                buf.putInt(7)
                 FfiConverterTypeSignOutReason.write(value.`reason`, buf)
                 Unit
             }
