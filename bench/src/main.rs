@@ -110,6 +110,11 @@ pub enum Scenario {
         /// and 30 s, as far as this goes).
         #[arg(long, default_value_t = 30)]
         settle_secs: u64,
+        /// A shell command that restarts the server (stops it, starts it again, returns once it answers, and
+        /// prints the new process id last): run at the drop, so the phones come back to a server that
+        /// restarted rather than one that only lost their sockets.
+        #[arg(long)]
+        restart_command: Option<String>,
     },
     /// Latency of listing conversations and paging a long history (seed it with --history-messages).
     History {

@@ -15,15 +15,12 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::Cli;
-use crate::scenarios::{connect_groups, latency_summary, new_histogram};
+use crate::scenarios::{connect_groups, cpu_secs, latency_summary, new_histogram};
 
 /// Changes made before measuring (the actor starts, caches warm).
 const WARM_UP: usize = 10;
 /// How long one change may take to reach everyone before the run fails.
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Linux reports process CPU times in USER_HZ ticks, fixed at 100 per second for user space on every
-/// architecture this runs on (sysconf(_SC_CLK_TCK)); read by hand to avoid a libc dependency for one constant.
-const TICKS_PER_SEC: f64 = 100.0;
 
 pub async fn reactions(cli: &Cli, seed: &SeedOutput, members: usize, changes: usize) -> anyhow::Result<Value> {
     let group = seed
@@ -74,11 +71,11 @@ pub async fn reactions(cli: &Cli, seed: &SeedOutput, members: usize, changes: us
     }
 
     let mut latency = new_histogram()?;
-    let mut cpu_before = 0;
+    let mut cpu_before = 0.0;
     let mut measured_from = Instant::now();
     for change in 0..WARM_UP + changes {
         if change == WARM_UP {
-            cpu_before = cpu_ticks(server_pid).context("reading the server's CPU time")?;
+            cpu_before = cpu_secs(server_pid).context("reading the server's CPU time")?;
             measured_from = Instant::now();
         }
         let started = Instant::now();
@@ -96,8 +93,7 @@ pub async fn reactions(cli: &Cli, seed: &SeedOutput, members: usize, changes: us
         }
     }
     let secs = measured_from.elapsed().as_secs_f64();
-    let cpu_secs =
-        (cpu_ticks(server_pid).context("reading the server's CPU time")? - cpu_before) as f64 / TICKS_PER_SEC;
+    let cpu_used = cpu_secs(server_pid).context("reading the server's CPU time")? - cpu_before;
     let _ = stop_tx.send(true);
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
@@ -107,15 +103,6 @@ pub async fn reactions(cli: &Cli, seed: &SeedOutput, members: usize, changes: us
         "until_every_member_has_it": latency_summary(&latency),
         "changes_per_sec": changes as f64 / secs,
         "frames_per_sec": (changes * members) as f64 / secs,
-        "server_cpu_ms_per_change": cpu_secs * 1000.0 / changes as f64,
+        "server_cpu_ms_per_change": cpu_used * 1000.0 / changes as f64,
     }))
-}
-
-/// The user plus system CPU time a process has used so far, in ticks (fields 14 and 15 of /proc/PID/stat,
-/// counted after the command name, which may itself hold spaces and parentheses).
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    let mut fields = after_name.split(' ').skip(11);
-    Some(fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?)
 }

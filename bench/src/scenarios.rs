@@ -43,8 +43,24 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
         Scenario::Receipts { members, requests, concurrency } => {
             receipts(cli, &seed, members, requests, concurrency).await
         }
-        Scenario::Reconnect { n, settle_secs } => crate::storm::storm(cli, &seed, n, settle_secs).await,
+        Scenario::Reconnect { n, settle_secs, ref restart_command } => {
+            crate::storm::storm(cli, &seed, n, settle_secs, restart_command.as_deref()).await
+        }
     }
+}
+
+/// Linux reports process CPU times in USER_HZ ticks, fixed at 100 per second for user space on every
+/// architecture this runs on (sysconf(_SC_CLK_TCK)); read by hand to avoid a libc dependency for one constant.
+const TICKS_PER_SEC: f64 = 100.0;
+
+/// The user plus system CPU time a process has used so far, in seconds (fields 14 and 15 of /proc/PID/stat,
+/// counted after the command name, which may itself hold spaces and parentheses).
+pub(crate) fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = after_name.split(' ').skip(11);
+    let ticks = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    Some(ticks as f64 / TICKS_PER_SEC)
 }
 
 /// Resident memory of a process in KiB, from /proc.

@@ -3,7 +3,9 @@
 //! contract's backoff with jitter (`hallway_protocol::reconnect`), socket first, then `GET /sync?since=` from the
 //! token they held. The run checks that everyone ends consistent (each phone holds every message sent to its
 //! conversations during the outage, by the socket or by the catch-up) and measures how the server's memory
-//! rises and returns.
+//! rises and returns, its CPU time, and how many catch-up requests each phone needed. With a restart command,
+//! the server itself restarts at the drop (the harder case: every actor and cache starts cold, and the phones'
+//! first attempts are refused until it is back).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +26,9 @@ use uuid::Uuid;
 
 use crate::Cli;
 use crate::client::{self, Socket, source_address};
-use crate::scenarios::{CONNECT_CONCURRENCY, PeakSampler, find_server_pid, latency_summary, new_histogram, rss_kib};
+use crate::scenarios::{
+    CONNECT_CONCURRENCY, PeakSampler, cpu_secs, find_server_pid, latency_summary, new_histogram, rss_kib,
+};
 
 /// How long one connection attempt (upgrade and `hello`) may take, as in the SDK.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,6 +59,8 @@ struct Outcome {
     /// From the drop to holding every message expected, by socket and catch-up together.
     consistent_micros: Option<u64>,
     attempts: u32,
+    /// `GET /sync` requests of the catch-up after the drop, busy answers waited out included.
+    sync_requests: u32,
     /// Expected messages this phone never got.
     missing: usize,
     /// Messages it got by the catch-up and by the socket (both count once in `consistent`).
@@ -83,9 +89,16 @@ struct Run {
 }
 
 /// Drops `n` sockets at once and lets them reconnect as the SDK does; see the module's documentation.
-pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize, settle_secs: u64) -> anyhow::Result<Value> {
+pub async fn storm(
+    cli: &Cli,
+    seed: &SeedOutput,
+    n: usize,
+    settle_secs: u64,
+    restart_command: Option<&str>,
+) -> anyhow::Result<Value> {
     anyhow::ensure!(n >= 1 && n <= seed.users.len(), "asked for {n} phones, the seed has {} users", seed.users.len());
-    let pid = cli.server_pid.or_else(find_server_pid).context("no hallway-server process found: pass --server-pid")?;
+    let mut pid =
+        cli.server_pid.or_else(find_server_pid).context("no hallway-server process found: pass --server-pid")?;
     let mut conversations_of: Vec<Vec<Uuid>> = vec![Vec::new(); n];
     for group in &seed.groups {
         for &member in group.members.iter().filter(|&&m| m < n) {
@@ -126,11 +139,16 @@ pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize, settle_secs: u64) -> 
     tokio::time::sleep(Duration::from_secs(1)).await;
     let baseline = rss_kib(pid).context("reading the server's memory")?;
 
-    // The drop, then the messages the phones miss while they are away.
-    let sampler = PeakSampler::start(pid);
+    // The drop (and the restart, if asked), then the messages the phones miss while they are away.
+    let mut cpu_before = cpu_secs(pid).context("reading the server's CPU time")?;
     let dropped = Instant::now();
     let _ = run.dropped_at.set(dropped);
     phase_tx.send_replace(Phase::Drop);
+    if let Some(command) = restart_command {
+        pid = restart(command).await?;
+        cpu_before = 0.0;
+    }
+    let sampler = PeakSampler::start(pid);
     let posted = post_during_outage(cli, seed, &run.http).await?;
     let posting_secs = dropped.elapsed().as_secs_f64();
     let messages_posted: usize = posted.values().map(Vec::len).sum();
@@ -139,6 +157,7 @@ pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize, settle_secs: u64) -> 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let storm_secs = dropped.elapsed().as_secs_f64();
+    let storm_cpu_secs = cpu_secs(pid).context("reading the server's CPU time (did it die?)")? - cpu_before;
     let settled_at = Instant::now();
     let mut settling = Vec::new();
     for secs in SETTLE_READINGS.into_iter().filter(|&secs| secs <= settle_secs.max(1)) {
@@ -170,8 +189,19 @@ pub async fn storm(cli: &Cli, seed: &SeedOutput, n: usize, settle_secs: u64) -> 
         // From the drop until every message of the outage was acknowledged: what a teacher sending during the
         // storm waits.
         result["drop_to_all_sent_secs"] = json!(posting_secs);
+        // From the drop until everyone was consistent (a restarted server's whole life so far).
+        result["server_cpu_secs"] = json!(storm_cpu_secs);
+        result["server_restarted"] = json!(restart_command.is_some());
         result
     })
+}
+
+/// Runs the restart command and answers the new server's process id (the last line it printed).
+async fn restart(command: &str) -> anyhow::Result<u32> {
+    let output = tokio::process::Command::new("sh").arg("-c").arg(command).output().await?;
+    anyhow::ensure!(output.status.success(), "the restart command failed: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout.lines().last().and_then(|line| line.trim().parse().ok()).context("the restart command printed no process id")
 }
 
 /// One message in each group, from its first member, over REST, while the phones are away: what they must
@@ -225,7 +255,7 @@ async fn phone_inner(
     let source = source_address(index, run.source_addresses);
     let (since, ws) = {
         let _permit = permits.acquire().await?;
-        let (since, _) = catch_up(run, token, None).await.context("the first catch-up")?;
+        let (since, _, _) = catch_up(run, token, None).await.context("the first catch-up")?;
         (since, client::connect(run.server, token, source).await.context("the first connection")?)
     };
     run.connected.fetch_add(1, Ordering::Relaxed);
@@ -300,7 +330,9 @@ async fn reconcile(
         }
         tokio::select! {
             page = &mut sync, if !synced => {
-                by_sync.extend(page.context("the catch-up after reconnecting")?.1);
+                let (_, ids, requests) = page.context("the catch-up after reconnecting")?;
+                by_sync.extend(ids);
+                outcome.sync_requests = requests;
                 synced = true;
             }
             frame = ws.next() => match frame {
@@ -320,15 +352,16 @@ async fn reconcile(
     }
 }
 
-/// `GET /sync` from `since` (the start of time without one) until `has_more` is false: the next token and the
-/// ids of the messages it answered. A busy server's 503 (or 429) is waited out as the SDK does: after its
+/// `GET /sync` from `since` (the start of time without one) until `has_more` is false: the next token, the
+/// ids of the messages it answered, and how many requests that took. A busy server's 503 (or 429) is waited out as the SDK does: after its
 /// `Retry-After`, else the contract's backoff; each such answer is counted in `busy`.
-async fn catch_up(run: &Run, token: &str, since: Option<&str>) -> anyhow::Result<(String, Vec<Uuid>)> {
+async fn catch_up(run: &Run, token: &str, since: Option<&str>) -> anyhow::Result<(String, Vec<Uuid>, u32)> {
     let url = format!("http://{}/api/v1/sync", run.server);
     let mut since = since.map(str::to_owned);
     let mut ids = Vec::new();
-    let mut failures = 0;
+    let (mut failures, mut requests) = (0, 0);
     loop {
+        requests += 1;
         let mut request = run.http.get(&url).bearer_auth(token).query(&[("limit", SYNC_MAX_LIMIT)]);
         if let Some(since) = &since {
             request = request.query(&[("since", since)]);
@@ -348,7 +381,7 @@ async fn catch_up(run: &Run, token: &str, since: Option<&str>) -> anyhow::Result
         ids.extend(page.messages.iter().map(|m| m.id));
         since = Some(page.next);
         if !page.has_more {
-            return Ok((since.unwrap_or_default(), ids));
+            return Ok((since.unwrap_or_default(), ids, requests));
         }
     }
 }
@@ -362,7 +395,7 @@ fn summarise(
     outcomes: &[Outcome],
 ) -> anyhow::Result<Value> {
     let (mut reconnect, mut consistent): (Histogram<u64>, Histogram<u64>) = (new_histogram()?, new_histogram()?);
-    let mut attempts = new_histogram()?;
+    let (mut attempts, mut sync_requests) = (new_histogram()?, new_histogram()?);
     let mut errors: HashMap<&str, usize> = HashMap::new();
     for outcome in outcomes {
         if let Some(micros) = outcome.reconnect_micros {
@@ -372,6 +405,9 @@ fn summarise(
             consistent.record(micros.max(1))?;
         }
         attempts.record(u64::from(outcome.attempts.max(1)))?;
+        if outcome.consistent_micros.is_some() {
+            sync_requests.record(u64::from(outcome.sync_requests.max(1)))?;
+        }
         if let Some(error) = &outcome.error {
             *errors.entry(error.as_str()).or_default() += 1;
         }
@@ -392,6 +428,7 @@ fn summarise(
         "received_by_socket": outcomes.iter().map(|o| o.by_socket).sum::<usize>(),
         "storm_secs": storm_secs,
         "attempts_per_phone": {"mean": attempts.mean(), "max": attempts.max()},
+        "sync_requests_per_phone": {"mean": sync_requests.mean(), "max": sync_requests.max()},
         "drop_to_reconnected": latency_summary(&reconnect),
         "drop_to_consistent": latency_summary(&consistent),
         "errors": errors.into_iter().map(|(e, count)| json!({"error": e, "phones": count})).collect::<Vec<_>>(),
