@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::Cli;
-use crate::scenarios::{connect_groups, cpu_secs, latency_summary, new_histogram};
+use crate::scenarios::{connect_groups, count_frames, cpu_secs, latency_summary, new_histogram};
 
 /// Changes made before measuring (the actor starts, caches warm).
 const WARM_UP: usize = 10;
@@ -51,24 +51,9 @@ pub async fn reactions(cli: &Cli, seed: &SeedOutput, members: usize, changes: us
     let received = Arc::new(AtomicUsize::new(0));
     let (stop_tx, stop_rx) = watch::channel(false);
     let streams = std::iter::once(reactor_stream).chain(sockets.into_iter().map(|socket| socket.split().1));
-    let mut tasks = Vec::new();
-    for mut stream in streams {
-        let (received, mut stop) = (received.clone(), stop_rx.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    frame = stream.next() => match frame {
-                        Some(Ok(Message::Text(text))) if text.contains("\"type\":\"reaction\"") => {
-                            received.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Some(Ok(_)) => {}
-                        _ => break,
-                    },
-                    _ = stop.changed() => break,
-                }
-            }
-        }));
-    }
+    let tasks: Vec<_> = streams
+        .map(|stream| tokio::spawn(count_frames(stream, "reaction", received.clone(), stop_rx.clone())))
+        .collect();
 
     let mut latency = new_histogram()?;
     let mut cpu_before = 0.0;

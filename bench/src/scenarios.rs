@@ -236,6 +236,29 @@ async fn receive(
     Ok(received)
 }
 
+/// Counts the frames of one `type` a socket receives, until it closes or `stop` changes. A plain text match,
+/// not a parse: the generator must not compete with the server for the cores.
+pub(crate) async fn count_frames(
+    mut stream: futures_util::stream::SplitStream<client::Socket>,
+    kind: &str,
+    counter: Arc<AtomicUsize>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let marker = format!("\"type\":\"{kind}\"");
+    loop {
+        tokio::select! {
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) if text.contains(&marker) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            },
+            _ = stop.changed() => break,
+        }
+    }
+}
+
 /// The part of a server frame the fan-out scenarios read. Borrowed and typed rather than a `serde_json::Value`:
 /// the generator parses every one of ~100,000 frames a second on the server's machine, and the profile showed
 /// its parsing competing with the server for the same two cores.
@@ -383,29 +406,15 @@ async fn burst(cli: &Cli, seed: &SeedOutput, members: usize) -> anyhow::Result<V
     let (stop_tx, stop_rx) = watch::channel(false);
     let expected = (members * (members - 1)) as u64;
     let delivered = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
+    let (mut tasks, mut sinks) = (Vec::new(), Vec::new());
     let run = uuid::Uuid::now_v7().simple().to_string();
     for (j, socket) in sockets.into_iter().enumerate() {
-        let (mut sink, mut stream) = socket.split();
-        let (delivered, mut stop, group_id) = (delivered.clone(), stop_rx.clone(), group.id);
-        let frame = json!({"type": "send", "conversation_id": group_id, "client_msg_id": format!("{run}-{j}"),
+        let (mut sink, stream) = socket.split();
+        let frame = json!({"type": "send", "conversation_id": group.id, "client_msg_id": format!("{run}-{j}"),
                            "body": format!("t:{}", 0)});
         let _ = sink.send(Message::text(frame.to_string())).await;
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    frame = stream.next() => match frame {
-                        Some(Ok(Message::Text(text))) if text.contains("\"type\":\"message\"") => {
-                            delivered.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Some(Ok(_)) => {}
-                        _ => break,
-                    },
-                    _ = stop.changed() => break,
-                }
-            }
-            drop(sink);
-        }));
+        sinks.push(sink);
+        tasks.push(tokio::spawn(count_frames(stream, "message", delivered.clone(), stop_rx.clone())));
     }
     let deadline = Duration::from_secs(120);
     while (delivered.load(Ordering::Relaxed) as u64) < expected && epoch.elapsed() < deadline {

@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use crate::auth::tokens::Keys;
 use crate::store::attachments::AttachmentRow;
-use crate::store::messages::MessageAttachmentRow;
 
 /// How long a link works, at least.
 pub const URL_TTL: Duration = Duration::from_secs(3600);
@@ -71,20 +70,6 @@ impl From<&AttachmentRow> for AttachmentFields {
             width: row.width,
             height: row.height,
             has_thumbnail: row.thumbnail_key.is_some(),
-        }
-    }
-}
-
-impl From<&MessageAttachmentRow> for AttachmentFields {
-    fn from(row: &MessageAttachmentRow) -> AttachmentFields {
-        AttachmentFields {
-            id: row.id,
-            file_name: row.file_name.clone(),
-            mime_type: row.mime_type.clone(),
-            size_bytes: row.size_bytes,
-            width: row.width,
-            height: row.height,
-            has_thumbnail: row.has_thumbnail,
         }
     }
 }

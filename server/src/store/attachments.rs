@@ -38,6 +38,7 @@ impl AttachmentRow {
     }
 }
 
+#[macro_export]
 macro_rules! attachment_columns {
     () => {
         "id, uploader_id, sha256, file_name, mime_type, size_bytes, width, height, storage_key, thumbnail_key, \

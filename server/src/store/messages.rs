@@ -8,7 +8,7 @@ use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::store::attachments::{ClaimError, claim_for_message};
+use crate::store::attachments::{AttachmentRow, ClaimError, claim_for_message};
 
 /// A `messages` row.
 #[derive(Debug, Clone, FromRow)]
@@ -435,26 +435,24 @@ pub async fn reactions_of(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<R
     .await
 }
 
-/// One attachment of a message, with what its wire form needs.
+/// One attachment of a message.
 #[derive(Debug, FromRow)]
 pub struct MessageAttachmentRow {
     pub message_id: Uuid,
-    pub id: Uuid,
-    pub file_name: String,
-    pub mime_type: String,
-    pub size_bytes: i64,
-    pub width: Option<i32>,
-    pub height: Option<i32>,
-    pub has_thumbnail: bool,
+    #[sqlx(flatten)]
+    pub attachment: AttachmentRow,
 }
 
 /// The attachments of the messages `ids`, each message's in the order it carries them.
 pub async fn attachments_of(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<MessageAttachmentRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT ma.message_id, a.id, a.file_name, a.mime_type, a.size_bytes, a.width, a.height,
-                a.thumbnail_key IS NOT NULL AS has_thumbnail
-         FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id
-         WHERE ma.message_id = ANY($1) ORDER BY ma.message_id, ma.position",
+        // No column of `message_attachments` but `message_id` shares a name with one of `attachments`.
+        concat!(
+            "SELECT ma.message_id, ",
+            crate::attachment_columns!(),
+            " FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id
+              WHERE ma.message_id = ANY($1) ORDER BY ma.message_id, ma.position"
+        ),
     )
     .bind(ids)
     .fetch_all(db)

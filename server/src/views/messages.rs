@@ -28,7 +28,7 @@ pub async fn many(db: &PgPool, keys: &Keys, rows: Vec<MessageRow>) -> Result<Vec
     }
     let mut attachments: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
     for row in messages::attachments_of(db, &ids).await? {
-        attachments.entry(row.message_id).or_default().push(AttachmentFields::from(&row).to_wire(keys));
+        attachments.entry(row.message_id).or_default().push(AttachmentFields::from(&row.attachment).to_wire(keys));
     }
     Ok(rows
         .into_iter()
