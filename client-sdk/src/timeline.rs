@@ -618,6 +618,19 @@ mod tests {
         }
     }
 
+    /// Keeps the list a list listener builds from the diffs.
+    #[derive(Default)]
+    struct ListMirror(Mutex<Vec<crate::models::ConversationSummary>>);
+
+    impl crate::listeners::ConversationListListener for ListMirror {
+        fn on_update(&self, diffs: Vec<crate::diff::ConversationListDiff>) {
+            let mut list = self.0.lock().unwrap();
+            for diff in diffs {
+                diff.apply(&mut list);
+            }
+        }
+    }
+
     fn wait_until(what: &str, check: impl Fn() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !check() {
@@ -644,7 +657,10 @@ mod tests {
         let timeline = Timeline::new(shared.clone(), id);
         let mirror = Arc::new(Mirror::default());
         let _handle = timeline.subscribe(mirror.clone());
+        let list = Arc::new(ListMirror::default());
+        let _list_handle = crate::list::ConversationList::new(shared.clone()).subscribe(list.clone());
         wait_until("the first update", || mirror.typing.lock().unwrap().len() == 1);
+        wait_until("the list", || list.0.lock().unwrap().len() == 1);
         let shown: Vec<i64> = mirror.items.lock().unwrap().iter().filter_map(|item| item.seq).collect();
         assert_eq!(shown, (31..=80).collect::<Vec<i64>>(), "a window of the newest messages");
 
@@ -653,6 +669,7 @@ mod tests {
         shared.typing_changed(id);
         wait_until("the typist", || mirror.typing.lock().unwrap().len() == 2);
         assert_eq!(mirror.typing.lock().unwrap()[1], vec![other.to_string()]);
+        wait_until("the typist in the list", || list.0.lock().unwrap()[0].typing_user_names == ["U"]);
         assert_eq!(shared.store.uses.load(Ordering::SeqCst), uses, "typing read nothing from the store");
         assert_eq!((*mirror.item_calls.lock().unwrap(), *mirror.detail_calls.lock().unwrap()), (1, 1));
 
