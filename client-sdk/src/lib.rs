@@ -8,6 +8,7 @@
 
 mod api;
 mod client;
+mod diff;
 mod error;
 mod invitation;
 mod list;
@@ -23,14 +24,15 @@ mod task;
 mod timeline;
 
 pub use client::Client;
+pub use diff::{ConversationListDiff, TimelineDiff};
 pub use error::HallwayError;
 pub use invitation::parse_invitation;
 pub use list::ConversationList;
 pub use listeners::{ConnectionStateListener, ConversationListListener, TimelineListener};
 pub use models::{
     AttachmentInfo, ConnectionState, ConversationSummary, Invitation, MessagePreview, ReactionInfo, ReadMarker,
-    ReportInfo, ReportReason, SendState, SignOutReason, TimelineItem, TimelineSnapshot, UploadProgress, UserInfo,
-    UserRole,
+    ReportInfo, ReportReason, SendState, SignOutReason, TimelineDetails, TimelineItem, TimelineSnapshot,
+    UploadProgress, UserInfo, UserRole,
 };
 pub use task::TaskHandle;
 pub use timeline::Timeline;

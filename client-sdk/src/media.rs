@@ -211,7 +211,7 @@ impl Stale {
             Change::Timeline(id) => {
                 self.conversations.insert(id);
             }
-            Change::List => {}
+            Change::List | Change::Typing(_) => {}
         }
     }
 }

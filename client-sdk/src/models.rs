@@ -114,15 +114,20 @@ pub struct Invitation {
     pub code: String,
 }
 
-/// One entry of the conversation list.
+/// One entry of the conversation list. It carries how many members a conversation has, not who they are
+/// (a class group's hundred members would travel with every unread badge); what a row shows of people (a
+/// direct chat's other person, the last message's sender, who is typing) is named here, and a conversation's
+/// members come with its timeline (`TimelineDetails`).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ConversationSummary {
     pub id: String,
     pub is_group: bool,
     /// The group's name, or for a direct chat the other person's display name.
     pub display_name: String,
-    pub members: Vec<UserInfo>,
-    pub admin_ids: Vec<String>,
+    /// How many people are in the conversation, the user included.
+    pub member_count: u32,
+    /// For a direct chat, the other person (avatar, role badge, online dot); `None` for a group.
+    pub other_member: Option<UserInfo>,
     pub last_message: Option<MessagePreview>,
     pub last_activity_at: Option<SystemTime>,
     pub unread_count: u64,
@@ -131,6 +136,8 @@ pub struct ConversationSummary {
     pub archived: bool,
     /// Other members typing right now.
     pub typing_user_ids: Vec<String>,
+    /// Their display names, in the same order ("Ana is typing…" in a group's row).
+    pub typing_user_names: Vec<String>,
     /// Messages written here that the server has not acknowledged yet (or that it refused).
     pub pending_sends: u64,
     /// Of those, the ones the server refused: the list shows a "not sent" mark until they are retried or
@@ -144,15 +151,35 @@ pub struct ConversationSummary {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct MessagePreview {
     pub sender_id: String,
+    /// The sender's display name, for "Ana: …" in a group's row (`None` when they are no longer a member).
+    pub sender_name: Option<String>,
     pub body: String,
     pub deleted: bool,
     pub has_attachments: bool,
     pub created_at: SystemTime,
 }
 
+/// The display name of a conversation: the group's name, or for a direct chat the other person's.
+pub(crate) fn conversation_name(conversation: &Conversation, me: Option<uuid::Uuid>) -> String {
+    match (conversation.kind, &conversation.name) {
+        (ConversationKind::Group | ConversationKind::Announcement, Some(name)) => name.clone(),
+        _ => other_member(conversation, me).map(|other| other.display_name.clone()).unwrap_or_default(),
+    }
+}
+
+/// The first member who is not the user (the other person of a direct chat).
+fn other_member(conversation: &Conversation, me: Option<uuid::Uuid>) -> Option<&User> {
+    conversation.members.iter().find(|member| Some(member.id) != me)
+}
+
+/// The display name of member `id`, if they are one.
+fn member_name(conversation: &Conversation, id: uuid::Uuid) -> Option<String> {
+    conversation.members.iter().find(|member| member.id == id).map(|member| member.display_name.clone())
+}
+
 impl ConversationSummary {
-    /// `typing`, `online` (of the other members) and `unsent` (the outbox) are what the conversation's wire
-    /// form does not hold.
+    /// `typing` and `online` (user ids, of the other members) and `unsent` (the outbox) are what the
+    /// conversation's wire form does not hold.
     pub(crate) fn new(
         conversation: &Conversation,
         me: Option<uuid::Uuid>,
@@ -160,23 +187,20 @@ impl ConversationSummary {
         online: Vec<String>,
         unsent: Unsent,
     ) -> Self {
-        let display_name = match (conversation.kind, &conversation.name) {
-            (ConversationKind::Group | ConversationKind::Announcement, Some(name)) => name.clone(),
-            _ => conversation
-                .members
-                .iter()
-                .find(|member| Some(member.id) != me)
-                .map(|other| other.display_name.clone())
-                .unwrap_or_default(),
-        };
+        let is_group = conversation.kind == ConversationKind::Group;
+        let typing_user_names = typing
+            .iter()
+            .map(|id| uuid::Uuid::parse_str(id).ok().and_then(|id| member_name(conversation, id)).unwrap_or_default())
+            .collect();
         ConversationSummary {
             id: conversation.id.to_string(),
-            is_group: conversation.kind == ConversationKind::Group,
-            display_name,
-            members: conversation.members.iter().map(UserInfo::from).collect(),
-            admin_ids: conversation.admin_ids.iter().map(ToString::to_string).collect(),
+            is_group,
+            display_name: conversation_name(conversation, me),
+            member_count: u32::try_from(conversation.members.len()).unwrap_or(u32::MAX),
+            other_member: if is_group { None } else { other_member(conversation, me).map(UserInfo::from) },
             last_message: conversation.last_message.as_ref().map(|m| MessagePreview {
                 sender_id: m.sender_id.to_string(),
+                sender_name: member_name(conversation, m.sender_id),
                 body: m.body.clone(),
                 deleted: m.deleted,
                 has_attachments: !m.attachments.is_empty(),
@@ -188,6 +212,7 @@ impl ConversationSummary {
             pinned: conversation.pinned,
             archived: conversation.archived,
             typing_user_ids: typing,
+            typing_user_names,
             pending_sends: unsent.pending,
             failed_sends: unsent.failed,
             online_member_ids: online,
@@ -315,21 +340,64 @@ pub struct ReadMarker {
     pub seq: i64,
 }
 
-/// Everything a conversation screen shows, delivered whole on every change.
+/// Everything a conversation screen shows besides its items and who is typing: who is in it, how far
+/// people have read, whether older history remains. A `TimelineListener` is told it first and again whenever
+/// it changes (it is small next to the items, and changes far less often than they do).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct TimelineSnapshot {
+pub struct TimelineDetails {
     pub conversation_id: String,
-    /// Oldest first: the loaded history, then the messages still in the outbox.
-    pub items: Vec<TimelineItem>,
+    /// The group's name, or for a direct chat the other person's display name.
+    pub display_name: String,
+    pub is_group: bool,
+    /// Everyone in the conversation, the user included (names and pictures of senders and readers).
+    pub members: Vec<UserInfo>,
+    /// The group's admins (they may delete anyone's message).
+    pub admin_ids: Vec<String>,
     /// The user's own read marker.
     pub own_read_seq: i64,
     /// Other members' read markers, as far as this device has heard of them.
     pub read_markers: Vec<ReadMarker>,
-    pub typing_user_ids: Vec<String>,
-    /// The first message of the conversation is loaded: nothing older to paginate.
+    /// The timeline shows the first message of the conversation: nothing older to paginate.
     pub reached_start: bool,
     /// Other members online now (known only while connected).
     pub online_member_ids: Vec<String>,
+}
+
+impl TimelineDetails {
+    /// The details of a conversation not known here (yet): no one, nothing read.
+    pub(crate) fn unknown(conversation_id: String) -> TimelineDetails {
+        TimelineDetails {
+            conversation_id,
+            display_name: String::new(),
+            is_group: false,
+            members: Vec::new(),
+            admin_ids: Vec::new(),
+            own_read_seq: 0,
+            read_markers: Vec::new(),
+            reached_start: false,
+            online_member_ids: Vec::new(),
+        }
+    }
+
+    /// The parts of the details that come from the conversation itself.
+    pub(crate) fn describe(&mut self, conversation: &Conversation, me: Option<uuid::Uuid>) {
+        self.display_name = conversation_name(conversation, me);
+        self.is_group = conversation.kind == ConversationKind::Group;
+        self.members = conversation.members.iter().map(UserInfo::from).collect();
+        self.admin_ids = conversation.admin_ids.iter().map(ToString::to_string).collect();
+        self.own_read_seq = conversation.last_read_seq;
+    }
+}
+
+/// One conversation's screen as it stands now (`Timeline::snapshot`): what a listener's updates add up to.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TimelineSnapshot {
+    /// Oldest first: the window of loaded history (the newest messages, more after each
+    /// `Timeline::paginate_backwards`), then the messages still in the outbox.
+    pub items: Vec<TimelineItem>,
+    pub details: TimelineDetails,
+    /// Other members typing now.
+    pub typing_user_ids: Vec<String>,
 }
 
 /// Why a member reports a message: the school's short list.

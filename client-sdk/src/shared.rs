@@ -19,13 +19,16 @@ const CHANGE_FEED_CAPACITY: usize = 256;
 /// `typing: false` frame was lost with the connection.
 pub(crate) const OTHERS_TYPING_EXPIRY: Duration = Duration::from_secs(6);
 
-/// Something in the store changed; listeners of that thing take a fresh snapshot.
+/// Something changed; listeners of that thing re-read it (or, for typing, only what lives in memory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
     /// The conversation list (any conversation's summary).
     List,
     /// One conversation's timeline.
     Timeline(Uuid),
+    /// Who is typing in one conversation: held in memory (`Shared::typing`), so listeners take it from there
+    /// and read nothing from the store.
+    Typing(Uuid),
     /// Everything (sign-out wiped the store).
     Everything,
 }
@@ -136,6 +139,11 @@ impl Shared {
     pub(crate) fn conversation_changed(&self, id: Uuid) {
         self.changed(Change::Timeline(id));
         self.changed(Change::List);
+    }
+
+    /// Who is typing in a conversation changed (its timeline and its row in the list show it).
+    pub(crate) fn typing_changed(&self, id: Uuid) {
+        self.changed(Change::Typing(id));
     }
 
     pub(crate) fn set_connection(&self, state: ConnectionState) {

@@ -96,6 +96,9 @@ const OUTBOX_FILES_DIR: &str = "outbox-files";
 #[derive(Clone)]
 pub(crate) struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// How many times the connection was used, for tests that check that something reads nothing.
+    #[cfg(test)]
+    pub(crate) uses: Arc<std::sync::atomic::AtomicUsize>,
     /// Where the outbox's files are kept (see `OUTBOX_FILES_DIR`).
     files_dir: Arc<PathBuf>,
 }
@@ -115,7 +118,12 @@ impl Store {
         let files_dir = data_dir.join(OUTBOX_FILES_DIR);
         std::fs::create_dir_all(&files_dir)
             .map_err(|e| Error::Internal(format!("creating the outbox's file folder: {}", e.kind())))?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)), files_dir: Arc::new(files_dir) })
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            #[cfg(test)]
+            uses: Arc::default(),
+            files_dir: Arc::new(files_dir),
+        })
     }
 
     /// Where the outbox keeps its copy of the file of message `client_msg_id` (a UUID the SDK made).
@@ -174,6 +182,8 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
     {
+        #[cfg(test)]
+        self.uses.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().map_err(|_| Error::Internal("the store's lock is poisoned".into()))?;
@@ -840,25 +850,49 @@ pub(crate) fn apply_read(conn: &Connection, id: Uuid, user: Uuid, seq: i64, me: 
 /// Everything one conversation screen shows, from the store.
 #[derive(Debug, Clone)]
 pub(crate) struct TimelineData {
+    pub conversation: Conversation,
+    /// Oldest first: the window's messages (see `timeline`).
     pub messages: Vec<Message>,
     pub outbox: Vec<OutboxEntry>,
-    pub own_read_seq: i64,
     pub read_markers: Vec<(Uuid, i64)>,
+    /// The window holds the oldest stored message, and that is the conversation's first.
     pub reached_start: bool,
-    /// Everyone in the conversation now (for who of them is online).
-    pub member_ids: Vec<Uuid>,
+    /// How many messages the window holds at most from now on (`limit`, grown to keep what was shown).
+    pub limit: usize,
 }
 
-pub(crate) fn timeline(conn: &Connection, id: Uuid) -> Result<Option<TimelineData>> {
+/// A window of one conversation's history: its newest `limit` stored messages, and never fewer than those from
+/// `keep_from` on (the oldest seq the window showed last time), so messages that arrive push nothing out of a
+/// screen someone is reading; what fills a gap below `keep_from` still shows while the window has room.
+pub(crate) fn timeline(
+    conn: &Connection,
+    id: Uuid,
+    limit: usize,
+    keep_from: Option<i64>,
+) -> Result<Option<TimelineData>> {
     let (Some(conversation), Some(position)) = (conversation(conn, id)?, sync_position(conn, id)?) else {
         return Ok(None);
     };
     let key = id.to_string();
-    let messages = conn
-        .prepare_cached("SELECT data FROM messages WHERE conversation_id = ?1 ORDER BY seq")?
-        .query_map([&key], |row| row.get::<_, String>(0))?
+    let kept: i64 = match keep_from {
+        Some(seq) => conn
+            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq >= ?2")?
+            .query_row(params![&key, seq], |row| row.get(0))?,
+        None => 0,
+    };
+    let limit = limit.max(usize::try_from(kept).unwrap_or(0));
+    let mut messages = conn
+        .prepare_cached("SELECT data FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT ?2")?
+        .query_map(params![&key, i64::try_from(limit).unwrap_or(i64::MAX)], |row| row.get::<_, String>(0))?
         .map(|row| from_json(&row?))
         .collect::<Result<Vec<Message>>>()?;
+    messages.reverse();
+    let older_stored = match messages.first() {
+        Some(oldest) => conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND seq < ?2)")?
+            .query_row(params![&key, oldest.seq], |row| row.get(0))?,
+        None => false,
+    };
     let outbox = conversation_outbox(conn, id)?;
     let read_markers = conn
         .prepare_cached("SELECT user_id, seq FROM read_markers WHERE conversation_id = ?1 ORDER BY user_id")?
@@ -866,13 +900,20 @@ pub(crate) fn timeline(conn: &Connection, id: Uuid) -> Result<Option<TimelineDat
         .filter_map(|row| row.ok().and_then(|(user, seq)| Uuid::parse_str(&user).ok().map(|u| (u, seq))))
         .collect();
     Ok(Some(TimelineData {
+        conversation,
         messages,
         outbox,
-        own_read_seq: conversation.last_read_seq,
         read_markers,
-        reached_start: position.reached_start,
-        member_ids: conversation.members.iter().map(|m| m.id).collect(),
+        reached_start: position.reached_start && !older_stored,
+        limit,
     }))
+}
+
+/// How many messages of a conversation are stored.
+pub(crate) fn stored_messages(conn: &Connection, id: Uuid) -> Result<usize> {
+    let count: i64 =
+        conn.query_row("SELECT count(*) FROM messages WHERE conversation_id = ?1", [id.to_string()], |row| row.get(0))?;
+    Ok(usize::try_from(count).unwrap_or(0))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1016,7 +1057,7 @@ pub(crate) fn discard(conn: &Connection, client_msg_id: &str) -> Result<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use hallway_protocol::{ConversationKind, Role};
 
     use super::*;
@@ -1029,7 +1070,13 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         let (me, other, id) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let conversation = Conversation {
+        upsert_conversation(&conn, &direct_chat(id, me, other)).unwrap();
+        (conn, me, other, id)
+    }
+
+    /// A direct chat of `me` and `other`, with nothing in it.
+    pub(crate) fn direct_chat(id: Uuid, me: Uuid, other: Uuid) -> Conversation {
+        Conversation {
             id,
             kind: ConversationKind::Direct,
             name: None,
@@ -1043,12 +1090,10 @@ mod tests {
             pinned: false,
             archived: false,
             safeguarding: false,
-        };
-        upsert_conversation(&conn, &conversation).unwrap();
-        (conn, me, other, id)
+        }
     }
 
-    fn message(conversation: Uuid, seq: i64, sender: Uuid) -> Message {
+    pub(crate) fn message(conversation: Uuid, seq: i64, sender: Uuid) -> Message {
         Message {
             id: Uuid::now_v7(),
             conversation_id: conversation,
@@ -1066,7 +1111,26 @@ mod tests {
     }
 
     fn seqs(conn: &Connection, id: Uuid) -> Vec<i64> {
-        timeline(conn, id).unwrap().unwrap().messages.iter().map(|m| m.seq).collect()
+        timeline(conn, id, usize::MAX, None).unwrap().unwrap().messages.iter().map(|m| m.seq).collect()
+    }
+
+    fn window(conn: &Connection, id: Uuid, limit: usize, keep_from: Option<i64>) -> (Vec<i64>, bool, usize) {
+        let data = timeline(conn, id, limit, keep_from).unwrap().unwrap();
+        (data.messages.iter().map(|m| m.seq).collect(), data.reached_start, data.limit)
+    }
+
+    #[test]
+    fn a_window_shows_the_newest_messages_and_keeps_what_it_showed_as_more_arrive() {
+        let (conn, me, other, id) = setup();
+        let page: Vec<Message> = (1..=10).map(|seq| message(id, seq, other)).collect();
+        store_page(&conn, id, &page, false, PageKind::Latest, me).unwrap();
+        assert_eq!(window(&conn, id, 4, None), ((7..=10).collect(), false, 4), "the newest four, older ones stored");
+        assert_eq!(window(&conn, id, 10, None), ((1..=10).collect(), true, 10), "everything: the start");
+        for seq in 11..=12 {
+            apply_message(&conn, &message(id, seq, other), me).unwrap();
+        }
+        assert_eq!(window(&conn, id, 4, Some(7)), ((7..=12).collect(), false, 6), "grown, nothing pushed out");
+        assert_eq!(window(&conn, id, 8, Some(7)), ((5..=12).collect(), false, 8), "room left shows older ones");
     }
 
     #[test]
@@ -1135,7 +1199,7 @@ mod tests {
         assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 3);
         apply_read(&conn, id, me, 2, me).unwrap();
         assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 1);
-        mark_deleted(&conn, timeline(&conn, id).unwrap().unwrap().messages[2].id, me).unwrap();
+        mark_deleted(&conn, timeline(&conn, id, usize::MAX, None).unwrap().unwrap().messages[2].id, me).unwrap();
         assert_eq!(conversation(&conn, id).unwrap().unwrap().unread_count, 0, "deleted messages are not unread");
         apply_message(&conn, &message(id, 4, other), me).unwrap();
         apply_message(&conn, &message(id, 5, me), me).unwrap();
@@ -1177,7 +1241,7 @@ mod tests {
         let outcome = apply_sync_page(&conn, &page, false, &known_before, &HashSet::new(), me).unwrap();
         assert_eq!(outcome.backfill, [id], "8 and 9 are fetched with after_seq");
         assert_eq!(seqs(&conn, id), [5, 6, 7, 10], "2 is left to the timeline's pagination");
-        let stored = &timeline(&conn, id).unwrap().unwrap().messages[0];
+        let stored = &timeline(&conn, id, usize::MAX, None).unwrap().unwrap().messages[0];
         assert!(stored.deleted && stored.body.is_empty(), "deleted while offline: no text left");
         assert_eq!(sync_token(&conn).unwrap().as_deref(), Some("t1"));
 
@@ -1242,7 +1306,7 @@ mod tests {
         };
         apply_sync_page(&conn, &page, true, &known_before, &HashSet::from([id]), me).unwrap();
         assert!(conversation(&conn, id).unwrap().unwrap().muted, "the live mute stays");
-        let stored = timeline(&conn, id).unwrap().unwrap().messages;
+        let stored = timeline(&conn, id, usize::MAX, None).unwrap().unwrap().messages;
         assert!(stored[0].deleted && stored[0].body.is_empty(), "a deletion is never undone");
         assert_eq!(stored[1].body, "edited", "the later edit stays");
         assert_eq!(stored[2].body, loaded[2].body);
@@ -1295,11 +1359,11 @@ mod tests {
         apply_reaction(&conn, original.id, "❤\u{fe0f}", me, true).unwrap();
         apply_reaction(&conn, original.id, "❤", me, true).unwrap();
         apply_reaction(&conn, original.id, "❤", other, true).unwrap();
-        let stored = &timeline(&conn, id).unwrap().unwrap().messages[0];
+        let stored = &timeline(&conn, id, usize::MAX, None).unwrap().unwrap().messages[0];
         assert_eq!(stored.reactions.len(), 1);
         assert_eq!((stored.reactions[0].count, stored.reactions[0].user_ids.clone()), (2, vec![me, other]));
         apply_reaction(&conn, original.id, "❤\u{fe0f}", me, false).unwrap();
         apply_reaction(&conn, original.id, "❤\u{fe0f}", other, false).unwrap();
-        assert!(timeline(&conn, id).unwrap().unwrap().messages[0].reactions.is_empty());
+        assert!(timeline(&conn, id, usize::MAX, None).unwrap().unwrap().messages[0].reactions.is_empty());
     }
 }

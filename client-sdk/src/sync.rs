@@ -95,7 +95,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     *outgoing = None;
                 }
                 for conversation in shared.expire_typing(true) {
-                    shared.conversation_changed(conversation);
+                    shared.typing_changed(conversation);
                 }
                 if shared.forget_presence() {
                     shared.changed(Change::Everything);
@@ -301,7 +301,7 @@ async fn session(shared: &Arc<Shared>, socket: Socket, paused: &mut watch::Recei
                     return SessionEnd::Lost;
                 }
                 for conversation in shared.expire_typing(false) {
-                    shared.conversation_changed(conversation);
+                    shared.typing_changed(conversation);
                 }
                 if last_ping.elapsed() >= PING_INTERVAL {
                     last_ping = Instant::now();
@@ -447,7 +447,7 @@ async fn handle_frame(
         }
         ServerFrame::Typing { conversation_id, user_id, typing } => {
             if user_id != me && shared.set_other_typing(conversation_id, user_id, typing) {
-                shared.conversation_changed(conversation_id);
+                shared.typing_changed(conversation_id);
             }
             Ok(())
         }

@@ -1,7 +1,7 @@
 //! [`Timeline`]: one conversation's messages, from the store, with the outbox's local echoes after them.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hallway_protocol::messages::{EditMessageRequest, MessagePage, ReactRequest, ReadRequest};
@@ -14,11 +14,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::api::NO_BODY;
+use crate::diff::{self, Diff, TimelineDiff};
 use crate::error::{Error, HallwayError, Result};
-use crate::listeners::{self, TimelineListener};
-use crate::models::{ReadMarker, ReportInfo, ReportReason, SendState, TimelineItem, TimelineSnapshot, UploadProgress};
+use crate::listeners::{self, Interest, TimelineListener, Wake};
+use crate::models::{
+    ReadMarker, ReportInfo, ReportReason, SendState, TimelineDetails, TimelineItem, TimelineSnapshot, UploadProgress,
+};
 use crate::runtime;
-use crate::shared::{OwnTyping, Shared};
+use crate::shared::{Change, OwnTyping, Shared};
 use crate::store::{self, OutboxEntry, OutboxFile, PageKind};
 use crate::task::TaskHandle;
 
@@ -28,17 +31,40 @@ const TYPING_REFRESH: Duration = Duration::from_secs(3);
 const TYPING_IDLE: Duration = Duration::from_secs(5);
 /// The longest file name a message may carry (the server shortens longer ones anyway).
 const MAX_FILE_NAME_CHARS: usize = 255;
+/// How many of the newest messages a timeline shows when opened (a screenful or a few, not the whole history).
+pub(crate) const WINDOW: usize = 50;
 
 /// One conversation: its history, the user's unsent messages, and what can be done in it.
 #[derive(uniffi::Object)]
 pub struct Timeline {
     shared: Arc<Shared>,
     conversation_id: Uuid,
+    /// What this timeline shows of the stored history; its listeners and `snapshot` share it.
+    window: Arc<Mutex<Window>>,
 }
 
 impl Timeline {
     pub(crate) fn new(shared: Arc<Shared>, conversation_id: Uuid) -> Timeline {
-        Timeline { shared, conversation_id }
+        Timeline { shared, conversation_id, window: Arc::new(Mutex::new(Window::default())) }
+    }
+}
+
+/// Which stored messages a timeline shows: the newest `limit` (grown by `paginate_backwards`), and never fewer
+/// than those from `keep_from` on, so that new messages add to a screen rather than push what someone is
+/// reading out of it (see `store::timeline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    limit: usize,
+    /// The oldest seq shown last time (`None` while none was).
+    keep_from: Option<i64>,
+    /// How many local echoes were shown last time. While no stored message was, the window has room for at
+    /// least as many: echoes acknowledged in a burst become messages, and must not drop out of sight.
+    echoes: usize,
+}
+
+impl Default for Window {
+    fn default() -> Window {
+        Window { limit: WINDOW, keep_from: None, echoes: 0 }
     }
 }
 
@@ -48,28 +74,97 @@ pub(crate) fn parse_id(raw: &str, field: &str) -> Result<Uuid> {
         .map_err(|_| Error::Invalid { code: ErrorCode::InvalidId, message: format!("{field}: not an id") })
 }
 
-/// The timeline as the app shows it, from the store (empty for a conversation not known here).
-pub(crate) async fn snapshot(shared: Arc<Shared>, id: Uuid) -> Result<TimelineSnapshot> {
+/// The window of a timeline as the app shows it, from the store (empty for a conversation not known here),
+/// moving the window along (see [`Window`]).
+async fn read(shared: &Shared, id: Uuid, window: &Mutex<Window>) -> Result<(Vec<TimelineItem>, TimelineDetails)> {
     let me = shared.api.user_id();
-    let data = shared.store.run(move |conn| store::timeline(conn, id)).await?;
-    let mut snapshot = TimelineSnapshot {
-        conversation_id: id.to_string(),
-        items: Vec::new(),
-        own_read_seq: 0,
-        read_markers: Vec::new(),
-        typing_user_ids: shared.typing_in(id),
-        reached_start: false,
-        online_member_ids: Vec::new(),
+    let Window { limit, keep_from, echoes } =
+        *window.lock().map_err(|_| Error::Internal("a poisoned window".into()))?;
+    let limit = if keep_from.is_none() { limit.max(echoes) } else { limit };
+    let data = shared.store.run(move |conn| store::timeline(conn, id, limit, keep_from)).await?;
+    let mut details = TimelineDetails::unknown(id.to_string());
+    let Some(data) = data else {
+        // Not known here (or no longer: signed out): start over when it comes (back).
+        if let Ok(mut window) = window.lock() {
+            *window = Window { limit: window.limit, ..Window::default() };
+        }
+        return Ok((Vec::new(), details));
     };
-    let Some(data) = data else { return Ok(snapshot) };
-    snapshot.items = data.messages.iter().map(|m| TimelineItem::from_message(m, me)).collect();
-    snapshot.items.extend(data.outbox.iter().map(|entry| local_echo(&shared, entry, me)));
-    snapshot.own_read_seq = data.own_read_seq;
-    snapshot.read_markers =
+    if let Ok(mut window) = window.lock() {
+        // A pagination may have grown the limit while this read was under way: the larger one holds.
+        window.limit = window.limit.max(data.limit);
+        window.keep_from = data.messages.first().map(|m| m.seq);
+        window.echoes = data.outbox.len();
+    }
+    let mut items: Vec<TimelineItem> = data.messages.iter().map(|m| TimelineItem::from_message(m, me)).collect();
+    items.extend(data.outbox.iter().map(|entry| local_echo(shared, entry, me)));
+    details.describe(&data.conversation, me);
+    details.read_markers =
         data.read_markers.iter().map(|(user, seq)| ReadMarker { user_id: user.to_string(), seq: *seq }).collect();
-    snapshot.reached_start = data.reached_start;
-    snapshot.online_member_ids = shared.online_among(data.member_ids, me);
-    Ok(snapshot)
+    details.reached_start = data.reached_start;
+    details.online_member_ids = shared.online_among(data.conversation.members.iter().map(|m| m.id), me);
+    Ok((items, details))
+}
+
+/// Which changes concern a conversation's timeline.
+fn interest(id: Uuid) -> impl Fn(Change) -> Interest + Send + 'static {
+    move |change| match change {
+        Change::Everything => Interest::Store,
+        Change::Timeline(changed) if changed == id => Interest::Store,
+        Change::Typing(changed) if changed == id => Interest::Typing,
+        Change::Timeline(_) | Change::Typing(_) | Change::List => Interest::None,
+    }
+}
+
+/// Feeds a timeline listener: the details, a `Reset` of the items and who is typing now, then each part when it
+/// changes, the items as diffs. A typing change reads who is typing from memory and nothing from the store.
+fn feed(
+    shared: Arc<Shared>,
+    id: Uuid,
+    window: Arc<Mutex<Window>>,
+    listener: Arc<dyn TimelineListener>,
+) -> Arc<TaskHandle> {
+    let Ok(runtime) = runtime::handle() else { return Arc::new(TaskHandle::finished()) };
+    // Subscribed before the first read, so no change between the two is missed.
+    let mut changes = shared.changes.subscribe();
+    let interest = interest(id);
+    let task = runtime.spawn(async move {
+        let mut items: Option<Vec<TimelineItem>> = None;
+        let mut details: Option<TimelineDetails> = None;
+        let mut typing: Option<Vec<String>> = None;
+        let mut wake = Wake::ALL;
+        loop {
+            if wake.store {
+                match read(&shared, id, &window).await {
+                    Ok((new_items, new_details)) => {
+                        if details.as_ref() != Some(&new_details) {
+                            listener.on_details(new_details.clone());
+                            details = Some(new_details);
+                        }
+                        let diffs = match &items {
+                            None => vec![Diff::Reset { values: new_items.clone() }],
+                            Some(items) => diff::diff(items, &new_items, |item| item.unique_id.clone()),
+                        };
+                        if !diffs.is_empty() {
+                            listener.on_items(diffs.into_iter().map(TimelineDiff::from).collect());
+                        }
+                        items = Some(new_items);
+                    }
+                    Err(error) => tracing::warn!(%error, "reading a timeline failed"),
+                }
+            }
+            if wake.typing || wake.store {
+                let now = shared.typing_in(id);
+                if typing.as_ref() != Some(&now) {
+                    listener.on_typing(now.clone());
+                    typing = Some(now);
+                }
+            }
+            let Some(next) = listeners::next_wake(&mut changes, &interest).await else { return };
+            wake = next;
+        }
+    });
+    Arc::new(TaskHandle::new(task))
 }
 
 fn local_echo(shared: &Shared, entry: &OutboxEntry, me: Option<Uuid>) -> TimelineItem {
@@ -229,20 +324,21 @@ impl Timeline {
         self.conversation_id.to_string()
     }
 
-    /// Calls `listener` with the timeline now, then after every change, until the handle is dropped.
+    /// Calls `listener` with the timeline now (its details, a `Reset` of its items, who is typing), then
+    /// with each part that changes, until the handle is dropped. The items are a window of the history: the
+    /// newest messages, growing as new ones come and by `paginate_backwards`.
     pub fn subscribe(&self, listener: Arc<dyn TimelineListener>) -> Arc<TaskHandle> {
-        let id = self.conversation_id;
-        listeners::feed(
-            self.shared.clone(),
-            listeners::concerns_timeline(id),
-            move |shared| snapshot(shared, id),
-            move |snapshot| listener.on_update(snapshot),
-        )
+        feed(self.shared.clone(), self.conversation_id, self.window.clone(), listener)
     }
 
-    /// The timeline now (what `subscribe` pushes first).
+    /// The timeline now: what the updates of `subscribe` add up to.
     pub async fn snapshot(&self) -> Result<TimelineSnapshot, HallwayError> {
-        Ok(runtime::run(snapshot(self.shared.clone(), self.conversation_id)).await?)
+        let (shared, id, window) = (self.shared.clone(), self.conversation_id, self.window.clone());
+        Ok(runtime::run(async move {
+            let (items, details) = read(&shared, id, &window).await?;
+            Ok(TimelineSnapshot { items, details, typing_user_ids: shared.typing_in(id) })
+        })
+        .await?)
     }
 
     /// Queues a text message and returns its `client_msg_id` at once; it shows as `Sending` right away and
@@ -313,31 +409,44 @@ impl Timeline {
         .await?)
     }
 
-    /// Loads up to `count` (1 to 200) older messages into the timeline; true when the start is reached.
+    /// Shows up to `count` (1 to 200) older messages in this timeline, from the store when it has them, else
+    /// from the server; its listeners get them as `Insert`s at the top. True when the start is reached.
     pub async fn paginate_backwards(&self, count: u32) -> Result<bool, HallwayError> {
-        let (shared, id) = (self.shared.clone(), self.conversation_id);
+        let (shared, id, window) = (self.shared.clone(), self.conversation_id, self.window.clone());
         Ok(runtime::run(async move {
             let me = shared.api.user_id().ok_or(Error::NotSignedIn)?;
-            let position = shared.store.run(move |conn| store::sync_position(conn, id)).await?;
+            let count = usize::try_from(count.clamp(1, 200)).unwrap_or(200);
+            let limit = window.lock().map_err(|_| Error::Internal("a poisoned window".into()))?.limit + count;
+            let (position, stored) = shared
+                .store
+                .run(move |conn| Ok((store::sync_position(conn, id)?, store::stored_messages(conn, id)?)))
+                .await?;
             let Some(position) = position else {
                 return Err(Error::api(404, ErrorCode::NotFound, "no such conversation".into()));
             };
-            if position.reached_start {
-                return Ok(true);
+            let mut reached_start = position.reached_start && stored <= limit;
+            if stored < limit && !position.reached_start {
+                let missing = (limit - stored).clamp(1, 200).to_string();
+                let (query, kind) = match position.oldest_seq {
+                    Some(oldest) => (vec![("before_seq", oldest.to_string()), ("limit", missing)], PageKind::Before),
+                    None => (vec![("limit", missing)], PageKind::Latest),
+                };
+                let page: MessagePage =
+                    shared.api.call(Method::GET, &format!("conversations/{id}/messages"), &query, NO_BODY).await?;
+                reached_start = !page.has_more
+                    && shared
+                        .store
+                        .transaction(move |conn| {
+                            store::store_page(conn, id, &page.messages, page.has_more, kind, me)?;
+                            store::stored_messages(conn, id)
+                        })
+                        .await?
+                        <= limit;
             }
-            let limit = count.clamp(1, 200).to_string();
-            let (query, kind) = match position.oldest_seq {
-                Some(oldest) => (vec![("before_seq", oldest.to_string()), ("limit", limit)], PageKind::Before),
-                None => (vec![("limit", limit)], PageKind::Latest),
-            };
-            let page: MessagePage =
-                shared.api.call(Method::GET, &format!("conversations/{id}/messages"), &query, NO_BODY).await?;
-            let reached_start = !page.has_more;
-            shared
-                .store
-                .transaction(move |conn| store::store_page(conn, id, &page.messages, page.has_more, kind, me))
-                .await?;
-            shared.conversation_changed(id);
+            if let Ok(mut window) = window.lock() {
+                window.limit = window.limit.max(limit);
+            }
+            shared.changed(Change::Timeline(id));
             Ok(reached_start)
         })
         .await?)
@@ -475,7 +584,104 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
+    use crate::api::Api;
+    use crate::store::Store;
+    use crate::store::tests::{direct_chat, message};
+
+    /// Counts what a timeline listener is told, keeping the items it builds from the diffs.
+    #[derive(Default)]
+    struct Mirror {
+        items: Mutex<Vec<TimelineItem>>,
+        item_calls: Mutex<usize>,
+        detail_calls: Mutex<usize>,
+        typing: Mutex<Vec<Vec<String>>>,
+    }
+
+    impl TimelineListener for Mirror {
+        fn on_items(&self, diffs: Vec<TimelineDiff>) {
+            let mut items = self.items.lock().unwrap();
+            for diff in diffs {
+                diff.apply(&mut items);
+            }
+            *self.item_calls.lock().unwrap() += 1;
+        }
+
+        fn on_details(&self, _details: TimelineDetails) {
+            *self.detail_calls.lock().unwrap() += 1;
+        }
+
+        fn on_typing(&self, user_ids: Vec<String>) {
+            self.typing.lock().unwrap().push(user_ids);
+        }
+    }
+
+    /// Keeps the list a list listener builds from the diffs.
+    #[derive(Default)]
+    struct ListMirror(Mutex<Vec<crate::models::ConversationSummary>>);
+
+    impl crate::listeners::ConversationListListener for ListMirror {
+        fn on_update(&self, diffs: Vec<crate::diff::ConversationListDiff>) {
+            let mut list = self.0.lock().unwrap();
+            for diff in diffs {
+                diff.apply(&mut list);
+            }
+        }
+    }
+
+    fn wait_until(what: &str, check: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_typing_frame_tells_only_who_types_and_reads_nothing_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shared = Arc::new(Shared::new(Api::new("http://127.0.0.1:9", store.clone()).unwrap(), store));
+        let (me, other, id) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let history: Vec<Message> = (1..=80).map(|seq| message(id, seq, other)).collect();
+        let page = history.clone();
+        let runtime = runtime::handle().unwrap();
+        runtime
+            .block_on(shared.store.transaction(move |conn| {
+                store::upsert_conversation(conn, &direct_chat(id, me, other))?;
+                store::store_page(conn, id, &page, false, PageKind::Latest, me)
+            }))
+            .unwrap();
+        let timeline = Timeline::new(shared.clone(), id);
+        let mirror = Arc::new(Mirror::default());
+        let _handle = timeline.subscribe(mirror.clone());
+        let list = Arc::new(ListMirror::default());
+        let _list_handle = crate::list::ConversationList::new(shared.clone()).subscribe(list.clone());
+        wait_until("the first update", || mirror.typing.lock().unwrap().len() == 1);
+        wait_until("the list", || list.0.lock().unwrap().len() == 1);
+        let shown: Vec<i64> = mirror.items.lock().unwrap().iter().filter_map(|item| item.seq).collect();
+        assert_eq!(shown, (31..=80).collect::<Vec<i64>>(), "a window of the newest messages");
+
+        let uses = shared.store.uses.load(Ordering::SeqCst);
+        assert!(shared.set_other_typing(id, other, true));
+        shared.typing_changed(id);
+        wait_until("the typist", || mirror.typing.lock().unwrap().len() == 2);
+        assert_eq!(mirror.typing.lock().unwrap()[1], vec![other.to_string()]);
+        wait_until("the typist in the list", || list.0.lock().unwrap()[0].typing_user_names == ["U"]);
+        assert_eq!(shared.store.uses.load(Ordering::SeqCst), uses, "typing read nothing from the store");
+        assert_eq!((*mirror.item_calls.lock().unwrap(), *mirror.detail_calls.lock().unwrap()), (1, 1));
+
+        // A new message is one more item: the window keeps what it showed and grows.
+        let newer = message(id, 81, other);
+        runtime.block_on(shared.store.transaction(move |conn| store::apply_message(conn, &newer, me))).unwrap();
+        shared.conversation_changed(id);
+        wait_until("the new message", || mirror.items.lock().unwrap().len() == 51);
+        let snapshot = runtime.block_on(timeline.snapshot()).unwrap();
+        assert_eq!(*mirror.items.lock().unwrap(), snapshot.items, "the diffs add up to the snapshot");
+        assert_eq!(snapshot.items.first().and_then(|item| item.seq), Some(31));
+    }
 
     #[test]
     fn typing_sends_at_most_one_frame_per_refresh_interval_and_one_stop() {

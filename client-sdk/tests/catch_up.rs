@@ -29,7 +29,11 @@ async fn an_offline_client_sees_an_edit_a_moderation_delete_and_a_retention_clea
     let proxy = Proxy::start(server.local_addr()).await;
     let (alice, _dir) = client(&proxy.url());
     alice.login("rivera".into(), PASSWORD.into()).await.expect("signed in");
-    let (timeline, _t) = watch_timeline(&alice, &chat);
+    let chat_timeline = alice.timeline(chat.clone()).expect("a timeline");
+    let (timeline, _t) = watch(&chat_timeline);
+    timeline.wait_for("the newest message", |s| s.items.last().is_some_and(|i| i.body == "bob 200")).await;
+    // The timeline opens on the newest messages; paging back shows the rest of what the device holds.
+    chat_timeline.paginate_backwards(200).await.expect("paged back");
     let cached = timeline.wait_for("all 200 cached", |s| s.items.len() == 200).await;
     assert_eq!(cached.items[2].body, "bob 3");
 

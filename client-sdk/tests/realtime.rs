@@ -65,7 +65,7 @@ async fn two_clients_converse_with_live_updates() {
     bob_list.wait_for("Bob's badge to clear", |list| list.iter().all(|c| c.unread_count == 0)).await;
     alice_timeline
         .wait_for("Alice to see Bob's read marker", |s| {
-            s.read_markers.iter().any(|m| m.user_id == parent.id.to_string() && m.seq == 2)
+            s.details.read_markers.iter().any(|m| m.user_id == parent.id.to_string() && m.seq == 2)
         })
         .await;
 
@@ -355,11 +355,15 @@ async fn a_new_device_catches_up_the_whole_history_through_sync_pages() {
     let listed = list.wait_for("the chat", |l| l.len() == 1).await;
     assert_eq!(listed[0].unread_count, 120);
     let timeline = bob.timeline(chat.to_string()).expect("a timeline");
-    let (snapshots, _t) = watch_timeline(&bob, &chat.to_string());
-    // The first sync of a device brings all of the history, so nothing is left to page in.
-    let whole = snapshots.wait_for("the whole history", |s| s.items.len() == 120 && s.reached_start).await;
+    let (snapshots, _t) = watch(&timeline);
+    snapshots.wait_for("the newest message", |s| s.items.last().and_then(|i| i.seq) == Some(120)).await;
+    // The first sync of a device brings all of the history: the window shows the newest of it, and paging
+    // back shows the rest from the store, with nothing left to ask the server for.
+    let shown = snapshots.last().map(|s| s.items.len()).unwrap_or(0);
+    assert!(shown < 120, "a window, not the whole history at once");
+    assert!(timeline.paginate_backwards(100).await.expect("paged"), "the start is reached");
+    let whole = snapshots.wait_for("the whole history", |s| s.items.len() == 120 && s.details.reached_start).await;
     assert_contiguous(&whole);
-    assert!(timeline.paginate_backwards(50).await.expect("nothing to do"), "the start is already reached");
 
     timeline.mark_read().await.expect("read");
     list.wait_for("the badge to clear", |l| l[0].unread_count == 0).await;

@@ -93,7 +93,7 @@ async fn the_list_and_the_timeline_show_who_is_online() {
     bob.login("chen".into(), PASSWORD.into()).await.expect("signed in");
     let bob_id = parent.id.to_string();
     list.wait_for("Bob online in the list", |l| l[0].online_member_ids == [bob_id.clone()]).await;
-    timeline.wait_for("Bob online in the timeline", |s| s.online_member_ids == [bob_id.clone()]).await;
+    timeline.wait_for("Bob online in the timeline", |s| s.details.online_member_ids == [bob_id.clone()]).await;
     let (bob_list, _b) = watch_list(&bob);
     bob_list
         .wait_for("Bob sees Alice online, never himself", |l| {
@@ -105,5 +105,5 @@ async fn the_list_and_the_timeline_show_who_is_online() {
     drop(_b);
     drop(bob);
     list.wait_for("Bob offline in the list", |l| l[0].online_member_ids.is_empty()).await;
-    timeline.wait_for("Bob offline in the timeline", |s| s.online_member_ids.is_empty()).await;
+    timeline.wait_for("Bob offline in the timeline", |s| s.details.online_member_ids.is_empty()).await;
 }

@@ -259,9 +259,9 @@ async fn public_operations_report_typed_errors() {
     assert!(sent.items.iter().any(|i| i.reactions.iter().any(|r| r.reacted_by_me)));
 
     // Mute, pin and archive are the user's own and show in the list.
-    bob.set_pinned(sent.conversation_id.clone(), true).await.expect("pinned");
-    bob.set_muted(sent.conversation_id.clone(), true).await.expect("muted");
-    bob.set_archived(sent.conversation_id.clone(), true).await.expect("archived");
+    bob.set_pinned(sent.details.conversation_id.clone(), true).await.expect("pinned");
+    bob.set_muted(sent.details.conversation_id.clone(), true).await.expect("muted");
+    bob.set_archived(sent.details.conversation_id.clone(), true).await.expect("archived");
     list.wait_for("the settings in the list", |l| l[0].pinned && l[0].muted && l[0].archived).await;
 }
 

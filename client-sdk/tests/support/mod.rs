@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use hallway_protocol::{ConversationKind, Role};
 use hallway_sdk::{
-    Client, ConnectionState, ConnectionStateListener, ConversationListListener, ConversationSummary, SendState,
-    TaskHandle, TimelineItem, TimelineListener, TimelineSnapshot,
+    Client, ConnectionState, ConnectionStateListener, ConversationListDiff, ConversationListListener,
+    ConversationSummary, SendState, TaskHandle, Timeline, TimelineDetails, TimelineDiff, TimelineItem,
+    TimelineListener, TimelineSnapshot,
 };
 use hallway_server::store::users::UserRow;
 use hallway_test_support::{PASSWORD, TestServer};
@@ -56,14 +57,32 @@ pub async fn eventually_within<T>(what: &str, limit: Duration, mut check: impl F
     }
 }
 
-/// A listener that keeps every update it is given.
+/// A listener that keeps every state it was told. A list's or a timeline's listener is told changes: it
+/// applies them in order to its own copy, as an app's view model does, and keeps each state that makes.
 pub struct Recorder<T> {
     updates: Mutex<Vec<T>>,
+    /// The state the changes so far add up to (`None` before the first).
+    building: Mutex<Option<T>>,
+    /// Which callback was called, in order ("items", "details", "typing", "list", "state").
+    calls: Mutex<Vec<&'static str>>,
 }
 
 impl<T: Clone> Recorder<T> {
     pub fn new() -> Arc<Recorder<T>> {
-        Arc::new(Recorder { updates: Mutex::new(Vec::new()) })
+        Arc::new(Recorder {
+            updates: Mutex::new(Vec::new()),
+            building: Mutex::new(None),
+            calls: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The callbacks called so far, in order.
+    pub fn calls(&self) -> Vec<&'static str> {
+        self.calls.lock().expect("the recorder's lock").clone()
+    }
+
+    fn called(&self, call: &'static str) {
+        self.calls.lock().expect("the recorder's lock").push(call);
     }
 
     fn push(&self, update: T) {
@@ -86,20 +105,66 @@ impl<T: Clone> Recorder<T> {
     }
 }
 
+impl Recorder<TimelineSnapshot> {
+    /// Changes the timeline built so far, and records it once its items came (its details come first).
+    fn build(&self, call: &'static str, change: impl FnOnce(&mut TimelineSnapshot)) {
+        self.called(call);
+        let mut building = self.building.lock().expect("the recorder's lock");
+        let snapshot = building.get_or_insert_with(|| TimelineSnapshot {
+            items: Vec::new(),
+            details: TimelineDetails {
+                conversation_id: String::new(),
+                display_name: String::new(),
+                is_group: false,
+                members: Vec::new(),
+                admin_ids: Vec::new(),
+                own_read_seq: 0,
+                read_markers: Vec::new(),
+                reached_start: false,
+                online_member_ids: Vec::new(),
+            },
+            typing_user_ids: Vec::new(),
+        });
+        change(snapshot);
+        if self.calls().contains(&"items") {
+            self.push(snapshot.clone());
+        }
+    }
+}
+
 impl TimelineListener for Recorder<TimelineSnapshot> {
-    fn on_update(&self, snapshot: TimelineSnapshot) {
-        self.push(snapshot);
+    fn on_items(&self, diffs: Vec<TimelineDiff>) {
+        assert!(!diffs.is_empty(), "told no change");
+        let first = !self.calls().contains(&"items");
+        assert!(!first || matches!(diffs[..], [TimelineDiff::Reset { .. }]), "the first update is one reset");
+        self.build("items", |snapshot| diffs.into_iter().for_each(|diff| diff.apply(&mut snapshot.items)));
+    }
+
+    fn on_details(&self, details: TimelineDetails) {
+        self.build("details", |snapshot| snapshot.details = details);
+    }
+
+    fn on_typing(&self, user_ids: Vec<String>) {
+        self.build("typing", |snapshot| snapshot.typing_user_ids = user_ids);
     }
 }
 
 impl ConversationListListener for Recorder<Vec<ConversationSummary>> {
-    fn on_update(&self, conversations: Vec<ConversationSummary>) {
-        self.push(conversations);
+    fn on_update(&self, diffs: Vec<ConversationListDiff>) {
+        assert!(!diffs.is_empty(), "told no change");
+        let first = self.calls().is_empty();
+        assert!(!first || matches!(diffs[..], [ConversationListDiff::Reset { .. }]), "the first update is one reset");
+        self.called("list");
+        let mut building = self.building.lock().expect("the recorder's lock");
+        let list = building.get_or_insert_with(Vec::new);
+        diffs.into_iter().for_each(|diff| diff.apply(list));
+        self.push(list.clone());
     }
 }
 
 impl ConnectionStateListener for Recorder<ConnectionState> {
     fn on_state(&self, state: ConnectionState) {
+        self.called("state");
         self.push(state);
     }
 }
@@ -120,9 +185,45 @@ pub fn watch_list(client: &Client) -> (Arc<Recorder<Vec<ConversationSummary>>>, 
 
 /// Subscribes a recorder to one conversation's timeline.
 pub fn watch_timeline(client: &Client, conversation: &str) -> (Arc<Recorder<TimelineSnapshot>>, Arc<TaskHandle>) {
+    watch(&client.timeline(conversation.to_owned()).expect("a timeline"))
+}
+
+/// Subscribes a recorder to a timeline object (whose window `paginate_backwards` then grows).
+pub fn watch(timeline: &Timeline) -> (Arc<Recorder<TimelineSnapshot>>, Arc<TaskHandle>) {
     let recorder = Recorder::new();
-    let handle = client.timeline(conversation.to_owned()).expect("a timeline").subscribe(recorder.clone());
+    let handle = timeline.subscribe(recorder.clone());
     (recorder, handle)
+}
+
+/// Waits until what the recorder built from a timeline's updates equals the timeline's snapshot (things have
+/// settled), and returns it.
+pub async fn settled(recorder: &Recorder<TimelineSnapshot>, timeline: &Timeline) -> TimelineSnapshot {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let snapshot = timeline.snapshot().await.expect("a snapshot");
+        if recorder.last().as_ref() == Some(&snapshot) {
+            return snapshot;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the updates add up to {:?}, the snapshot is {snapshot:?}",
+            recorder.last().map(|s| bodies(&s))
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Waits until what the recorder built from the list's updates equals the stored list, and returns it.
+pub async fn settled_list(recorder: &Recorder<Vec<ConversationSummary>>, client: &Client) -> Vec<ConversationSummary> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let list = client.conversation_list().conversations().await.expect("the list");
+        if recorder.last().as_ref() == Some(&list) {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "the updates add up to {:?}, the list is {list:?}", recorder.last());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 /// Waits until the client is online.
@@ -151,6 +252,13 @@ pub fn assert_contiguous(snapshot: &TimelineSnapshot) {
     let seqs: Vec<i64> = snapshot.items.iter().filter_map(|item| item.seq).collect();
     let expected: Vec<i64> = (1..=i64::try_from(seqs.len()).expect("a small count")).collect();
     assert_eq!(seqs, expected, "seqs are 1..n, each once: {:?}", bodies(snapshot));
+}
+
+/// Checks that a timeline's sent items have the seqs `first`, `first + 1`, ... with no gap and no duplicate.
+pub fn assert_contiguous_from(snapshot: &TimelineSnapshot, first: i64) {
+    let seqs: Vec<i64> = snapshot.items.iter().filter_map(|item| item.seq).collect();
+    let expected: Vec<i64> = (first..first + i64::try_from(seqs.len()).expect("a small count")).collect();
+    assert_eq!(seqs, expected, "seqs are {first}.., each once: {:?}", bodies(snapshot));
 }
 
 /// How many messages with this body the server stored (any conversation).

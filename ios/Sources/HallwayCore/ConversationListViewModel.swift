@@ -66,7 +66,7 @@ public struct ConversationRow: Identifiable, Equatable, Sendable {
 @Observable
 public final class ConversationListViewModel {
     public private(set) var rows: [ConversationRow] = []
-    /// The SDK's summaries by id, for opening a thread with its members.
+    /// The SDK's summaries by id, for opening a thread.
     public private(set) var summaries: [String: ConversationSummary] = [:]
     /// False until the SDK's first list arrives (a spinner, not "no conversations").
     public private(set) var isLoaded = false
@@ -78,7 +78,8 @@ public final class ConversationListViewModel {
     @ObservationIgnored private let clock: Clock
     @ObservationIgnored private let formatter: RelativeTimeFormatter
     @ObservationIgnored private let feed = Feed()
-    @ObservationIgnored private var latest: [ConversationSummary] = []
+    /// The SDK's list as the diffs it sent add up to: the SDK sends each change, not the list again.
+    @ObservationIgnored private(set) var latest: [ConversationSummary] = []
 
     public init(client: Client, me: UserInfo, clock: @escaping Clock = { Date() },
                 formatter: RelativeTimeFormatter = RelativeTimeFormatter()) {
@@ -91,11 +92,11 @@ public final class ConversationListViewModel {
     /// Starts following the list (the screen appeared). Idempotent.
     public func start() {
         feed.cancel()
-        let updates = client.conversationList().updates()
+        let diffs = client.conversationList().diffs()
         feed.add(Task { [weak self] in
-            for await list in updates {
+            for await batch in diffs {
                 guard let self else { return }
-                self.apply(list)
+                self.apply(batch)
             }
         })
     }
@@ -134,9 +135,9 @@ public final class ConversationListViewModel {
         }
     }
 
-    private func apply(_ list: [ConversationSummary]) {
-        latest = list
-        summaries = Dictionary(list.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    private func apply(_ diffs: [ConversationListDiff]) {
+        diffs.forEach { latest.apply($0) }
+        summaries = Dictionary(latest.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         isLoaded = true
         rebuild()
     }
@@ -151,17 +152,17 @@ public final class ConversationListViewModel {
     }
 
     private func row(_ summary: ConversationSummary, now: Date) -> ConversationRow {
-        let names = Dictionary(summary.members.map { ($0.id, Person($0).name) }, uniquingKeysWith: { a, _ in a })
-        let other = summary.isGroup ? nil : summary.members.first { $0.id != myId }.map(Person.init)
+        let other = summary.isGroup ? nil : summary.otherMember.map(Person.init)
         let preview: ConversationRow.Preview? = summary.lastMessage.map { message in
             let isOwn = message.senderId == myId
-            let sender = summary.isGroup && !isOwn ? names[message.senderId] : nil
+            let sender = summary.isGroup && !isOwn ? message.senderName : nil
             if message.deleted { return .deleted }
             if message.body.isEmpty && message.hasAttachments { return .attachment(sender: sender, isOwn: isOwn) }
             return .text(sender: sender, isOwn: isOwn, body: message.body)
         }
         let activity = summary.lastActivityAt ?? summary.lastMessage?.createdAt
-        let typing = TypingLine(names: summary.typingUserIds.filter { $0 != myId }.compactMap { names[$0] })
+        let typists = zip(summary.typingUserIds, summary.typingUserNames)
+        let typing = TypingLine(names: typists.filter { $0.0 != myId && !$0.1.isEmpty }.map { $0.1 })
         return ConversationRow(
             id: summary.id,
             title: summary.displayName,

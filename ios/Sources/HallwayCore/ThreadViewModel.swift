@@ -121,8 +121,10 @@ public enum ThreadRow: Identifiable, Equatable, Sendable {
 }
 
 /// One conversation's screen: the bubbles with their send states, reactions and read markers, day
-/// separators, who is typing, the draft, and every action on a message. All state comes from the SDK's
-/// timeline snapshots; actions call the SDK, and their effect arrives as the next snapshot.
+/// separators, who is typing, the draft, and every action on a message. All state comes from the SDK's timeline
+/// listener: the items as diffs applied here in order, the details (members, read markers) when they change,
+/// and who is typing on its own (a typing frame rebuilds no row). Actions call the SDK, and their effect
+/// arrives as the next update.
 @MainActor
 @Observable
 public final class ThreadViewModel {
@@ -171,7 +173,12 @@ public final class ThreadViewModel {
     @ObservationIgnored private let clock: Clock
     @ObservationIgnored private let formatter: RelativeTimeFormatter
     @ObservationIgnored private let feed = Feed()
-    @ObservationIgnored private var snapshot: TimelineSnapshot?
+    /// The timeline's items as the SDK's diffs add up to (oldest first).
+    @ObservationIgnored private(set) var items: [TimelineItem] = []
+    /// The timeline's details as the SDK last told them (nil before the first).
+    @ObservationIgnored private(set) var details: TimelineDetails?
+    /// Other members typing, as the SDK last told.
+    @ObservationIgnored private var typingIds: [String] = []
     @ObservationIgnored private var isVisible = false
     @ObservationIgnored private var markingReadUpTo: Int64 = 0
 
@@ -183,8 +190,9 @@ public final class ThreadViewModel {
         timeline = try client.timeline(conversationId: conversation.id)
         title = conversation.displayName
         isGroup = conversation.isGroup
-        members = conversation.members.map(Person.init)
-        adminIds = Set(conversation.adminIds)
+        // Until the timeline's details come: the other person of a direct chat, as the list knows them.
+        members = conversation.otherMember.map { [Person($0)] } ?? []
+        adminIds = []
         myId = me.id
         self.clock = clock
         self.formatter = formatter
@@ -194,11 +202,12 @@ public final class ThreadViewModel {
     public func appear() {
         isVisible = true
         feed.cancel()
-        let snapshots = timeline.snapshots()
+        // A fresh subscription starts with a reset: what was applied before is replaced.
+        let updates = timeline.updates()
         feed.add(Task { [weak self] in
-            for await snapshot in snapshots {
+            for await update in updates {
                 guard let self else { return }
-                self.apply(snapshot)
+                self.apply(update)
             }
         })
     }
@@ -210,13 +219,10 @@ public final class ThreadViewModel {
         timeline.setTyping(typing: false)
     }
 
-    /// The conversation's details changed (members, name): from the list's summaries.
+    /// The conversation's name changed: from the list's summaries (members come with the timeline's details).
     public func update(_ conversation: ConversationSummary) {
         title = conversation.displayName
         isGroup = conversation.isGroup
-        members = conversation.members.map(Person.init)
-        adminIds = Set(conversation.adminIds)
-        if let snapshot { apply(snapshot) }
     }
 
     /// Sends the draft (or saves the edit in progress). The bubble shows at once as "sending".
@@ -367,23 +373,47 @@ public final class ThreadViewModel {
         }
     }
 
-    private func apply(_ snapshot: TimelineSnapshot) {
-        self.snapshot = snapshot
-        isLoaded = true
-        reachedStart = snapshot.reachedStart
-        onlineMemberIds = Set(snapshot.onlineMemberIds).subtracting([myId])
+    private func apply(_ update: TimelineUpdate) {
+        switch update {
+        case let .items(diffs):
+            diffs.forEach { items.apply($0) }
+            isLoaded = true
+            rebuild()
+        case let .details(details):
+            self.details = details
+            if !details.displayName.isEmpty { title = details.displayName }
+            isGroup = details.isGroup
+            members = details.members.map(Person.init)
+            adminIds = Set(details.adminIds)
+            reachedStart = details.reachedStart
+            onlineMemberIds = Set(details.onlineMemberIds).subtracting([myId])
+            if isLoaded { rebuild() }
+        case let .typing(ids):
+            typingIds = ids
+            showTyping()
+        }
+    }
+
+    /// Who is typing, by name: a typing frame changes only this.
+    private func showTyping() {
         let people = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        typing = TypingLine(names: snapshot.typingUserIds.filter { $0 != myId }.compactMap { people[$0]?.name })
-        rows = Self.rows(snapshot, people: people, myId: myId, isGroup: isGroup,
-                         amAdmin: adminIds.contains(myId), calendar: formatter.calendar,
+        typing = TypingLine(names: typingIds.filter { $0 != myId }.compactMap { people[$0]?.name })
+    }
+
+    /// The rows from the items and details as they stand.
+    private func rebuild() {
+        let people = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        showTyping()
+        rows = Self.rows(items, readMarkers: details?.readMarkers ?? [], people: people, myId: myId,
+                         isGroup: isGroup, amAdmin: adminIds.contains(myId), calendar: formatter.calendar,
                          dayLabel: { [formatter, clock] in formatter.dayLabel($0, now: clock()) })
-        markReadIfVisible(snapshot)
+        markReadIfVisible()
     }
 
     /// Marks the conversation read when the screen shows messages past the user's read marker.
-    private func markReadIfVisible(_ snapshot: TimelineSnapshot) {
-        guard isVisible, let last = snapshot.items.compactMap(\.seq).max(),
-            last > snapshot.ownReadSeq, last > markingReadUpTo
+    private func markReadIfVisible() {
+        guard isVisible, let details, let last = items.compactMap(\.seq).max(),
+            last > details.ownReadSeq, last > markingReadUpTo
         else { return }
         markingReadUpTo = last
         let timeline = self.timeline
@@ -396,18 +426,19 @@ public final class ThreadViewModel {
         }
     }
 
-    /// The rows for a snapshot: a separator before each new day, the sender shown at the start of each run.
+    /// The rows for a timeline's items: a separator before each new day, the sender shown at the start of each run.
     /// Ids stay unique: bubbles carry the SDK's `uniqueId`, and a day that comes back after another (the SDK
     /// keeps unsent local echoes after the server's messages, whatever their date) gets a numbered separator.
     /// A pure function of its arguments (nonisolated, so tests call it directly).
-    nonisolated static func rows(_ snapshot: TimelineSnapshot, people: [String: Person], myId: String, isGroup: Bool,
-                     amAdmin: Bool, calendar: Calendar, dayLabel: (Date) -> DayLabel) -> [ThreadRow] {
-        let othersRead = snapshot.readMarkers.filter { $0.userId != myId }
+    nonisolated static func rows(_ items: [TimelineItem], readMarkers: [ReadMarker], people: [String: Person],
+                                 myId: String, isGroup: Bool, amAdmin: Bool, calendar: Calendar,
+                                 dayLabel: (Date) -> DayLabel) -> [ThreadRow] {
+        let othersRead = readMarkers.filter { $0.userId != myId }
         var rows: [ThreadRow] = []
         var lastDay: Date?
         var lastSender: String?
         var separators: [Date: Int] = [:]
-        for item in snapshot.items {
+        for item in items {
             let day = calendar.startOfDay(for: item.createdAt)
             if day != lastDay {
                 let occurrence = separators[day, default: 0] + 1

@@ -264,6 +264,20 @@ typedef void (*UniffiCallbackInterfaceTimelineListenerMethod0)(uint64_t, RustBuf
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TIMELINE_LISTENER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TIMELINE_LISTENER_METHOD1
+typedef void (*UniffiCallbackInterfaceTimelineListenerMethod1)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TIMELINE_LISTENER_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TIMELINE_LISTENER_METHOD2
+typedef void (*UniffiCallbackInterfaceTimelineListenerMethod2)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONNECTION_STATE_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONNECTION_STATE_LISTENER
 typedef struct UniffiVTableCallbackInterfaceConnectionStateListener {
@@ -287,7 +301,9 @@ typedef struct UniffiVTableCallbackInterfaceConversationListListener {
 typedef struct UniffiVTableCallbackInterfaceTimelineListener {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceTimelineListenerMethod0 _Nonnull onUpdate;
+    UniffiCallbackInterfaceTimelineListenerMethod0 _Nonnull onItems;
+    UniffiCallbackInterfaceTimelineListenerMethod1 _Nonnull onDetails;
+    UniffiCallbackInterfaceTimelineListenerMethod2 _Nonnull onTyping;
 } UniffiVTableCallbackInterfaceTimelineListener;
 
 #endif
@@ -498,7 +514,7 @@ void uniffi_hallway_sdk_fn_init_callback_vtable_conversationlistlistener(const U
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CONVERSATIONLISTLISTENER_ON_UPDATE
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CONVERSATIONLISTLISTENER_ON_UPDATE
-void uniffi_hallway_sdk_fn_method_conversationlistlistener_on_update(uint64_t ptr, RustBuffer conversations, RustCallStatus *_Nonnull out_status
+void uniffi_hallway_sdk_fn_method_conversationlistlistener_on_update(uint64_t ptr, RustBuffer diffs, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CLONE_TIMELINELISTENER
@@ -516,9 +532,19 @@ void uniffi_hallway_sdk_fn_free_timelinelistener(uint64_t handle, RustCallStatus
 void uniffi_hallway_sdk_fn_init_callback_vtable_timelinelistener(const UniffiVTableCallbackInterfaceTimelineListener* _Nonnull vtable
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_UPDATE
-#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_UPDATE
-void uniffi_hallway_sdk_fn_method_timelinelistener_on_update(uint64_t ptr, RustBuffer snapshot, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_ITEMS
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_ITEMS
+void uniffi_hallway_sdk_fn_method_timelinelistener_on_items(uint64_t ptr, RustBuffer diffs, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_DETAILS
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_DETAILS
+void uniffi_hallway_sdk_fn_method_timelinelistener_on_details(uint64_t ptr, RustBuffer details, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_TYPING
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_TYPING
+void uniffi_hallway_sdk_fn_method_timelinelistener_on_typing(uint64_t ptr, RustBuffer user_ids, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CLONE_TASKHANDLE
@@ -1078,9 +1104,21 @@ uint16_t uniffi_hallway_sdk_checksum_method_conversationlistlistener_on_update(v
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_UPDATE
-#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_UPDATE
-uint16_t uniffi_hallway_sdk_checksum_method_timelinelistener_on_update(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_ITEMS
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_ITEMS
+uint16_t uniffi_hallway_sdk_checksum_method_timelinelistener_on_items(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_DETAILS
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_DETAILS
+uint16_t uniffi_hallway_sdk_checksum_method_timelinelistener_on_details(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_TYPING
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_TYPING
+uint16_t uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing(void
     
 );
 #endif

@@ -1613,12 +1613,13 @@ public func FfiConverterTypeConnectionStateListener_lower(_ value: ConnectionSta
 public protocol ConversationListProtocol: AnyObject, Sendable {
     
     /**
-     * The list now (what `subscribe` pushes first).
+     * The list now (what the updates of `subscribe` add up to).
      */
     func conversations() async throws  -> [ConversationSummary]
     
     /**
-     * Calls `listener` with the list now, then after every change, until the handle is dropped.
+     * Calls `listener` with the whole list now (one `Reset`), then with the changes after every change,
+     * until the handle is dropped.
      */
     func subscribe(listener: ConversationListListener)  -> TaskHandle
     
@@ -1680,7 +1681,7 @@ open class ConversationList: ConversationListProtocol, @unchecked Sendable {
 
     
     /**
-     * The list now (what `subscribe` pushes first).
+     * The list now (what the updates of `subscribe` add up to).
      */
 open func conversations()async throws  -> [ConversationSummary]  {
     return
@@ -1699,7 +1700,8 @@ open func conversations()async throws  -> [ConversationSummary]  {
 }
     
     /**
-     * Calls `listener` with the list now, then after every change, until the handle is dropped.
+     * Calls `listener` with the whole list now (one `Reset`), then with the changes after every change,
+     * until the handle is dropped.
      */
 open func subscribe(listener: ConversationListListener) -> TaskHandle  {
     return try!  FfiConverterTypeTaskHandle_lift(try! rustCall() {
@@ -1762,15 +1764,18 @@ public func FfiConverterTypeConversationList_lower(_ value: ConversationList) ->
 
 
 /**
- * Told the whole conversation list on subscription and after every change.
+ * Told the changes to the conversation list: first one `Reset` with the whole list, then what changed.
  */
 public protocol ConversationListListener: AnyObject, Sendable {
     
-    func onUpdate(conversations: [ConversationSummary]) 
+    /**
+     * Apply `diffs` in order to the list built from the earlier calls.
+     */
+    func onUpdate(diffs: [ConversationListDiff]) 
     
 }
 /**
- * Told the whole conversation list on subscription and after every change.
+ * Told the changes to the conversation list: first one `Reset` with the whole list, then what changed.
  */
 open class ConversationListListenerImpl: ConversationListListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1825,11 +1830,14 @@ open class ConversationListListenerImpl: ConversationListListener, @unchecked Se
     
 
     
-open func onUpdate(conversations: [ConversationSummary])  {try! rustCall() {
+    /**
+     * Apply `diffs` in order to the list built from the earlier calls.
+     */
+open func onUpdate(diffs: [ConversationListDiff])  {try! rustCall() {
         uniffiCallStatus in
     uniffi_hallway_sdk_fn_method_conversationlistlistener_on_update(
             self.uniffiCloneHandle(),
-        FfiConverterSequenceTypeConversationSummary.lower(conversations),uniffiCallStatus
+        FfiConverterSequenceTypeConversationListDiff.lower(diffs),uniffiCallStatus
     )
 }
 }
@@ -1864,7 +1872,7 @@ fileprivate struct UniffiCallbackInterfaceConversationListListener {
         },
         onUpdate: { (
             uniffiHandle: UInt64,
-            conversations: RustBuffer,
+            diffs: RustBuffer,
             uniffiOutReturn: UnsafeMutableRawPointer,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
         ) in
@@ -1874,7 +1882,7 @@ fileprivate struct UniffiCallbackInterfaceConversationListListener {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
                 return uniffiObj.onUpdate(
-                     conversations: try FfiConverterSequenceTypeConversationSummary.lift(conversations)
+                     diffs: try FfiConverterSequenceTypeConversationListDiff.lift(diffs)
                 )
             }
 
@@ -2142,7 +2150,8 @@ public protocol TimelineProtocol: AnyObject, Sendable {
     func markRead() async throws 
     
     /**
-     * Loads up to `count` (1 to 200) older messages into the timeline; true when the start is reached.
+     * Shows up to `count` (1 to 200) older messages in this timeline, from the store when it has them, else
+     * from the server; its listeners get them as `Insert`s at the top. True when the start is reached.
      */
     func paginateBackwards(count: UInt32) async throws  -> Bool
     
@@ -2185,12 +2194,14 @@ public protocol TimelineProtocol: AnyObject, Sendable {
     func setTyping(typing: Bool) 
     
     /**
-     * The timeline now (what `subscribe` pushes first).
+     * The timeline now: what the updates of `subscribe` add up to.
      */
     func snapshot() async throws  -> TimelineSnapshot
     
     /**
-     * Calls `listener` with the timeline now, then after every change, until the handle is dropped.
+     * Calls `listener` with the timeline now (its details, a `Reset` of its items, who is typing), then
+     * with each part that changes, until the handle is dropped. The items are a window of the history: the
+     * newest messages, growing as new ones come and by `paginate_backwards`.
      */
     func subscribe(listener: TimelineListener)  -> TaskHandle
     
@@ -2341,7 +2352,8 @@ open func markRead()async throws   {
 }
     
     /**
-     * Loads up to `count` (1 to 200) older messages into the timeline; true when the start is reached.
+     * Shows up to `count` (1 to 200) older messages in this timeline, from the store when it has them, else
+     * from the server; its listeners get them as `Insert`s at the top. True when the start is reached.
      */
 open func paginateBackwards(count: UInt32)async throws  -> Bool  {
     return
@@ -2475,7 +2487,7 @@ open func setTyping(typing: Bool)  {try! rustCall() {
 }
     
     /**
-     * The timeline now (what `subscribe` pushes first).
+     * The timeline now: what the updates of `subscribe` add up to.
      */
 open func snapshot()async throws  -> TimelineSnapshot  {
     return
@@ -2494,7 +2506,9 @@ open func snapshot()async throws  -> TimelineSnapshot  {
 }
     
     /**
-     * Calls `listener` with the timeline now, then after every change, until the handle is dropped.
+     * Calls `listener` with the timeline now (its details, a `Reset` of its items, who is typing), then
+     * with each part that changes, until the handle is dropped. The items are a window of the history: the
+     * newest messages, growing as new ones come and by `paginate_backwards`.
      */
 open func subscribe(listener: TimelineListener) -> TaskHandle  {
     return try!  FfiConverterTypeTaskHandle_lift(try! rustCall() {
@@ -2557,15 +2571,32 @@ public func FfiConverterTypeTimeline_lower(_ value: Timeline) -> UInt64 {
 
 
 /**
- * Told the whole timeline of one conversation on subscription and after every change.
+ * Told what changes on one conversation's screen, each part on its own: the items as diffs, the details
+ * (members, read markers, `reached_start`) whole when they change, and who is typing. On subscription:
+ * `on_details`, then `on_items` with one `Reset`, then `on_typing`.
  */
 public protocol TimelineListener: AnyObject, Sendable {
     
-    func onUpdate(snapshot: TimelineSnapshot) 
+    /**
+     * Apply `diffs` in order to the items built from the earlier calls.
+     */
+    func onItems(diffs: [TimelineDiff]) 
+    
+    /**
+     * The conversation's details changed (or this is the first call).
+     */
+    func onDetails(details: TimelineDetails) 
+    
+    /**
+     * Who is typing changed (or this is the first call): other members' ids.
+     */
+    func onTyping(userIds: [String]) 
     
 }
 /**
- * Told the whole timeline of one conversation on subscription and after every change.
+ * Told what changes on one conversation's screen, each part on its own: the items as diffs, the details
+ * (members, read markers, `reached_start`) whole when they change, and who is typing. On subscription:
+ * `on_details`, then `on_items` with one `Reset`, then `on_typing`.
  */
 open class TimelineListenerImpl: TimelineListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2620,11 +2651,38 @@ open class TimelineListenerImpl: TimelineListener, @unchecked Sendable {
     
 
     
-open func onUpdate(snapshot: TimelineSnapshot)  {try! rustCall() {
+    /**
+     * Apply `diffs` in order to the items built from the earlier calls.
+     */
+open func onItems(diffs: [TimelineDiff])  {try! rustCall() {
         uniffiCallStatus in
-    uniffi_hallway_sdk_fn_method_timelinelistener_on_update(
+    uniffi_hallway_sdk_fn_method_timelinelistener_on_items(
             self.uniffiCloneHandle(),
-        FfiConverterTypeTimelineSnapshot_lower(snapshot),uniffiCallStatus
+        FfiConverterSequenceTypeTimelineDiff.lower(diffs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The conversation's details changed (or this is the first call).
+     */
+open func onDetails(details: TimelineDetails)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_method_timelinelistener_on_details(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeTimelineDetails_lower(details),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Who is typing changed (or this is the first call): other members' ids.
+     */
+open func onTyping(userIds: [String])  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_method_timelinelistener_on_typing(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(userIds),uniffiCallStatus
     )
 }
 }
@@ -2657,9 +2715,9 @@ fileprivate struct UniffiCallbackInterfaceTimelineListener {
                 fatalError("Uniffi callback interface TimelineListener: handle missing in uniffiClone")
             }
         },
-        onUpdate: { (
+        onItems: { (
             uniffiHandle: UInt64,
-            snapshot: RustBuffer,
+            diffs: RustBuffer,
             uniffiOutReturn: UnsafeMutableRawPointer,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
         ) in
@@ -2668,8 +2726,56 @@ fileprivate struct UniffiCallbackInterfaceTimelineListener {
                 guard let uniffiObj = try? FfiConverterTypeTimelineListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onUpdate(
-                     snapshot: try FfiConverterTypeTimelineSnapshot_lift(snapshot)
+                return uniffiObj.onItems(
+                     diffs: try FfiConverterSequenceTypeTimelineDiff.lift(diffs)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        onDetails: { (
+            uniffiHandle: UInt64,
+            details: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeTimelineListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onDetails(
+                     details: try FfiConverterTypeTimelineDetails_lift(details)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        onTyping: { (
+            uniffiHandle: UInt64,
+            userIds: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeTimelineListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onTyping(
+                     userIds: try FfiConverterSequenceString.lift(userIds)
                 )
             }
 
@@ -2843,7 +2949,10 @@ public func FfiConverterTypeAttachmentInfo_lower(_ value: AttachmentInfo) -> Rus
 
 
 /**
- * One entry of the conversation list.
+ * One entry of the conversation list. It carries how many members a conversation has, not who they are
+ * (a class group's hundred members would travel with every unread badge); what a row shows of people (a
+ * direct chat's other person, the last message's sender, who is typing) is named here, and a conversation's
+ * members come with its timeline (`TimelineDetails`).
  */
 public struct ConversationSummary: Equatable, Hashable {
     public var id: String
@@ -2852,8 +2961,14 @@ public struct ConversationSummary: Equatable, Hashable {
      * The group's name, or for a direct chat the other person's display name.
      */
     public var displayName: String
-    public var members: [UserInfo]
-    public var adminIds: [String]
+    /**
+     * How many people are in the conversation, the user included.
+     */
+    public var memberCount: UInt32
+    /**
+     * For a direct chat, the other person (avatar, role badge, online dot); `None` for a group.
+     */
+    public var otherMember: UserInfo?
     public var lastMessage: MessagePreview?
     public var lastActivityAt: Date?
     public var unreadCount: UInt64
@@ -2864,6 +2979,10 @@ public struct ConversationSummary: Equatable, Hashable {
      * Other members typing right now.
      */
     public var typingUserIds: [String]
+    /**
+     * Their display names, in the same order ("Ana is typing…" in a group's row).
+     */
+    public var typingUserNames: [String]
     /**
      * Messages written here that the server has not acknowledged yet (or that it refused).
      */
@@ -2883,10 +3002,19 @@ public struct ConversationSummary: Equatable, Hashable {
     public init(id: String, isGroup: Bool, 
         /**
          * The group's name, or for a direct chat the other person's display name.
-         */displayName: String, members: [UserInfo], adminIds: [String], lastMessage: MessagePreview?, lastActivityAt: Date?, unreadCount: UInt64, muted: Bool, pinned: Bool, archived: Bool, 
+         */displayName: String, 
+        /**
+         * How many people are in the conversation, the user included.
+         */memberCount: UInt32, 
+        /**
+         * For a direct chat, the other person (avatar, role badge, online dot); `None` for a group.
+         */otherMember: UserInfo?, lastMessage: MessagePreview?, lastActivityAt: Date?, unreadCount: UInt64, muted: Bool, pinned: Bool, archived: Bool, 
         /**
          * Other members typing right now.
          */typingUserIds: [String], 
+        /**
+         * Their display names, in the same order ("Ana is typing…" in a group's row).
+         */typingUserNames: [String], 
         /**
          * Messages written here that the server has not acknowledged yet (or that it refused).
          */pendingSends: UInt64, 
@@ -2900,8 +3028,8 @@ public struct ConversationSummary: Equatable, Hashable {
         self.id = id
         self.isGroup = isGroup
         self.displayName = displayName
-        self.members = members
-        self.adminIds = adminIds
+        self.memberCount = memberCount
+        self.otherMember = otherMember
         self.lastMessage = lastMessage
         self.lastActivityAt = lastActivityAt
         self.unreadCount = unreadCount
@@ -2909,6 +3037,7 @@ public struct ConversationSummary: Equatable, Hashable {
         self.pinned = pinned
         self.archived = archived
         self.typingUserIds = typingUserIds
+        self.typingUserNames = typingUserNames
         self.pendingSends = pendingSends
         self.failedSends = failedSends
         self.onlineMemberIds = onlineMemberIds
@@ -2933,8 +3062,8 @@ public struct FfiConverterTypeConversationSummary: FfiConverterRustBuffer {
                 id: FfiConverterString.read(from: &buf), 
                 isGroup: FfiConverterBool.read(from: &buf), 
                 displayName: FfiConverterString.read(from: &buf), 
-                members: FfiConverterSequenceTypeUserInfo.read(from: &buf), 
-                adminIds: FfiConverterSequenceString.read(from: &buf), 
+                memberCount: FfiConverterUInt32.read(from: &buf), 
+                otherMember: FfiConverterOptionTypeUserInfo.read(from: &buf), 
                 lastMessage: FfiConverterOptionTypeMessagePreview.read(from: &buf), 
                 lastActivityAt: FfiConverterOptionTimestamp.read(from: &buf), 
                 unreadCount: FfiConverterUInt64.read(from: &buf), 
@@ -2942,6 +3071,7 @@ public struct FfiConverterTypeConversationSummary: FfiConverterRustBuffer {
                 pinned: FfiConverterBool.read(from: &buf), 
                 archived: FfiConverterBool.read(from: &buf), 
                 typingUserIds: FfiConverterSequenceString.read(from: &buf), 
+                typingUserNames: FfiConverterSequenceString.read(from: &buf), 
                 pendingSends: FfiConverterUInt64.read(from: &buf), 
                 failedSends: FfiConverterUInt64.read(from: &buf), 
                 onlineMemberIds: FfiConverterSequenceString.read(from: &buf)
@@ -2952,8 +3082,8 @@ public struct FfiConverterTypeConversationSummary: FfiConverterRustBuffer {
         FfiConverterString.write(value.id, into: &buf)
         FfiConverterBool.write(value.isGroup, into: &buf)
         FfiConverterString.write(value.displayName, into: &buf)
-        FfiConverterSequenceTypeUserInfo.write(value.members, into: &buf)
-        FfiConverterSequenceString.write(value.adminIds, into: &buf)
+        FfiConverterUInt32.write(value.memberCount, into: &buf)
+        FfiConverterOptionTypeUserInfo.write(value.otherMember, into: &buf)
         FfiConverterOptionTypeMessagePreview.write(value.lastMessage, into: &buf)
         FfiConverterOptionTimestamp.write(value.lastActivityAt, into: &buf)
         FfiConverterUInt64.write(value.unreadCount, into: &buf)
@@ -2961,6 +3091,7 @@ public struct FfiConverterTypeConversationSummary: FfiConverterRustBuffer {
         FfiConverterBool.write(value.pinned, into: &buf)
         FfiConverterBool.write(value.archived, into: &buf)
         FfiConverterSequenceString.write(value.typingUserIds, into: &buf)
+        FfiConverterSequenceString.write(value.typingUserNames, into: &buf)
         FfiConverterUInt64.write(value.pendingSends, into: &buf)
         FfiConverterUInt64.write(value.failedSends, into: &buf)
         FfiConverterSequenceString.write(value.onlineMemberIds, into: &buf)
@@ -3058,6 +3189,10 @@ public func FfiConverterTypeInvitation_lower(_ value: Invitation) -> RustBuffer 
  */
 public struct MessagePreview: Equatable, Hashable {
     public var senderId: String
+    /**
+     * The sender's display name, for "Ana: …" in a group's row (`None` when they are no longer a member).
+     */
+    public var senderName: String?
     public var body: String
     public var deleted: Bool
     public var hasAttachments: Bool
@@ -3065,8 +3200,12 @@ public struct MessagePreview: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(senderId: String, body: String, deleted: Bool, hasAttachments: Bool, createdAt: Date) {
+    public init(senderId: String, 
+        /**
+         * The sender's display name, for "Ana: …" in a group's row (`None` when they are no longer a member).
+         */senderName: String?, body: String, deleted: Bool, hasAttachments: Bool, createdAt: Date) {
         self.senderId = senderId
+        self.senderName = senderName
         self.body = body
         self.deleted = deleted
         self.hasAttachments = hasAttachments
@@ -3090,6 +3229,7 @@ public struct FfiConverterTypeMessagePreview: FfiConverterRustBuffer {
         return
             try MessagePreview(
                 senderId: FfiConverterString.read(from: &buf), 
+                senderName: FfiConverterOptionString.read(from: &buf), 
                 body: FfiConverterString.read(from: &buf), 
                 deleted: FfiConverterBool.read(from: &buf), 
                 hasAttachments: FfiConverterBool.read(from: &buf), 
@@ -3099,6 +3239,7 @@ public struct FfiConverterTypeMessagePreview: FfiConverterRustBuffer {
 
     public static func write(_ value: MessagePreview, into buf: inout [UInt8]) {
         FfiConverterString.write(value.senderId, into: &buf)
+        FfiConverterOptionString.write(value.senderName, into: &buf)
         FfiConverterString.write(value.body, into: &buf)
         FfiConverterBool.write(value.deleted, into: &buf)
         FfiConverterBool.write(value.hasAttachments, into: &buf)
@@ -3318,6 +3459,135 @@ public func FfiConverterTypeReportInfo_lower(_ value: ReportInfo) -> RustBuffer 
 
 
 /**
+ * Everything a conversation screen shows besides its items and who is typing: who is in it, how far
+ * people have read, whether older history remains. A `TimelineListener` is told it first and again whenever
+ * it changes (it is small next to the items, and changes far less often than they do).
+ */
+public struct TimelineDetails: Equatable, Hashable {
+    public var conversationId: String
+    /**
+     * The group's name, or for a direct chat the other person's display name.
+     */
+    public var displayName: String
+    public var isGroup: Bool
+    /**
+     * Everyone in the conversation, the user included (names and pictures of senders and readers).
+     */
+    public var members: [UserInfo]
+    /**
+     * The group's admins (they may delete anyone's message).
+     */
+    public var adminIds: [String]
+    /**
+     * The user's own read marker.
+     */
+    public var ownReadSeq: Int64
+    /**
+     * Other members' read markers, as far as this device has heard of them.
+     */
+    public var readMarkers: [ReadMarker]
+    /**
+     * The timeline shows the first message of the conversation: nothing older to paginate.
+     */
+    public var reachedStart: Bool
+    /**
+     * Other members online now (known only while connected).
+     */
+    public var onlineMemberIds: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(conversationId: String, 
+        /**
+         * The group's name, or for a direct chat the other person's display name.
+         */displayName: String, isGroup: Bool, 
+        /**
+         * Everyone in the conversation, the user included (names and pictures of senders and readers).
+         */members: [UserInfo], 
+        /**
+         * The group's admins (they may delete anyone's message).
+         */adminIds: [String], 
+        /**
+         * The user's own read marker.
+         */ownReadSeq: Int64, 
+        /**
+         * Other members' read markers, as far as this device has heard of them.
+         */readMarkers: [ReadMarker], 
+        /**
+         * The timeline shows the first message of the conversation: nothing older to paginate.
+         */reachedStart: Bool, 
+        /**
+         * Other members online now (known only while connected).
+         */onlineMemberIds: [String]) {
+        self.conversationId = conversationId
+        self.displayName = displayName
+        self.isGroup = isGroup
+        self.members = members
+        self.adminIds = adminIds
+        self.ownReadSeq = ownReadSeq
+        self.readMarkers = readMarkers
+        self.reachedStart = reachedStart
+        self.onlineMemberIds = onlineMemberIds
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TimelineDetails: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimelineDetails: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimelineDetails {
+        return
+            try TimelineDetails(
+                conversationId: FfiConverterString.read(from: &buf), 
+                displayName: FfiConverterString.read(from: &buf), 
+                isGroup: FfiConverterBool.read(from: &buf), 
+                members: FfiConverterSequenceTypeUserInfo.read(from: &buf), 
+                adminIds: FfiConverterSequenceString.read(from: &buf), 
+                ownReadSeq: FfiConverterInt64.read(from: &buf), 
+                readMarkers: FfiConverterSequenceTypeReadMarker.read(from: &buf), 
+                reachedStart: FfiConverterBool.read(from: &buf), 
+                onlineMemberIds: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TimelineDetails, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.conversationId, into: &buf)
+        FfiConverterString.write(value.displayName, into: &buf)
+        FfiConverterBool.write(value.isGroup, into: &buf)
+        FfiConverterSequenceTypeUserInfo.write(value.members, into: &buf)
+        FfiConverterSequenceString.write(value.adminIds, into: &buf)
+        FfiConverterInt64.write(value.ownReadSeq, into: &buf)
+        FfiConverterSequenceTypeReadMarker.write(value.readMarkers, into: &buf)
+        FfiConverterBool.write(value.reachedStart, into: &buf)
+        FfiConverterSequenceString.write(value.onlineMemberIds, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimelineDetails_lift(_ buf: RustBuffer) throws -> TimelineDetails {
+    return try FfiConverterTypeTimelineDetails.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimelineDetails_lower(_ value: TimelineDetails) -> RustBuffer {
+    return FfiConverterTypeTimelineDetails.lower(value)
+}
+
+
+/**
  * One message of a timeline, sent or still in the outbox.
  */
 public struct TimelineItem: Equatable, Hashable {
@@ -3455,57 +3725,33 @@ public func FfiConverterTypeTimelineItem_lower(_ value: TimelineItem) -> RustBuf
 
 
 /**
- * Everything a conversation screen shows, delivered whole on every change.
+ * One conversation's screen as it stands now (`Timeline::snapshot`): what a listener's updates add up to.
  */
 public struct TimelineSnapshot: Equatable, Hashable {
-    public var conversationId: String
     /**
-     * Oldest first: the loaded history, then the messages still in the outbox.
+     * Oldest first: the window of loaded history (the newest messages, more after each
+     * `Timeline::paginate_backwards`), then the messages still in the outbox.
      */
     public var items: [TimelineItem]
+    public var details: TimelineDetails
     /**
-     * The user's own read marker.
+     * Other members typing now.
      */
-    public var ownReadSeq: Int64
-    /**
-     * Other members' read markers, as far as this device has heard of them.
-     */
-    public var readMarkers: [ReadMarker]
     public var typingUserIds: [String]
-    /**
-     * The first message of the conversation is loaded: nothing older to paginate.
-     */
-    public var reachedStart: Bool
-    /**
-     * Other members online now (known only while connected).
-     */
-    public var onlineMemberIds: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(conversationId: String, 
+    public init(
         /**
-         * Oldest first: the loaded history, then the messages still in the outbox.
-         */items: [TimelineItem], 
+         * Oldest first: the window of loaded history (the newest messages, more after each
+         * `Timeline::paginate_backwards`), then the messages still in the outbox.
+         */items: [TimelineItem], details: TimelineDetails, 
         /**
-         * The user's own read marker.
-         */ownReadSeq: Int64, 
-        /**
-         * Other members' read markers, as far as this device has heard of them.
-         */readMarkers: [ReadMarker], typingUserIds: [String], 
-        /**
-         * The first message of the conversation is loaded: nothing older to paginate.
-         */reachedStart: Bool, 
-        /**
-         * Other members online now (known only while connected).
-         */onlineMemberIds: [String]) {
-        self.conversationId = conversationId
+         * Other members typing now.
+         */typingUserIds: [String]) {
         self.items = items
-        self.ownReadSeq = ownReadSeq
-        self.readMarkers = readMarkers
+        self.details = details
         self.typingUserIds = typingUserIds
-        self.reachedStart = reachedStart
-        self.onlineMemberIds = onlineMemberIds
     }
 
     
@@ -3524,24 +3770,16 @@ public struct FfiConverterTypeTimelineSnapshot: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimelineSnapshot {
         return
             try TimelineSnapshot(
-                conversationId: FfiConverterString.read(from: &buf), 
                 items: FfiConverterSequenceTypeTimelineItem.read(from: &buf), 
-                ownReadSeq: FfiConverterInt64.read(from: &buf), 
-                readMarkers: FfiConverterSequenceTypeReadMarker.read(from: &buf), 
-                typingUserIds: FfiConverterSequenceString.read(from: &buf), 
-                reachedStart: FfiConverterBool.read(from: &buf), 
-                onlineMemberIds: FfiConverterSequenceString.read(from: &buf)
+                details: FfiConverterTypeTimelineDetails.read(from: &buf), 
+                typingUserIds: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
     public static func write(_ value: TimelineSnapshot, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.conversationId, into: &buf)
         FfiConverterSequenceTypeTimelineItem.write(value.items, into: &buf)
-        FfiConverterInt64.write(value.ownReadSeq, into: &buf)
-        FfiConverterSequenceTypeReadMarker.write(value.readMarkers, into: &buf)
+        FfiConverterTypeTimelineDetails.write(value.details, into: &buf)
         FfiConverterSequenceString.write(value.typingUserIds, into: &buf)
-        FfiConverterBool.write(value.reachedStart, into: &buf)
-        FfiConverterSequenceString.write(value.onlineMemberIds, into: &buf)
     }
 }
 
@@ -3835,6 +4073,139 @@ public func FfiConverterTypeConnectionState_lift(_ buf: RustBuffer) throws -> Co
 #endif
 public func FfiConverterTypeConnectionState_lower(_ value: ConnectionState) -> RustBuffer {
     return FfiConverterTypeConnectionState.lower(value)
+}
+
+
+
+/**
+ * One change to the conversation list (see `ConversationListListener::on_update`). Apply the changes of
+ * one call in order.
+ */
+
+public enum ConversationListDiff: Equatable, Hashable {
+    
+    /**
+     * Adds conversations at the end.
+     */
+    case append(values: [ConversationSummary]
+    )
+    /**
+     * Inserts a conversation at `index` (a new one, or one moved up by new activity).
+     */
+    case insert(index: UInt32, value: ConversationSummary
+    )
+    /**
+     * The conversation at `index` changed in place (unread count, typing, settings).
+     */
+    case set(index: UInt32, value: ConversationSummary
+    )
+    /**
+     * The conversation at `index` is gone from there (left, or moving elsewhere: an `Insert` follows).
+     */
+    case remove(index: UInt32
+    )
+    /**
+     * The whole list: the first update of a subscription, or when that is shorter than the changes.
+     */
+    case reset(values: [ConversationSummary]
+    )
+    /**
+     * No conversations any more (signed out).
+     */
+    case clear
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConversationListDiff: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationListDiff: FfiConverterRustBuffer {
+    typealias SwiftType = ConversationListDiff
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationListDiff {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .append(values: try FfiConverterSequenceTypeConversationSummary.read(from: &buf)
+        )
+        
+        case 2: return .insert(index: try FfiConverterUInt32.read(from: &buf), value: try FfiConverterTypeConversationSummary.read(from: &buf)
+        )
+        
+        case 3: return .set(index: try FfiConverterUInt32.read(from: &buf), value: try FfiConverterTypeConversationSummary.read(from: &buf)
+        )
+        
+        case 4: return .remove(index: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 5: return .reset(values: try FfiConverterSequenceTypeConversationSummary.read(from: &buf)
+        )
+        
+        case 6: return .clear
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConversationListDiff, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .append(values):
+            writeInt(&buf, Int32(1))
+            FfiConverterSequenceTypeConversationSummary.write(values, into: &buf)
+            
+        
+        case let .insert(index,value):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt32.write(index, into: &buf)
+            FfiConverterTypeConversationSummary.write(value, into: &buf)
+            
+        
+        case let .set(index,value):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt32.write(index, into: &buf)
+            FfiConverterTypeConversationSummary.write(value, into: &buf)
+            
+        
+        case let .remove(index):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt32.write(index, into: &buf)
+            
+        
+        case let .reset(values):
+            writeInt(&buf, Int32(5))
+            FfiConverterSequenceTypeConversationSummary.write(values, into: &buf)
+            
+        
+        case .clear:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationListDiff_lift(_ buf: RustBuffer) throws -> ConversationListDiff {
+    return try FfiConverterTypeConversationListDiff.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationListDiff_lower(_ value: ConversationListDiff) -> RustBuffer {
+    return FfiConverterTypeConversationListDiff.lower(value)
 }
 
 
@@ -4335,6 +4706,139 @@ public func FfiConverterTypeSignOutReason_lower(_ value: SignOutReason) -> RustB
 
 
 /**
+ * One change to a timeline's items (see `TimelineListener::on_items`). Indexes count from the oldest item
+ * shown; apply the changes of one call in order.
+ */
+
+public enum TimelineDiff: Equatable, Hashable {
+    
+    /**
+     * Adds items at the end (new messages, the user's own sends).
+     */
+    case append(values: [TimelineItem]
+    )
+    /**
+     * Inserts an item at `index` (older history paged in at the top, a message placed by its seq).
+     */
+    case insert(index: UInt32, value: TimelineItem
+    )
+    /**
+     * The item at `index` changed (edited, deleted, a reaction, sent, its upload moved on).
+     */
+    case set(index: UInt32, value: TimelineItem
+    )
+    /**
+     * The item at `index` is gone (a discarded send, an echo replaced by its message elsewhere).
+     */
+    case remove(index: UInt32
+    )
+    /**
+     * All of the items: the first update of a subscription, or when that is shorter than the changes.
+     */
+    case reset(values: [TimelineItem]
+    )
+    /**
+     * No items any more.
+     */
+    case clear
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TimelineDiff: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimelineDiff: FfiConverterRustBuffer {
+    typealias SwiftType = TimelineDiff
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimelineDiff {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .append(values: try FfiConverterSequenceTypeTimelineItem.read(from: &buf)
+        )
+        
+        case 2: return .insert(index: try FfiConverterUInt32.read(from: &buf), value: try FfiConverterTypeTimelineItem.read(from: &buf)
+        )
+        
+        case 3: return .set(index: try FfiConverterUInt32.read(from: &buf), value: try FfiConverterTypeTimelineItem.read(from: &buf)
+        )
+        
+        case 4: return .remove(index: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 5: return .reset(values: try FfiConverterSequenceTypeTimelineItem.read(from: &buf)
+        )
+        
+        case 6: return .clear
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TimelineDiff, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .append(values):
+            writeInt(&buf, Int32(1))
+            FfiConverterSequenceTypeTimelineItem.write(values, into: &buf)
+            
+        
+        case let .insert(index,value):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt32.write(index, into: &buf)
+            FfiConverterTypeTimelineItem.write(value, into: &buf)
+            
+        
+        case let .set(index,value):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt32.write(index, into: &buf)
+            FfiConverterTypeTimelineItem.write(value, into: &buf)
+            
+        
+        case let .remove(index):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt32.write(index, into: &buf)
+            
+        
+        case let .reset(values):
+            writeInt(&buf, Int32(5))
+            FfiConverterSequenceTypeTimelineItem.write(values, into: &buf)
+            
+        
+        case .clear:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimelineDiff_lift(_ buf: RustBuffer) throws -> TimelineDiff {
+    return try FfiConverterTypeTimelineDiff.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimelineDiff_lower(_ value: TimelineDiff) -> RustBuffer {
+    return FfiConverterTypeTimelineDiff.lower(value)
+}
+
+
+
+/**
  * A person's role in the school.
  */
 
@@ -4783,6 +5287,56 @@ fileprivate struct FfiConverterSequenceTypeUserInfo: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeConversationListDiff: FfiConverterRustBuffer {
+    typealias SwiftType = [ConversationListDiff]
+
+    public static func write(_ value: [ConversationListDiff], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeConversationListDiff.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ConversationListDiff] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ConversationListDiff]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeConversationListDiff.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTimelineDiff: FfiConverterRustBuffer {
+    typealias SwiftType = [TimelineDiff]
+
+    public static func write(_ value: [TimelineDiff], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTimelineDiff.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TimelineDiff] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [TimelineDiff]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTimelineDiff.read(from: &buf))
+        }
+        return seq
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -4946,19 +5500,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_client_thumbnail_path() != 29603) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_conversationlist_conversations() != 5748) {
+    if (uniffi_hallway_sdk_checksum_method_conversationlist_conversations() != 8756) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_conversationlist_subscribe() != 48231) {
+    if (uniffi_hallway_sdk_checksum_method_conversationlist_subscribe() != 58293) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_connectionstatelistener_on_state() != 22432) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_conversationlistlistener_on_update() != 5632) {
+    if (uniffi_hallway_sdk_checksum_method_conversationlistlistener_on_update() != 13794) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_timelinelistener_on_update() != 3502) {
+    if (uniffi_hallway_sdk_checksum_method_timelinelistener_on_items() != 18632) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_timelinelistener_on_details() != 59458) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing() != 51919) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_taskhandle_cancel() != 30265) {
@@ -4982,7 +5542,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_timeline_mark_read() != 52169) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_timeline_paginate_backwards() != 30702) {
+    if (uniffi_hallway_sdk_checksum_method_timeline_paginate_backwards() != 11659) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_timeline_react() != 30496) {
@@ -5003,10 +5563,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_timeline_set_typing() != 45428) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_timeline_snapshot() != 15602) {
+    if (uniffi_hallway_sdk_checksum_method_timeline_snapshot() != 13148) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_timeline_subscribe() != 47712) {
+    if (uniffi_hallway_sdk_checksum_method_timeline_subscribe() != 21810) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_constructor_client_new() != 56074) {

@@ -1,6 +1,6 @@
 // The conversation list's view model against the real server: what another user does shows up live.
 import Foundation
-import HallwayCore
+@testable import HallwayCore
 import HallwaySDK
 import HallwayTestSupport
 import XCTest
@@ -37,6 +37,9 @@ final class ConversationListViewModelTests: TeacherAndParentTestCase, @unchecked
         XCTAssertEqual(row.preview?.englishText, "Ms. Rivera: Second news")
         // The newest activity leads the unpinned conversations.
         XCTAssertEqual(list.rows.first { !$0.isPinned }?.id, group.id)
+        // The rows come from the SDK's diffs, applied in order: they add up to the list as stored.
+        try await waitUntilAppliedEqualsList(list, of: parent)
+        XCTAssertEqual(list.summaries[group.id]?.memberCount, 2, "a member count, not a member list")
     }
 
     /// The server tells a connecting client who of its contacts is online (not when a new conversation makes

@@ -1,5 +1,5 @@
 import Foundation
-import HallwayCore
+@testable import HallwayCore
 import HallwaySDK
 import HallwayTestSupport
 import XCTest
@@ -40,6 +40,35 @@ func openThread(_ id: String, for user: SignedInUser) async throws -> ThreadView
 extension ThreadViewModel {
     func bubble(_ text: String) -> MessageBubble? {
         bubbles.first { $0.text == text }
+    }
+}
+
+/// Waits until the timeline a thread view model built by applying the SDK's diffs equals a fresh snapshot of
+/// the same timeline (things have settled).
+@MainActor
+func waitUntilAppliedEqualsSnapshot(_ model: ThreadViewModel, timeout: TimeInterval = 20) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        let snapshot = try await model.timeline.snapshot()
+        if model.items == snapshot.items && model.details == snapshot.details { return }
+        if Date() > deadline {
+            throw HarnessError("the applied diffs (\(model.items.count) items) never matched the snapshot "
+                + "(\(snapshot.items.count) items)")
+        }
+        try await Task.sleep(nanoseconds: 50_000_000)
+    }
+}
+
+/// Waits until the list a list view model built by applying the SDK's diffs equals a fresh read of the list.
+@MainActor
+func waitUntilAppliedEqualsList(_ model: ConversationListViewModel, of user: SignedInUser,
+                                timeout: TimeInterval = 20) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        let fresh = try await user.client.conversationList().conversations()
+        if model.latest == fresh { return }
+        if Date() > deadline { throw HarnessError("the applied diffs never matched the list") }
+        try await Task.sleep(nanoseconds: 50_000_000)
     }
 }
 

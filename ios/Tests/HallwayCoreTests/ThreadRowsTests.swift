@@ -28,11 +28,9 @@ final class ThreadRowsTests: XCTestCase {
     }
 
     private func rows(_ items: [TimelineItem]) -> [ThreadRow] {
-        let snapshot = TimelineSnapshot(conversationId: "c", items: items, ownReadSeq: 0, readMarkers: [],
-                                        typingUserIds: [], reachedStart: true, onlineMemberIds: [])
         let formatter = RelativeTimeFormatter(calendar: calendar, locale: Locale(identifier: "en_US"))
         let now = at(12, 15)
-        return ThreadViewModel.rows(snapshot, people: [:], myId: me, isGroup: true, amAdmin: false,
+        return ThreadViewModel.rows(items, readMarkers: [], people: [:], myId: me, isGroup: true, amAdmin: false,
                                     calendar: calendar, dayLabel: { formatter.dayLabel($0, now: now) })
     }
 

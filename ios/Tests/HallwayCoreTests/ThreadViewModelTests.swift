@@ -1,6 +1,6 @@
 // The chat thread's view model against the real server, with two users signed in on their own clients.
 import Foundation
-import HallwayCore
+@testable import HallwayCore
 import HallwaySDK
 import HallwayTestSupport
 import XCTest
@@ -19,7 +19,7 @@ final class ThreadViewModelTests: TeacherAndParentTestCase, @unchecked Sendable 
             await sending.send()
         }
 
-        // The messages and the group's members (who name the bubbles) come by two listeners: wait for both.
+        // The messages and the group's members (who name the bubbles) come as separate updates: wait for both.
         try await waitUntil("parent1 has all 15 messages, with their sender", timeout: 30) {
             let arrived = receiving.bubbles.filter { texts.contains($0.text) }
             return arrived.count == texts.count && arrived.allSatisfy { $0.sender != nil }
@@ -36,6 +36,10 @@ final class ThreadViewModelTests: TeacherAndParentTestCase, @unchecked Sendable 
             sending.bubbles.filter { texts.contains($0.text) }.allSatisfy { $0.delivery != .sending }
         }
         XCTAssertEqual(sending.bubbles.filter { texts.contains($0.text) }.map(\.text), texts)
+        // Both sides built their timelines from the SDK's diffs; they add up to a fresh snapshot.
+        try await waitUntilAppliedEqualsSnapshot(receiving)
+        try await waitUntilAppliedEqualsSnapshot(sending)
+        XCTAssertEqual(receiving.members.count, 2, "the members come with the timeline")
     }
 
     func testADaySeparatorLeadsTheFirstMessageOfTheDay() async throws {
@@ -55,8 +59,11 @@ final class ThreadViewModelTests: TeacherAndParentTestCase, @unchecked Sendable 
         let typist = try await openThread(group.id, for: parent)
         let watcher = try await openThread(group.id, for: teacher)
 
+        try await waitUntilAppliedEqualsSnapshot(watcher)
+        let rowsBefore = watcher.rows
         typist.draft = "I am wri"
         try await waitUntil("the teacher sees Mei typing") { watcher.typing == .one("Mei Chen") }
+        XCTAssertEqual(watcher.rows, rowsBefore, "a typing frame changes no row")
 
         typist.draft = ""
         try await waitUntil("the typing line clears") { watcher.typing == nil }
@@ -117,6 +124,9 @@ final class ThreadViewModelTests: TeacherAndParentTestCase, @unchecked Sendable 
         try await waitUntil("the reaction is gone for the teacher") {
             sender.bubble("Field trip on Friday")?.reactions.isEmpty == true
         }
+        try await waitUntilAppliedEqualsSnapshot(sender)
+        XCTAssertTrue(sender.details?.readMarkers.contains { $0.userId == parent.id } == true)
+        try await waitUntilAppliedEqualsSnapshot(reader)
     }
 
     func testEditAndDeleteReachTheOtherSide() async throws {
@@ -141,6 +151,8 @@ final class ThreadViewModelTests: TeacherAndParentTestCase, @unchecked Sendable 
         await author.delete(try XCTUnwrap(author.bubble("Meeting at 4")))
         try await waitUntil("the parent sees it deleted") { reader.bubbles.last?.isDeleted == true }
         XCTAssertFalse(try XCTUnwrap(reader.bubbles.last).canReact)
+        try await waitUntilAppliedEqualsSnapshot(reader)
+        try await waitUntilAppliedEqualsSnapshot(author)
     }
 
     func testAMessageWrittenWhileTheServerIsDownShowsSendingThenSent() async throws {

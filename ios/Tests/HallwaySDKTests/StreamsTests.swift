@@ -59,7 +59,7 @@ final class StreamsTests: XCTestCase {
     func testEndingAStreamCancelsTheSDKSubscription() async throws {
         let parent = try await session.signIn("parent1")
         let handles = HandleBox()
-        let updates: AsyncStream<[ConversationSummary]> = HallwaySDK.stream { yield in
+        let updates: AsyncStream<[ConversationListDiff]> = HallwaySDK.stream(buffering: .unbounded) { yield in
             let handle = parent.client.conversationList().subscribe(listener: ConversationListCallback(yield))
             handles.handle = handle
             return handle

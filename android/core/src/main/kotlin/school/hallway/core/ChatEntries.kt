@@ -5,9 +5,9 @@ import java.time.LocalDate
 import java.time.LocalTime
 import java.time.ZoneId
 import school.hallway.sdk.AttachmentInfo
+import school.hallway.sdk.ReadMarker
 import school.hallway.sdk.SendState
 import school.hallway.sdk.TimelineItem
-import school.hallway.sdk.TimelineSnapshot
 
 /**
  * One line of a chat: a day separator or a message bubble. [key] is stable and unique within a chat's entries
@@ -154,18 +154,24 @@ internal data class ChatContext(
 val QUICK_REACTIONS: List<String> = listOf("👍", "❤️", "😊", "😮", "😢", "🎉")
 
 /**
- * Builds a chat's entries from a timeline snapshot: day separators, runs of bubbles, statuses and read markers.
+ * Builds a chat's entries from a timeline's items and read markers: day separators, runs of bubbles, statuses and read markers.
  *
  * Every key is unique: bubbles carry the SDK's `uniqueId` (one per timeline item), and a day that comes back
  * after another (the SDK keeps unsent local echoes after the server's messages, whatever their date) gets a
  * numbered separator. The first separator of a day keeps the plain key it always had.
  */
-internal fun buildEntries(snapshot: TimelineSnapshot, context: ChatContext, zone: ZoneId, today: LocalDate): List<ChatEntry> {
-    val readers = snapshot.readMarkers.filter { it.userId != context.me }
+internal fun buildEntries(
+    items: List<TimelineItem>,
+    readMarkers: List<ReadMarker>,
+    context: ChatContext,
+    zone: ZoneId,
+    today: LocalDate,
+): List<ChatEntry> {
+    val readers = readMarkers.filter { it.userId != context.me }
     // Each reader's marker sits under the newest loaded message at or before it.
     val seenAt = mutableMapOf<String, MutableList<Person>>()
     for (marker in readers) {
-        val at = snapshot.items.lastOrNull { it.seq != null && it.seq!! <= marker.seq } ?: continue
+        val at = items.lastOrNull { it.seq != null && it.seq!! <= marker.seq } ?: continue
         val person = context.members[marker.userId] ?: continue
         seenAt.getOrPut(at.uniqueId) { mutableListOf() }.add(person)
     }
@@ -173,7 +179,6 @@ internal fun buildEntries(snapshot: TimelineSnapshot, context: ChatContext, zone
     val entries = mutableListOf<ChatEntry>()
     var previousDay: LocalDate? = null
     val separators = mutableMapOf<LocalDate, Int>()
-    val items = snapshot.items
     for ((index, item) in items.withIndex()) {
         val day = item.createdAt.atZone(zone).toLocalDate()
         if (day != previousDay) {

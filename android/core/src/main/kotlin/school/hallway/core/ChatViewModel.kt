@@ -7,16 +7,21 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.combine
-import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.filterNotNull
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import school.hallway.sdk.Client
 import school.hallway.sdk.ReportReason
-import school.hallway.sdk.ConversationSummary
 import school.hallway.sdk.Timeline
-import school.hallway.sdk.TimelineSnapshot
+import school.hallway.sdk.TimelineDetails
+import school.hallway.sdk.TimelineItem
+import school.hallway.sdk.coroutines.TimelineUpdate
+import school.hallway.sdk.coroutines.applyDiff
 import school.hallway.sdk.coroutines.connectionStates
-import school.hallway.sdk.coroutines.updates
+import school.hallway.sdk.coroutines.events
+
+/** A timeline as the SDK's diffs add up to: its items, oldest first, and its details. */
+data class AppliedTimeline(val items: List<TimelineItem>, val details: TimelineDetails)
 
 /** A sent message being edited in the composer. */
 data class Editing(val key: String, val messageId: String, val original: String)
@@ -111,7 +116,8 @@ class ChatViewModel(
     /** The screen's state. */
     val state: StateFlow<ChatState> = _state.asStateFlow()
 
-    private val timeline: Timeline = client.timeline(conversationId)
+    /** The SDK's timeline this screen shows (its window grows with [loadOlder]). */
+    internal val timeline: Timeline = client.timeline(conversationId)
     private val me: String? = client.user()?.id
 
     /** The screen is on show: new messages are marked read as they come. */
@@ -122,9 +128,22 @@ class ChatViewModel(
     @Volatile
     private var markedSeq = 0L
 
-    /** The newest snapshot, for actions that look up a bubble's message. */
+    /**
+     * The timeline as the SDK's diffs add up to (`null` until its items came): the SDK sends each change, and
+     * this is the one copy kept of it. Who is typing is kept apart ([typingIds]): a typing frame changes no
+     * item, so it rebuilds no bubble.
+     */
+    private val timelineState = MutableStateFlow<AppliedTimeline?>(null)
+
+    /** Other members typing now, as the SDK last said. */
+    private val typingIds = MutableStateFlow<List<String>>(emptyList())
+
+    /** The newest applied timeline shown, for marking read. */
     @Volatile
-    private var snapshot: TimelineSnapshot? = null
+    private var shown: AppliedTimeline? = null
+
+    /** The timeline's items and details as this view model holds them (for tests that compare with a fresh read). */
+    internal val applied: AppliedTimeline? get() = timelineState.value
 
     /**
      * What the composer sent, in order: one coroutine hands them to the SDK one after the other, so three
@@ -136,10 +155,36 @@ class ChatViewModel(
     private var filledOnOpen = false
 
     init {
-        val summaries = client.conversationList().updates().map { list -> list.firstOrNull { it.id == conversationId } }
         scope.launch {
-            combine(timeline.updates(), summaries, ticker(clock, TIME_REFRESH)) { snapshot, summary, _ -> snapshot to summary }
-                .collect { (snapshot, summary) -> show(snapshot, summary) }
+            val items = mutableListOf<TimelineItem>()
+            // A copy made only when the items change, so a details update keeps the same list.
+            var shownItems: List<TimelineItem>? = null
+            var details: TimelineDetails? = null
+            timeline.events().collect { update ->
+                when (update) {
+                    is TimelineUpdate.Items -> {
+                        update.diffs.forEach(items::applyDiff)
+                        shownItems = items.toList()
+                    }
+                    is TimelineUpdate.Details -> details = update.details
+                    is TimelineUpdate.Typing -> typingIds.value = update.userIds
+                }
+                val (known, itemsNow) = details to shownItems
+                if (update !is TimelineUpdate.Typing && known != null && itemsNow != null) {
+                    timelineState.value = AppliedTimeline(itemsNow, known)
+                }
+            }
+        }
+        scope.launch {
+            combine(timelineState.filterNotNull(), ticker(clock, TIME_REFRESH)) { applied, _ -> applied }
+                .collect { applied -> show(applied) }
+        }
+        scope.launch {
+            typingIds.collect { ids ->
+                val details = timelineState.value?.details ?: return@collect
+                val members = details.members.associate { it.id to Person.of(it) }
+                _state.update { it.copy(typing = TypingLine.of(ids, members, details.isGroup, me)) }
+            }
         }
         scope.launch {
             client.connectionStates().collect { connection ->
@@ -151,29 +196,31 @@ class ChatViewModel(
         }
     }
 
-    private fun show(snapshot: TimelineSnapshot, summary: ConversationSummary?) {
-        this.snapshot = snapshot
-        val members = summary?.members.orEmpty().associate { it.id to Person.of(it) }
-        val isGroup = summary?.isGroup ?: false
-        val context = ChatContext(me, isGroup, members, summary?.adminIds.orEmpty().toSet())
+    private fun show(applied: AppliedTimeline) {
+        shown = applied
+        val details = applied.details
+        val members = details.members.associate { it.id to Person.of(it) }
+        val isGroup = details.isGroup
+        val context = ChatContext(me, isGroup, members, details.adminIds.toSet())
         val today = clock.instant().atZone(clock.zone).toLocalDate()
-        val entries = buildEntries(snapshot, context, clock.zone, today)
+        val entries = buildEntries(applied.items, details.readMarkers, context, clock.zone, today)
         _state.update {
             it.copy(
                 loaded = true,
-                title = summary?.displayName ?: it.title,
+                title = details.displayName.ifEmpty { it.title },
                 isGroup = isGroup,
                 otherPerson = if (isGroup) null else members.values.firstOrNull { p -> p.id != me },
                 memberCount = members.size,
-                onlineCount = snapshot.onlineMemberIds.count { id -> id != me },
+                onlineCount = details.onlineMemberIds.count { id -> id != me },
                 entries = entries,
-                typing = TypingLine.of(snapshot.typingUserIds, members, isGroup, me),
-                reachedStart = snapshot.reachedStart,
+                typing = TypingLine.of(typingIds.value, members, isGroup, me),
+                reachedStart = details.reachedStart,
             )
         }
-        if (!filledOnOpen && summary != null) {
+        // Once the conversation is known here (it has members), a short history is filled up at once.
+        if (!filledOnOpen && members.isNotEmpty()) {
             filledOnOpen = true
-            if (snapshot.items.size < OPEN_PAGE && !snapshot.reachedStart) loadOlder()
+            if (applied.items.size < OPEN_PAGE && !details.reachedStart) loadOlder()
         }
         markReadIfVisible()
     }
@@ -185,9 +232,9 @@ class ChatViewModel(
     }
 
     private fun markReadIfVisible() {
-        val current = snapshot ?: return
+        val current = shown ?: return
         val newest = current.items.mapNotNull { it.seq }.maxOrNull() ?: return
-        if (!visible || newest <= current.ownReadSeq || newest <= markedSeq) return
+        if (!visible || newest <= current.details.ownReadSeq || newest <= markedSeq) return
         markedSeq = newest
         scope.launchAction({ markedSeq = 0 }) { timeline.markRead() }
     }

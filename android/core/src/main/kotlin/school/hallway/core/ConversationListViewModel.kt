@@ -7,12 +7,14 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.combine
+import kotlinx.coroutines.flow.filterNotNull
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import school.hallway.sdk.Client
 import school.hallway.sdk.ConversationSummary
+import school.hallway.sdk.coroutines.applyDiff
 import school.hallway.sdk.coroutines.connectionStates
-import school.hallway.sdk.coroutines.updates
+import school.hallway.sdk.coroutines.diffs
 
 /** The last message of a conversation, as its row shows it. */
 sealed interface Preview {
@@ -96,9 +98,25 @@ class ConversationListViewModel(
     /** The SDK's list object, one for this screen's lifetime. */
     private val list = client.conversationList()
 
+    /**
+     * The SDK's list as the diffs it sent add up to (`null` before the first): the SDK sends each change, not
+     * the list again, and this is the one copy kept of it.
+     */
+    private val summaries = MutableStateFlow<List<ConversationSummary>?>(null)
+
+    /** The SDK's list as this view model holds it (for tests that compare it with a fresh read). */
+    internal val conversations: List<ConversationSummary>? get() = summaries.value
+
     init {
         scope.launch {
-            list.updates().combine(ticker(clock, TIME_REFRESH)) { list, now -> list to now }
+            val applied = mutableListOf<ConversationSummary>()
+            list.diffs().collect { diffs ->
+                diffs.forEach(applied::applyDiff)
+                summaries.value = applied.toList()
+            }
+        }
+        scope.launch {
+            summaries.filterNotNull().combine(ticker(clock, TIME_REFRESH)) { list, now -> list to now }
                 .collect { (list, now) ->
                     val rows = list.map { row(it, now) }.sortedByDescending { it.pinned }
                     _state.update {
@@ -114,13 +132,12 @@ class ConversationListViewModel(
     }
 
     private fun row(summary: ConversationSummary, now: Instant): ConversationRow {
-        val members = summary.members.associate { it.id to Person.of(it) }
-        val other = if (summary.isGroup) null else summary.members.firstOrNull { it.id != me }?.let(Person::of)
+        val other = if (summary.isGroup) null else summary.otherMember?.let(Person::of)
         val last = summary.lastMessage
         val sender = when {
             last == null -> null
             last.senderId == me -> PreviewSender.You
-            summary.isGroup -> members[last.senderId]?.let { PreviewSender.Named(it.name) }
+            summary.isGroup -> last.senderName?.let { PreviewSender.Named(it) }
             else -> null
         }
         val preview = when {
@@ -143,7 +160,7 @@ class ConversationListViewModel(
             muted = summary.muted,
             pinned = summary.pinned,
             archived = summary.archived,
-            typing = TypingLine.of(summary.typingUserIds, members, summary.isGroup, me),
+            typing = TypingLine.named(summary.typingUserIds.zip(summary.typingUserNames), summary.isGroup, me),
             pendingSends = summary.pendingSends.toLong(),
             failedSends = summary.failedSends.toLong(),
             online = summary.onlineMemberIds.any { it != me },

@@ -104,5 +104,11 @@ data class TypingLine(val names: List<String>, val inGroup: Boolean) {
             val names = typingIds.filter { it != me }.map { members[it]?.name ?: "" }
             return if (names.isEmpty()) null else TypingLine(names.filter { it.isNotEmpty() }, inGroup)
         }
+
+        /** The line for the typists given as (id, name), as the conversation list names them. */
+        fun named(typists: List<Pair<String, String>>, inGroup: Boolean, me: String?): TypingLine? {
+            val names = typists.filter { it.first != me }.map { it.second }
+            return if (names.isEmpty()) null else TypingLine(names.filter { it.isNotEmpty() }, inGroup)
+        }
     }
 }

@@ -13,7 +13,6 @@ import school.hallway.sdk.ReactionInfo
 import school.hallway.sdk.ReadMarker
 import school.hallway.sdk.SendState
 import school.hallway.sdk.TimelineItem
-import school.hallway.sdk.TimelineSnapshot
 import school.hallway.sdk.UserRole
 
 /**
@@ -44,10 +43,12 @@ class ChatEntriesTest {
         deleted = deleted, reactions = reactions, attachments = emptyList(), sendState = state, upload = null,
     )
 
-    private fun snapshot(vararg items: TimelineItem, markers: List<ReadMarker> = emptyList()) =
-        TimelineSnapshot("c", items.toList(), ownReadSeq = 0, readMarkers = markers, typingUserIds = emptyList(), reachedStart = true, onlineMemberIds = emptyList())
+    /** A timeline's items with the read markers that go with them. */
+    private data class Shown(val items: List<TimelineItem>, val markers: List<ReadMarker>)
 
-    private fun build(snapshot: TimelineSnapshot) = buildEntries(snapshot, context, zone, today)
+    private fun snapshot(vararg items: TimelineItem, markers: List<ReadMarker> = emptyList()) = Shown(items.toList(), markers)
+
+    private fun build(shown: Shown) = buildEntries(shown.items, shown.markers, context, zone, today)
 
     @Test
     fun aSeparatorStartsEachDayAndRunsBreakAtIt() {
@@ -132,7 +133,7 @@ class ChatEntriesTest {
         assertTrue(others.canReact && others.canReport)
         assertFalse("not the user's, and the user is no admin", others.canEdit || others.canDelete)
 
-        val asAdmin = buildEntries(snapshot(item("1", "ben", 1, at(12, 9))), context.copy(adminIds = setOf(me)), zone, today)
+        val asAdmin = snapshot(item("1", "ben", 1, at(12, 9))).let { buildEntries(it.items, it.markers, context.copy(adminIds = setOf(me)), zone, today) }
             .filterIsInstance<ChatEntry.Bubble>().single()
         assertTrue("a group admin may delete anyone's message", asAdmin.canDelete)
         assertFalse(asAdmin.canEdit)

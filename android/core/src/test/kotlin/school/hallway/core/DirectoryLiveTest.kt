@@ -91,6 +91,6 @@ class DirectoryLiveTest {
         val row = awaitState(parentList.state, "the group at parent1") { s -> s.rows.any { it.id == id } }.rows.first { it.id == id }
         assertEquals(name, row.title)
         assertTrue(row.isGroup)
-        runBlocking { assertTrue(teacher.client.conversationList().conversations().first { it.id == id }.adminIds.contains(teacher.user.id)) }
+        runBlocking { assertTrue(teacher.client.timeline(id).snapshot().details.adminIds.contains(teacher.user.id)) }
     }
 }

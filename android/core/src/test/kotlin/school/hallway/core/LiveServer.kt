@@ -12,12 +12,14 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.job
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeoutOrNull
 import school.hallway.sdk.Client
+import school.hallway.sdk.ConversationSummary
 import school.hallway.sdk.UserInfo
 
 /**
@@ -160,4 +162,41 @@ val LIVE_TIMEOUT = 30.seconds
 fun <T> awaitState(flow: StateFlow<T>, what: String, condition: (T) -> Boolean): T = runBlocking {
     withTimeoutOrNull(LIVE_TIMEOUT) { flow.first(condition) }
         ?: throw AssertionError("timed out waiting for $what; last state: ${flow.value}")
+}
+
+/**
+ * Waits until the timeline a chat view model built by applying the SDK's diffs equals a fresh snapshot of the
+ * same timeline (things have settled), and returns it.
+ */
+fun awaitAppliedEqualsSnapshot(chat: ChatViewModel): AppliedTimeline = runBlocking {
+    var last: Pair<AppliedTimeline?, AppliedTimeline>? = null
+    withTimeoutOrNull(LIVE_TIMEOUT) {
+        var found: AppliedTimeline? = null
+        while (found == null) {
+            val snapshot = chat.timeline.snapshot()
+            val fresh = AppliedTimeline(snapshot.items, snapshot.details)
+            val applied = chat.applied
+            if (applied == fresh) found = applied else {
+                last = applied to fresh
+                delay(50)
+            }
+        }
+        found
+    } ?: throw AssertionError("the applied diffs never matched the snapshot: $last")
+}
+
+/** Waits until the list a list view model built by applying the SDK's diffs equals a fresh read of the list. */
+fun awaitAppliedEqualsList(list: ConversationListViewModel, client: Client): List<ConversationSummary> = runBlocking {
+    var last: List<ConversationSummary>? = null
+    withTimeoutOrNull(LIVE_TIMEOUT) {
+        var found: List<ConversationSummary>? = null
+        while (found == null) {
+            val fresh = client.conversationList().conversations()
+            if (list.conversations == fresh) found = fresh else {
+                last = list.conversations
+                delay(50)
+            }
+        }
+        found
+    } ?: throw AssertionError("the applied diffs never matched the list: $last")
 }

@@ -86,6 +86,10 @@ class TwoUsersLiveTest {
         val own = awaitState(teacherList.state, "the sender's own preview") { it.row()?.preview is Preview.Message }.row()!!
         assertEquals(Preview.Message(PreviewSender.You, "The trip is on Friday"), own.preview)
         assertEquals(null, own.unreadBadge)
+
+        // The rows come from the SDK's diffs, applied in order: they add up to the list as stored.
+        val applied = awaitAppliedEqualsList(parentList, parent.client).first { it.id == groupId }
+        assertEquals("a member count, not a member list", 2u, applied.memberCount)
     }
 
     @Test
@@ -104,6 +108,7 @@ class TwoUsersLiveTest {
         assertTrue("archived rows leave the main list", archived.row() == null)
         parentList.setArchived(groupId, false)
         awaitState(parentList.state, "back in the list") { it.row() != null }
+        awaitAppliedEqualsList(parentList, parent.client)
     }
 
     @Test
@@ -113,8 +118,8 @@ class TwoUsersLiveTest {
         val sent = listOf("First", "Second", "Third")
         sent.forEach { teacherChat.type(it) }
 
-        // The messages and the group's summary (its members, who name the bubbles) reach the view model by two
-        // listeners: wait for both.
+        // The messages and the group's details (its members, who name the bubbles) reach the view model as
+        // separate updates of one listener: wait for both.
         val state = awaitState(parentChat.state, "three messages in parent1's thread, with their sender") {
             it.bubbles().size == 3 && it.title == groupName
         }
@@ -134,6 +139,9 @@ class TwoUsersLiveTest {
         }.bubbles()
         assertEquals(sent, own.map { it.body })
         assertTrue(own.all { it.isOwn && it.canEdit && it.canDelete && !it.canReport })
+        // Both sides built their timelines from the SDK's diffs; they add up to a fresh snapshot.
+        assertEquals(sent, awaitAppliedEqualsSnapshot(parentChat).items.map { it.body })
+        assertEquals(sent, awaitAppliedEqualsSnapshot(teacherChat).items.map { it.body })
     }
 
     @Test
@@ -142,10 +150,13 @@ class TwoUsersLiveTest {
         val parentChat = chat(parent)
         val parentList = list(parent)
         awaitState(parentChat.state, "the thread loaded") { it.loaded && it.title == groupName }
+        val before = awaitAppliedEqualsSnapshot(parentChat)
 
         teacherChat.onTextChange("I am writ")
         val typing = awaitState(parentChat.state, "teacher1 typing") { it.typing != null }.typing!!
         assertEquals(TypingLine(listOf(teacher.user.displayName), inGroup = true), typing)
+        // Only the items' own diffs make a new list of them (details may still change: someone comes online).
+        assertTrue("a typing frame changes no item", before.items === parentChat.applied?.items)
         awaitState(parentList.state, "the typing line in the list") { it.row()?.typing != null }
 
         teacherChat.onTextChange("")
@@ -175,6 +186,9 @@ class TwoUsersLiveTest {
 
         parentChat.toggleReaction(key, "👍")
         awaitState(teacherChat.state, "the reaction taken back") { s -> s.bubbles().single().reactions.isEmpty() }
+        val applied = awaitAppliedEqualsSnapshot(teacherChat)
+        assertTrue("parent1's read marker", applied.details.readMarkers.any { it.userId == parent.user.id })
+        awaitAppliedEqualsSnapshot(parentChat)
     }
 
     @Test
@@ -210,6 +224,7 @@ class TwoUsersLiveTest {
         val deleted = awaitState(parentChat.state, "the deletion at parent1") { s -> s.bubbles().singleOrNull()?.deleted == true }
         assertEquals("", deleted.bubbles()[0].body)
         assertTrue(!deleted.bubbles()[0].canReact)
+        assertTrue(awaitAppliedEqualsSnapshot(parentChat).items.single().deleted)
     }
 
     @Test
@@ -384,6 +399,7 @@ class TwoUsersLiveTest {
             assertTrue("the message read before paging is still there, further down: $before -> $after", after > before)
             assertEquals(EntriesChange(olderAdded = after - before, newestKey = paged.entries.last().key), entriesChange(opened.entries, paged.entries))
             assertEquals("keys are unique", paged.entries.size, paged.entries.map { it.key }.toSet().size)
+            assertEquals(texts, awaitAppliedEqualsSnapshot(freshChat).items.map { it.body })
 
             LiveServer.sendMessages("teacher1", historyId, listOf("after the history"))
             val grown = awaitState(freshChat.state, "the new message below") { it.bubbles().last().body == "after the history" }
@@ -393,6 +409,7 @@ class TwoUsersLiveTest {
             freshChat.send()
             val own = awaitState(freshChat.state, "the user's own message below") { it.bubbles().last().body == "my answer" }
             assertEquals(EntriesChange(newerAdded = 1, ownAdded = true, newestKey = own.entries.last().key), entriesChange(grown.entries, own.entries))
+            assertEquals(texts + listOf("after the history", "my answer"), awaitAppliedEqualsSnapshot(freshChat).items.map { it.body })
         }
     }
 }

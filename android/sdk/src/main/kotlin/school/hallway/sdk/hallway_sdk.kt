@@ -661,10 +661,16 @@ internal interface UniffiCallbackInterfaceConnectionStateListenerMethod0 : com.s
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceConversationListListenerMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`conversations`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+    fun callback(`uniffiHandle`: Long,`diffs`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceTimelineListenerMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`snapshot`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+    fun callback(`uniffiHandle`: Long,`diffs`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceTimelineListenerMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`details`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceTimelineListenerMethod2 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`userIds`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
 internal open class UniffiVTableCallbackInterfaceConnectionStateListener(
@@ -704,22 +710,28 @@ internal open class UniffiVTableCallbackInterfaceConversationListListener(
     }
 
 }
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "onUpdate")
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onItems", "onDetails", "onTyping")
 internal open class UniffiVTableCallbackInterfaceTimelineListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
     @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-    @JvmField internal var `onUpdate`: UniffiCallbackInterfaceTimelineListenerMethod0? = null,
+    @JvmField internal var `onItems`: UniffiCallbackInterfaceTimelineListenerMethod0? = null,
+    @JvmField internal var `onDetails`: UniffiCallbackInterfaceTimelineListenerMethod1? = null,
+    @JvmField internal var `onTyping`: UniffiCallbackInterfaceTimelineListenerMethod2? = null,
 ) : Structure() {
     class UniffiByValue(
         `uniffiFree`: UniffiCallbackInterfaceFree? = null,
         `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-        `onUpdate`: UniffiCallbackInterfaceTimelineListenerMethod0? = null,
-    ): UniffiVTableCallbackInterfaceTimelineListener(`uniffiFree`,`uniffiClone`,`onUpdate`,), Structure.ByValue
+        `onItems`: UniffiCallbackInterfaceTimelineListenerMethod0? = null,
+        `onDetails`: UniffiCallbackInterfaceTimelineListenerMethod1? = null,
+        `onTyping`: UniffiCallbackInterfaceTimelineListenerMethod2? = null,
+    ): UniffiVTableCallbackInterfaceTimelineListener(`uniffiFree`,`uniffiClone`,`onItems`,`onDetails`,`onTyping`,), Structure.ByValue
 
    internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceTimelineListener) {
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
-        `onUpdate` = other.`onUpdate`
+        `onItems` = other.`onItems`
+        `onDetails` = other.`onDetails`
+        `onTyping` = other.`onTyping`
     }
 
 }
@@ -812,7 +824,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_conversationlistlistener_on_update(
     ): Int
-    external fun uniffi_hallway_sdk_checksum_method_timelinelistener_on_update(
+    external fun uniffi_hallway_sdk_checksum_method_timelinelistener_on_items(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_timelinelistener_on_details(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_taskhandle_cancel(
     ): Int
@@ -953,7 +969,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_hallway_sdk_fn_init_callback_vtable_conversationlistlistener(`vtable`: UniffiVTableCallbackInterfaceConversationListListener,
     ): Unit
-    external fun uniffi_hallway_sdk_fn_method_conversationlistlistener_on_update(`ptr`: Long,`conversations`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_hallway_sdk_fn_method_conversationlistlistener_on_update(`ptr`: Long,`diffs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_hallway_sdk_fn_clone_timelinelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -961,7 +977,11 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_hallway_sdk_fn_init_callback_vtable_timelinelistener(`vtable`: UniffiVTableCallbackInterfaceTimelineListener,
     ): Unit
-    external fun uniffi_hallway_sdk_fn_method_timelinelistener_on_update(`ptr`: Long,`snapshot`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_hallway_sdk_fn_method_timelinelistener_on_items(`ptr`: Long,`diffs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_hallway_sdk_fn_method_timelinelistener_on_details(`ptr`: Long,`details`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_hallway_sdk_fn_method_timelinelistener_on_typing(`ptr`: Long,`userIds`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_hallway_sdk_fn_clone_taskhandle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1208,19 +1228,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_client_thumbnail_path() and 0xFFFF) != 29603) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_conversationlist_conversations() and 0xFFFF) != 5748) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_conversationlist_conversations() and 0xFFFF) != 8756) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_conversationlist_subscribe() and 0xFFFF) != 48231) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_conversationlist_subscribe() and 0xFFFF) != 58293) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_connectionstatelistener_on_state() and 0xFFFF) != 22432) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_conversationlistlistener_on_update() and 0xFFFF) != 5632) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_conversationlistlistener_on_update() and 0xFFFF) != 13794) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_timelinelistener_on_update() and 0xFFFF) != 3502) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_timelinelistener_on_items() and 0xFFFF) != 18632) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_timelinelistener_on_details() and 0xFFFF) != 59458) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing() and 0xFFFF) != 51919) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_taskhandle_cancel() and 0xFFFF) != 30265) {
@@ -1244,7 +1270,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_timeline_mark_read() and 0xFFFF) != 52169) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_timeline_paginate_backwards() and 0xFFFF) != 30702) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_timeline_paginate_backwards() and 0xFFFF) != 11659) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_timeline_react() and 0xFFFF) != 30496) {
@@ -1265,10 +1291,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_timeline_set_typing() and 0xFFFF) != 45428) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_timeline_snapshot() and 0xFFFF) != 15602) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_timeline_snapshot() and 0xFFFF) != 13148) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_timeline_subscribe() and 0xFFFF) != 47712) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_timeline_subscribe() and 0xFFFF) != 21810) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_constructor_client_new() and 0xFFFF) != 56074) {
@@ -3180,12 +3206,13 @@ public object FfiConverterTypeConnectionStateListener: FfiConverter<ConnectionSt
 public interface ConversationListInterface {
     
     /**
-     * The list now (what `subscribe` pushes first).
+     * The list now (what the updates of `subscribe` add up to).
      */
     suspend fun `conversations`(): List<ConversationSummary>
     
     /**
-     * Calls `listener` with the list now, then after every change, until the handle is dropped.
+     * Calls `listener` with the whole list now (one `Reset`), then with the changes after every change,
+     * until the handle is dropped.
      */
     fun `subscribe`(`listener`: ConversationListListener): TaskHandle
     
@@ -3298,7 +3325,7 @@ open class ConversationList: Disposable, AutoCloseable, ConversationListInterfac
 
     
     /**
-     * The list now (what `subscribe` pushes first).
+     * The list now (what the updates of `subscribe` add up to).
      */
     @Throws(HallwayException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3322,7 +3349,8 @@ open class ConversationList: Disposable, AutoCloseable, ConversationListInterfac
 
     
     /**
-     * Calls `listener` with the list now, then after every change, until the handle is dropped.
+     * Calls `listener` with the whole list now (one `Reset`), then with the changes after every change,
+     * until the handle is dropped.
      */override fun `subscribe`(`listener`: ConversationListListener): TaskHandle {
             return FfiConverterTypeTaskHandle.lift(
     callWithHandle {
@@ -3472,17 +3500,20 @@ public object FfiConverterTypeConversationList: FfiConverter<ConversationList, L
 
 
 /**
- * Told the whole conversation list on subscription and after every change.
+ * Told the changes to the conversation list: first one `Reset` with the whole list, then what changed.
  */
 public interface ConversationListListener {
     
-    fun `onUpdate`(`conversations`: List<ConversationSummary>)
+    /**
+     * Apply `diffs` in order to the list built from the earlier calls.
+     */
+    fun `onUpdate`(`diffs`: List<ConversationListDiff>)
     
     companion object
 }
 
 /**
- * Told the whole conversation list on subscription and after every change.
+ * Told the changes to the conversation list: first one `Reset` with the whole list, then what changed.
  */
 open class ConversationListListenerImpl: Disposable, AutoCloseable, ConversationListListener
 {
@@ -3585,14 +3616,17 @@ open class ConversationListListenerImpl: Disposable, AutoCloseable, Conversation
         }
     }
 
-    override fun `onUpdate`(`conversations`: List<ConversationSummary>)
+    
+    /**
+     * Apply `diffs` in order to the list built from the earlier calls.
+     */override fun `onUpdate`(`diffs`: List<ConversationListDiff>)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_hallway_sdk_fn_method_conversationlistlistener_on_update(
         it,
         
-        FfiConverterSequenceTypeConversationSummary.lower(`conversations`),_status)
+        FfiConverterSequenceTypeConversationListDiff.lower(`diffs`),_status)
 }
     }
     
@@ -3617,11 +3651,11 @@ open class ConversationListListenerImpl: Disposable, AutoCloseable, Conversation
 // Put the implementation in an object so we don't pollute the top-level namespace
 internal object uniffiCallbackInterfaceConversationListListener {
     internal object `onUpdate`: UniffiCallbackInterfaceConversationListListenerMethod0 {
-        override fun callback(`uniffiHandle`: Long,`conversations`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+        override fun callback(`uniffiHandle`: Long,`diffs`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
             val uniffiObj = FfiConverterTypeConversationListListener.handleMap.get(uniffiHandle)
             val makeCall = { ->
                 uniffiObj.`onUpdate`(
-                    FfiConverterSequenceTypeConversationSummary.lift(`conversations`),
+                    FfiConverterSequenceTypeConversationListDiff.lift(`diffs`),
                 )
             }
             val writeReturn = { _: Unit -> Unit }
@@ -4107,7 +4141,8 @@ public interface TimelineInterface {
     suspend fun `markRead`()
     
     /**
-     * Loads up to `count` (1 to 200) older messages into the timeline; true when the start is reached.
+     * Shows up to `count` (1 to 200) older messages in this timeline, from the store when it has them, else
+     * from the server; its listeners get them as `Insert`s at the top. True when the start is reached.
      */
     suspend fun `paginateBackwards`(`count`: kotlin.UInt): kotlin.Boolean
     
@@ -4150,12 +4185,14 @@ public interface TimelineInterface {
     fun `setTyping`(`typing`: kotlin.Boolean)
     
     /**
-     * The timeline now (what `subscribe` pushes first).
+     * The timeline now: what the updates of `subscribe` add up to.
      */
     suspend fun `snapshot`(): TimelineSnapshot
     
     /**
-     * Calls `listener` with the timeline now, then after every change, until the handle is dropped.
+     * Calls `listener` with the timeline now (its details, a `Reset` of its items, who is typing), then
+     * with each part that changes, until the handle is dropped. The items are a window of the history: the
+     * newest messages, growing as new ones come and by `paginate_backwards`.
      */
     fun `subscribe`(`listener`: TimelineListener): TaskHandle
     
@@ -4389,7 +4426,8 @@ open class Timeline: Disposable, AutoCloseable, TimelineInterface
 
     
     /**
-     * Loads up to `count` (1 to 200) older messages into the timeline; true when the start is reached.
+     * Shows up to `count` (1 to 200) older messages in this timeline, from the store when it has them, else
+     * from the server; its listeners get them as `Insert`s at the top. True when the start is reached.
      */
     @Throws(HallwayException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -4571,7 +4609,7 @@ open class Timeline: Disposable, AutoCloseable, TimelineInterface
 
     
     /**
-     * The timeline now (what `subscribe` pushes first).
+     * The timeline now: what the updates of `subscribe` add up to.
      */
     @Throws(HallwayException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -4595,7 +4633,9 @@ open class Timeline: Disposable, AutoCloseable, TimelineInterface
 
     
     /**
-     * Calls `listener` with the timeline now, then after every change, until the handle is dropped.
+     * Calls `listener` with the timeline now (its details, a `Reset` of its items, who is typing), then
+     * with each part that changes, until the handle is dropped. The items are a window of the history: the
+     * newest messages, growing as new ones come and by `paginate_backwards`.
      */override fun `subscribe`(`listener`: TimelineListener): TaskHandle {
             return FfiConverterTypeTaskHandle.lift(
     callWithHandle {
@@ -4745,17 +4785,34 @@ public object FfiConverterTypeTimeline: FfiConverter<Timeline, Long> {
 
 
 /**
- * Told the whole timeline of one conversation on subscription and after every change.
+ * Told what changes on one conversation's screen, each part on its own: the items as diffs, the details
+ * (members, read markers, `reached_start`) whole when they change, and who is typing. On subscription:
+ * `on_details`, then `on_items` with one `Reset`, then `on_typing`.
  */
 public interface TimelineListener {
     
-    fun `onUpdate`(`snapshot`: TimelineSnapshot)
+    /**
+     * Apply `diffs` in order to the items built from the earlier calls.
+     */
+    fun `onItems`(`diffs`: List<TimelineDiff>)
+    
+    /**
+     * The conversation's details changed (or this is the first call).
+     */
+    fun `onDetails`(`details`: TimelineDetails)
+    
+    /**
+     * Who is typing changed (or this is the first call): other members' ids.
+     */
+    fun `onTyping`(`userIds`: List<kotlin.String>)
     
     companion object
 }
 
 /**
- * Told the whole timeline of one conversation on subscription and after every change.
+ * Told what changes on one conversation's screen, each part on its own: the items as diffs, the details
+ * (members, read markers, `reached_start`) whole when they change, and who is typing. On subscription:
+ * `on_details`, then `on_items` with one `Reset`, then `on_typing`.
  */
 open class TimelineListenerImpl: Disposable, AutoCloseable, TimelineListener
 {
@@ -4858,14 +4915,49 @@ open class TimelineListenerImpl: Disposable, AutoCloseable, TimelineListener
         }
     }
 
-    override fun `onUpdate`(`snapshot`: TimelineSnapshot)
+    
+    /**
+     * Apply `diffs` in order to the items built from the earlier calls.
+     */override fun `onItems`(`diffs`: List<TimelineDiff>)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_hallway_sdk_fn_method_timelinelistener_on_update(
+    UniffiLib.uniffi_hallway_sdk_fn_method_timelinelistener_on_items(
         it,
         
-        FfiConverterTypeTimelineSnapshot.lower(`snapshot`),_status)
+        FfiConverterSequenceTypeTimelineDiff.lower(`diffs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The conversation's details changed (or this is the first call).
+     */override fun `onDetails`(`details`: TimelineDetails)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_method_timelinelistener_on_details(
+        it,
+        
+        FfiConverterTypeTimelineDetails.lower(`details`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Who is typing changed (or this is the first call): other members' ids.
+     */override fun `onTyping`(`userIds`: List<kotlin.String>)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_method_timelinelistener_on_typing(
+        it,
+        
+        FfiConverterSequenceString.lower(`userIds`),_status)
 }
     }
     
@@ -4889,12 +4981,36 @@ open class TimelineListenerImpl: Disposable, AutoCloseable, TimelineListener
 
 // Put the implementation in an object so we don't pollute the top-level namespace
 internal object uniffiCallbackInterfaceTimelineListener {
-    internal object `onUpdate`: UniffiCallbackInterfaceTimelineListenerMethod0 {
-        override fun callback(`uniffiHandle`: Long,`snapshot`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+    internal object `onItems`: UniffiCallbackInterfaceTimelineListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`diffs`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
             val uniffiObj = FfiConverterTypeTimelineListener.handleMap.get(uniffiHandle)
             val makeCall = { ->
-                uniffiObj.`onUpdate`(
-                    FfiConverterTypeTimelineSnapshot.lift(`snapshot`),
+                uniffiObj.`onItems`(
+                    FfiConverterSequenceTypeTimelineDiff.lift(`diffs`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+    internal object `onDetails`: UniffiCallbackInterfaceTimelineListenerMethod1 {
+        override fun callback(`uniffiHandle`: Long,`details`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeTimelineListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onDetails`(
+                    FfiConverterTypeTimelineDetails.lift(`details`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+    internal object `onTyping`: UniffiCallbackInterfaceTimelineListenerMethod2 {
+        override fun callback(`uniffiHandle`: Long,`userIds`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeTimelineListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onTyping`(
+                    FfiConverterSequenceString.lift(`userIds`),
                 )
             }
             val writeReturn = { _: Unit -> Unit }
@@ -4917,7 +5033,9 @@ internal object uniffiCallbackInterfaceTimelineListener {
     internal var vtable = UniffiVTableCallbackInterfaceTimelineListener.UniffiByValue(
         uniffiFree,
         uniffiClone,
-        `onUpdate`,
+        `onItems`,
+        `onDetails`,
+        `onTyping`,
     )
 
     // Registers the foreign callback with the Rust side.
@@ -5038,7 +5156,10 @@ public object FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer<AttachmentI
 
 
 /**
- * One entry of the conversation list.
+ * One entry of the conversation list. It carries how many members a conversation has, not who they are
+ * (a class group's hundred members would travel with every unread badge); what a row shows of people (a
+ * direct chat's other person, the last message's sender, who is typing) is named here, and a conversation's
+ * members come with its timeline (`TimelineDetails`).
  */
 data class ConversationSummary (
     var `id`: kotlin.String
@@ -5050,9 +5171,15 @@ data class ConversationSummary (
      */
     var `displayName`: kotlin.String
     , 
-    var `members`: List<UserInfo>
+    /**
+     * How many people are in the conversation, the user included.
+     */
+    var `memberCount`: kotlin.UInt
     , 
-    var `adminIds`: List<kotlin.String>
+    /**
+     * For a direct chat, the other person (avatar, role badge, online dot); `None` for a group.
+     */
+    var `otherMember`: UserInfo?
     , 
     var `lastMessage`: MessagePreview?
     , 
@@ -5070,6 +5197,11 @@ data class ConversationSummary (
      * Other members typing right now.
      */
     var `typingUserIds`: List<kotlin.String>
+    , 
+    /**
+     * Their display names, in the same order ("Ana is typing…" in a group's row).
+     */
+    var `typingUserNames`: List<kotlin.String>
     , 
     /**
      * Messages written here that the server has not acknowledged yet (or that it refused).
@@ -5105,14 +5237,15 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterSequenceTypeUserInfo.read(buf),
-            FfiConverterSequenceString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalTypeUserInfo.read(buf),
             FfiConverterOptionalTypeMessagePreview.read(buf),
             FfiConverterOptionalTimestamp.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
@@ -5124,8 +5257,8 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterString.allocationSize(value.`id`) +
             FfiConverterBoolean.allocationSize(value.`isGroup`) +
             FfiConverterString.allocationSize(value.`displayName`) +
-            FfiConverterSequenceTypeUserInfo.allocationSize(value.`members`) +
-            FfiConverterSequenceString.allocationSize(value.`adminIds`) +
+            FfiConverterUInt.allocationSize(value.`memberCount`) +
+            FfiConverterOptionalTypeUserInfo.allocationSize(value.`otherMember`) +
             FfiConverterOptionalTypeMessagePreview.allocationSize(value.`lastMessage`) +
             FfiConverterOptionalTimestamp.allocationSize(value.`lastActivityAt`) +
             FfiConverterULong.allocationSize(value.`unreadCount`) +
@@ -5133,6 +5266,7 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterBoolean.allocationSize(value.`pinned`) +
             FfiConverterBoolean.allocationSize(value.`archived`) +
             FfiConverterSequenceString.allocationSize(value.`typingUserIds`) +
+            FfiConverterSequenceString.allocationSize(value.`typingUserNames`) +
             FfiConverterULong.allocationSize(value.`pendingSends`) +
             FfiConverterULong.allocationSize(value.`failedSends`) +
             FfiConverterSequenceString.allocationSize(value.`onlineMemberIds`)
@@ -5142,8 +5276,8 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterString.write(value.`id`, buf)
             FfiConverterBoolean.write(value.`isGroup`, buf)
             FfiConverterString.write(value.`displayName`, buf)
-            FfiConverterSequenceTypeUserInfo.write(value.`members`, buf)
-            FfiConverterSequenceString.write(value.`adminIds`, buf)
+            FfiConverterUInt.write(value.`memberCount`, buf)
+            FfiConverterOptionalTypeUserInfo.write(value.`otherMember`, buf)
             FfiConverterOptionalTypeMessagePreview.write(value.`lastMessage`, buf)
             FfiConverterOptionalTimestamp.write(value.`lastActivityAt`, buf)
             FfiConverterULong.write(value.`unreadCount`, buf)
@@ -5151,6 +5285,7 @@ public object FfiConverterTypeConversationSummary: FfiConverterRustBuffer<Conver
             FfiConverterBoolean.write(value.`pinned`, buf)
             FfiConverterBoolean.write(value.`archived`, buf)
             FfiConverterSequenceString.write(value.`typingUserIds`, buf)
+            FfiConverterSequenceString.write(value.`typingUserNames`, buf)
             FfiConverterULong.write(value.`pendingSends`, buf)
             FfiConverterULong.write(value.`failedSends`, buf)
             FfiConverterSequenceString.write(value.`onlineMemberIds`, buf)
@@ -5213,6 +5348,11 @@ public object FfiConverterTypeInvitation: FfiConverterRustBuffer<Invitation> {
 data class MessagePreview (
     var `senderId`: kotlin.String
     , 
+    /**
+     * The sender's display name, for "Ana: …" in a group's row (`None` when they are no longer a member).
+     */
+    var `senderName`: kotlin.String?
+    , 
     var `body`: kotlin.String
     , 
     var `deleted`: kotlin.Boolean
@@ -5237,6 +5377,7 @@ public object FfiConverterTypeMessagePreview: FfiConverterRustBuffer<MessagePrev
     override fun read(buf: ByteBuffer): MessagePreview {
         return MessagePreview(
             FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
@@ -5246,6 +5387,7 @@ public object FfiConverterTypeMessagePreview: FfiConverterRustBuffer<MessagePrev
 
     override fun allocationSize(value: MessagePreview) = (
             FfiConverterString.allocationSize(value.`senderId`) +
+            FfiConverterOptionalString.allocationSize(value.`senderName`) +
             FfiConverterString.allocationSize(value.`body`) +
             FfiConverterBoolean.allocationSize(value.`deleted`) +
             FfiConverterBoolean.allocationSize(value.`hasAttachments`) +
@@ -5254,6 +5396,7 @@ public object FfiConverterTypeMessagePreview: FfiConverterRustBuffer<MessagePrev
 
     override fun write(value: MessagePreview, buf: ByteBuffer) {
             FfiConverterString.write(value.`senderId`, buf)
+            FfiConverterOptionalString.write(value.`senderName`, buf)
             FfiConverterString.write(value.`body`, buf)
             FfiConverterBoolean.write(value.`deleted`, buf)
             FfiConverterBoolean.write(value.`hasAttachments`, buf)
@@ -5417,6 +5560,105 @@ public object FfiConverterTypeReportInfo: FfiConverterRustBuffer<ReportInfo> {
 
 
 /**
+ * Everything a conversation screen shows besides its items and who is typing: who is in it, how far
+ * people have read, whether older history remains. A `TimelineListener` is told it first and again whenever
+ * it changes (it is small next to the items, and changes far less often than they do).
+ */
+data class TimelineDetails (
+    var `conversationId`: kotlin.String
+    , 
+    /**
+     * The group's name, or for a direct chat the other person's display name.
+     */
+    var `displayName`: kotlin.String
+    , 
+    var `isGroup`: kotlin.Boolean
+    , 
+    /**
+     * Everyone in the conversation, the user included (names and pictures of senders and readers).
+     */
+    var `members`: List<UserInfo>
+    , 
+    /**
+     * The group's admins (they may delete anyone's message).
+     */
+    var `adminIds`: List<kotlin.String>
+    , 
+    /**
+     * The user's own read marker.
+     */
+    var `ownReadSeq`: kotlin.Long
+    , 
+    /**
+     * Other members' read markers, as far as this device has heard of them.
+     */
+    var `readMarkers`: List<ReadMarker>
+    , 
+    /**
+     * The timeline shows the first message of the conversation: nothing older to paginate.
+     */
+    var `reachedStart`: kotlin.Boolean
+    , 
+    /**
+     * Other members online now (known only while connected).
+     */
+    var `onlineMemberIds`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimelineDetails: FfiConverterRustBuffer<TimelineDetails> {
+    override fun read(buf: ByteBuffer): TimelineDetails {
+        return TimelineDetails(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeUserInfo.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterSequenceTypeReadMarker.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TimelineDetails) = (
+            FfiConverterString.allocationSize(value.`conversationId`) +
+            FfiConverterString.allocationSize(value.`displayName`) +
+            FfiConverterBoolean.allocationSize(value.`isGroup`) +
+            FfiConverterSequenceTypeUserInfo.allocationSize(value.`members`) +
+            FfiConverterSequenceString.allocationSize(value.`adminIds`) +
+            FfiConverterLong.allocationSize(value.`ownReadSeq`) +
+            FfiConverterSequenceTypeReadMarker.allocationSize(value.`readMarkers`) +
+            FfiConverterBoolean.allocationSize(value.`reachedStart`) +
+            FfiConverterSequenceString.allocationSize(value.`onlineMemberIds`)
+    )
+
+    override fun write(value: TimelineDetails, buf: ByteBuffer) {
+            FfiConverterString.write(value.`conversationId`, buf)
+            FfiConverterString.write(value.`displayName`, buf)
+            FfiConverterBoolean.write(value.`isGroup`, buf)
+            FfiConverterSequenceTypeUserInfo.write(value.`members`, buf)
+            FfiConverterSequenceString.write(value.`adminIds`, buf)
+            FfiConverterLong.write(value.`ownReadSeq`, buf)
+            FfiConverterSequenceTypeReadMarker.write(value.`readMarkers`, buf)
+            FfiConverterBoolean.write(value.`reachedStart`, buf)
+            FfiConverterSequenceString.write(value.`onlineMemberIds`, buf)
+    }
+}
+
+
+
+/**
  * One message of a timeline, sent or still in the outbox.
  */
 data class TimelineItem (
@@ -5534,37 +5776,21 @@ public object FfiConverterTypeTimelineItem: FfiConverterRustBuffer<TimelineItem>
 
 
 /**
- * Everything a conversation screen shows, delivered whole on every change.
+ * One conversation's screen as it stands now (`Timeline::snapshot`): what a listener's updates add up to.
  */
 data class TimelineSnapshot (
-    var `conversationId`: kotlin.String
-    , 
     /**
-     * Oldest first: the loaded history, then the messages still in the outbox.
+     * Oldest first: the window of loaded history (the newest messages, more after each
+     * `Timeline::paginate_backwards`), then the messages still in the outbox.
      */
     var `items`: List<TimelineItem>
     , 
-    /**
-     * The user's own read marker.
-     */
-    var `ownReadSeq`: kotlin.Long
+    var `details`: TimelineDetails
     , 
     /**
-     * Other members' read markers, as far as this device has heard of them.
+     * Other members typing now.
      */
-    var `readMarkers`: List<ReadMarker>
-    , 
     var `typingUserIds`: List<kotlin.String>
-    , 
-    /**
-     * The first message of the conversation is loaded: nothing older to paginate.
-     */
-    var `reachedStart`: kotlin.Boolean
-    , 
-    /**
-     * Other members online now (known only while connected).
-     */
-    var `onlineMemberIds`: List<kotlin.String>
     
 ){
     
@@ -5581,34 +5807,22 @@ data class TimelineSnapshot (
 public object FfiConverterTypeTimelineSnapshot: FfiConverterRustBuffer<TimelineSnapshot> {
     override fun read(buf: ByteBuffer): TimelineSnapshot {
         return TimelineSnapshot(
-            FfiConverterString.read(buf),
             FfiConverterSequenceTypeTimelineItem.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterSequenceTypeReadMarker.read(buf),
-            FfiConverterSequenceString.read(buf),
-            FfiConverterBoolean.read(buf),
+            FfiConverterTypeTimelineDetails.read(buf),
             FfiConverterSequenceString.read(buf),
         )
     }
 
     override fun allocationSize(value: TimelineSnapshot) = (
-            FfiConverterString.allocationSize(value.`conversationId`) +
             FfiConverterSequenceTypeTimelineItem.allocationSize(value.`items`) +
-            FfiConverterLong.allocationSize(value.`ownReadSeq`) +
-            FfiConverterSequenceTypeReadMarker.allocationSize(value.`readMarkers`) +
-            FfiConverterSequenceString.allocationSize(value.`typingUserIds`) +
-            FfiConverterBoolean.allocationSize(value.`reachedStart`) +
-            FfiConverterSequenceString.allocationSize(value.`onlineMemberIds`)
+            FfiConverterTypeTimelineDetails.allocationSize(value.`details`) +
+            FfiConverterSequenceString.allocationSize(value.`typingUserIds`)
     )
 
     override fun write(value: TimelineSnapshot, buf: ByteBuffer) {
-            FfiConverterString.write(value.`conversationId`, buf)
             FfiConverterSequenceTypeTimelineItem.write(value.`items`, buf)
-            FfiConverterLong.write(value.`ownReadSeq`, buf)
-            FfiConverterSequenceTypeReadMarker.write(value.`readMarkers`, buf)
+            FfiConverterTypeTimelineDetails.write(value.`details`, buf)
             FfiConverterSequenceString.write(value.`typingUserIds`, buf)
-            FfiConverterBoolean.write(value.`reachedStart`, buf)
-            FfiConverterSequenceString.write(value.`onlineMemberIds`, buf)
     }
 }
 
@@ -5893,6 +6107,205 @@ public object FfiConverterTypeConnectionState : FfiConverterRustBuffer<Connectio
             is ConnectionState.SignedOut -> {
                 buf.putInt(7)
                 FfiConverterTypeSignOutReason.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * One change to the conversation list (see `ConversationListListener::on_update`). Apply the changes of
+ * one call in order.
+ */
+sealed class ConversationListDiff {
+    
+    /**
+     * Adds conversations at the end.
+     */
+    data class Append(
+        val `values`: List<school.hallway.sdk.ConversationSummary>) : ConversationListDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Inserts a conversation at `index` (a new one, or one moved up by new activity).
+     */
+    data class Insert(
+        val `index`: kotlin.UInt, 
+        val `value`: school.hallway.sdk.ConversationSummary) : ConversationListDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The conversation at `index` changed in place (unread count, typing, settings).
+     */
+    data class Set(
+        val `index`: kotlin.UInt, 
+        val `value`: school.hallway.sdk.ConversationSummary) : ConversationListDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The conversation at `index` is gone from there (left, or moving elsewhere: an `Insert` follows).
+     */
+    data class Remove(
+        val `index`: kotlin.UInt) : ConversationListDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The whole list: the first update of a subscription, or when that is shorter than the changes.
+     */
+    data class Reset(
+        val `values`: List<school.hallway.sdk.ConversationSummary>) : ConversationListDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * No conversations any more (signed out).
+     */
+    object Clear : ConversationListDiff()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConversationListDiff : FfiConverterRustBuffer<ConversationListDiff>{
+    override fun read(buf: ByteBuffer): ConversationListDiff {
+        return when(buf.getInt()) {
+            1 -> ConversationListDiff.Append(
+                FfiConverterSequenceTypeConversationSummary.read(buf),
+                )
+            2 -> ConversationListDiff.Insert(
+                FfiConverterUInt.read(buf),
+                FfiConverterTypeConversationSummary.read(buf),
+                )
+            3 -> ConversationListDiff.Set(
+                FfiConverterUInt.read(buf),
+                FfiConverterTypeConversationSummary.read(buf),
+                )
+            4 -> ConversationListDiff.Remove(
+                FfiConverterUInt.read(buf),
+                )
+            5 -> ConversationListDiff.Reset(
+                FfiConverterSequenceTypeConversationSummary.read(buf),
+                )
+            6 -> ConversationListDiff.Clear
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ConversationListDiff): ULong = when(value) {
+        is ConversationListDiff.Append -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeConversationSummary.allocationSize(value.`values`)
+            )
+        }
+        is ConversationListDiff.Insert -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`index`)
+                + FfiConverterTypeConversationSummary.allocationSize(value.`value`)
+            )
+        }
+        is ConversationListDiff.Set -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`index`)
+                + FfiConverterTypeConversationSummary.allocationSize(value.`value`)
+            )
+        }
+        is ConversationListDiff.Remove -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`index`)
+            )
+        }
+        is ConversationListDiff.Reset -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeConversationSummary.allocationSize(value.`values`)
+            )
+        }
+        is ConversationListDiff.Clear -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: ConversationListDiff, buf: ByteBuffer) {
+        when(value) {
+            is ConversationListDiff.Append -> {
+                buf.putInt(1)
+                FfiConverterSequenceTypeConversationSummary.write(value.`values`, buf)
+                Unit
+            }
+            is ConversationListDiff.Insert -> {
+                buf.putInt(2)
+                FfiConverterUInt.write(value.`index`, buf)
+                FfiConverterTypeConversationSummary.write(value.`value`, buf)
+                Unit
+            }
+            is ConversationListDiff.Set -> {
+                buf.putInt(3)
+                FfiConverterUInt.write(value.`index`, buf)
+                FfiConverterTypeConversationSummary.write(value.`value`, buf)
+                Unit
+            }
+            is ConversationListDiff.Remove -> {
+                buf.putInt(4)
+                FfiConverterUInt.write(value.`index`, buf)
+                Unit
+            }
+            is ConversationListDiff.Reset -> {
+                buf.putInt(5)
+                FfiConverterSequenceTypeConversationSummary.write(value.`values`, buf)
+                Unit
+            }
+            is ConversationListDiff.Clear -> {
+                buf.putInt(6)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -6419,6 +6832,205 @@ public object FfiConverterTypeSignOutReason: FfiConverterRustBuffer<SignOutReaso
 
 
 /**
+ * One change to a timeline's items (see `TimelineListener::on_items`). Indexes count from the oldest item
+ * shown; apply the changes of one call in order.
+ */
+sealed class TimelineDiff {
+    
+    /**
+     * Adds items at the end (new messages, the user's own sends).
+     */
+    data class Append(
+        val `values`: List<school.hallway.sdk.TimelineItem>) : TimelineDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Inserts an item at `index` (older history paged in at the top, a message placed by its seq).
+     */
+    data class Insert(
+        val `index`: kotlin.UInt, 
+        val `value`: school.hallway.sdk.TimelineItem) : TimelineDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The item at `index` changed (edited, deleted, a reaction, sent, its upload moved on).
+     */
+    data class Set(
+        val `index`: kotlin.UInt, 
+        val `value`: school.hallway.sdk.TimelineItem) : TimelineDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The item at `index` is gone (a discarded send, an echo replaced by its message elsewhere).
+     */
+    data class Remove(
+        val `index`: kotlin.UInt) : TimelineDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * All of the items: the first update of a subscription, or when that is shorter than the changes.
+     */
+    data class Reset(
+        val `values`: List<school.hallway.sdk.TimelineItem>) : TimelineDiff()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * No items any more.
+     */
+    object Clear : TimelineDiff()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimelineDiff : FfiConverterRustBuffer<TimelineDiff>{
+    override fun read(buf: ByteBuffer): TimelineDiff {
+        return when(buf.getInt()) {
+            1 -> TimelineDiff.Append(
+                FfiConverterSequenceTypeTimelineItem.read(buf),
+                )
+            2 -> TimelineDiff.Insert(
+                FfiConverterUInt.read(buf),
+                FfiConverterTypeTimelineItem.read(buf),
+                )
+            3 -> TimelineDiff.Set(
+                FfiConverterUInt.read(buf),
+                FfiConverterTypeTimelineItem.read(buf),
+                )
+            4 -> TimelineDiff.Remove(
+                FfiConverterUInt.read(buf),
+                )
+            5 -> TimelineDiff.Reset(
+                FfiConverterSequenceTypeTimelineItem.read(buf),
+                )
+            6 -> TimelineDiff.Clear
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: TimelineDiff): ULong = when(value) {
+        is TimelineDiff.Append -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeTimelineItem.allocationSize(value.`values`)
+            )
+        }
+        is TimelineDiff.Insert -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`index`)
+                + FfiConverterTypeTimelineItem.allocationSize(value.`value`)
+            )
+        }
+        is TimelineDiff.Set -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`index`)
+                + FfiConverterTypeTimelineItem.allocationSize(value.`value`)
+            )
+        }
+        is TimelineDiff.Remove -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`index`)
+            )
+        }
+        is TimelineDiff.Reset -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeTimelineItem.allocationSize(value.`values`)
+            )
+        }
+        is TimelineDiff.Clear -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: TimelineDiff, buf: ByteBuffer) {
+        when(value) {
+            is TimelineDiff.Append -> {
+                buf.putInt(1)
+                FfiConverterSequenceTypeTimelineItem.write(value.`values`, buf)
+                Unit
+            }
+            is TimelineDiff.Insert -> {
+                buf.putInt(2)
+                FfiConverterUInt.write(value.`index`, buf)
+                FfiConverterTypeTimelineItem.write(value.`value`, buf)
+                Unit
+            }
+            is TimelineDiff.Set -> {
+                buf.putInt(3)
+                FfiConverterUInt.write(value.`index`, buf)
+                FfiConverterTypeTimelineItem.write(value.`value`, buf)
+                Unit
+            }
+            is TimelineDiff.Remove -> {
+                buf.putInt(4)
+                FfiConverterUInt.write(value.`index`, buf)
+                Unit
+            }
+            is TimelineDiff.Reset -> {
+                buf.putInt(5)
+                FfiConverterSequenceTypeTimelineItem.write(value.`values`, buf)
+                Unit
+            }
+            is TimelineDiff.Clear -> {
+                buf.putInt(6)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * A person's role in the school.
  */
 
@@ -6899,6 +7511,62 @@ public object FfiConverterSequenceTypeUserInfo: FfiConverterRustBuffer<List<User
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeUserInfo.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeConversationListDiff: FfiConverterRustBuffer<List<ConversationListDiff>> {
+    override fun read(buf: ByteBuffer): List<ConversationListDiff> {
+        val len = buf.getInt()
+        return List<ConversationListDiff>(len) {
+            FfiConverterTypeConversationListDiff.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ConversationListDiff>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeConversationListDiff.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ConversationListDiff>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeConversationListDiff.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeTimelineDiff: FfiConverterRustBuffer<List<TimelineDiff>> {
+    override fun read(buf: ByteBuffer): List<TimelineDiff> {
+        val len = buf.getInt()
+        return List<TimelineDiff>(len) {
+            FfiConverterTypeTimelineDiff.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<TimelineDiff>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeTimelineDiff.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<TimelineDiff>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeTimelineDiff.write(it, buf)
         }
     }
 }

@@ -65,15 +65,15 @@ class BindingsSmokeTest {
     fun listenersGetTheCurrentStateFromTheSdksThreadsUntilTheHandleIsClosed() {
         offlineClient().use { client ->
             val lists = CountDownLatch(1)
-            var received: List<ConversationSummary>? = null
+            var received: List<ConversationListDiff>? = null
             val handle = client.conversationList().subscribe(object : ConversationListListener {
-                override fun onUpdate(conversations: List<ConversationSummary>) {
-                    received = conversations
+                override fun onUpdate(diffs: List<ConversationListDiff>) {
+                    received = diffs
                     lists.countDown()
                 }
             })
             assertTrue("the list is pushed on subscription", lists.await(10, TimeUnit.SECONDS))
-            assertEquals(emptyList<ConversationSummary>(), received)
+            assertEquals(listOf(ConversationListDiff.Reset(emptyList())), received)
 
             val states = CountDownLatch(1)
             var seen: ConnectionState? = null

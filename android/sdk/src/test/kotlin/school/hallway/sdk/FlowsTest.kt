@@ -17,7 +17,9 @@ import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import school.hallway.sdk.coroutines.connectionStateFlow
+import school.hallway.sdk.coroutines.TimelineUpdate
 import school.hallway.sdk.coroutines.connectionStates
+import school.hallway.sdk.coroutines.events
 import school.hallway.sdk.coroutines.stateFlow
 import school.hallway.sdk.coroutines.subscriptionFlow
 import school.hallway.sdk.coroutines.updates
@@ -40,6 +42,10 @@ class FlowsTest {
             assertEquals(ConnectionState.Offline, client.connectionStates().first())
             val snapshot = client.timeline(UUID.randomUUID().toString()).updates().first()
             assertEquals(emptyList<TimelineItem>(), snapshot.items)
+            val first = client.timeline(UUID.randomUUID().toString()).events().take(3).toList()
+            assertTrue("details, a reset of the items, who types: $first",
+                first[0] is TimelineUpdate.Details && first[1] == TimelineUpdate.Items(listOf(TimelineDiff.Reset(emptyList()))) &&
+                    first[2] == TimelineUpdate.Typing(emptyList()))
         }
     }
 
@@ -59,9 +65,9 @@ class FlowsTest {
     @Test
     fun cancellingTheCollectorCancelsAndClosesTheSdkHandle() = runBlocking {
         var handle: TaskHandle? = null
-        val flow = subscriptionFlow<List<ConversationSummary>> { deliver ->
+        val flow = subscriptionFlow<List<ConversationListDiff>> { deliver ->
             client.conversationList().subscribe(object : ConversationListListener {
-                override fun onUpdate(conversations: List<ConversationSummary>) = deliver(conversations)
+                override fun onUpdate(diffs: List<ConversationListDiff>) = deliver(diffs)
             }).also { handle = it }
         }
         withTimeout(10_000) { assertEquals(1, flow.take(1).toList().size) }
