@@ -1,7 +1,9 @@
 //! The contract's types as the server sends them, built from the store's rows: people, messages (their
-//! attachment links signed here) and conversations as one member sees them. The one place each is made, so
-//! that a list, a single read, a sync and a frame can never disagree; the store below only reads rows.
+//! attachment links signed here), conversations as one member sees them, and what admins see. The one place
+//! each is made, so that a list, a single read, a sync and a frame can never disagree; the store below only
+//! reads rows.
 
+pub mod admin;
 pub mod conversations;
 pub mod messages;
 
