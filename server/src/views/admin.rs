@@ -35,7 +35,7 @@ fn person(row: AdminUserRow, children: Vec<User>, guardians: Vec<User>) -> Admin
     AdminUserView {
         role: row.role(),
         status: status(&row),
-        avatar_url: row.avatar_key.as_ref().map(|_| format!("/api/v1/users/{}/avatar", row.id)),
+        avatar_url: super::avatar_url(row.id, row.avatar_key.as_deref()),
         id: row.id,
         username: row.username,
         display_name: row.display_name,
