@@ -108,3 +108,23 @@ async fn an_avatar_must_be_an_image() {
     let (_, me) = server.get("/api/v1/me", Some(&tokens.access_token)).await;
     assert!(me["avatar_url"].is_null());
 }
+
+#[actix_web::test]
+async fn admins_see_the_same_versioned_avatar_link_as_everyone() {
+    let server = TestServer::start().await;
+    let (mei, tokens) = server.signed_in("mei", Role::Parent).await;
+    let (_, admin) = server.signed_in("office", Role::Admin).await;
+    let admin_view = format!("/api/v1/admin/users/{}", mei.id);
+
+    let (_, first) = put_avatar(&server, &tokens.access_token, "a.png", banded_png()).await;
+    let (status, person) = server.get(&admin_view, Some(&admin.access_token)).await;
+    assert_eq!(status, StatusCode::OK, "{person}");
+    assert_eq!(person["avatar_url"], first["avatar_url"]);
+
+    let mut other = Cursor::new(Vec::new());
+    RgbImage::from_pixel(64, 64, Rgb([10, 20, 200])).write_to(&mut other, ImageFormat::Jpeg).unwrap();
+    let (_, second) = put_avatar(&server, &tokens.access_token, "b.jpg", other.into_inner()).await;
+    let (_, person) = server.get(&admin_view, Some(&admin.access_token)).await;
+    assert_eq!(person["avatar_url"], second["avatar_url"], "a new picture gets a new link for admins too");
+    assert_ne!(first["avatar_url"], second["avatar_url"]);
+}

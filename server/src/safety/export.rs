@@ -4,14 +4,17 @@
 //! The page comes from an askama template, which HTML-escapes every value: names, message text and file names
 //! are user input, and an export is opened by an admin in a browser.
 
+use std::collections::HashMap;
+
 use askama::Template;
-use hallway_protocol::safety::ConversationExport;
+use hallway_protocol::safety::{ConversationExport, ExportedAttachment, ExportedEdit, ExportedMessage};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::store;
+use crate::store::exports::{AttachmentRow, EditRow, MessageRow};
 
 /// The format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
@@ -28,7 +31,9 @@ pub async fn gather(
     exported_by: Uuid,
 ) -> Result<Option<ConversationExport>, sqlx::Error> {
     let Some(conversation) = store::exports::conversation(db, conversation_id).await? else { return Ok(None) };
-    let messages = store::exports::messages(db, conversation_id).await?;
+    let rows = store::exports::messages(db, conversation_id).await?;
+    let edits = store::exports::edits(db, conversation_id).await?;
+    let attachments = store::exports::attachments(db, conversation_id).await?;
     let members = crate::views::conversations::members_of(db, &[conversation_id]).await?.remove(&conversation_id);
     Ok(Some(ConversationExport {
         conversation_id,
@@ -38,8 +43,44 @@ pub async fn gather(
         members: members.unwrap_or_default(),
         exported_at: OffsetDateTime::now_utc(),
         exported_by,
-        messages,
+        messages: messages(rows, edits, attachments),
     }))
+}
+
+/// The messages in the rows' order (by seq), each with its earlier versions and its files in theirs.
+fn messages(rows: Vec<MessageRow>, edits: Vec<EditRow>, attachments: Vec<AttachmentRow>) -> Vec<ExportedMessage> {
+    let mut edits_of: HashMap<Uuid, Vec<ExportedEdit>> = HashMap::new();
+    for edit in edits {
+        edits_of
+            .entry(edit.message_id)
+            .or_default()
+            .push(ExportedEdit { body: edit.old_body, replaced_at: edit.edited_at });
+    }
+    let mut attachments_of: HashMap<Uuid, Vec<ExportedAttachment>> = HashMap::new();
+    for a in attachments {
+        attachments_of.entry(a.message_id).or_default().push(ExportedAttachment {
+            id: a.id,
+            file_name: a.file_name,
+            mime_type: a.mime_type,
+            size_bytes: a.size_bytes,
+        });
+    }
+    rows.into_iter()
+        .map(|row| ExportedMessage {
+            edits: edits_of.remove(&row.id).unwrap_or_default(),
+            attachments: attachments_of.remove(&row.id).unwrap_or_default(),
+            id: row.id,
+            seq: row.seq,
+            sender_id: row.sender_id,
+            sender_name: row.sender_name,
+            sender_username: row.sender_username,
+            deleted: row.deleted_at.is_some(),
+            body: row.body,
+            created_at: row.created_at,
+            edited_at: row.edited_at,
+            deleted_at: row.deleted_at,
+        })
+        .collect()
 }
 
 /// The printable page: `server/templates/export.html`, rendered by askama, which escapes every value.
@@ -70,7 +111,6 @@ pub fn to_html(export: &ConversationExport) -> Result<String, askama::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hallway_protocol::safety::{ExportedAttachment, ExportedEdit, ExportedMessage};
     use hallway_protocol::{ConversationKind, Role, User};
 
     const AT: &str = "1970-01-01T00:00:00Z";

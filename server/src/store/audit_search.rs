@@ -1,7 +1,6 @@
 //! Reading the audit log back: filtered, newest first, paged by id (ids only grow, so a page boundary never
 //! moves while new entries arrive).
 
-use hallway_protocol::admin::AuditEntryView;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,21 +19,22 @@ pub struct AuditQuery<'a> {
     pub limit: i64,
 }
 
-#[derive(FromRow)]
-struct Row {
-    id: i64,
-    at: OffsetDateTime,
-    actor_id: Option<Uuid>,
-    actor_username: Option<String>,
-    action: String,
-    target: Option<String>,
-    address: Option<String>,
-    details: serde_json::Value,
+/// One entry of the log, with its actor's username (both `None` for the server itself or the command line).
+#[derive(Debug, FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub actor_id: Option<Uuid>,
+    pub actor_username: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub address: Option<String>,
+    pub details: serde_json::Value,
 }
 
 /// One page of entries matching `query`, newest first.
-pub async fn search(db: impl PgExecutor<'_>, query: &AuditQuery<'_>) -> Result<Vec<AuditEntryView>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(
+pub async fn search(db: impl PgExecutor<'_>, query: &AuditQuery<'_>) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT a.id, a.at, a.actor_id, u.username AS actor_username, a.action, a.target, a.address, a.details
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
          WHERE ($1::uuid IS NULL OR a.actor_id = $1)
@@ -52,18 +52,5 @@ pub async fn search(db: impl PgExecutor<'_>, query: &AuditQuery<'_>) -> Result<V
     .bind(query.before_id)
     .bind(query.limit)
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditEntryView {
-            id: r.id,
-            at: r.at,
-            actor_id: r.actor_id,
-            actor_username: r.actor_username,
-            action: r.action,
-            target: r.target,
-            address: r.address,
-            details: r.details,
-        })
-        .collect())
+    .await
 }

@@ -1,9 +1,6 @@
 //! Everything the school's record of one conversation holds: its messages with senders, earlier versions and
-//! attachments, read in four queries whatever its length.
+//! attachments, read in four queries whatever its length (`safety::export` puts them together).
 
-use std::collections::HashMap;
-
-use hallway_protocol::safety::{ExportedAttachment, ExportedEdit, ExportedMessage};
 use sqlx::{FromRow, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -25,23 +22,41 @@ pub async fn conversation(db: &PgPool, id: Uuid) -> Result<Option<ConversationRo
         .await
 }
 
-#[derive(FromRow)]
-struct Row {
-    id: Uuid,
-    seq: i64,
-    sender_id: Uuid,
-    sender_name: String,
-    sender_username: String,
-    body: String,
-    created_at: OffsetDateTime,
-    edited_at: Option<OffsetDateTime>,
-    deleted_at: Option<OffsetDateTime>,
+/// A message of the conversation, with its sender's names.
+#[derive(Debug, FromRow)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    pub sender_name: String,
+    pub sender_username: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    pub edited_at: Option<OffsetDateTime>,
+    pub deleted_at: Option<OffsetDateTime>,
 }
 
-/// Every message of the conversation, ascending by seq, with its earlier versions (oldest first) and the
-/// attachments it still carries (a deleted message carries none).
-pub async fn messages(db: &PgPool, conversation_id: Uuid) -> Result<Vec<ExportedMessage>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(
+/// An earlier version of a message: its text until `edited_at`, when an edit replaced it.
+#[derive(Debug, FromRow)]
+pub struct EditRow {
+    pub message_id: Uuid,
+    pub old_body: String,
+    pub edited_at: OffsetDateTime,
+}
+
+/// A file a message carries.
+#[derive(Debug, FromRow)]
+pub struct AttachmentRow {
+    pub message_id: Uuid,
+    pub id: Uuid,
+    pub file_name: String,
+    pub mime_type: String,
+    pub size_bytes: i64,
+}
+
+/// Every message of the conversation, ascending by seq.
+pub async fn messages(db: &PgPool, conversation_id: Uuid) -> Result<Vec<MessageRow>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT m.id, m.seq, m.sender_id, u.display_name AS sender_name, u.username AS sender_username, m.body,
                 m.created_at, m.edited_at, m.deleted_at
          FROM messages m JOIN users u ON u.id = m.sender_id
@@ -49,19 +64,24 @@ pub async fn messages(db: &PgPool, conversation_id: Uuid) -> Result<Vec<Exported
     )
     .bind(conversation_id)
     .fetch_all(db)
-    .await?;
-    let edit_rows: Vec<(Uuid, String, OffsetDateTime)> = sqlx::query_as(
+    .await
+}
+
+/// The earlier versions of the conversation's messages, by message, each's oldest first.
+pub async fn edits(db: &PgPool, conversation_id: Uuid) -> Result<Vec<EditRow>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT e.message_id, e.old_body, e.edited_at FROM message_edits e JOIN messages m ON m.id = e.message_id
          WHERE m.conversation_id = $1 ORDER BY e.message_id, e.id",
     )
     .bind(conversation_id)
     .fetch_all(db)
-    .await?;
-    let mut edits: HashMap<Uuid, Vec<ExportedEdit>> = HashMap::new();
-    for (message_id, body, replaced_at) in edit_rows {
-        edits.entry(message_id).or_default().push(ExportedEdit { body, replaced_at });
-    }
-    let attachment_rows: Vec<(Uuid, Uuid, String, String, i64)> = sqlx::query_as(
+    .await
+}
+
+/// The files the conversation's messages still carry (a deleted message carries none), by message, each's in
+/// their order in it.
+pub async fn attachments(db: &PgPool, conversation_id: Uuid) -> Result<Vec<AttachmentRow>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT ma.message_id, a.id, a.file_name, a.mime_type, a.size_bytes
          FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id
          JOIN messages m ON m.id = ma.message_id
@@ -69,26 +89,5 @@ pub async fn messages(db: &PgPool, conversation_id: Uuid) -> Result<Vec<Exported
     )
     .bind(conversation_id)
     .fetch_all(db)
-    .await?;
-    let mut attachments: HashMap<Uuid, Vec<ExportedAttachment>> = HashMap::new();
-    for (message_id, id, file_name, mime_type, size_bytes) in attachment_rows {
-        attachments.entry(message_id).or_default().push(ExportedAttachment { id, file_name, mime_type, size_bytes });
-    }
-    Ok(rows
-        .into_iter()
-        .map(|row| ExportedMessage {
-            edits: edits.remove(&row.id).unwrap_or_default(),
-            attachments: attachments.remove(&row.id).unwrap_or_default(),
-            id: row.id,
-            seq: row.seq,
-            sender_id: row.sender_id,
-            sender_name: row.sender_name,
-            sender_username: row.sender_username,
-            deleted: row.deleted_at.is_some(),
-            body: row.body,
-            created_at: row.created_at,
-            edited_at: row.edited_at,
-            deleted_at: row.deleted_at,
-        })
-        .collect())
+    .await
 }

@@ -2,7 +2,7 @@
 //! role and name changes, guardianships, and the batch insert behind a roster import.
 
 use hallway_protocol::Role;
-use hallway_protocol::admin::{AdminUserView, UserStatus};
+use hallway_protocol::admin::UserStatus;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -38,39 +38,6 @@ impl AdminUserRow {
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::Student)
     }
-
-    /// Deactivation wins over activation: a deactivated person cannot sign in either way.
-    pub fn status(&self) -> UserStatus {
-        if self.deactivated_at.is_some() {
-            UserStatus::Deactivated
-        } else if self.activated {
-            UserStatus::Active
-        } else {
-            UserStatus::NotActivated
-        }
-    }
-
-    /// The admin's view of the person, with their guardian links.
-    pub fn to_view(
-        &self,
-        children: Vec<hallway_protocol::User>,
-        guardians: Vec<hallway_protocol::User>,
-    ) -> AdminUserView {
-        AdminUserView {
-            id: self.id,
-            username: self.username.clone(),
-            display_name: self.display_name.clone(),
-            role: self.role(),
-            avatar_url: self.avatar_key.as_ref().map(|_| format!("/api/v1/users/{}/avatar", self.id)),
-            email: self.email.clone(),
-            status: self.status(),
-            created_at: self.created_at,
-            last_seen_at: self.last_seen_at,
-            deactivated_at: self.deactivated_at,
-            children,
-            guardians,
-        }
-    }
 }
 
 /// What an admin searches for. Every filter is optional.
@@ -78,6 +45,7 @@ pub struct PeopleQuery<'a> {
     /// Words that must each appear in the display name, username or email, ignoring case and accents.
     pub words: &'a [String],
     pub role: Option<Role>,
+    /// Matched by the rule `views::admin` shows a status by: deactivation wins over activation.
     pub status: Option<UserStatus>,
     pub limit: i64,
     pub offset: i64,

@@ -5,13 +5,31 @@
 //! day's readers cannot be counted honestly; senders can, from the messages table alone.
 
 use hallway_protocol::Role;
-use hallway_protocol::admin::{DayStats, RoleCounts};
-use sqlx::PgExecutor;
+use sqlx::{FromRow, PgExecutor};
 use time::Date;
 
-/// One entry per day for the last `days` days in UTC (today included, oldest first), empty days included.
-pub async fn usage(db: impl PgExecutor<'_>, days: i32) -> Result<Vec<DayStats>, sqlx::Error> {
-    let rows: Vec<(Date, String, i64, i64)> = sqlx::query_as(
+/// What the people of one role did on one UTC day.
+#[derive(Debug, Clone, FromRow)]
+pub struct DayRoleRow {
+    pub day: Date,
+    pub role: String,
+    /// How many of them sent at least one message.
+    pub senders: i64,
+    /// How many messages they sent.
+    pub messages: i64,
+}
+
+impl DayRoleRow {
+    /// The role: one of the four known names, which the query lists itself.
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Student)
+    }
+}
+
+/// One row per day and role for the last `days` days in UTC (today included, oldest first), empty days
+/// included: every day has a row for each of the four roles.
+pub async fn usage(db: impl PgExecutor<'_>, days: i32) -> Result<Vec<DayRoleRow>, sqlx::Error> {
+    sqlx::query_as(
         "WITH bounds AS (SELECT (now() AT TIME ZONE 'UTC')::date - ($1 - 1) AS first_day),
               days AS (
                   SELECT d::date AS day
@@ -22,41 +40,12 @@ pub async fn usage(db: impl PgExecutor<'_>, days: i32) -> Result<Vec<DayStats>, 
                   FROM messages m JOIN users u ON u.id = m.sender_id, bounds
                   WHERE m.created_at >= bounds.first_day::timestamp AT TIME ZONE 'UTC'
                   GROUP BY 1, 2)
-         SELECT days.day, r.role, coalesce(sent.senders, 0), coalesce(sent.messages, 0)
+         SELECT days.day, r.role, coalesce(sent.senders, 0) AS senders, coalesce(sent.messages, 0) AS messages
          FROM days CROSS JOIN unnest(ARRAY['admin', 'teacher', 'parent', 'student']) AS r (role)
          LEFT JOIN sent ON sent.day = days.day AND sent.role = r.role
          ORDER BY days.day",
     )
     .bind(days)
     .fetch_all(db)
-    .await?;
-    let mut out: Vec<DayStats> = Vec::with_capacity(days.max(0) as usize);
-    let mut current: Option<(Date, RoleCounts, RoleCounts)> = None;
-    for (day, role, senders, messages) in rows {
-        let role = Role::parse(&role).unwrap_or(Role::Student);
-        match &mut current {
-            Some((d, active, sent)) if *d == day => {
-                active.add(role, senders);
-                sent.add(role, messages);
-            }
-            _ => {
-                if let Some(done) = current.take() {
-                    out.push(day_stats(done));
-                }
-                let (mut active, mut sent) = (RoleCounts::default(), RoleCounts::default());
-                active.add(role, senders);
-                sent.add(role, messages);
-                current = Some((day, active, sent));
-            }
-        }
-    }
-    if let Some(done) = current {
-        out.push(day_stats(done));
-    }
-    Ok(out)
-}
-
-fn day_stats((day, active_users, messages): (Date, RoleCounts, RoleCounts)) -> DayStats {
-    let date = format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day());
-    DayStats { date, active_users, messages }
+    .await
 }

@@ -17,6 +17,7 @@ use crate::http::client_address;
 use crate::http::openapi::{ADMIN_ONLY, UNAUTHENTICATED};
 use crate::state::AppState;
 use crate::store::{self, audit::AuditEntry, audit_search::AuditQuery};
+use crate::views;
 
 /// Default page size of the audit log.
 const DEFAULT_LIMIT: i64 = 50;
@@ -109,7 +110,8 @@ pub async fn search(
     let to = params.to.as_deref().map(|raw| instant("to", raw, true)).transpose()?;
     let action = params.action.as_deref().map(str::trim).filter(|a| !a.is_empty());
     let query = AuditQuery { actor_id, action, from, to, before_id: params.before_id, limit };
-    let entries = store::audit_search::search(&state.db, &query).await?;
+    let entries: Vec<_> =
+        store::audit_search::search(&state.db, &query).await?.into_iter().map(views::admin::audit_entry).collect();
     let next_before_id = if entries.len() as i64 == limit { entries.last().map(|e| e.id) } else { None };
     Ok(HttpResponse::Ok().json(AuditPage { entries, next_before_id }))
 }

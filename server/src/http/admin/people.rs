@@ -2,18 +2,15 @@
 //! activation code, never a password), rename, change role, deactivate and reactivate, reset the activation
 //! code, and link or unlink guardians. Every change is audited.
 
-use std::collections::HashMap;
-
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use hallway_protocol::admin::{
     ActivationCode, AdminUserList, AdminUserView, CreateUserRequest, CreatedUser, DisplayName, Email, LinkChildRequest,
     UpdateUserRequest, UserStatus, Username,
 };
-use hallway_protocol::{ErrorBody, ErrorCode, Role, User};
+use hallway_protocol::{ErrorBody, ErrorCode, Role};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::audit::{entry, record};
@@ -22,11 +19,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::admin::require_admin;
 use crate::http::openapi::{ADMIN_ONLY, INVALID_ID, NOT_JSON, TOO_LARGE, UNAUTHENTICATED};
 use crate::state::AppState;
-use crate::store::{
-    self,
-    people::{AdminUserRow, PeopleQuery},
-    users::NewUser,
-};
+use crate::store::{self, people::PeopleQuery, users::NewUser};
+use crate::views;
 
 /// Default page size of the people list.
 const DEFAULT_LIMIT: i64 = 50;
@@ -99,7 +93,7 @@ pub async fn list(
     let words: Vec<String> = query.q.split_whitespace().map(str::to_owned).collect();
     let search = PeopleQuery { words: &words, role, status, limit, offset };
     let (rows, total) = store::people::search(&state.db, &search).await?;
-    let users = views(&state.db, rows).await?;
+    let users = views::admin::people(&state.db, rows).await?;
     Ok(HttpResponse::Ok().json(AdminUserList { users, total }))
 }
 
@@ -441,20 +435,5 @@ pub async fn unlink_child(
 /// One person's admin view, or 404.
 async fn load_view(state: &AppState, id: Uuid) -> ApiResult<AdminUserView> {
     let row = store::people::find(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
-    views(&state.db, vec![row]).await?.into_iter().next().ok_or_else(ApiError::not_found)
-}
-
-/// Admin views of `rows`, with their guardian links loaded in one query.
-async fn views(db: impl PgExecutor<'_>, rows: Vec<AdminUserRow>) -> Result<Vec<AdminUserView>, sqlx::Error> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut children: HashMap<Uuid, Vec<User>> = HashMap::new();
-    let mut guardians: HashMap<Uuid, Vec<User>> = HashMap::new();
-    for (parent_id, student_id, parent, student) in store::people::guardianships_of(db, &ids).await? {
-        children.entry(parent_id).or_default().push(crate::views::user(&student));
-        guardians.entry(student_id).or_default().push(crate::views::user(&parent));
-    }
-    Ok(rows
-        .iter()
-        .map(|r| r.to_view(children.remove(&r.id).unwrap_or_default(), guardians.remove(&r.id).unwrap_or_default()))
-        .collect())
+    views::admin::people(&state.db, vec![row]).await?.into_iter().next().ok_or_else(ApiError::not_found)
 }

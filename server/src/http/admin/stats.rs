@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::admin::require_admin;
 use crate::http::openapi::{ADMIN_ONLY, UNAUTHENTICATED};
 use crate::state::AppState;
-use crate::store;
+use crate::{store, views};
 
 /// Default number of days.
 const DEFAULT_DAYS: i32 = 90;
@@ -50,6 +50,6 @@ pub async fn usage(
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::invalid_input("days", &format!("1 to {MAX_DAYS}")));
     }
-    let days = store::stats::usage(&state.db, days).await?;
-    Ok(HttpResponse::Ok().json(UsageStats { days }))
+    let rows = store::stats::usage(&state.db, days).await?;
+    Ok(HttpResponse::Ok().json(UsageStats { days: views::admin::usage(&rows) }))
 }
