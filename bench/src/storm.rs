@@ -83,6 +83,8 @@ struct Run {
     settled: AtomicUsize,
     /// Catch-up requests answered 503 or 429 (then waited out and sent again).
     busy: AtomicUsize,
+    /// Catch-up requests that failed in transport (then sent again after the backoff).
+    network_retries: AtomicUsize,
     /// When the sockets were dropped: set once, before the phase turns to `Drop`.
     dropped_at: OnceLock<Instant>,
     source_addresses: u8,
@@ -115,6 +117,7 @@ pub async fn storm(
         connected: AtomicUsize::new(0),
         settled: AtomicUsize::new(0),
         busy: AtomicUsize::new(0),
+        network_retries: AtomicUsize::new(0),
         dropped_at: OnceLock::new(),
         source_addresses: cli.source_addresses,
     });
@@ -186,6 +189,7 @@ pub async fn storm(
         result["server_rss_after_minus_baseline_kib"] = json!(after as i64 - baseline as i64);
         result["server_healthz_after"] = json!(healthz.ok());
         result["catch_ups_answered_busy"] = json!(run.busy.load(Ordering::Relaxed));
+        result["catch_ups_retried_after_network_errors"] = json!(run.network_retries.load(Ordering::Relaxed));
         // From the drop until every message of the outage was acknowledged: what a teacher sending during the
         // storm waits.
         result["drop_to_all_sent_secs"] = json!(posting_secs);
@@ -353,8 +357,9 @@ async fn reconcile(
 }
 
 /// `GET /sync` from `since` (the start of time without one) until `has_more` is false: the next token, the
-/// ids of the messages it answered, and how many requests that took. A busy server's 503 (or 429) is waited out as the SDK does: after its
-/// `Retry-After`, else the contract's backoff; each such answer is counted in `busy`.
+/// ids of the messages it answered, and how many requests that took. A busy server's 503 (or 429) is waited
+/// out as the SDK does: after its `Retry-After`, else the contract's backoff; each such answer is counted in
+/// `busy`. A request that fails in transport is sent again after the backoff, as the SDK does.
 async fn catch_up(run: &Run, token: &str, since: Option<&str>) -> anyhow::Result<(String, Vec<Uuid>, u32)> {
     let url = format!("http://{}/api/v1/sync", run.server);
     let mut since = since.map(str::to_owned);
@@ -366,7 +371,18 @@ async fn catch_up(run: &Run, token: &str, since: Option<&str>) -> anyhow::Result
         if let Some(since) = &since {
             request = request.query(&[("since", since)]);
         }
-        let response = request.send().await?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            // A connection the server closed as it was reused (keep-alive), or the network: tried again, as the
+            // SDK does for a transient failure.
+            Err(_) if failures < CATCH_UP_ATTEMPTS => {
+                failures += 1;
+                run.network_retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(reconnect::delay(failures, rand::random())).await;
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
         let status = response.status();
         if status.as_u16() == 429 || status.is_server_error() {
             failures += 1;

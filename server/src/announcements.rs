@@ -1,7 +1,7 @@
 //! The rules of contract 1.1's announcements and urgent messages beyond sending (which `messaging::send`
 //! checks): who may send urgent messages, acknowledging a message, and reading its receipts.
 //!
-//! Acknowledging goes through the conversation's actor (`Change::Acknowledge`), like every change members
+//! Acknowledging goes through the conversation's actor (`Acknowledge`), like every change members
 //! make, so its frame is ordered with the conversation's other frames; receipts are a read and go straight
 //! to the store.
 

@@ -2,7 +2,8 @@
 //! members and admins, under the school's rules, and each member's own settings.
 //!
 //! Creation runs before there is anything to order. Every change to an existing conversation runs inside its
-//! conversation actor (`realtime::conversation::ChangeGroup`, `UpdateSettings`), which is so the one writer of
+//! conversation actor (`RenameGroup`, `AddMembers`, `RemoveMember`, `LeaveGroup`, `PromoteAdmin`, `UpdateSettings`
+//! in `realtime::conversation`), which is so the one writer of
 //! everything about it: it commits, reloads the members and tells them before it takes the next intent, so a
 //! message sent after a removal never reaches the person removed. Correctness still comes from PostgreSQL:
 //! each change takes the conversation's row lock (`lock_for_change`) and reads the caller's membership under

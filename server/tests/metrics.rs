@@ -65,7 +65,16 @@ async fn metrics_count_sockets_frames_acks_batches_actors_and_refusals() {
     let refused = sender.expect("error").await;
     assert_eq!(refused["code"], "rate_limited");
 
-    let (text, after) = scrape(&server).await;
+    // The send's timing is recorded when the actor's answer reaches the session, a moment after the client
+    // already holds its ack: scrape until it is there (or the deadline says it never came).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let (text, after) = loop {
+        let (text, after) = scrape(&server).await;
+        if sample(&after, "hallway_send_to_ack_seconds_count") >= 1.0 || std::time::Instant::now() > deadline {
+            break (text, after);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(sample(&after, "hallway_websocket_connections"), 2.0);
     assert!(sample(&after, "hallway_websocket_frames_received_total") >= 2.0);
     // hello ×2, the ack, the delivery, the error, and presence.

@@ -18,8 +18,8 @@ use super::openapi::{DEACTIVATED, INVALID_ID, NOT_FOUND, NOT_JSON, TOO_LARGE, UN
 use super::rest_origin;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::groups::{self, GroupChange};
-use crate::realtime::conversation::{ChangeGroup, UpdateSettings};
+use crate::groups;
+use crate::realtime::conversation::{AddMembers, LeaveGroup, PromoteAdmin, RemoveMember, RenameGroup, UpdateSettings};
 use crate::state::AppState;
 use crate::store::conversations::SettingsChange;
 use crate::views::conversations as conversation_views;
@@ -131,7 +131,8 @@ pub async fn rename(
     body: web::Json<RenameConversationRequest>,
 ) -> ApiResult<HttpResponse> {
     let name = GroupName::parse(&body.name).map_err(|err| ApiError::new(err.code, err.message))?;
-    change_group(&state, &caller, path.into_inner(), GroupChange::Rename(name)).await
+    let request = RenameGroup { origin: rest_origin(&caller), caller: caller.user.clone(), name };
+    answer_view(state.realtime.ask_as_member(caller.id(), path.into_inner(), request).await)
 }
 
 /// `POST /conversations/{id}/members` `{"user_ids"}`: adds people to a group (group admins only). Each new
@@ -161,7 +162,9 @@ pub async fn add_members(
     path: web::Path<Uuid>,
     body: web::Json<AddMembersRequest>,
 ) -> ApiResult<HttpResponse> {
-    change_group(&state, &caller, path.into_inner(), GroupChange::AddMembers(body.into_inner().user_ids)).await
+    let user_ids = body.into_inner().user_ids;
+    let request = AddMembers { origin: rest_origin(&caller), caller: caller.user.clone(), user_ids };
+    answer_view(state.realtime.ask_as_member(caller.id(), path.into_inner(), request).await)
 }
 
 /// `DELETE /conversations/{id}/members/{user_id}`: takes someone else out of a group (group admins only; an
@@ -191,7 +194,8 @@ pub async fn remove_member(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (id, user_id) = path.into_inner();
-    change_group(&state, &caller, id, GroupChange::RemoveMember(user_id)).await
+    let request = RemoveMember { origin: rest_origin(&caller), caller: caller.user.clone(), user_id };
+    answer_view(state.realtime.ask_as_member(caller.id(), id, request).await)
 }
 
 /// `POST /conversations/{id}/admins` `{"user_id"}`: makes a member a group admin (group admins only; promoting
@@ -220,7 +224,8 @@ pub async fn promote(
     path: web::Path<Uuid>,
     body: web::Json<PromoteAdminRequest>,
 ) -> ApiResult<HttpResponse> {
-    change_group(&state, &caller, path.into_inner(), GroupChange::PromoteAdmin(body.user_id)).await
+    let request = PromoteAdmin { origin: rest_origin(&caller), caller: caller.user.clone(), user_id: body.user_id };
+    answer_view(state.realtime.ask_as_member(caller.id(), path.into_inner(), request).await)
 }
 
 /// `POST /conversations/{id}/leave`: any member leaves a group (204). When the last admin leaves, the
@@ -240,7 +245,7 @@ pub async fn promote(
 )]
 #[post("/api/v1/conversations/{id}/leave")]
 pub async fn leave(state: web::Data<AppState>, caller: AuthUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let request = ChangeGroup { origin: rest_origin(&caller), caller: caller.user.clone(), change: GroupChange::Leave };
+    let request = LeaveGroup { origin: rest_origin(&caller), caller: caller.user.clone() };
     state.realtime.ask_as_member(caller.id(), path.into_inner(), request).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -275,9 +280,7 @@ pub async fn settings(
     Ok(HttpResponse::Ok().json(conversation))
 }
 
-/// Asks the conversation's actor to make a group change, and answers with the caller's view of the group.
-async fn change_group(state: &AppState, caller: &AuthUser, id: Uuid, change: GroupChange) -> ApiResult<HttpResponse> {
-    let request = ChangeGroup { origin: rest_origin(caller), caller: caller.user.clone(), change };
-    let conversation = state.realtime.ask_as_member(caller.id(), id, request).await?.ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok().json(conversation))
+/// The caller's view of the group after a change, as the answer.
+fn answer_view(view: ApiResult<Conversation>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(view?))
 }

@@ -17,7 +17,7 @@ use crate::announcements;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::messaging::{self, Outgoing, Paging, SearchQuery};
-use crate::realtime::conversation::{ApplyChange, Change, Changed, SendMessage};
+use crate::realtime::conversation::{Acknowledge, DeleteMessage, EditMessage, MarkRead, React, SendMessage};
 use crate::state::AppState;
 
 /// `POST /conversations/{id}/messages`: 201 with a new message, 200 with the original for a repeated
@@ -142,7 +142,7 @@ pub async fn read(
     conversation_id: web::Path<Uuid>,
     body: web::Json<ReadRequest>,
 ) -> ApiResult<HttpResponse> {
-    let request = ApplyChange { origin: rest_origin(&caller), change: Change::Read { seq: body.seq } };
+    let request = MarkRead { origin: rest_origin(&caller), seq: body.seq };
     state.realtime.ask_as_member(caller.id(), conversation_id.into_inner(), request).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -173,9 +173,9 @@ pub async fn edit(
     body: web::Json<EditMessageRequest>,
 ) -> ApiResult<HttpResponse> {
     let message_id = message_id.into_inner();
-    let change = Change::Edit { message_id, body: body.into_inner().body };
-    let edited = state.realtime.change_message(rest_origin(&caller), message_id, change).await?;
-    Ok(HttpResponse::Ok().json(changed_message(edited)?))
+    let request = EditMessage { origin: rest_origin(&caller), message_id, body: body.into_inner().body };
+    let edited = state.realtime.ask_about_message(caller.id(), message_id, request).await?;
+    Ok(HttpResponse::Ok().json(edited))
 }
 
 /// `DELETE /messages/{id}`: 200 with the deleted message, the second time too.
@@ -200,9 +200,9 @@ pub async fn delete(
     message_id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let message_id = message_id.into_inner();
-    let deleted =
-        state.realtime.change_message(rest_origin(&caller), message_id, Change::Delete { message_id }).await?;
-    Ok(HttpResponse::Ok().json(changed_message(deleted)?))
+    let request = DeleteMessage { origin: rest_origin(&caller), message_id };
+    let deleted = state.realtime.ask_about_message(caller.id(), message_id, request).await?;
+    Ok(HttpResponse::Ok().json(deleted))
 }
 
 /// `POST /messages/{id}/reactions`: 200 with the message and its reactions as they now stand.
@@ -232,9 +232,9 @@ pub async fn react(
 ) -> ApiResult<HttpResponse> {
     let emoji = Emoji::parse(&body.emoji).map_err(invalid)?;
     let message_id = message_id.into_inner();
-    let change = Change::React { message_id, emoji, on: body.on };
-    let reacted = state.realtime.change_message(rest_origin(&caller), message_id, change).await?;
-    Ok(HttpResponse::Ok().json(changed_message(reacted)?))
+    let request = React { origin: rest_origin(&caller), message_id, emoji, on: body.on };
+    let reacted = state.realtime.ask_about_message(caller.id(), message_id, request).await?;
+    Ok(HttpResponse::Ok().json(reacted))
 }
 
 /// `POST /messages/{id}/acknowledge`: a member acknowledges a message (204, again too).
@@ -261,8 +261,8 @@ pub async fn acknowledge(
     message_id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let message_id = message_id.into_inner();
-    let change = Change::Acknowledge { message_id };
-    state.realtime.change_message(rest_origin(&caller), message_id, change).await?;
+    let request = Acknowledge { origin: rest_origin(&caller), message_id };
+    state.realtime.ask_about_message(caller.id(), message_id, request).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -334,14 +334,4 @@ pub async fn search(
 /// A refused input, answered with its own contract code.
 fn invalid(e: Invalid) -> ApiError {
     ApiError::new(e.code, e.message)
-}
-
-/// The message an edit, delete or reaction answers with.
-fn changed_message(changed: Changed) -> ApiResult<hallway_protocol::Message> {
-    match changed {
-        Changed::Message(message) => Ok(message),
-        Changed::ReadUpTo(_) | Changed::Acknowledged => {
-            Err(ApiError::Internal(anyhow::anyhow!("a message change answered without the message")))
-        }
-    }
 }

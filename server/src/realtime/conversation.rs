@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use actix::prelude::*;
-use hallway_protocol::validate::Emoji;
+use hallway_protocol::validate::{Emoji, GroupName};
 use hallway_protocol::ws::ServerFrame;
 use hallway_protocol::{Conversation, ConversationKind, ErrorCode, Message};
 use uuid::Uuid;
@@ -46,41 +46,65 @@ pub struct SendMessage {
     pub outgoing: Outgoing,
 }
 
-/// A change to something already in the conversation.
-#[derive(Debug, Clone)]
-pub enum Change {
-    Edit {
-        message_id: Uuid,
-        body: String,
-    },
-    Delete {
-        message_id: Uuid,
-    },
-    /// A school admin deletes any message (moderation): the origin need not be a member; the admin endpoints
-    /// check the role and audit it.
-    ModeratorDelete {
-        message_id: Uuid,
-    },
-    React {
-        message_id: Uuid,
-        emoji: Emoji,
-        on: bool,
-    },
-    Read {
-        seq: i64,
-    },
-    /// A member acknowledges a message (contract 1.1); its sender and the conversation's admins hear of it.
-    Acknowledge {
-        message_id: Uuid,
-    },
+/// Replace the text of one's own message; answers the message as it now stands.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Message, ApiError>")]
+pub struct EditMessage {
+    pub origin: Origin,
+    pub message_id: Uuid,
+    pub body: String,
 }
 
-/// What a change left behind: the message as it now stands, the reader's marker, or an acknowledgement.
-#[derive(Debug, Clone)]
-pub enum Changed {
-    Message(Message),
-    ReadUpTo(i64),
-    Acknowledged,
+/// Delete a message: one's own, or anyone's as a group admin.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Message, ApiError>")]
+pub struct DeleteMessage {
+    pub origin: Origin,
+    pub message_id: Uuid,
+}
+
+/// A school admin deletes any message (moderation): the origin need not be a member; the admin endpoints
+/// check the role and audit it.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Message, ApiError>")]
+pub struct ModeratorDelete {
+    pub origin: Origin,
+    pub message_id: Uuid,
+}
+
+/// Put a reaction on a message, or take it off.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Message, ApiError>")]
+pub struct React {
+    pub origin: Origin,
+    pub message_id: Uuid,
+    pub emoji: Emoji,
+    pub on: bool,
+}
+
+/// Move one's read marker forward; answers where it now stands (it never moves back).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<i64, ApiError>")]
+pub struct MarkRead {
+    pub origin: Origin,
+    pub seq: i64,
+}
+
+/// Acknowledge a message (contract 1.1); its sender and the conversation's admins hear of it.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), ApiError>")]
+pub struct Acknowledge {
+    pub origin: Origin,
+    pub message_id: Uuid,
+}
+
+/// Who may ask for a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// A member of the conversation.
+    Member,
+    /// Anyone the caller let through (moderation: the admin endpoints check the role).
+    Anyone,
 }
 
 /// Whom a change's frame goes to.
@@ -91,12 +115,12 @@ enum Audience {
     Only(Vec<Uuid>),
 }
 
-/// Apply a change and tell every member's sessions about it (if it changed anything).
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Changed, ApiError>")]
-pub struct ApplyChange {
-    pub origin: Origin,
-    pub change: Change,
+/// What a change to something in the conversation did: the frame to send (none when nothing changed), to
+/// whom, and the answer to its asker.
+struct Published<T> {
+    frame: Option<ServerFrame>,
+    audience: Audience,
+    answer: T,
 }
 
 /// Start or stop typing.
@@ -123,17 +147,52 @@ pub struct ConversationCreated {
     pub members: Vec<Uuid>,
 }
 
-/// A member changes the group's name, members or admins, or leaves (see `groups::GroupChange`). Committed,
+/// Rename a group (its admins only). Like every change to a group's shape (see `groups`), it is committed,
 /// then the members are reloaded and told (each their own `conversation` view, the people removed
-/// `conversation_removed`) before the next intent, so nothing sent after a removal reaches the person removed.
-/// Answers with the caller's view of the conversation, `None` once they left it.
+/// `conversation_removed`) before the actor's next intent, so nothing sent after a removal reaches the person
+/// removed. Answers the caller's view of the group.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Conversation>, ApiError>")]
-pub struct ChangeGroup {
+#[rtype(result = "Result<Conversation, ApiError>")]
+pub struct RenameGroup {
     pub origin: Origin,
     /// The caller as stored (their role decides whom they may add).
     pub caller: UserRow,
-    pub change: GroupChange,
+    pub name: GroupName,
+}
+
+/// Add people to a group (its admins only; each someone the adder may message). Answers the caller's view.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Conversation, ApiError>")]
+pub struct AddMembers {
+    pub origin: Origin,
+    pub caller: UserRow,
+    pub user_ids: Vec<Uuid>,
+}
+
+/// Take someone else out of a group (its admins only). Answers the caller's view.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Conversation, ApiError>")]
+pub struct RemoveMember {
+    pub origin: Origin,
+    pub caller: UserRow,
+    pub user_id: Uuid,
+}
+
+/// Leave a group.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), ApiError>")]
+pub struct LeaveGroup {
+    pub origin: Origin,
+    pub caller: UserRow,
+}
+
+/// Make a member a group admin (its admins only). Answers the caller's view.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Conversation, ApiError>")]
+pub struct PromoteAdmin {
+    pub origin: Origin,
+    pub caller: UserRow,
+    pub user_id: Uuid,
 }
 
 /// A member changes their own mute, pin or archive settings; their sessions get their new view of it, which
@@ -155,7 +214,7 @@ struct Typist {
 pub struct ConversationActor {
     id: Uuid,
     realtime: Realtime,
-    /// The current members, loaded at start and reloaded after every `ChangeGroup`; every intent is checked
+    /// The current members, loaded at start and reloaded after every change to the group's shape; every intent is checked
     /// against it, and every broadcast reaches exactly these users.
     members: HashSet<Uuid>,
     /// Direct or group, loaded with the members; it never changes. `None` when the conversation does not exist.
@@ -242,6 +301,81 @@ impl ConversationActor {
                 }
             }
         }
+    }
+
+    /// Runs a change to something in the conversation (once `user_id` passed `need`), then sends its frame to
+    /// its audience, before the actor takes its next intent.
+    fn change<T: 'static>(
+        &mut self,
+        user_id: Uuid,
+        need: Need,
+        work: impl Future<Output = Result<Published<T>, ApiError>> + 'static,
+    ) -> AtomicResponse<Self, Result<T, ApiError>> {
+        self.last_activity = Instant::now();
+        if need == Need::Member
+            && let Err(err) = self.check_member(user_id)
+        {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
+        }
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(|published, act, _| {
+            let Published { frame, audience, answer } = published?;
+            match (frame, audience) {
+                (None, _) => {}
+                (Some(frame), Audience::Members) => act.broadcast(&frame, None),
+                (Some(frame), Audience::Only(users)) => {
+                    let text = encode(&frame);
+                    for user_id in users.into_iter().filter(|u| act.members.contains(u)) {
+                        act.realtime.deliver(user_id, text.clone(), Target::All);
+                    }
+                }
+            }
+            Ok(answer)
+        })))
+    }
+
+    /// Applies a change to the group's shape (`groups::apply`), reloads the members, and sends each member their
+    /// view (or `conversation_removed`), all before the next intent. Answers the caller's view, `None` once they
+    /// left.
+    fn change_group(
+        &mut self,
+        origin: Origin,
+        caller: UserRow,
+        change: GroupChange,
+    ) -> ResponseActFuture<Self, Result<Option<Conversation>, ApiError>> {
+        self.last_activity = Instant::now();
+        if let Err(err) = self.check_member(origin.user_id) {
+            return Box::pin(fut::ready(Err(err)));
+        }
+        let (realtime, id, policy) = (self.realtime.clone(), self.id, self.realtime.policy());
+        let reload = self.load_members();
+        let work = async move {
+            let applied = groups::apply(realtime.db(), &policy, &caller, id, &change).await?;
+            let members = reload.await?;
+            // Every member's view in one batched pass: those with a socket get it as a frame, and the caller's
+            // is the answer.
+            let mut viewers: Vec<Uuid> = members.iter().copied().filter(|m| realtime.is_connected(*m)).collect();
+            if members.contains(&caller.id) && !viewers.contains(&caller.id) {
+                viewers.push(caller.id);
+            }
+            let views = views::one_for_each(realtime.db(), realtime.keys(), &viewers, id).await?;
+            Ok::<_, ApiError>((applied, members, views, caller.id))
+        };
+        Box::pin(work.into_actor(self).map(move |result, act, ctx| {
+            let (applied, members, views, caller) = result?;
+            let gone: Vec<Uuid> = act.typing.keys().filter(|u| !members.contains(u)).copied().collect();
+            act.members = members;
+            for user_id in gone {
+                act.stop_typing(ctx, user_id);
+            }
+            let removed = encode(&ServerFrame::ConversationRemoved { conversation_id: act.id });
+            for user_id in applied.removed.iter().filter(|u| !act.members.contains(u)) {
+                act.realtime.deliver(*user_id, removed.clone(), Target::All);
+            }
+            let answer = views.iter().find(|(viewer, _)| *viewer == caller).map(|(_, view)| view.clone());
+            act.send_views(views);
+            act.introduce(&applied.added);
+            Ok(answer)
+        }))
     }
 
     /// Sends each viewer their own view of the conversation, to all of their sockets.
@@ -334,84 +468,105 @@ impl Handler<SendMessage> for ConversationActor {
     }
 }
 
-impl Handler<ApplyChange> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Changed, ApiError>>;
+impl Handler<EditMessage> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Message, ApiError>>;
 
-    fn handle(&mut self, msg: ApplyChange, _: &mut Self::Context) -> Self::Result {
-        self.last_activity = Instant::now();
-        let moderation = matches!(msg.change, Change::ModeratorDelete { .. });
-        if !moderation && let Err(err) = self.check_member(msg.origin.user_id) {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
-        }
-        let (realtime, conversation_id, user_id) = (self.realtime.clone(), self.id, msg.origin.user_id);
-        let banned = self.realtime.banned_words();
-        let (change, session) = (msg.change, msg.origin.session);
-        let apply = async move {
+    fn handle(&mut self, msg: EditMessage, _: &mut Self::Context) -> Self::Result {
+        let (realtime, banned) = (self.realtime.clone(), self.realtime.banned_words());
+        let EditMessage { origin, message_id, body } = msg;
+        self.change(origin.user_id, Need::Member, async move {
             let (db, keys) = (realtime.db(), realtime.keys());
-            let (frame, audience, answer) = match change {
-                Change::Edit { message_id, body } => {
-                    let edited = messaging::edit(db, keys, &banned, user_id, message_id, &body).await?;
-                    let frame = edited.changed.then(|| ServerFrame::MessageUpdated { message: edited.message.clone() });
-                    (frame, Audience::Members, Changed::Message(edited.message))
-                }
-                Change::Delete { message_id } => {
-                    let deleted = messaging::delete(db, keys, user_id, message_id).await?;
-                    let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
-                    (frame, Audience::Members, Changed::Message(deleted.message))
-                }
-                Change::ModeratorDelete { message_id } => {
-                    let deleted = messaging::moderator_delete(db, keys, message_id).await?;
-                    if deleted.message.conversation_id != conversation_id {
-                        return Err(ApiError::not_found());
-                    }
-                    let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
-                    (frame, Audience::Members, Changed::Message(deleted.message))
-                }
-                Change::React { message_id, emoji, on } => {
-                    let reacted = messaging::react(db, keys, user_id, message_id, &emoji, on).await?;
-                    let frame = reacted.changed.then(|| ServerFrame::Reaction {
-                        conversation_id,
-                        message_id,
-                        emoji: emoji.as_str().to_owned(),
-                        user_id,
-                        on,
-                    });
-                    (frame, Audience::Members, Changed::Message(reacted.message))
-                }
-                Change::Read { seq } => {
-                    let marker = messaging::mark_read(db, user_id, conversation_id, seq).await?;
-                    let frame = ServerFrame::Read { conversation_id, user_id, seq: marker };
-                    (Some(frame), Audience::Members, Changed::ReadUpTo(marker))
-                }
-                Change::Acknowledge { message_id } => {
-                    let acknowledged = announcements::acknowledge(db, user_id, message_id).await?;
-                    if acknowledged.conversation_id != conversation_id {
-                        return Err(ApiError::not_found());
-                    }
-                    let frame =
-                        acknowledged.new.then_some(ServerFrame::Acknowledged { conversation_id, message_id, user_id });
-                    (frame, Audience::Only(acknowledged.audience), Changed::Acknowledged)
-                }
-            };
-            Ok::<_, ApiError>((frame, audience, answer))
-        };
-        AtomicResponse::new(Box::pin(apply.into_actor(self).map(move |result, act, _| {
-            let (frame, audience, answer) = result?;
-            match (frame, audience) {
-                (None, _) => {}
-                (Some(frame), Audience::Members) => act.broadcast(&frame, None),
-                (Some(frame), Audience::Only(users)) => {
-                    let text = encode(&frame);
-                    for user_id in users.into_iter().filter(|u| act.members.contains(u)) {
-                        act.realtime.deliver(user_id, text.clone(), Target::All);
-                    }
-                }
+            let edited = messaging::edit(db, keys, &banned, origin.user_id, message_id, &body).await?;
+            let frame = edited.changed.then(|| ServerFrame::MessageUpdated { message: edited.message.clone() });
+            Ok(Published { frame, audience: Audience::Members, answer: edited.message })
+        })
+    }
+}
+
+impl Handler<DeleteMessage> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Message, ApiError>>;
+
+    fn handle(&mut self, msg: DeleteMessage, _: &mut Self::Context) -> Self::Result {
+        let (realtime, conversation_id) = (self.realtime.clone(), self.id);
+        let DeleteMessage { origin, message_id } = msg;
+        self.change(origin.user_id, Need::Member, async move {
+            let deleted = messaging::delete(realtime.db(), realtime.keys(), origin.user_id, message_id).await?;
+            let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
+            Ok(Published { frame, audience: Audience::Members, answer: deleted.message })
+        })
+    }
+}
+
+impl Handler<ModeratorDelete> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Message, ApiError>>;
+
+    fn handle(&mut self, msg: ModeratorDelete, _: &mut Self::Context) -> Self::Result {
+        let (realtime, conversation_id) = (self.realtime.clone(), self.id);
+        let ModeratorDelete { origin, message_id } = msg;
+        self.change(origin.user_id, Need::Anyone, async move {
+            let deleted = messaging::moderator_delete(realtime.db(), realtime.keys(), message_id).await?;
+            if deleted.message.conversation_id != conversation_id {
+                return Err(ApiError::not_found());
             }
-            if let Changed::ReadUpTo(_) = answer {
-                act.realtime.notifier().read_changed(act.id, user_id, session);
+            let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
+            Ok(Published { frame, audience: Audience::Members, answer: deleted.message })
+        })
+    }
+}
+
+impl Handler<React> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Message, ApiError>>;
+
+    fn handle(&mut self, msg: React, _: &mut Self::Context) -> Self::Result {
+        let (realtime, conversation_id) = (self.realtime.clone(), self.id);
+        let React { origin, message_id, emoji, on } = msg;
+        let user_id = origin.user_id;
+        self.change(user_id, Need::Member, async move {
+            let reacted = messaging::react(realtime.db(), realtime.keys(), user_id, message_id, &emoji, on).await?;
+            let frame = reacted.changed.then(|| ServerFrame::Reaction {
+                conversation_id,
+                message_id,
+                emoji: emoji.as_str().to_owned(),
+                user_id,
+                on,
+            });
+            Ok(Published { frame, audience: Audience::Members, answer: reacted.message })
+        })
+    }
+}
+
+impl Handler<MarkRead> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<i64, ApiError>>;
+
+    fn handle(&mut self, msg: MarkRead, _: &mut Self::Context) -> Self::Result {
+        let (realtime, conversation_id) = (self.realtime.clone(), self.id);
+        let MarkRead { origin, seq } = msg;
+        let user_id = origin.user_id;
+        self.change(user_id, Need::Member, async move {
+            let marker = messaging::mark_read(realtime.db(), user_id, conversation_id, seq).await?;
+            // The member's other devices without a socket get a silent push that clears the notification.
+            realtime.notifier().read_changed(conversation_id, user_id, origin.session);
+            let frame = ServerFrame::Read { conversation_id, user_id, seq: marker };
+            Ok(Published { frame: Some(frame), audience: Audience::Members, answer: marker })
+        })
+    }
+}
+
+impl Handler<Acknowledge> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<(), ApiError>>;
+
+    fn handle(&mut self, msg: Acknowledge, _: &mut Self::Context) -> Self::Result {
+        let (realtime, conversation_id) = (self.realtime.clone(), self.id);
+        let Acknowledge { origin, message_id } = msg;
+        let user_id = origin.user_id;
+        self.change(user_id, Need::Member, async move {
+            let acknowledged = announcements::acknowledge(realtime.db(), user_id, message_id).await?;
+            if acknowledged.conversation_id != conversation_id {
+                return Err(ApiError::not_found());
             }
-            Ok(answer)
-        })))
+            let frame = acknowledged.new.then_some(ServerFrame::Acknowledged { conversation_id, message_id, user_id });
+            Ok(Published { frame, audience: Audience::Only(acknowledged.audience), answer: () })
+        })
     }
 }
 
@@ -471,46 +626,55 @@ impl Handler<ConversationCreated> for ConversationActor {
     }
 }
 
-impl Handler<ChangeGroup> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Conversation>, ApiError>>;
+impl Handler<RenameGroup> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Conversation, ApiError>>;
 
-    fn handle(&mut self, msg: ChangeGroup, _: &mut Self::Context) -> Self::Result {
-        self.last_activity = Instant::now();
-        if let Err(err) = self.check_member(msg.origin.user_id) {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
-        }
-        let (realtime, id, policy) = (self.realtime.clone(), self.id, self.realtime.policy());
-        let reload = self.load_members();
-        let ChangeGroup { caller, change, .. } = msg;
-        let work = async move {
-            let applied = groups::apply(realtime.db(), &policy, &caller, id, &change).await?;
-            let members = reload.await?;
-            // Every member's view in one batched pass: those with a socket get it as a frame, and the caller's
-            // is the answer.
-            let mut viewers: Vec<Uuid> = members.iter().copied().filter(|m| realtime.is_connected(*m)).collect();
-            if members.contains(&caller.id) && !viewers.contains(&caller.id) {
-                viewers.push(caller.id);
-            }
-            let views = views::one_for_each(realtime.db(), realtime.keys(), &viewers, id).await?;
-            Ok::<_, ApiError>((applied, members, views, caller.id))
-        };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, ctx| {
-            let (applied, members, views, caller) = result?;
-            let gone: Vec<Uuid> = act.typing.keys().filter(|u| !members.contains(u)).copied().collect();
-            act.members = members;
-            for user_id in gone {
-                act.stop_typing(ctx, user_id);
-            }
-            let removed = encode(&ServerFrame::ConversationRemoved { conversation_id: act.id });
-            for user_id in applied.removed.iter().filter(|u| !act.members.contains(u)) {
-                act.realtime.deliver(*user_id, removed.clone(), Target::All);
-            }
-            let answer = views.iter().find(|(viewer, _)| *viewer == caller).map(|(_, view)| view.clone());
-            act.send_views(views);
-            act.introduce(&applied.added);
-            Ok(answer)
-        })))
+    fn handle(&mut self, msg: RenameGroup, _: &mut Self::Context) -> Self::Result {
+        AtomicResponse::new(still_a_member(self.change_group(msg.origin, msg.caller, GroupChange::Rename(msg.name))))
     }
+}
+
+impl Handler<AddMembers> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Conversation, ApiError>>;
+
+    fn handle(&mut self, msg: AddMembers, _: &mut Self::Context) -> Self::Result {
+        let change = GroupChange::AddMembers(msg.user_ids);
+        AtomicResponse::new(still_a_member(self.change_group(msg.origin, msg.caller, change)))
+    }
+}
+
+impl Handler<RemoveMember> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Conversation, ApiError>>;
+
+    fn handle(&mut self, msg: RemoveMember, _: &mut Self::Context) -> Self::Result {
+        let change = GroupChange::RemoveMember(msg.user_id);
+        AtomicResponse::new(still_a_member(self.change_group(msg.origin, msg.caller, change)))
+    }
+}
+
+impl Handler<PromoteAdmin> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Conversation, ApiError>>;
+
+    fn handle(&mut self, msg: PromoteAdmin, _: &mut Self::Context) -> Self::Result {
+        let change = GroupChange::PromoteAdmin(msg.user_id);
+        AtomicResponse::new(still_a_member(self.change_group(msg.origin, msg.caller, change)))
+    }
+}
+
+impl Handler<LeaveGroup> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<(), ApiError>>;
+
+    fn handle(&mut self, msg: LeaveGroup, _: &mut Self::Context) -> Self::Result {
+        let left = self.change_group(msg.origin, msg.caller, GroupChange::Leave);
+        AtomicResponse::new(Box::pin(left.map(|result, _, _| result.map(|_| ()))))
+    }
+}
+
+/// The answer of a group change whose caller stays in the group: their view of it.
+fn still_a_member(
+    change: ResponseActFuture<ConversationActor, Result<Option<Conversation>, ApiError>>,
+) -> ResponseActFuture<ConversationActor, Result<Conversation, ApiError>> {
+    Box::pin(change.map(|result, _, _| result?.ok_or_else(ApiError::not_found)))
 }
 
 impl Handler<UpdateSettings> for ConversationActor {

@@ -172,20 +172,27 @@ impl Realtime {
         self.ask(conversation_id, request).await
     }
 
-    /// Applies a change to a message through its conversation's actor (404 when it does not exist, or when the
-    /// caller is not in its conversation: no actor starts for them; moderation need not be a member).
-    pub async fn change_message(
+    /// Asks the actor of the conversation a message is in (404 when the message does not exist, or when the
+    /// caller is not in its conversation: no actor starts for them).
+    pub async fn ask_about_message<M, T>(&self, user_id: Uuid, message_id: Uuid, request: M) -> Result<T, ApiError>
+    where
+        M: actix::Message<Result = Result<T, ApiError>> + Send + Clone + 'static,
+        T: Send + 'static,
+        ConversationActor: Handler<M>,
+    {
+        let message = crate::store::messages::find(self.db(), message_id).await?.ok_or_else(ApiError::not_found)?;
+        self.ask_as_member(user_id, message.conversation_id, request).await
+    }
+
+    /// A school admin deletes a message (moderation), through its conversation's actor: the admin need not be a
+    /// member (the admin endpoints check the role and audit it).
+    pub async fn moderator_delete(
         &self,
         origin: super::conversation::Origin,
         message_id: Uuid,
-        change: super::conversation::Change,
-    ) -> Result<super::conversation::Changed, ApiError> {
+    ) -> Result<hallway_protocol::Message, ApiError> {
         let message = crate::store::messages::find(self.db(), message_id).await?.ok_or_else(ApiError::not_found)?;
-        let request = super::conversation::ApplyChange { origin, change };
-        if matches!(request.change, super::conversation::Change::ModeratorDelete { .. }) {
-            return self.ask(message.conversation_id, request).await;
-        }
-        self.ask_as_member(origin.user_id, message.conversation_id, request).await
+        self.ask(message.conversation_id, super::conversation::ModeratorDelete { origin, message_id }).await
     }
 
     /// Counts a REST send of `user_id` against their quota: `rate_limited` (with the wait) past it.

@@ -24,7 +24,9 @@ use hallway_protocol::{ErrorCode, User};
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use uuid::Uuid;
 
-use super::conversation::{ApplyChange, Change, Origin, SendMessage, SetTyping, SocketClosed};
+use super::conversation::{
+    ConversationActor, DeleteMessage, EditMessage, MarkRead, Origin, React, SendMessage, SetTyping, SocketClosed,
+};
 use super::user::{CloseAfterAnswers, Connect, Disconnect, Outgoing};
 use super::{ConnId, Realtime, encode};
 use crate::error::ApiError;
@@ -228,7 +230,7 @@ impl WsSession {
                 if let Some(limited) = self.rate_limited(&self.changes) {
                     return Err(limited);
                 }
-                let request = ApplyChange { origin: self.origin(), change: Change::Read { seq } };
+                let request = MarkRead { origin: self.origin(), seq };
                 let (realtime, user_id) = (self.realtime.clone(), self.user.id);
                 let ask = async move { realtime.ask_as_member(user_id, conversation_id, request).await };
                 self.forward(ctx, ask, reference);
@@ -240,28 +242,34 @@ impl WsSession {
             }
             ClientFrame::React { message_id, emoji, on, reference } => {
                 let emoji = Emoji::parse(&emoji)?;
-                self.change_message(ctx, message_id, Change::React { message_id, emoji, on }, reference);
+                let request = React { origin: self.origin(), message_id, emoji, on };
+                self.change_message(ctx, message_id, request, reference);
             }
             ClientFrame::Edit { message_id, body, reference } => {
-                self.change_message(ctx, message_id, Change::Edit { message_id, body }, reference);
+                let request = EditMessage { origin: self.origin(), message_id, body };
+                self.change_message(ctx, message_id, request, reference);
             }
             ClientFrame::Delete { message_id, reference } => {
-                self.change_message(ctx, message_id, Change::Delete { message_id }, reference);
+                let request = DeleteMessage { origin: self.origin(), message_id };
+                self.change_message(ctx, message_id, request, reference);
             }
         }
         Ok(())
     }
 
-    /// Applies a change to a message through the actor of the message's conversation.
-    fn change_message(
+    /// Asks the actor of the message's conversation to change it.
+    fn change_message<M>(
         &mut self,
         ctx: &mut ws::WebsocketContext<Self>,
         message_id: Uuid,
-        change: Change,
+        request: M,
         reference: Option<String>,
-    ) {
-        let (realtime, origin) = (self.realtime.clone(), self.origin());
-        self.forward(ctx, async move { realtime.change_message(origin, message_id, change).await }, reference);
+    ) where
+        M: actix::Message<Result = Result<hallway_protocol::Message, ApiError>> + Send + Clone + 'static,
+        ConversationActor: actix::Handler<M>,
+    {
+        let (realtime, user_id) = (self.realtime.clone(), self.user.id);
+        self.forward(ctx, async move { realtime.ask_about_message(user_id, message_id, request).await }, reference);
     }
 
     /// Waits for an actor's answer to an intent and turns a refusal into an `error` frame carrying the frame's

@@ -15,17 +15,17 @@ use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::admin::require_admin;
 use crate::http::openapi::{ADMIN_ONLY, INVALID_ID, UNAUTHENTICATED};
-use crate::realtime::conversation::{Change, Changed, Origin};
+use crate::realtime::conversation::Origin;
 use crate::safety::export::{self, Format};
 use crate::state::AppState;
 
 /// Deletes any message through its conversation's actor, so its members get `message_deleted` exactly as
 /// for a member's delete. Idempotent; the answer is the deleted message. Shared with report resolution.
-pub async fn moderator_delete(state: &AppState, admin: &AdminUser, message_id: Uuid) -> ApiResult<(Changed, bool)> {
+pub async fn moderator_delete(state: &AppState, admin: &AdminUser, message_id: Uuid) -> ApiResult<(Message, bool)> {
     let before = crate::store::messages::find(&state.db, message_id).await?.ok_or_else(ApiError::not_found)?;
     let origin = Origin { user_id: admin.id(), conn: None, session: None };
-    let changed = state.realtime.change_message(origin, message_id, Change::ModeratorDelete { message_id }).await?;
-    Ok((changed, before.deleted_at.is_none()))
+    let message = state.realtime.moderator_delete(origin, message_id).await?;
+    Ok((message, before.deleted_at.is_none()))
 }
 
 /// `DELETE /admin/messages/{id}`: 200 with the deleted message; audited (`message.moderator_delete`).
@@ -53,10 +53,7 @@ pub async fn delete_message(
     message_id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let message_id = message_id.into_inner();
-    let (changed, was_live) = moderator_delete(&state, &admin, message_id).await?;
-    let Changed::Message(message) = changed else {
-        return Err(ApiError::Internal(anyhow::anyhow!("a moderation delete answered with a read marker")));
-    };
+    let (message, was_live) = moderator_delete(&state, &admin, message_id).await?;
     let details = json!({"conversation_id": message.conversation_id, "changed": was_live});
     audit(&state, &admin, &req, "message.moderator_delete", format!("message:{message_id}"), details).await?;
     Ok(HttpResponse::Ok().json(message))
