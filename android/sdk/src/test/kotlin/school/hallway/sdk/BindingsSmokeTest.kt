@@ -4,6 +4,7 @@ import java.nio.file.Files
 import java.util.UUID
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNull
@@ -11,6 +12,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.After
 import org.junit.Test
+import school.hallway.sdk.coroutines.connectionStates
 
 /**
  * The generated Kotlin bindings against the real SDK library, without a server: constructors, suspend
@@ -38,6 +40,14 @@ class BindingsSmokeTest {
         } catch (e: HallwayException.InvalidInput) {
             assertEquals("invalid_input", e.code)
         }
+    }
+
+    @Test
+    fun aFlowOfAClientAlreadyDestroyedEndsInsteadOfFailingItsCollector() = runBlocking {
+        val client = offlineClient()
+        client.destroy()
+        // Before, subscribing threw from inside the flow and failed the collector's scope (an app crash).
+        assertTrue(client.connectionStates().toList().isEmpty())
     }
 
     @Test

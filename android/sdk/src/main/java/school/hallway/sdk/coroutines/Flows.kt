@@ -48,7 +48,16 @@ fun <T> subscriptionFlow(
     subscribe: (deliver: (T) -> Unit) -> TaskHandle,
 ): Flow<T> =
     callbackFlow {
-        val handle = subscribe { value -> trySend(value) }
+        val handle = try {
+            subscribe { value -> trySend(value) }
+        } catch (destroyed: IllegalStateException) {
+            // The SDK object was destroyed first (its session ended while a screen was starting to collect):
+            // there is nothing left to observe, so the flow ends instead of failing its collector's scope,
+            // which on Android would take the app down.
+            close()
+            awaitClose {}
+            return@callbackFlow
+        }
         awaitClose {
             handle.cancel()
             handle.close()
