@@ -52,11 +52,6 @@ pub async fn many(db: &PgPool, keys: &Keys, rows: Vec<MessageRow>) -> Result<Vec
         .collect())
 }
 
-/// One row as a wire message (`None` cannot happen for one row, but the caller decides what it means).
-pub async fn one(db: &PgPool, keys: &Keys, row: MessageRow) -> Result<Option<Message>, sqlx::Error> {
-    Ok(many(db, keys, vec![row]).await?.pop())
-}
-
 /// A message just inserted without attachments: nothing to look up (no reactions yet).
 pub fn fresh(row: MessageRow) -> Message {
     Message {
