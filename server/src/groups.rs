@@ -145,62 +145,56 @@ async fn create_named(
 /// Applies a change to group `id` made by `caller`, and commits it. The conversation actor calls this, and
 /// reloads its members after it.
 pub async fn apply(db: &PgPool, policy: &Policy, caller: &UserRow, id: Uuid, change: &GroupChange) -> Outcome<Applied> {
+    // Who is named is checked first: a request that names nobody is wrong whatever the group.
+    let wanted = match change {
+        GroupChange::AddMembers(wanted) => distinct_others(wanted, caller.id),
+        _ => Vec::new(),
+    };
+    if matches!(change, GroupChange::AddMembers(_)) && wanted.is_empty() {
+        return Err(invalid_field("user_ids", "name at least one person other than yourself"));
+    }
+    let need = if matches!(change, GroupChange::Leave) { Need::Member } else { Need::Admin };
+    let mut locked = Locked::begin(db, id, caller.id, need).await?;
+    let tx = &mut *locked.tx;
     let mut applied = Applied::default();
     match change {
-        GroupChange::Rename(name) => {
-            let mut locked = Locked::begin(db, id, caller.id, Need::Admin).await?;
-            store_conversations::rename(&mut *locked.tx, id, name.as_str()).await?;
-            locked.tx.commit().await?;
-        }
-        GroupChange::AddMembers(wanted) => {
-            let wanted = distinct_others(wanted, caller.id);
-            if wanted.is_empty() {
-                return Err(invalid_field("user_ids", "name at least one person other than yourself"));
-            }
-            let mut locked = Locked::begin(db, id, caller.id, Need::Admin).await?;
-            let current: HashSet<Uuid> =
-                store_conversations::member_ids(&mut *locked.tx, id).await?.into_iter().collect();
-            let new: Vec<Uuid> = wanted.into_iter().filter(|user_id| !current.contains(user_id)).collect();
-            if !new.is_empty() {
-                if current.len() + new.len() > member_limit(locked.kind) {
+        GroupChange::Rename(name) => store_conversations::rename(&mut *tx, id, name.as_str()).await?,
+        GroupChange::AddMembers(_) => {
+            let current: HashSet<Uuid> = store_conversations::member_ids(&mut *tx, id).await?.into_iter().collect();
+            applied.added = wanted.into_iter().filter(|user_id| !current.contains(user_id)).collect();
+            if !applied.added.is_empty() {
+                if current.len() + applied.added.len() > member_limit(locked.kind) {
                     return Err(too_many_members(locked.kind, "user_ids"));
                 }
-                check_addable(&mut *locked.tx, policy, caller, &new, "user_ids").await?;
-                store_conversations::add_members(&mut *locked.tx, id, &new).await?;
+                check_addable(&mut *tx, policy, caller, &applied.added, "user_ids").await?;
+                store_conversations::add_members(&mut *tx, id, &applied.added).await?;
             }
-            locked.tx.commit().await?;
-            applied.added = new;
         }
         GroupChange::RemoveMember(user_id) => {
-            let mut locked = Locked::begin(db, id, caller.id, Need::Admin).await?;
             if *user_id == caller.id {
                 return Err(invalid_field("user_id", "to leave a group yourself, use POST /conversations/{id}/leave"));
             }
-            if !store_conversations::remove_member(&mut *locked.tx, id, *user_id).await? {
+            if !store_conversations::remove_member(&mut *tx, id, *user_id).await? {
                 return Err(Refusal::NotFound);
             }
-            locked.tx.commit().await?;
             applied.removed.push(*user_id);
         }
         GroupChange::Leave => {
-            let mut locked = Locked::begin(db, id, caller.id, Need::Member).await?;
-            store_conversations::remove_member(&mut *locked.tx, id, caller.id).await?;
+            store_conversations::remove_member(&mut *tx, id, caller.id).await?;
             if locked.me.is_admin()
-                && let Some(promoted) = store_conversations::ensure_an_admin(&mut locked.tx, id).await?
+                && let Some(promoted) = store_conversations::ensure_an_admin(tx, id).await?
             {
                 tracing::info!(conversation_id = %id, user_id = %promoted, "the last admin left: promoted the longest-standing member");
             }
-            locked.tx.commit().await?;
             applied.removed.push(caller.id);
         }
         GroupChange::PromoteAdmin(user_id) => {
-            let mut locked = Locked::begin(db, id, caller.id, Need::Admin).await?;
-            if !store_conversations::promote(&mut *locked.tx, id, *user_id).await? {
+            if !store_conversations::promote(&mut *tx, id, *user_id).await? {
                 return Err(invalid_field("user_id", "not a member of this conversation"));
             }
-            locked.tx.commit().await?;
         }
     }
+    locked.tx.commit().await?;
     Ok(applied)
 }
 
