@@ -10,7 +10,6 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
-use futures_util::future::Either;
 use sqlx::PgPool;
 
 use crate::auth::password::HashPool;
@@ -92,16 +91,14 @@ impl Application {
                 // acquire timeout, and so do those already waiting when it stops answering; health checks and
                 // the console's static files are still served.
                 .wrap_fn(move |req, srv| {
-                    if !req.path().starts_with("/api/") {
-                        return Either::Right(Either::Left(srv.call(req)));
-                    }
-                    if database.is_down() {
-                        return Either::Left(std::future::ready(Err(ApiError::database_unavailable().into())));
-                    }
+                    let api = req.path().starts_with("/api/");
                     let (database, call) = (database.clone(), srv.call(req));
-                    Either::Right(Either::Right(Box::pin(async move {
+                    async move {
+                        if !api {
+                            return call.await;
+                        }
                         database.unless_down(call).await.unwrap_or_else(|| Err(ApiError::database_unavailable().into()))
-                    })))
+                    }
                 })
                 .wrap(default_headers(hsts))
                 .wrap(actix_web::middleware::from_fn(http::input::refuse_control_characters))

@@ -51,14 +51,15 @@ impl DatabaseHealth {
         *self.0.down.borrow()
     }
 
-    /// Runs `work` unless the database goes down first: then `None` at that moment. What `work` did so far may
-    /// or may not have committed, which is why only idempotent requests are worth retrying (a send with its
-    /// `client_msg_id` is).
+    /// Runs `work` unless the database is down, or goes down first: then `None` at once (`work` is not even
+    /// started when it is down already). What `work` did so far may or may not have committed, which is why only
+    /// idempotent requests are worth retrying (a send with its `client_msg_id` is).
     pub async fn unless_down<T>(&self, work: impl Future<Output = T>) -> Option<T> {
         let mut down = self.0.down.subscribe();
         tokio::select! {
-            done = work => Some(done),
+            biased;
             _ = down.wait_for(|down| *down) => None,
+            done = work => Some(done),
         }
     }
 
