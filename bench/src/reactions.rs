@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
-use hallway_loadgen::seed::{SeedOutput, SeededGroup};
+use hallway_loadgen::seed::SeedOutput;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::Cli;
-use crate::scenarios::{connect_groups, count_frames, cpu_secs, latency_summary, new_histogram};
+use crate::scenarios::{connect_groups, count_frames, cpu_secs, first_group_of, latency_summary, new_histogram};
 
 /// Changes made before measuring (the actor starts, caches warm).
 const WARM_UP: usize = 10;
@@ -23,12 +23,7 @@ const WARM_UP: usize = 10;
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn reactions(cli: &Cli, seed: &SeedOutput, members: usize, changes: usize) -> anyhow::Result<Value> {
-    let group = seed
-        .groups
-        .iter()
-        .find(|g| g.members.len() >= members)
-        .map(|g| SeededGroup { id: g.id, members: g.members[..members].to_vec() })
-        .with_context(|| format!("the seed has no group of {members}+ members"))?;
+    let group = first_group_of(seed, members)?;
     let server_pid = cli.server_pid.context("--server-pid is needed to read the server's CPU time")?;
     let mut sockets = connect_groups(cli, seed, std::slice::from_ref(&group)).await?.pop().unwrap_or_default();
     anyhow::ensure!(sockets.len() == members, "connected {} of {members} members", sockets.len());

@@ -393,14 +393,18 @@ async fn fanout(
     }))
 }
 
-/// Every member of one group sends one message at the same moment.
-async fn burst(cli: &Cli, seed: &SeedOutput, members: usize) -> anyhow::Result<Value> {
-    let group = seed
-        .groups
+/// The first `members` members of the first seeded group with at least that many.
+pub(crate) fn first_group_of(seed: &SeedOutput, members: usize) -> anyhow::Result<SeededGroup> {
+    seed.groups
         .iter()
         .find(|g| g.members.len() >= members)
         .map(|g| SeededGroup { id: g.id, members: g.members[..members].to_vec() })
-        .with_context(|| format!("the seed has no group of {members}+ members"))?;
+        .with_context(|| format!("the seed has no group of {members}+ members"))
+}
+
+/// Every member of one group sends one message at the same moment.
+async fn burst(cli: &Cli, seed: &SeedOutput, members: usize) -> anyhow::Result<Value> {
+    let group = first_group_of(seed, members)?;
     let sockets = connect_groups(cli, seed, std::slice::from_ref(&group)).await?.pop().unwrap_or_default();
     let epoch = Instant::now();
     let (stop_tx, stop_rx) = watch::channel(false);
