@@ -343,7 +343,7 @@ pub struct ReadMarker {
 /// Everything a conversation screen shows besides its items and who is typing: who is in it, how far
 /// people have read, whether older history remains. A `TimelineListener` is told it first and again whenever
 /// it changes (it is small next to the items, and changes far less often than they do).
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
 pub struct TimelineDetails {
     pub conversation_id: String,
     /// The group's name, or for a direct chat the other person's display name.
@@ -364,21 +364,6 @@ pub struct TimelineDetails {
 }
 
 impl TimelineDetails {
-    /// The details of a conversation not known here (yet): no one, nothing read.
-    pub(crate) fn unknown(conversation_id: String) -> TimelineDetails {
-        TimelineDetails {
-            conversation_id,
-            display_name: String::new(),
-            is_group: false,
-            members: Vec::new(),
-            admin_ids: Vec::new(),
-            own_read_seq: 0,
-            read_markers: Vec::new(),
-            reached_start: false,
-            online_member_ids: Vec::new(),
-        }
-    }
-
     /// The parts of the details that come from the conversation itself.
     pub(crate) fn describe(&mut self, conversation: &Conversation, me: Option<uuid::Uuid>) {
         self.display_name = conversation_name(conversation, me);

@@ -82,7 +82,8 @@ async fn read(shared: &Shared, id: Uuid, window: &Mutex<Window>) -> Result<(Vec<
         *window.lock().map_err(|_| Error::Internal("a poisoned window".into()))?;
     let limit = if keep_from.is_none() { limit.max(echoes) } else { limit };
     let data = shared.store.run(move |conn| store::timeline(conn, id, limit, keep_from)).await?;
-    let mut details = TimelineDetails::unknown(id.to_string());
+    // A conversation not known here (yet): no one, nothing read.
+    let mut details = TimelineDetails { conversation_id: id.to_string(), ..TimelineDetails::default() };
     let Some(data) = data else {
         // Not known here (or no longer: signed out): start over when it comes (back).
         if let Ok(mut window) = window.lock() {

@@ -112,17 +112,7 @@ impl Recorder<TimelineSnapshot> {
         let mut building = self.building.lock().expect("the recorder's lock");
         let snapshot = building.get_or_insert_with(|| TimelineSnapshot {
             items: Vec::new(),
-            details: TimelineDetails {
-                conversation_id: String::new(),
-                display_name: String::new(),
-                is_group: false,
-                members: Vec::new(),
-                admin_ids: Vec::new(),
-                own_read_seq: 0,
-                read_markers: Vec::new(),
-                reached_start: false,
-                online_member_ids: Vec::new(),
-            },
+            details: TimelineDetails::default(),
             typing_user_ids: Vec::new(),
         });
         change(snapshot);
