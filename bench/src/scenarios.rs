@@ -393,6 +393,15 @@ async fn fanout(
     }))
 }
 
+/// The server (actix-web) closes a keep-alive connection after 5 s idle; a client that reuses one at that
+/// moment gets "connection closed before message completed". Idle connections are dropped well before that.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The HTTP client of a scenario, keeping up to `idle_per_host` connections for reuse while they are fresh.
+pub(crate) fn http_client(idle_per_host: usize) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder().pool_max_idle_per_host(idle_per_host).pool_idle_timeout(IDLE_CONNECTION_TIMEOUT).build()
+}
+
 /// The first `members` members of the first seeded group with at least that many.
 pub(crate) fn first_group_of(seed: &SeedOutput, members: usize) -> anyhow::Result<SeededGroup> {
     seed.groups
@@ -557,7 +566,7 @@ async fn history(cli: &Cli, seed: &SeedOutput, requests: usize, concurrency: usi
     let history =
         seed.history.as_ref().context("the seed has no history: run hallway-bench-seed with --history-messages")?;
     let token = seed.users[history.reader].token.clone();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let client = http_client(concurrency)?;
     let base = format!("http://{}/api/v1", cli.server);
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     // A fixed xorshift sequence: reproducible page positions across runs, no extra dependency.
@@ -617,7 +626,7 @@ async fn receipts(
         .iter()
         .find(|g| g.members.len() >= members)
         .with_context(|| format!("no seeded conversation has {members} members"))?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let client = http_client(concurrency)?;
     let base = format!("http://{}/api/v1", cli.server);
     let token = |member: usize| seed.users[group.members[member]].token.clone();
     let sent: Value = client
@@ -710,7 +719,7 @@ async fn logins(
     let idle_peak = peak_rss_kib(pid).context("reading the server's memory")?;
     // VmHWM also covers the time before the run: the sampler sees the run alone.
     let sampler = PeakSampler::start(pid);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let client = http_client(concurrency)?;
     let url = format!("http://{}/api/v1/auth/login", cli.server);
     let started = Instant::now();
     // Client `c` signs in as user `c`, again and again: many devices at once, each account once at a time.

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::Cli;
 use crate::client::{self, Socket, source_address};
 use crate::scenarios::{
-    CONNECT_CONCURRENCY, PeakSampler, cpu_secs, find_server_pid, latency_summary, new_histogram, rss_kib,
+    CONNECT_CONCURRENCY, PeakSampler, cpu_secs, find_server_pid, http_client, latency_summary, new_histogram, rss_kib,
 };
 
 /// How long one connection attempt (upgrade and `hello`) may take, as in the SDK.
@@ -111,7 +111,7 @@ pub async fn storm(
     let (expected_tx, expected) = watch::channel(None);
     let run = Arc::new(Run {
         server: cli.server,
-        http: reqwest::Client::builder().pool_max_idle_per_host(CONNECT_CONCURRENCY).build()?,
+        http: http_client(CONNECT_CONCURRENCY)?,
         phase,
         expected,
         connected: AtomicUsize::new(0),
@@ -373,8 +373,8 @@ async fn catch_up(run: &Run, token: &str, since: Option<&str>) -> anyhow::Result
         }
         let response = match request.send().await {
             Ok(response) => response,
-            // A connection the server closed as it was reused (keep-alive), or the network: tried again, as the
-            // SDK does for a transient failure.
+            // The network failed (or the server dropped the connection): tried again, as the SDK does for a
+            // transient failure.
             Err(_) if failures < CATCH_UP_ATTEMPTS => {
                 failures += 1;
                 run.network_retries.fetch_add(1, Ordering::Relaxed);
