@@ -41,4 +41,5 @@ dependencies {
     api(libs.kotlinx.coroutines.core)
     testImplementation(libs.junit)
     testImplementation(libs.jna)
+    testImplementation(testFixtures(project(":sdk")))
 }

@@ -31,6 +31,8 @@ android {
         ndk { abiFilters += rustAbis }
     }
     sourceSets["main"].jniLibs.srcDir(rustJniLibs)
+    // src/testFixtures: what the tests of this module and of :core share (MemorySecretStore).
+    testFixtures { enable = true }
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
@@ -84,4 +86,5 @@ dependencies {
     api(libs.kotlinx.coroutines.core)
     testImplementation(libs.junit)
     testImplementation(libs.jna)
+    testFixturesImplementation(libs.jna)
 }

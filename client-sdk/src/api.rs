@@ -1,8 +1,8 @@
 //! The REST side of the contract and the session it runs under: sign-in, the access token refreshed before
 //! it expires (and once more when the server says `token_expired`), sign-out.
 //!
-//! Tokens are kept in the store so that a restarted app is still signed in; they never reach a log or an
-//! error.
+//! Tokens are kept in the store (the refresh token in the app's secret store) so that a restarted app is
+//! still signed in; they never reach a log or an error.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::models::SignOutReason;
-use crate::store::{self, Store, StoredSession};
+use crate::store::{Store, StoredSession};
 
 /// Refresh this long before the access token expires (at most a quarter of its lifetime, for short ones).
 const REFRESH_MARGIN_SECS: u64 = 60;
@@ -53,17 +53,22 @@ pub(crate) struct Api {
 /// A body-less request.
 pub(crate) const NO_BODY: Option<&()> = None;
 
+/// The REST base (`<server>/api/v1/`) of the server at `server_url`, or why it is no server URL.
+pub(crate) fn base_url(server_url: &str) -> Result<Url> {
+    let invalid = || Error::Invalid { code: ErrorCode::InvalidInput, message: "server_url: an http(s) URL".into() };
+    let mut base = Url::parse(server_url).map_err(|_| invalid())?;
+    if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+        return Err(invalid());
+    }
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.join("api/v1/").map_err(|_| invalid())
+}
+
 impl Api {
-    pub(crate) fn new(server_url: &str, store: Store) -> Result<Api> {
-        let invalid = || Error::Invalid { code: ErrorCode::InvalidInput, message: "server_url: an http(s) URL".into() };
-        let mut base = Url::parse(server_url).map_err(|_| invalid())?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid());
-        }
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        let base = base.join("api/v1/").map_err(|_| invalid())?;
+    /// The API under `base` (from [`base_url`]), keeping its session in `store`.
+    pub(crate) fn new(base: Url, store: Store) -> Result<Api> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -109,7 +114,7 @@ impl Api {
 
     /// Loads the session the store kept from the last run (no network).
     pub(crate) async fn restore(&self) -> Result<Option<User>> {
-        let session = self.store.run(|conn| store::load_session(conn)).await?;
+        let session = self.store.load_session().await?;
         let user = session.as_ref().map(|s| s.user.clone());
         self.set_session(session);
         Ok(user)
@@ -145,21 +150,7 @@ impl Api {
     async fn start_session(&self, tokens: TokenResponse) -> Result<User> {
         let session = session_from(tokens);
         let user = session.user.clone();
-        let saved = session.clone();
-        let other_account = self
-            .store
-            .transaction(move |conn| {
-                let other = store::load_session(conn)?.is_some_and(|old| old.user.id != saved.user.id);
-                if other {
-                    store::wipe(conn)?;
-                }
-                store::save_session(conn, &saved)?;
-                Ok(other)
-            })
-            .await?;
-        if other_account {
-            self.store.sweep_outbox_files().await?;
-        }
+        self.store.save_session(&session).await?;
         if let Ok(mut ended) = self.ended.lock() {
             *ended = None;
         }
@@ -248,8 +239,7 @@ impl Api {
         match parse::<TokenResponse>(response).await {
             Ok(tokens) => {
                 let fresh = session_from(tokens);
-                let saved = fresh.clone();
-                self.store.run(move |conn| store::save_session(conn, &saved)).await?;
+                self.store.save_session(&fresh).await?;
                 let token = fresh.access_token.clone();
                 self.set_session(Some(fresh));
                 tracing::debug!("access token refreshed");
@@ -505,14 +495,14 @@ mod tests {
     #[test]
     fn urls_are_built_under_the_server_url_and_keep_its_path_prefix() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let api = Api::new("https://school.example/hallway", store.clone()).unwrap();
+        let store = Store::open(dir.path(), crate::secrets::MemorySecrets::new()).unwrap();
+        let api = Api::new(base_url("https://school.example/hallway").unwrap(), store.clone()).unwrap();
         assert_eq!(api.ws_url().unwrap().as_str(), "wss://school.example/hallway/api/v1/ws");
-        let api = Api::new("http://127.0.0.1:8080/", store.clone()).unwrap();
+        let api = Api::new(base_url("http://127.0.0.1:8080/").unwrap(), store.clone()).unwrap();
         assert_eq!(api.url("conversations").unwrap().as_str(), "http://127.0.0.1:8080/api/v1/conversations");
         assert_eq!(api.ws_url().unwrap().as_str(), "ws://127.0.0.1:8080/api/v1/ws");
         for bad in ["ftp://school.example", "school.example", "mailto:x@y"] {
-            assert!(Api::new(bad, store.clone()).is_err(), "{bad}");
+            assert!(base_url(bad).is_err(), "{bad}");
         }
     }
 

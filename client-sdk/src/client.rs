@@ -10,12 +10,13 @@ use hallway_protocol::{Conversation, ConversationKind};
 use reqwest::Method;
 use tokio::task::JoinHandle;
 
-use crate::api::{Api, NO_BODY};
+use crate::api::{self, Api, NO_BODY};
 use crate::error::{Error, HallwayError, Result};
 use crate::list::ConversationList;
 use crate::listeners::{self, ConnectionStateListener};
 use crate::media::MediaCache;
 use crate::models::{ConnectionState, ConversationSummary, ReportInfo, UserInfo};
+use crate::secrets::SecretStore;
 use crate::shared::{Change, Shared};
 use crate::store::{self, Store, Unsent};
 use crate::task::TaskHandle;
@@ -110,12 +111,20 @@ async fn update_settings(
 #[uniffi::export(async_runtime = "tokio")]
 impl Client {
     /// A client for the server at `server_url` (`https://school.example`), keeping its store in `data_dir`
-    /// (the app's private files directory). Nothing is sent until `login` or `restore_session`.
+    /// (the app's private files directory, excluded from backups) encrypted with a key kept in `secrets` (the
+    /// Keystore or the Keychain, scoped to this server as `data_dir` is). Nothing is sent until `login` or
+    /// `restore_session`.
     #[uniffi::constructor]
-    pub fn new(server_url: String, data_dir: String) -> Result<Arc<Client>, HallwayError> {
+    pub fn new(
+        server_url: String,
+        data_dir: String,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Result<Arc<Client>, HallwayError> {
+        // A mistyped address leaves nothing on disk.
+        let base = api::base_url(&server_url)?;
         let data_dir = PathBuf::from(data_dir);
-        let store = Store::open(&data_dir)?;
-        let api = Api::new(&server_url, store.clone())?;
+        let store = Store::open(&data_dir, secrets)?;
+        let api = Api::new(base, store.clone())?;
         let shared = Arc::new(Shared::new(api, store));
         let media = MediaCache::start(&data_dir, &shared)?;
         Ok(Arc::new(Client { shared, media, connection: Mutex::new(None) }))

@@ -35,6 +35,9 @@ pub(crate) enum Error {
     /// The local store (SQLite) failed.
     #[error("local store: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The app's secret store (Keystore, Keychain) failed.
+    #[error("secret store: {0}")]
+    Secrets(#[from] crate::secrets::SecretStoreError),
     /// The media cache's folder failed (disk full, removed under the app); says what was being done.
     #[error("media cache: {0}")]
     Cache(String),
@@ -131,7 +134,8 @@ pub enum HallwayError {
     /// Too many attempts: wait `retry_after_ms` before trying again.
     #[error("rate limited, retry after {retry_after_ms} ms")]
     RateLimited { retry_after_ms: u64 },
-    /// The local store or the media cache on the device failed (disk full, corrupted file).
+    /// The local store, the secret store or the media cache on the device failed (disk full, a corrupted
+    /// file, a keystore that refused).
     #[error("the local store failed")]
     Storage,
     /// A bug in the SDK or the server, or an answer it did not understand.
@@ -164,7 +168,7 @@ impl From<Error> for HallwayError {
         match error {
             Error::Network(_) => HallwayError::Network,
             Error::NotSignedIn => HallwayError::Unauthorized,
-            Error::Storage(_) | Error::Cache(_) => HallwayError::Storage,
+            Error::Storage(_) | Error::Secrets(_) | Error::Cache(_) => HallwayError::Storage,
             Error::Protocol(_) | Error::Internal(_) => HallwayError::Internal,
             Error::WeakPassword(reason) => HallwayError::WeakPassword { reason },
             Error::WrongPassword => HallwayError::WrongPassword,

@@ -1,6 +1,7 @@
-//! The Hallway client SDK: one [`Client`] per signed-in account, with a local SQLite store (the app shows
-//! data offline), a connection that reconnects and catches up by `seq`, an outbox that sends every message
-//! exactly once, and observers for the conversation list, each timeline and the connection state.
+//! The Hallway client SDK: one [`Client`] per signed-in account, with a local SQLite store encrypted with a
+//! key from the app's [`SecretStore`] (the app shows data offline), a connection that reconnects and catches
+//! up by `seq`, an outbox that sends every message exactly once, and observers for the conversation list,
+//! each timeline and the connection state.
 //!
 //! Exported to Kotlin and Swift through uniffi (proc-macros, no UDL); Rust apps and tests use it directly.
 //! Wire types come from `hallway-protocol`, never redefined here. See `ARCHITECTURE.md` for how the pieces
@@ -16,6 +17,7 @@ mod listeners;
 mod media;
 mod models;
 mod runtime;
+mod secrets;
 mod send_pacer;
 mod shared;
 mod store;
@@ -34,6 +36,7 @@ pub use models::{
     ReportInfo, ReportReason, SendState, SignOutReason, TimelineDetails, TimelineItem, TimelineSnapshot,
     UploadProgress, UserInfo, UserRole,
 };
+pub use secrets::{SecretStore, SecretStoreError};
 pub use task::TaskHandle;
 pub use timeline::Timeline;
 

@@ -243,7 +243,7 @@ impl MediaCache {
     async fn ensure_loaded(&self, shared: &Shared) -> Result<()> {
         self.loaded
             .get_or_try_init(|| async {
-                let owner = shared.store.run(|conn| Ok(store::load_session(conn)?.map(|s| s.user.id))).await?;
+                let owner = shared.store.run(|conn| store::session_user(conn)).await?;
                 let dir = self.dir.clone();
                 let found = tokio::task::spawn_blocking(move || read_folder(&dir, owner.is_some())).await??;
                 let mut index = self.lock()?;
@@ -449,7 +449,7 @@ impl MediaCache {
     async fn sweep(&self, shared: &Shared, stale: Stale) -> Result<()> {
         self.ensure_loaded(shared).await?;
         if stale.everything {
-            let signed_in = shared.store.run(|conn| Ok(store::load_session(conn)?.map(|s| s.user.id))).await?;
+            let signed_in = shared.store.run(|conn| store::session_user(conn)).await?;
             let other_account = {
                 let mut index = self.lock()?;
                 let other = signed_in.is_none() || (index.owner.is_some() && index.owner != signed_in);

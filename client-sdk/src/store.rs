@@ -1,5 +1,7 @@
 //! The local store: one SQLite file in the app's data directory holding the session, the conversation list,
-//! the loaded messages of each conversation (by `seq`) and the outbox. The app reads everything from here,
+//! the loaded messages of each conversation (by `seq`) and the outbox. The file is encrypted (SQLCipher,
+//! AES-256) with a random key kept in the app's [`SecretStore`], beside the refresh token; a copy of the
+//! file alone opens nothing. The app reads everything from here,
 //! so it shows the last known state at once, offline included; the network only ever writes into it.
 //!
 //! Wire objects are kept as the JSON of `hallway-protocol`'s types (the same serde the server speaks), with
@@ -21,6 +23,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::secrets::{self, SecretStore};
 
 /// The file inside the data directory.
 pub(crate) const DATABASE_FILE: &str = "hallway.sqlite3";
@@ -86,6 +89,10 @@ CREATE TABLE sync_state (
     token TEXT NOT NULL
 );
 "#,
+    r#"
+-- The refresh token moved to the app's secret store (Keystore, Keychain).
+ALTER TABLE session DROP COLUMN refresh_token;
+"#,
 ];
 
 /// The folder inside the data directory that keeps a copy of each file waiting in the outbox, so that the
@@ -101,14 +108,47 @@ pub(crate) struct Store {
     pub(crate) uses: Arc<std::sync::atomic::AtomicUsize>,
     /// Where the outbox's files are kept (see `OUTBOX_FILES_DIR`).
     files_dir: Arc<PathBuf>,
+    /// The app's secret store: the database's key, and the refresh token (see [`StoredSession`]).
+    secrets: Arc<dyn SecretStore>,
 }
 
 impl Store {
-    /// Opens (creating it if needed) the store in `data_dir` and brings its schema up to date.
-    pub(crate) fn open(data_dir: &Path) -> Result<Store> {
+    /// Opens (creating it if needed) the store in `data_dir` with its key from `secrets`, and brings its
+    /// schema up to date. A file the key does not open (one made before the store was encrypted, or whose key
+    /// went with a reset keystore) is discarded: it is a cache of the server, and without its key it is only
+    /// noise. The person then signs in again.
+    pub(crate) fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Store> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::Internal(format!("creating the data dir: {}", e.kind())))?;
-        let mut conn = Connection::open(data_dir.join(DATABASE_FILE))?;
+        let key = match secrets.get(secrets::STORE_KEY.into())? {
+            Some(key) if secrets::is_store_key(&key) => key,
+            _ => {
+                let key = secrets::new_store_key();
+                secrets.set(secrets::STORE_KEY.into(), key.clone())?;
+                key
+            }
+        };
+        let path = data_dir.join(DATABASE_FILE);
+        let mut conn = match open_encrypted(&path, &key) {
+            Err(Error::Storage(rusqlite::Error::SqliteFailure(failure, _)))
+                if failure.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                tracing::warn!("the local store cannot be opened with its key; starting a new one");
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut name = path.clone().into_os_string();
+                    name.push(suffix);
+                    if let Err(e) = std::fs::remove_file(&name)
+                        && e.kind() != std::io::ErrorKind::NotFound
+                    {
+                        return Err(Error::Internal(format!("removing an unreadable store: {}", e.kind())));
+                    }
+                }
+                // The session went with the file; its refresh token alone signs no one in.
+                secrets.remove(secrets::REFRESH_TOKEN.into())?;
+                open_encrypted(&path, &key)?
+            }
+            other => other?,
+        };
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Deleted rows are overwritten, not just unlinked: after a sign-out the file keeps no old messages.
@@ -123,7 +163,48 @@ impl Store {
             #[cfg(test)]
             uses: Arc::default(),
             files_dir: Arc::new(files_dir),
+            secrets,
         })
+    }
+
+    /// The session kept from the last run: its row, and the refresh token from the secret store. A row whose
+    /// token is gone (the secret store was reset) is no session.
+    pub(crate) async fn load_session(&self) -> Result<Option<StoredSession>> {
+        let Some(row) = self.run(|conn| load_session(conn)).await? else { return Ok(None) };
+        let refresh_token = self.with_secrets(|secrets| secrets.get(secrets::REFRESH_TOKEN.into())).await?;
+        let SessionRow { user, access_token, access_expires_at } = row;
+        Ok(refresh_token.map(|refresh_token| StoredSession { user, access_token, access_expires_at, refresh_token }))
+    }
+
+    /// Keeps a session's tokens for the next start: the refresh token in the secret store, the rest in the
+    /// database. Another account's data left here (a different person signed in) is wiped first.
+    pub(crate) async fn save_session(&self, session: &StoredSession) -> Result<()> {
+        let saved = session.clone();
+        let other_account = self
+            .transaction(move |conn| {
+                let other = load_session(conn)?.is_some_and(|old| old.user.id != saved.user.id);
+                if other {
+                    wipe(conn)?;
+                }
+                save_session(conn, &saved)?;
+                Ok(other)
+            })
+            .await?;
+        if other_account {
+            self.sweep_outbox_files().await?;
+        }
+        let refresh_token = session.refresh_token.clone();
+        self.with_secrets(move |secrets| secrets.set(secrets::REFRESH_TOKEN.into(), refresh_token)).await
+    }
+
+    /// Runs `f` on the secret store, on the blocking pool (a keychain call may wait on the OS).
+    async fn with_secrets<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn SecretStore) -> Result<R, secrets::SecretStoreError> + Send + 'static,
+    {
+        let secrets = self.secrets.clone();
+        Ok(tokio::task::spawn_blocking(move || f(secrets.as_ref())).await??)
     }
 
     /// Where the outbox keeps its copy of the file of message `client_msg_id` (a UUID the SDK made).
@@ -163,10 +244,12 @@ impl Store {
         .await
     }
 
-    /// Forgets the account: every row (session, conversations, messages, outbox), then the write-ahead log
-    /// (so no old page survives in it) and the outbox's file copies. With `secure_delete` on, the database
-    /// file itself keeps nothing of what was deleted.
+    /// Forgets the account: the refresh token first (so nothing left half-wiped can sign in), every row
+    /// (session, conversations, messages, outbox), then the write-ahead log (so no old page survives in it)
+    /// and the outbox's file copies. With `secure_delete` on, the database file itself keeps nothing of what
+    /// was deleted. The store's key stays: it encrypts the next account's data.
     pub(crate) async fn wipe_all(&self) -> Result<()> {
+        self.with_secrets(|secrets| secrets.remove(secrets::REFRESH_TOKEN.into())).await?;
         self.transaction(wipe).await?;
         self.run(|conn| {
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
@@ -208,6 +291,16 @@ impl Store {
     }
 }
 
+/// Opens the SQLCipher database at `path` with the raw `key` (64 hex digits, checked by the caller's
+/// `is_store_key`), and reads it once: SQLCipher only finds out that a key is wrong on the first read
+/// (`NotADatabase`).
+fn open_encrypted(path: &Path, key: &str) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    Ok(conn)
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
     let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
@@ -237,32 +330,45 @@ pub(crate) struct StoredSession {
     pub access_token: String,
     /// Unix seconds.
     pub access_expires_at: i64,
+    /// Kept in the secret store, not in the database.
     pub refresh_token: String,
 }
 
-pub(crate) fn load_session(conn: &Connection) -> Result<Option<StoredSession>> {
+/// The database's part of the session: all of [`StoredSession`] but the refresh token.
+struct SessionRow {
+    user: User,
+    access_token: String,
+    access_expires_at: i64,
+}
+
+fn load_session(conn: &Connection) -> Result<Option<SessionRow>> {
     let row = conn
-        .query_row("SELECT user, access_token, access_expires_at, refresh_token FROM session WHERE id = 1", [], |row| {
-            Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        .query_row("SELECT user, access_token, access_expires_at FROM session WHERE id = 1", [], |row| {
+            Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?))
         })
         .optional()?;
-    row.map(|(user, access_token, access_expires_at, refresh_token)| {
-        Ok(StoredSession { user: from_json(&user)?, access_token, access_expires_at, refresh_token })
+    row.map(|(user, access_token, access_expires_at)| {
+        Ok(SessionRow { user: from_json(&user)?, access_token, access_expires_at })
     })
     .transpose()
 }
 
-pub(crate) fn save_session(conn: &Connection, session: &StoredSession) -> Result<()> {
+/// Whose session the store keeps, if anyone's (the owner of what the media cache holds).
+pub(crate) fn session_user(conn: &Connection) -> Result<Option<Uuid>> {
+    Ok(load_session(conn)?.map(|row| row.user.id))
+}
+
+fn save_session(conn: &Connection, session: &StoredSession) -> Result<()> {
     conn.execute(
-        "INSERT INTO session (id, user, access_token, access_expires_at, refresh_token) VALUES (1, ?1, ?2, ?3, ?4)
-         ON CONFLICT (id) DO UPDATE SET user = ?1, access_token = ?2, access_expires_at = ?3, refresh_token = ?4",
-        params![to_json(&session.user)?, session.access_token, session.access_expires_at, session.refresh_token],
+        "INSERT INTO session (id, user, access_token, access_expires_at) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET user = ?1, access_token = ?2, access_expires_at = ?3",
+        params![to_json(&session.user)?, session.access_token, session.access_expires_at],
     )?;
     Ok(())
 }
 
 /// Forgets everything: the session, the conversations, the messages and the outbox.
-pub(crate) fn wipe(conn: &Connection) -> Result<()> {
+fn wipe(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM session; DELETE FROM conversations; DELETE FROM messages; DELETE FROM read_markers;
          DELETE FROM outbox; DELETE FROM sync_state;",

@@ -643,8 +643,9 @@ mod tests {
     #[test]
     fn a_typing_frame_tells_only_who_types_and_reads_nothing_from_the_store() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let shared = Arc::new(Shared::new(Api::new("http://127.0.0.1:9", store.clone()).unwrap(), store));
+        let store = Store::open(dir.path(), crate::secrets::MemorySecrets::new()).unwrap();
+        let base = crate::api::base_url("http://127.0.0.1:9").unwrap();
+        let shared = Arc::new(Shared::new(Api::new(base, store.clone()).unwrap(), store));
         let (me, other, id) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let history: Vec<Message> = (1..=80).map(|seq| message(id, seq, other)).collect();
         let page = history.clone();

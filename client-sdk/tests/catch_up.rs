@@ -148,7 +148,7 @@ async fn a_stored_token_the_server_refuses_is_dropped_and_the_catch_up_starts_ov
 
     go_offline(&phone, &proxy).await;
     // A token from a server restored from a backup, say: the server no longer accepts it.
-    let database = rusqlite::Connection::open(dir.path().join("hallway.sqlite3")).expect("the phone's store");
+    let database = open_store(dir.path());
     assert_eq!(database.execute("UPDATE sync_state SET token = 'from-another-server'", []).expect("replaced"), 1);
     drop(database);
     let bob = server.login("chen", PASSWORD).await.access_token;
@@ -163,7 +163,7 @@ async fn a_stored_token_the_server_refuses_is_dropped_and_the_catch_up_starts_ov
     wait_online(&phone).await;
     let syncs = rest_requests_since(&proxy, before).into_iter().filter(|r| r == "GET /api/v1/sync").count();
     assert_eq!(syncs, 2, "the refused token, then from the start");
-    let database = rusqlite::Connection::open(dir.path().join("hallway.sqlite3")).expect("the phone's store");
+    let database = open_store(dir.path());
     let token: String =
         database.query_row("SELECT token FROM sync_state", [], |row| row.get(0)).expect("a new token is stored");
     assert_ne!(token, "from-another-server");

@@ -83,7 +83,7 @@ async fn expire_stored_links(server: &TestServer, data_dir: &Path, message_id: &
         let (status, body) = server.get(path, None).await;
         assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "the link expired");
     }
-    let db = rusqlite::Connection::open(data_dir.join(hallway_sdk::DATABASE_FILE)).expect("the SDK's store");
+    let db = open_store(data_dir);
     db.busy_timeout(std::time::Duration::from_secs(5)).expect("a busy timeout");
     let changed = db
         .execute(

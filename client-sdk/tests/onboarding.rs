@@ -44,6 +44,21 @@ fn all_bytes(dir: &Path) -> Vec<u8> {
     bytes
 }
 
+/// How many rows of the store in `dir` (opened with its key) mention `text`, in any table.
+fn stored_mentions(dir: &Path, text: &str) -> i64 {
+    let db = open_store(dir);
+    let pattern = format!("%{text}%");
+    [("session", "user"), ("conversations", "data"), ("messages", "data"), ("outbox", "body")]
+        .iter()
+        .map(|(table, column)| {
+            db.query_row(&format!("SELECT count(*) FROM {table} WHERE {column} LIKE ?1"), [&pattern], |row| {
+                row.get::<_, i64>(0)
+            })
+            .expect("a count")
+        })
+        .sum::<i64>()
+}
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
 }
@@ -108,7 +123,7 @@ async fn changing_the_password_signs_the_other_device_out_and_wipes_its_data() {
     tablet.login("chen".into(), PASSWORD.into()).await.expect("signed in");
     let (timeline, _t) = watch_timeline(&tablet, &chat);
     timeline.wait_for("the teacher's message on the tablet", |s| bodies(s) == [secret]).await;
-    assert!(contains(&all_bytes(tablet_dir.path()), secret), "the check can see the stored message");
+    assert!(stored_mentions(tablet_dir.path(), secret) > 0, "the check can see the stored message");
     let (states, _s) = watch_connection(&tablet);
 
     assert_eq!(phone.change_password("not it".into(), NEW_PASSWORD.into()).await, Err(HallwayError::WrongPassword));
@@ -122,9 +137,11 @@ async fn changing_the_password_signs_the_other_device_out_and_wipes_its_data() {
     states.wait_for("the tablet to be signed out, saying why", |state| *state == expected).await;
     assert_eq!(tablet.user(), None);
     assert!(tablet.conversation_list().conversations().await.expect("the list").is_empty());
+    // Nothing left, even for someone with the store's key (the files are encrypted besides).
+    assert_eq!(stored_mentions(tablet_dir.path(), secret), 0, "the tablet's store still holds the message");
+    assert_eq!(stored_mentions(tablet_dir.path(), "rivera"), 0, "the tablet's store still holds the teacher");
     let left = all_bytes(tablet_dir.path());
-    assert!(!contains(&left, secret), "the tablet's data dir still holds the message");
-    assert!(!contains(&left, "rivera"), "the tablet's data dir still holds the teacher");
+    assert!(!contains(&left, secret) && !contains(&left, "rivera"), "the tablet's files show the message");
     drop(tablet);
     let restarted = client_in(&server.base_url, &tablet_dir);
     assert_eq!(restarted.restore_session().await, Ok(None));
@@ -145,6 +162,7 @@ async fn sign_out_ends_the_server_session_and_reports_when_the_server_could_not_
     phone.login("chen".into(), PASSWORD.into()).await.expect("signed in");
     let refresh_token = stored_refresh_token(dir.path());
     phone.logout().await.expect("signed out, server told");
+    assert_eq!(secret(dir.path(), "refresh-token"), None, "the secret store forgets the refresh token");
     let (status, body) =
         server.post("/api/v1/auth/refresh", None, &serde_json::json!({"refresh_token": refresh_token})).await;
     assert_eq!((status.as_u16(), hallway_test_support::error_code(&body)), (401, "invalid_refresh_token"));
@@ -160,8 +178,7 @@ async fn sign_out_ends_the_server_session_and_reports_when_the_server_could_not_
 }
 
 fn stored_refresh_token(dir: &Path) -> String {
-    let db = rusqlite::Connection::open(dir.join(hallway_sdk::DATABASE_FILE)).expect("the store");
-    db.query_row("SELECT refresh_token FROM session", [], |row| row.get(0)).expect("a session")
+    secret(dir, "refresh-token").expect("a session")
 }
 
 #[actix_web::test]

@@ -230,10 +230,7 @@ async fn a_client_paused_before_sign_in_connects_only_on_resume_and_signs_out_wh
     eventually("paused", || (alice.connection_state() == ConnectionState::Paused).then_some(())).await;
 
     // Signing out while paused: the server is told, the device is wiped.
-    let refresh_token: String = rusqlite::Connection::open(dir.path().join(hallway_sdk::DATABASE_FILE))
-        .expect("the store")
-        .query_row("SELECT refresh_token FROM session", [], |row| row.get(0))
-        .expect("the stored session");
+    let refresh_token = secret(dir.path(), "refresh-token").expect("the stored session's refresh token");
     alice.logout().await.expect("signed out, and the server told");
     assert_eq!(alice.connection_state(), ConnectionState::Offline);
     assert_eq!(alice.user(), None);

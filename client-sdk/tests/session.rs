@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::time::Duration;
 
 use hallway_protocol::{ConversationKind, Role};
@@ -76,7 +77,7 @@ async fn restarted_client_does_not_send_twice_what_the_server_already_committed(
         )
         .await;
     assert_eq!(status, 201);
-    let db = rusqlite::Connection::open(dir.path().join(hallway_sdk::DATABASE_FILE)).expect("the store");
+    let db = open_store(dir.path());
     db.execute(
         "INSERT INTO outbox (client_msg_id, conversation_id, body, created_at) VALUES (?1, ?2, 'committed once', 0)",
         [&client_msg_id, &chat.to_string()],
@@ -104,7 +105,7 @@ async fn expired_access_token_is_refreshed_without_the_app_noticing() {
     drop(alice);
 
     // The stored access token expired an hour ago, though the store believes it is fresh.
-    let db = rusqlite::Connection::open(dir.path().join(hallway_sdk::DATABASE_FILE)).expect("the store");
+    let db = open_store(dir.path());
     let token: String = db.query_row("SELECT access_token FROM session", [], |row| row.get(0)).expect("a session");
     let session = server.state.keys.verify_access(&token).expect("a valid token").sid;
     let issued = OffsetDateTime::now_utc() - Duration::from_secs(7200);
@@ -118,7 +119,7 @@ async fn expired_access_token_is_refreshed_without_the_app_noticing() {
     let people = alice.search_directory(String::new(), 50).await.expect("the call succeeds after a refresh");
     assert_eq!(people.len(), 1);
     wait_online(&alice).await;
-    let db = rusqlite::Connection::open(dir.path().join(hallway_sdk::DATABASE_FILE)).expect("the store");
+    let db = open_store(dir.path());
     let stored: String = db.query_row("SELECT access_token FROM session", [], |row| row.get(0)).expect("a session");
     assert_ne!(stored, expired, "the refreshed token is kept for the next start");
 }
@@ -188,7 +189,7 @@ async fn public_operations_report_typed_errors() {
     let chat = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[parent.id]).await.to_string();
 
     assert!(matches!(
-        hallway_sdk::Client::new("not a url".into(), "/tmp".into()),
+        hallway_sdk::Client::new("not a url".into(), "/nonexistent/hallway".into(), FileSecrets::of(Path::new("/"))),
         Err(HallwayError::InvalidInput { .. })
     ));
     let (bob, _dir) = client(&server.base_url);
@@ -294,10 +295,9 @@ async fn logs_and_errors_carry_no_message_text_tokens_or_passwords() {
         .wait_for("the refusal", |s| s.items.iter().any(|i| matches!(i.send_state, SendState::Failed { .. })))
         .await;
 
-    let db = rusqlite::Connection::open(dir.path().join(hallway_sdk::DATABASE_FILE)).expect("the store");
-    let (access, refresh): (String, String) = db
-        .query_row("SELECT access_token, refresh_token FROM session", [], |row| Ok((row.get(0)?, row.get(1)?)))
-        .expect("a session");
+    let db = open_store(dir.path());
+    let access: String = db.query_row("SELECT access_token FROM session", [], |row| row.get(0)).expect("a session");
+    let refresh = secret(dir.path(), "refresh-token").expect("the refresh token");
     let logged = String::from_utf8(logs.lock().expect("the log buffer").clone()).expect("UTF-8 logs");
     assert!(logged.contains("connected"), "the capture works: {logged}");
     for secret in ["Lily has a fever", "Refused words", PASSWORD, "a wrong secret", "school.example", &access, &refresh]

@@ -9,7 +9,8 @@ import SwiftUI
 @main
 struct HallwayMain: App {
     @State private var app = AppModel(
-        dataRoot: URL.applicationSupportDirectory.appending(path: "Hallway", directoryHint: .isDirectory))
+        dataRoot: URL.applicationSupportDirectory.appending(path: "Hallway", directoryHint: .isDirectory),
+        secrets: { KeychainSecretStore(scope: $0) })
     @State private var network = NetworkWatcher()
     /// The app's phase, across all its scenes.
     @Environment(\.scenePhase) private var scenePhase

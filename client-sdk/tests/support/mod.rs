@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,8 +16,8 @@ use std::time::{Duration, Instant};
 use hallway_protocol::{ConversationKind, Role};
 use hallway_sdk::{
     Client, ConnectionState, ConnectionStateListener, ConversationListDiff, ConversationListListener,
-    ConversationSummary, SendState, TaskHandle, Timeline, TimelineDetails, TimelineDiff, TimelineItem,
-    TimelineListener, TimelineSnapshot,
+    ConversationSummary, SecretStore, SecretStoreError, SendState, TaskHandle, Timeline, TimelineDetails, TimelineDiff,
+    TimelineItem, TimelineListener, TimelineSnapshot,
 };
 use hallway_server::store::users::UserRow;
 use hallway_test_support::{PASSWORD, TestServer};
@@ -35,9 +36,62 @@ pub fn client(url: &str) -> (Arc<Client>, tempfile::TempDir) {
     (client_in(url, &dir), dir)
 }
 
-/// A client of `url` on an existing data directory (a restarted app).
+/// A client of `url` on an existing data directory (a restarted app), with its secrets in [`FileSecrets`].
 pub fn client_in(url: &str, dir: &tempfile::TempDir) -> Arc<Client> {
-    Client::new(url.to_owned(), dir.path().to_string_lossy().into_owned()).expect("a client")
+    Client::new(url.to_owned(), dir.path().to_string_lossy().into_owned(), FileSecrets::of(dir.path()))
+        .expect("a client")
+}
+
+/// The tests' secret store: one file per name in a folder, standing in for the Keystore or the Keychain. It
+/// lives in the data directory's `test-secrets` folder, which the SDK never touches, so a restarted client
+/// finds its secrets and a test can read them.
+pub struct FileSecrets {
+    dir: PathBuf,
+}
+
+impl FileSecrets {
+    /// The secrets of the client whose data directory is `data_dir`.
+    pub fn of(data_dir: &Path) -> Arc<FileSecrets> {
+        Arc::new(FileSecrets { dir: data_dir.join("test-secrets") })
+    }
+}
+
+impl SecretStore for FileSecrets {
+    fn get(&self, name: String) -> Result<Option<String>, SecretStoreError> {
+        match std::fs::read_to_string(self.dir.join(name)) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(SecretStoreError::Unavailable { reason: e.kind().to_string() }),
+        }
+    }
+
+    fn set(&self, name: String, value: String) -> Result<(), SecretStoreError> {
+        let unavailable = |e: std::io::Error| SecretStoreError::Unavailable { reason: e.kind().to_string() };
+        std::fs::create_dir_all(&self.dir).map_err(unavailable)?;
+        std::fs::write(self.dir.join(name), value).map_err(unavailable)
+    }
+
+    fn remove(&self, name: String) -> Result<(), SecretStoreError> {
+        match std::fs::remove_file(self.dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(SecretStoreError::Unavailable { reason: e.kind().to_string() })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The secret kept under `name` for the client of `data_dir` (`refresh-token`, `store-key`).
+pub fn secret(data_dir: &Path, name: &str) -> Option<String> {
+    FileSecrets::of(data_dir).get(name.to_owned()).expect("the test secrets")
+}
+
+/// The client's SQLite store in `data_dir`, opened with its key, as the SDK opens it.
+pub fn open_store(data_dir: &Path) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open(data_dir.join(hallway_sdk::DATABASE_FILE)).expect("the store");
+    let key = secret(data_dir, "store-key").expect("the store's key");
+    db.execute_batch(&format!("PRAGMA key = \"x'{key}'\";")).expect("keying the store");
+    db
 }
 
 /// Polls `check` until it returns `Some`, failing the test after `WAIT`.

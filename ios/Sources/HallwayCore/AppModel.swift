@@ -26,6 +26,7 @@ public final class AppModel {
     public private(set) var signOutReason: SignOutReason?
 
     @ObservationIgnored private let dataRoot: URL
+    @ObservationIgnored private let secrets: @Sendable (String) -> SecretStore
     @ObservationIgnored private let defaults: UserDefaults
     @ObservationIgnored private let feed = Feed()
     @ObservationIgnored public let clock: Clock
@@ -33,9 +34,14 @@ public final class AppModel {
     @ObservationIgnored private var foreground = true
     private static let serverKey = "hallway.server"
 
-    /// `dataRoot` is the app's private directory (Application Support); each server gets its own store in it.
-    public init(dataRoot: URL, defaults: UserDefaults = .standard, clock: @escaping Clock = { Date() }) {
+    /// `dataRoot` is the app's private directory (Application Support); each server gets its own store in it,
+    /// and its own secrets from `secrets` (given the store's folder name: the app's `KeychainSecretStore`).
+    public init(
+        dataRoot: URL, secrets: @escaping @Sendable (String) -> SecretStore, defaults: UserDefaults = .standard,
+        clock: @escaping Clock = { Date() }
+    ) {
         self.dataRoot = dataRoot
+        self.secrets = secrets
         self.defaults = defaults
         self.clock = clock
         lastServer = defaults.string(forKey: Self.serverKey) ?? ""
@@ -107,7 +113,8 @@ public final class AppModel {
     private func openClient(_ server: URL) throws -> Client {
         // One directory per server (its host and port), so two schools never share a store.
         let name = [server.host ?? "server", server.port.map(String.init)].compactMap { $0 }.joined(separator: "_")
-        let client = try Client.open(serverURL: server, dataDirectory: dataRoot.appendingPathComponent(name))
+        let client = try Client.open(
+            serverURL: server, dataDirectory: dataRoot.appendingPathComponent(name), secrets: secrets(name))
         // Before it signs in or resumes a session: in the background it opens no socket at all.
         followForeground(client)
         return client

@@ -278,6 +278,27 @@ typedef void (*UniffiCallbackInterfaceTimelineListenerMethod2)(uint64_t, RustBuf
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD0
+typedef void (*UniffiCallbackInterfaceSecretStoreMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD1
+typedef void (*UniffiCallbackInterfaceSecretStoreMethod1)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD2
+typedef void (*UniffiCallbackInterfaceSecretStoreMethod2)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONNECTION_STATE_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONNECTION_STATE_LISTENER
 typedef struct UniffiVTableCallbackInterfaceConnectionStateListener {
@@ -307,6 +328,17 @@ typedef struct UniffiVTableCallbackInterfaceTimelineListener {
 } UniffiVTableCallbackInterfaceTimelineListener;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SECRET_STORE
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SECRET_STORE
+typedef struct UniffiVTableCallbackInterfaceSecretStore {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSecretStoreMethod0 _Nonnull get;
+    UniffiCallbackInterfaceSecretStoreMethod1 _Nonnull set;
+    UniffiCallbackInterfaceSecretStoreMethod2 _Nonnull remove;
+} UniffiVTableCallbackInterfaceSecretStore;
+
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CLONE_CLIENT
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CLONE_CLIENT
 uint64_t uniffi_hallway_sdk_fn_clone_client(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -319,7 +351,7 @@ void uniffi_hallway_sdk_fn_free_client(uint64_t handle, RustCallStatus *_Nonnull
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CONSTRUCTOR_CLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CONSTRUCTOR_CLIENT_NEW
-uint64_t uniffi_hallway_sdk_fn_constructor_client_new(RustBuffer server_url, RustBuffer data_dir, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_hallway_sdk_fn_constructor_client_new(RustBuffer server_url, RustBuffer data_dir, uint64_t secrets, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_ACTIVATE
@@ -545,6 +577,36 @@ void uniffi_hallway_sdk_fn_method_timelinelistener_on_details(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_TYPING
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_TIMELINELISTENER_ON_TYPING
 void uniffi_hallway_sdk_fn_method_timelinelistener_on_typing(uint64_t ptr, RustBuffer user_ids, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CLONE_SECRETSTORE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CLONE_SECRETSTORE
+uint64_t uniffi_hallway_sdk_fn_clone_secretstore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_FREE_SECRETSTORE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_FREE_SECRETSTORE
+void uniffi_hallway_sdk_fn_free_secretstore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_INIT_CALLBACK_VTABLE_SECRETSTORE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_INIT_CALLBACK_VTABLE_SECRETSTORE
+void uniffi_hallway_sdk_fn_init_callback_vtable_secretstore(const UniffiVTableCallbackInterfaceSecretStore* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_SECRETSTORE_GET
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_SECRETSTORE_GET
+RustBuffer uniffi_hallway_sdk_fn_method_secretstore_get(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_SECRETSTORE_SET
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_SECRETSTORE_SET
+void uniffi_hallway_sdk_fn_method_secretstore_set(uint64_t ptr, RustBuffer name, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_SECRETSTORE_REMOVE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_SECRETSTORE_REMOVE
+void uniffi_hallway_sdk_fn_method_secretstore_remove(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_CLONE_TASKHANDLE
@@ -1119,6 +1181,24 @@ uint16_t uniffi_hallway_sdk_checksum_method_timelinelistener_on_details(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_TYPING
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_TIMELINELISTENER_ON_TYPING
 uint16_t uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_SECRETSTORE_GET
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_SECRETSTORE_GET
+uint16_t uniffi_hallway_sdk_checksum_method_secretstore_get(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_SECRETSTORE_SET
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_SECRETSTORE_SET
+uint16_t uniffi_hallway_sdk_checksum_method_secretstore_set(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_SECRETSTORE_REMOVE
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_SECRETSTORE_REMOVE
+uint16_t uniffi_hallway_sdk_checksum_method_secretstore_remove(void
     
 );
 #endif

@@ -844,15 +844,18 @@ open class Client: ClientProtocol, @unchecked Sendable {
     }
     /**
      * A client for the server at `server_url` (`https://school.example`), keeping its store in `data_dir`
-     * (the app's private files directory). Nothing is sent until `login` or `restore_session`.
+     * (the app's private files directory, excluded from backups) encrypted with a key kept in `secrets` (the
+     * Keystore or the Keychain, scoped to this server as `data_dir` is). Nothing is sent until `login` or
+     * `restore_session`.
      */
-public convenience init(serverUrl: String, dataDir: String)throws  {
+public convenience init(serverUrl: String, dataDir: String, secrets: SecretStore)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeHallwayError_lift) {
         uniffiCallStatus in
     uniffi_hallway_sdk_fn_constructor_client_new(
         FfiConverterString.lower(serverUrl),
-        FfiConverterString.lower(dataDir),uniffiCallStatus
+        FfiConverterString.lower(dataDir),
+        FfiConverterTypeSecretStore_lower(secrets),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -1966,6 +1969,305 @@ public func FfiConverterTypeConversationListListener_lift(_ handle: UInt64) thro
 #endif
 public func FfiConverterTypeConversationListListener_lower(_ value: ConversationListListener) -> UInt64 {
     return FfiConverterTypeConversationListListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Where the app keeps this client's secrets. Values are short ASCII strings (a token, a hex key).
+ */
+public protocol SecretStore: AnyObject, Sendable {
+    
+    /**
+     * The value kept under `name`, or `None` if there is none.
+     */
+    func get(name: String) throws  -> String?
+    
+    /**
+     * Keeps `value` under `name`, replacing any value there.
+     */
+    func set(name: String, value: String) throws 
+    
+    /**
+     * Forgets `name` (nothing to do when there is no value under it).
+     */
+    func remove(name: String) throws 
+    
+}
+/**
+ * Where the app keeps this client's secrets. Values are short ASCII strings (a token, a hex key).
+ */
+open class SecretStoreImpl: SecretStore, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hallway_sdk_fn_clone_secretstore(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hallway_sdk_fn_free_secretstore(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The value kept under `name`, or `None` if there is none.
+     */
+open func get(name: String)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeSecretStoreError_lift) {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_method_secretstore_get(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Keeps `value` under `name`, replacing any value there.
+     */
+open func set(name: String, value: String)throws   {try rustCallWithError(FfiConverterTypeSecretStoreError_lift) {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_method_secretstore_set(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),
+        FfiConverterString.lower(value),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Forgets `name` (nothing to do when there is no value under it).
+     */
+open func remove(name: String)throws   {try rustCallWithError(FfiConverterTypeSecretStoreError_lift) {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_method_secretstore_remove(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSecretStore {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSecretStore = UniffiVTableCallbackInterfaceSecretStore(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSecretStore.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SecretStore: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSecretStore.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SecretStore: handle missing in uniffiClone")
+            }
+        },
+        get: { (
+            uniffiHandle: UInt64,
+            name: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeSecretStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.get(
+                     name: try FfiConverterString.lift(name)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSecretStoreError_lower
+            )
+        },
+        set: { (
+            uniffiHandle: UInt64,
+            name: RustBuffer,
+            value: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSecretStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.set(
+                     name: try FfiConverterString.lift(name),
+                     value: try FfiConverterString.lift(value)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSecretStoreError_lower
+            )
+        },
+        remove: { (
+            uniffiHandle: UInt64,
+            name: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSecretStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.remove(
+                     name: try FfiConverterString.lift(name)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSecretStoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSecretStore> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSecretStore>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSecretStore() {
+    uniffi_hallway_sdk_fn_init_callback_vtable_secretstore(UniffiCallbackInterfaceSecretStore.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSecretStore: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SecretStore>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SecretStore
+
+    public static func lift(_ handle: UInt64) throws -> SecretStore {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SecretStoreImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SecretStore) -> UInt64 {
+         if let rustImpl = value as? SecretStoreImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SecretStore {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SecretStore, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretStore_lift(_ handle: UInt64) throws -> SecretStore {
+    return try FfiConverterTypeSecretStore.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretStore_lower(_ value: SecretStore) -> UInt64 {
+    return FfiConverterTypeSecretStore.lower(value)
 }
 
 
@@ -4247,7 +4549,8 @@ enum HallwayError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case RateLimited(retryAfterMs: UInt64
     )
     /**
-     * The local store or the media cache on the device failed (disk full, corrupted file).
+     * The local store, the secret store or the media cache on the device failed (disk full, a corrupted
+     * file, a keystore that refused).
      */
     case Storage
     /**
@@ -4509,6 +4812,88 @@ public func FfiConverterTypeReportReason_lower(_ value: ReportReason) -> RustBuf
     return FfiConverterTypeReportReason.lower(value)
 }
 
+
+
+/**
+ * The secret store failed: the SDK treats it as a storage failure (`HallwayError::Storage`).
+ */
+public 
+enum SecretStoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The platform refused or failed (a keystore reset, the device locked before its first unlock); `reason`
+     * is for logs and must hold no secret.
+     */
+    case Unavailable(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension SecretStoreError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSecretStoreError: FfiConverterRustBuffer {
+    typealias SwiftType = SecretStoreError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SecretStoreError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Unavailable(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SecretStoreError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Unavailable(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretStoreError_lift(_ buf: RustBuffer) throws -> SecretStoreError {
+    return try FfiConverterTypeSecretStoreError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretStoreError_lower(_ value: SecretStoreError) -> RustBuffer {
+    return FfiConverterTypeSecretStoreError.lower(value)
+}
 
 
 /**
@@ -5521,6 +5906,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing() != 51919) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hallway_sdk_checksum_method_secretstore_get() != 23824) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_secretstore_set() != 3204) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_secretstore_remove() != 30980) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hallway_sdk_checksum_method_taskhandle_cancel() != 30265) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5569,12 +5963,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_timeline_subscribe() != 21810) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_constructor_client_new() != 56074) {
+    if (uniffi_hallway_sdk_checksum_constructor_client_new() != 48243) {
         return InitializationResult.apiChecksumMismatch
     }
 
     uniffiCallbackInitConnectionStateListener()
     uniffiCallbackInitConversationListListener()
+    uniffiCallbackInitSecretStore()
     uniffiCallbackInitTimelineListener()
     return InitializationResult.ok
 }()

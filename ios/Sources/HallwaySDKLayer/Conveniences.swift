@@ -22,11 +22,12 @@ extension ConnectionState {
 }
 
 extension Client {
-    /// A client whose store lives in `dataDirectory` (created if missing), for the server at `serverURL`.
-    public static func open(serverURL: URL, dataDirectory: URL) throws -> Client {
+    /// A client whose store lives in `dataDirectory` (created if missing), encrypted with a key kept in
+    /// `secrets` (a `KeychainSecretStore` on the phone), for the server at `serverURL`.
+    public static func open(serverURL: URL, dataDirectory: URL, secrets: SecretStore) throws -> Client {
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         var server = serverURL.absoluteString
         while server.hasSuffix("/") { server.removeLast() }
-        return try Client(serverUrl: server, dataDir: dataDirectory.path)
+        return try Client(serverUrl: server, dataDir: dataDirectory.path, secrets: secrets)
     }
 }

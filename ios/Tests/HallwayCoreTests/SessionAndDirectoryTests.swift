@@ -21,7 +21,9 @@ final class SessionAndDirectoryTests: XCTestCase, @unchecked Sendable {
 
     private func makeApp() -> AppModel {
         let suite = "hallway-tests-\(UUID().uuidString)"
-        return AppModel(dataRoot: session.root.appendingPathComponent("app"),
+        // One secret store for the app's lifetime, as the Keychain is.
+        let secrets = MemorySecretStore()
+        return AppModel(dataRoot: session.root.appendingPathComponent("app"), secrets: { _ in secrets },
                         defaults: UserDefaults(suiteName: suite)!)
     }
 

@@ -79,7 +79,8 @@ final class StreamsTests: XCTestCase {
 
     func testWrongPasswordIsUnauthorized() async throws {
         let client = try Client.open(
-            serverURL: session.server.serverURL, dataDirectory: session.root.appendingPathComponent("wrong"))
+            serverURL: session.server.serverURL, dataDirectory: session.root.appendingPathComponent("wrong"),
+            secrets: MemorySecretStore())
         do {
             _ = try await client.login(login: "parent1", password: "not-the-password")
             XCTFail("login with a wrong password succeeded")

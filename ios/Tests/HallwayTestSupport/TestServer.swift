@@ -143,7 +143,7 @@ public final class TestSession: @unchecked Sendable {
     /// Signs `login` in on a fresh client with its own data directory, and returns once it is online.
     public func signIn(_ login: String) async throws -> SignedInUser {
         let directory = root.appendingPathComponent("\(login)-\(UUID().uuidString.prefix(8))")
-        let client = try Client.open(serverURL: server.serverURL, dataDirectory: directory)
+        let client = try Client.open(serverURL: server.serverURL, dataDirectory: directory, secrets: MemorySecretStore())
         let user = try await client.login(login: login, password: TestServer.password)
         _ = try await firstValue(of: client.connectionStates(), "\(login) is online") { $0 == .online }
         let signedIn = SignedInUser(client: client, user: user, dataDirectory: directory)

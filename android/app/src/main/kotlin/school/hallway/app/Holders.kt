@@ -75,17 +75,17 @@ fun PaneScope(key: String, content: @Composable () -> Unit) {
 }
 
 /**
- * The session for the whole app. Each server gets its own data directory (named by a hash of its URL), so
- * signing in to another school never mixes two stores; the last server's URL is kept in preferences. While the
- * whole app is in the background (the process lifecycle, not one activity's: a rotation is no pause) the
- * session pauses the SDK's connection, so a backgrounded phone holds no socket.
+ * The session for the whole app. Each server gets its own data directory and secrets (named by a hash of its
+ * URL), so signing in to another school never mixes two stores; the last server's URL is kept in preferences.
+ * While the whole app is in the background (the process lifecycle, not one activity's: a rotation is no pause)
+ * the session pauses the SDK's connection, so a backgrounded phone holds no socket.
  */
 class SessionHolder(application: Application) : AndroidViewModel(application) {
     private val clients = ClientFactory { serverUrl ->
         val digest = MessageDigest.getInstance("SHA-256").digest(serverUrl.toByteArray())
         val name = digest.take(8).joinToString("") { "%02x".format(it) }
         val dir = File(application.filesDir, "hallway/$name").apply { mkdirs() }
-        Client(serverUrl, dir.path)
+        Client(serverUrl, dir.path, KeystoreSecretStore(application, name))
     }
 
     private val urls = object : ServerUrlStore {

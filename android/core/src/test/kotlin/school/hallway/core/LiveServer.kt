@@ -19,6 +19,7 @@ import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeoutOrNull
 import school.hallway.sdk.Client
+import school.hallway.sdk.MemorySecretStore
 import school.hallway.sdk.ConversationSummary
 import school.hallway.sdk.UserInfo
 
@@ -143,7 +144,7 @@ object LiveServer {
  */
 class Device(val login: String) : AutoCloseable {
     private val dataDir: Path = Files.createTempDirectory("hallway-core-$login")
-    val client = Client(LiveServer.url, dataDir.toString())
+    val client = Client(LiveServer.url, dataDir.toString(), MemorySecretStore())
     val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     val user: UserInfo = runBlocking { client.login(login, LiveServer.PASSWORD) }
 

@@ -14,14 +14,18 @@ import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import school.hallway.sdk.Client
+import school.hallway.sdk.MemorySecretStore
 
 /** Sign-in, resuming at start and sign-out, through the session and login view models, against the real server. */
 class SessionLiveTest {
     private val dataDir = Files.createTempDirectory("hallway-core-session")
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
 
+    /** The device's secret store, as the app's Keystore-backed one: it outlives each client. */
+    private val secrets = MemorySecretStore()
+
     /** One data directory, as an app has: a second client after the first one closed finds its session. */
-    private val clients = ClientFactory { url -> Client(url, dataDir.toString()) }
+    private val clients = ClientFactory { url -> Client(url, dataDir.toString(), secrets) }
 
     /** The app's preferences. */
     private val urls = object : ServerUrlStore {
@@ -61,7 +65,7 @@ class SessionLiveTest {
     @Test
     fun plainHttpToAnotherComputerIsRefusedBeforeAnyClientIsMade() {
         var made = 0
-        val counting = ClientFactory { url -> made++; Client(url, dataDir.toString()) }
+        val counting = ClientFactory { url -> made++; Client(url, dataDir.toString(), secrets) }
         val session = SessionViewModel(scope, clients, urls).also { this.session = it }
         val login = LoginViewModel(scope, counting, "http://school.example") { client, user, url -> session.signedIn(client, user, url) }
         login.onLoginChange("parent1")

@@ -672,6 +672,15 @@ internal interface UniffiCallbackInterfaceTimelineListenerMethod1 : com.sun.jna.
 internal interface UniffiCallbackInterfaceTimelineListenerMethod2 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`userIds`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceSecretStoreMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceSecretStoreMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceSecretStoreMethod2 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
 internal open class UniffiVTableCallbackInterfaceConnectionStateListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -732,6 +741,31 @@ internal open class UniffiVTableCallbackInterfaceTimelineListener(
         `onItems` = other.`onItems`
         `onDetails` = other.`onDetails`
         `onTyping` = other.`onTyping`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "get", "set", "remove")
+internal open class UniffiVTableCallbackInterfaceSecretStore(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `get`: UniffiCallbackInterfaceSecretStoreMethod0? = null,
+    @JvmField internal var `set`: UniffiCallbackInterfaceSecretStoreMethod1? = null,
+    @JvmField internal var `remove`: UniffiCallbackInterfaceSecretStoreMethod2? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `get`: UniffiCallbackInterfaceSecretStoreMethod0? = null,
+        `set`: UniffiCallbackInterfaceSecretStoreMethod1? = null,
+        `remove`: UniffiCallbackInterfaceSecretStoreMethod2? = null,
+    ): UniffiVTableCallbackInterfaceSecretStore(`uniffiFree`,`uniffiClone`,`get`,`set`,`remove`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceSecretStore) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `get` = other.`get`
+        `set` = other.`set`
+        `remove` = other.`remove`
     }
 
 }
@@ -830,6 +864,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing(
     ): Int
+    external fun uniffi_hallway_sdk_checksum_method_secretstore_get(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_secretstore_set(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_secretstore_remove(
+    ): Int
     external fun uniffi_hallway_sdk_checksum_method_taskhandle_cancel(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_taskhandle_is_finished(
@@ -882,6 +922,7 @@ internal object UniffiLib {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "hallway_sdk"))
         uniffiCallbackInterfaceConnectionStateListener.register(this)
         uniffiCallbackInterfaceConversationListListener.register(this)
+        uniffiCallbackInterfaceSecretStore.register(this)
         uniffiCallbackInterfaceTimelineListener.register(this)
         
     }
@@ -891,7 +932,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_hallway_sdk_fn_free_client(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_hallway_sdk_fn_constructor_client_new(`serverUrl`: RustBuffer.ByValue,`dataDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_hallway_sdk_fn_constructor_client_new(`serverUrl`: RustBuffer.ByValue,`dataDir`: RustBuffer.ByValue,`secrets`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_activate(`ptr`: Long,`code`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,
     ): Long
@@ -982,6 +1023,18 @@ internal object UniffiLib {
     external fun uniffi_hallway_sdk_fn_method_timelinelistener_on_details(`ptr`: Long,`details`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_hallway_sdk_fn_method_timelinelistener_on_typing(`ptr`: Long,`userIds`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_hallway_sdk_fn_clone_secretstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_hallway_sdk_fn_free_secretstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_hallway_sdk_fn_init_callback_vtable_secretstore(`vtable`: UniffiVTableCallbackInterfaceSecretStore,
+    ): Unit
+    external fun uniffi_hallway_sdk_fn_method_secretstore_get(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_hallway_sdk_fn_method_secretstore_set(`ptr`: Long,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_hallway_sdk_fn_method_secretstore_remove(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_hallway_sdk_fn_clone_taskhandle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1249,6 +1302,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing() and 0xFFFF) != 51919) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_hallway_sdk_checksum_method_secretstore_get() and 0xFFFF) != 23824) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_secretstore_set() and 0xFFFF) != 3204) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_secretstore_remove() and 0xFFFF) != 30980) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_hallway_sdk_checksum_method_taskhandle_cancel() and 0xFFFF) != 30265) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1297,7 +1359,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_timeline_subscribe() and 0xFFFF) != 21810) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_constructor_client_new() and 0xFFFF) != 56074) {
+    if ((lib.uniffi_hallway_sdk_checksum_constructor_client_new() and 0xFFFF) != 48243) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2015,16 +2077,19 @@ open class Client: Disposable, AutoCloseable, ClientInterface
     }
     /**
      * A client for the server at `server_url` (`https://school.example`), keeping its store in `data_dir`
-     * (the app's private files directory). Nothing is sent until `login` or `restore_session`.
+     * (the app's private files directory, excluded from backups) encrypted with a key kept in `secrets` (the
+     * Keystore or the Keychain, scoped to this server as `data_dir` is). Nothing is sent until `login` or
+     * `restore_session`.
      */
-    constructor(`serverUrl`: kotlin.String, `dataDir`: kotlin.String) :
+    constructor(`serverUrl`: kotlin.String, `dataDir`: kotlin.String, `secrets`: SecretStore) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(HallwayException) { _status ->
     UniffiLib.uniffi_hallway_sdk_fn_constructor_client_new(
     
         
         FfiConverterString.lower(`serverUrl`),
-        FfiConverterString.lower(`dataDir`),_status)
+        FfiConverterString.lower(`dataDir`),
+        FfiConverterTypeSecretStore.lower(`secrets`),_status)
 }
     )
 
@@ -3722,6 +3787,418 @@ public object FfiConverterTypeConversationListListener: FfiConverter<Conversatio
     override fun allocationSize(value: ConversationListListener) = 8UL
 
     override fun write(value: ConversationListListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Where the app keeps this client's secrets. Values are short ASCII strings (a token, a hex key).
+ */
+public interface SecretStore {
+    
+    /**
+     * The value kept under `name`, or `None` if there is none.
+     */
+    fun `get`(`name`: kotlin.String): kotlin.String?
+    
+    /**
+     * Keeps `value` under `name`, replacing any value there.
+     */
+    fun `set`(`name`: kotlin.String, `value`: kotlin.String)
+    
+    /**
+     * Forgets `name` (nothing to do when there is no value under it).
+     */
+    fun `remove`(`name`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * Where the app keeps this client's secrets. Values are short ASCII strings (a token, a hex key).
+ */
+open class SecretStoreImpl: Disposable, AutoCloseable, SecretStore
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hallway_sdk_fn_free_secretstore(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hallway_sdk_fn_clone_secretstore(handle, status)
+        }
+    }
+
+    
+    /**
+     * The value kept under `name`, or `None` if there is none.
+     */
+    @Throws(SecretStoreException::class)override fun `get`(`name`: kotlin.String): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SecretStoreException) { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_method_secretstore_get(
+        it,
+        
+        FfiConverterString.lower(`name`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Keeps `value` under `name`, replacing any value there.
+     */
+    @Throws(SecretStoreException::class)override fun `set`(`name`: kotlin.String, `value`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SecretStoreException) { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_method_secretstore_set(
+        it,
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterString.lower(`value`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Forgets `name` (nothing to do when there is no value under it).
+     */
+    @Throws(SecretStoreException::class)override fun `remove`(`name`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SecretStoreException) { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_method_secretstore_remove(
+        it,
+        
+        FfiConverterString.lower(`name`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceSecretStore {
+    internal object `get`: UniffiCallbackInterfaceSecretStoreMethod0 {
+        override fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSecretStore.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`get`(
+                    FfiConverterString.lift(`name`),
+                )
+            }
+            val writeReturn = { value: kotlin.String? -> uniffiOutReturn.setValue(FfiConverterOptionalString.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SecretStoreException -> FfiConverterTypeSecretStoreError.lower(e) }
+            )
+        }
+    }
+    internal object `set`: UniffiCallbackInterfaceSecretStoreMethod1 {
+        override fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSecretStore.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`set`(
+                    FfiConverterString.lift(`name`),
+                    FfiConverterString.lift(`value`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SecretStoreException -> FfiConverterTypeSecretStoreError.lower(e) }
+            )
+        }
+    }
+    internal object `remove`: UniffiCallbackInterfaceSecretStoreMethod2 {
+        override fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSecretStore.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`remove`(
+                    FfiConverterString.lift(`name`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SecretStoreException -> FfiConverterTypeSecretStoreError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeSecretStore.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeSecretStore.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceSecretStore.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `get`,
+        `set`,
+        `remove`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_hallway_sdk_fn_init_callback_vtable_secretstore(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSecretStore: FfiConverter<SecretStore, Long> {
+    internal val handleMap = UniffiHandleMap<SecretStore>()
+
+    override fun lower(value: SecretStore): Long {
+        if (value is SecretStoreImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): SecretStore {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SecretStoreImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): SecretStore {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SecretStore) = 8UL
+
+    override fun write(value: SecretStore, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -6387,7 +6864,8 @@ sealed class HallwayException: kotlin.Exception() {
     }
     
     /**
-     * The local store or the media cache on the device failed (disk full, corrupted file).
+     * The local store, the secret store or the media cache on the device failed (disk full, a corrupted
+     * file, a keystore that refused).
      */
     class Storage(
         ) : HallwayException() {
@@ -6670,6 +7148,75 @@ public object FfiConverterTypeReportReason: FfiConverterRustBuffer<ReportReason>
 }
 
 
+
+
+
+
+
+/**
+ * The secret store failed: the SDK treats it as a storage failure (`HallwayError::Storage`).
+ */
+sealed class SecretStoreException: kotlin.Exception() {
+    
+    /**
+     * The platform refused or failed (a keystore reset, the device locked before its first unlock); `reason`
+     * is for logs and must hold no secret.
+     */
+    class Unavailable(
+        
+        val `reason`: kotlin.String
+        ) : SecretStoreException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<SecretStoreException> {
+        override fun lift(error_buf: RustBuffer.ByValue): SecretStoreException = FfiConverterTypeSecretStoreError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSecretStoreError : FfiConverterRustBuffer<SecretStoreException> {
+    override fun read(buf: ByteBuffer): SecretStoreException {
+        
+
+        return when(buf.getInt()) {
+            1 -> SecretStoreException.Unavailable(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: SecretStoreException): ULong {
+        return when(value) {
+            is SecretStoreException.Unavailable -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: SecretStoreException, buf: ByteBuffer) {
+        when(value) {
+            is SecretStoreException.Unavailable -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 

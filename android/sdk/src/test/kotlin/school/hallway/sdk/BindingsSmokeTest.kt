@@ -30,15 +30,38 @@ class BindingsSmokeTest {
     }
 
     /** Nothing listens on port 1 of the loopback: every network call fails at once. */
-    private fun offlineClient() = Client("http://127.0.0.1:1", dataDir())
+    private fun offlineClient() = Client("http://127.0.0.1:1", dataDir(), MemorySecretStore())
 
     @Test
     fun aBadServerUrlIsInvalidInput() {
         try {
-            Client("not a url", dataDir())
+            Client("not a url", dataDir(), MemorySecretStore())
             fail("expected InvalidInput")
         } catch (e: HallwayException.InvalidInput) {
             assertEquals("invalid_input", e.code)
+        }
+    }
+
+    @Test
+    fun theStoreKeyIsKeptInTheAppsSecretStoreAndAFailingOneIsAStorageError() {
+        val secrets = MemorySecretStore()
+        val dir = dataDir()
+        Client("http://127.0.0.1:1", dir, secrets).use {}
+        val key = secrets.get("store-key")
+        assertTrue("a 256-bit hex key: $key", key != null && Regex("[0-9a-f]{64}").matches(key))
+        Client("http://127.0.0.1:1", dir, secrets).use {}
+        assertEquals("the same key opens the store again", key, secrets.get("store-key"))
+
+        val broken = object : SecretStore {
+            override fun get(name: String): String? = throw SecretStoreException.Unavailable("the keystore was reset")
+            override fun set(name: String, value: String) = Unit
+            override fun remove(name: String) = Unit
+        }
+        try {
+            Client("http://127.0.0.1:1", dataDir(), broken)
+            fail("expected Storage")
+        } catch (e: HallwayException.Storage) {
+            // what an app shows as "this device's storage failed"
         }
     }
 

@@ -27,7 +27,7 @@ import school.hallway.sdk.coroutines.updates
 /** The Flow layer over the SDK's listeners, against the real library without a server. */
 class FlowsTest {
     private val dataDir = Files.createTempDirectory("hallway-sdk-flows")
-    private val client = Client("http://127.0.0.1:1", dataDir.toString())
+    private val client = Client("http://127.0.0.1:1", dataDir.toString(), MemorySecretStore())
 
     @After
     fun cleanUp() {
