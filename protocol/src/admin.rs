@@ -78,6 +78,23 @@ pub struct AdminUserList {
     pub total: i64,
 }
 
+/// A group as school admins choose it (a class, a club), for instance to list its people or print its letters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdminGroup {
+    pub id: Uuid,
+    pub name: String,
+    /// How many people are in the group itself (guardians of its students not counted).
+    pub members: i64,
+}
+
+/// `GET /admin/groups`: every group of the school, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdminGroupList {
+    pub groups: Vec<AdminGroup>,
+}
+
 /// `POST /admin/users`: a new person, without a password (they get an activation code).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

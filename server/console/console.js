@@ -140,7 +140,7 @@ async function start() {
 // ---- Views ------------------------------------------------------------------------------------------------
 
 const loaders = {
-  people: () => loadPeople(),
+  people: () => Promise.all([loadGroups(), loadPeople()]),
   import: () => {},
   audit: () => loadAudit(false),
   stats: () => loadStats(),
@@ -165,11 +165,19 @@ let peopleOffset = 0;
 let selected = null;
 
 async function loadPeople() {
-  const params = new URLSearchParams({ limit: PAGE, offset: peopleOffset });
-  for (const [key, id] of [['q', 'people-q'], ['role', 'people-role'], ['status', 'people-status']]) {
-    if ($(id).value) params.set(key, $(id).value);
+  const filters = new URLSearchParams();
+  for (const [key, id] of [['q', 'people-q'], ['role', 'people-role'], ['status', 'people-status'], ['group', 'people-group']]) {
+    if ($(id).value) filters.set(key, $(id).value);
   }
+  const params = new URLSearchParams(filters);
+  params.set('limit', PAGE);
+  params.set('offset', peopleOffset);
   const page = await api('GET', `/api/v1/admin/users?${params}`);
+  listedFilters = filters;
+  const group = $('people-group');
+  $('people-group-note').hidden = !group.value;
+  $('people-group-note').textContent = group.value
+    ? `${group.selectedOptions[0].textContent}: the people in the group, and the parents of its students.` : '';
   const body = $('people-table').tBodies[0];
   body.replaceChildren(...page.users.map(personRow));
   const last = Math.min(peopleOffset + page.users.length, page.total);
@@ -180,6 +188,15 @@ async function loadPeople() {
     const fresh = page.users.find((u) => u.id === selected.id);
     if (fresh) showDetail(fresh);
   }
+}
+
+/** Fills the class filter with the school's groups, keeping the one chosen. */
+async function loadGroups() {
+  const { groups } = await api('GET', '/api/v1/admin/groups');
+  const select = $('people-group');
+  const chosen = select.value;
+  select.replaceChildren(h('option', { value: '' }, 'All classes'), ...groups.map((g) => h('option', { value: g.id }, g.name)));
+  select.value = groups.some((g) => g.id === chosen) ? chosen : '';
 }
 
 function statusBadge(status) {
@@ -362,6 +379,8 @@ let downloadUrl = null;
 
 function showCodes(csv) {
   const rows = parseCsv(csv).slice(1);
+  importedUsernames = rows.map((r) => r[0]);
+  $('letters-import-status').hidden = true;
   $('import-result').hidden = false;
   $('import-done').textContent = `Imported ${rows.length} people.`;
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
@@ -369,6 +388,94 @@ function showCodes(csv) {
   $('import-download').href = downloadUrl;
   $('import-codes').tBodies[0].replaceChildren(...rows.map((r) => h('tr', {}, r.map((cell) => h('td', {}, cell)))));
   flash(`Imported ${rows.length} people.`);
+}
+
+// ---- Invitation letters ----------------------------------------------------------------------------------
+
+/** The most people one `POST /admin/letters` takes. */
+const MAX_LETTERS = 5000;
+/** The people list's filters as last loaded: "everyone listed" is everyone they match, on every page. */
+let listedFilters = new URLSearchParams();
+/** The usernames of the last import, in the file's order. */
+let importedUsernames = [];
+/** The object URL of the last letters downloaded, revoked when the next are made. */
+let lettersUrl = null;
+
+function count(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function letterStatus(el, text, bad = false) {
+  el.textContent = text;
+  el.className = bad ? 'error' : 'muted';
+  el.hidden = false;
+}
+
+/** Everyone `filters` match, page after page; refuses early when they are more than `max`. */
+async function everyone(filters, progress, max = Infinity) {
+  const people = new Map();
+  for (let offset = 0; ; offset += 200) {
+    const params = new URLSearchParams(filters);
+    params.set('limit', 200);
+    params.set('offset', offset);
+    const page = await api('GET', `/api/v1/admin/users?${params}`);
+    if (page.total > max) throw new Error(`the list holds ${page.total} people, and letters are made for at most ${max} at a time: choose a class or a role first`);
+    for (const user of page.users) people.set(user.id, user);
+    progress(people.size, page.total);
+    if (!page.users.length || offset + page.users.length >= page.total) return [...people.values()];
+  }
+}
+
+/** Everyone the people list shows, on every page, but the deactivated (who get no letter). */
+async function listedPeople(status) {
+  const all = await everyone(listedFilters, (n, total) => letterStatus(status, `Finding everyone listed: ${n} of ${total}…`), MAX_LETTERS);
+  const people = all.filter((p) => p.status !== 'deactivated');
+  const left = all.length - people.length;
+  return { people, notes: left ? [`${count(left, 'deactivated person', 'deactivated people')} got no letter.`] : [] };
+}
+
+/** The people of the last import who have not activated yet, in the file's order. */
+async function importedPeople(status) {
+  const order = new Map(importedUsernames.map((u, i) => [u.toLowerCase(), i]));
+  const waiting = await everyone(new URLSearchParams({ status: 'not_activated' }),
+    (n, total) => letterStatus(status, `Finding the people imported: ${n} of ${total} not yet activated…`));
+  const key = (p) => order.get(p.username.toLowerCase());
+  const people = waiting.filter((p) => order.has(p.username.toLowerCase())).sort((a, b) => key(a) - key(b));
+  const missing = importedUsernames.length - people.length;
+  return { people, notes: missing ? [`${count(missing, 'person', 'people')} of the import already chose a password or was deactivated: no letter for them.`] : [] };
+}
+
+/** Saves a Blob as a file through a passing link: the letters need the Bearer header, which a plain link cannot send. */
+function saveFile(blob, name) {
+  if (lettersUrl) URL.revokeObjectURL(lettersUrl);
+  lettersUrl = URL.createObjectURL(blob);
+  const link = h('a', { href: lettersUrl, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+/** Finds the people with `collect`, asks, then makes their letters and downloads them as hallway-letters.pdf. */
+async function printLetters(button, status, collect) {
+  button.disabled = true;
+  try {
+    const { people, notes } = await collect(status);
+    if (!people.length) return letterStatus(status, ['Nobody to print a letter for.', ...notes].join(' '), true);
+    if (people.length > MAX_LETTERS) throw new Error(`at most ${MAX_LETTERS} letters at a time: choose a class or a role first`);
+    const who = people.length === 1 ? people[0].display_name : count(people.length, 'person', 'people');
+    if (!confirm(`Print letters for ${who}? Each letter carries a new activation code: the earlier codes of ${people.length === 1 ? 'this person' : 'these people'} stop working at once.`)) {
+      status.hidden = true;
+      return;
+    }
+    letterStatus(status, `Making ${count(people.length, 'letter')}, each with a new code…`);
+    const response = await api('POST', '/api/v1/admin/letters', { body: { user_ids: people.map((p) => p.id) }, raw: true });
+    saveFile(await response.blob(), 'hallway-letters.pdf');
+    letterStatus(status, [`Downloaded hallway-letters.pdf: ${count(people.length, 'letter')}. Only the codes on these letters work now.`, ...notes].join(' '));
+  } catch (e) {
+    letterStatus(status, `No letters were made: ${e.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ---- Audit log --------------------------------------------------------------------------------------------
@@ -478,6 +585,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('link-form').addEventListener('submit', linkChild);
   $('import-check').addEventListener('click', () => runImport(true));
   $('import-run').addEventListener('click', () => runImport(false));
+  $('letters-people').addEventListener('click', () => printLetters($('letters-people'), $('letters-people-status'), listedPeople));
+  $('letters-import').addEventListener('click', () => printLetters($('letters-import'), $('letters-import-status'), importedPeople));
   $('audit-form').addEventListener('submit', (e) => { e.preventDefault(); loadAudit(false).catch(failed); });
   $('audit-more').addEventListener('click', () => loadAudit(true).catch(failed));
   $('stats-days').addEventListener('change', () => loadStats().catch(failed));

@@ -17,6 +17,7 @@ fn admin_routes() -> Vec<(&'static str, String)> {
     let other = Uuid::now_v7();
     vec![
         ("GET", "/api/v1/admin/users".into()),
+        ("GET", "/api/v1/admin/groups".into()),
         ("POST", "/api/v1/admin/users".into()),
         ("GET", format!("/api/v1/admin/users/{id}")),
         ("PATCH", format!("/api/v1/admin/users/{id}")),
@@ -274,6 +275,61 @@ async fn the_list_searches_names_usernames_and_emails_ignoring_case_and_accents_
         let (status, _) = server.get(&format!("/api/v1/admin/users?{bad}"), Some(&admin)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
     }
+}
+
+#[actix_web::test]
+async fn a_class_lists_its_members_and_its_students_guardians_each_once() {
+    use hallway_protocol::ConversationKind;
+    let server = TestServer::start().await;
+    let admin = admin(&server).await;
+    let teacher = server.create_user("rivera", Role::Teacher).await;
+    let kid1 = server.create_user("kid1", Role::Student).await;
+    let kid2 = server.create_user("kid2", Role::Student).await;
+    let kid3 = server.create_user("kid3", Role::Student).await;
+    // Mei has both children in the class, Ana one, Olu's child is in another class.
+    let mei = server.create_user("mei", Role::Parent).await;
+    let ana = server.create_user("ana", Role::Parent).await;
+    let olu = server.create_user("olu", Role::Parent).await;
+    for (parent, student) in [(mei.id, kid1.id), (mei.id, kid2.id), (ana.id, kid2.id), (olu.id, kid3.id)] {
+        let path = format!("/api/v1/admin/users/{parent}/children");
+        let (status, body) = server.post(&path, Some(&admin), &json!({"student_id": student})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let class =
+        server.create_conversation(ConversationKind::Group, Some("Class 5A"), teacher.id, &[kid1.id, kid2.id]).await;
+    server.create_conversation(ConversationKind::Group, Some("chess club"), teacher.id, &[kid3.id]).await;
+    let direct = server.create_conversation(ConversationKind::Direct, None, teacher.id, &[olu.id]).await;
+
+    let (status, list) = server.get("/api/v1/admin/groups", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    // By name ignoring case; direct chats are not groups.
+    assert_eq!(
+        list["groups"],
+        json!([
+            {"id": list["groups"][0]["id"], "name": "chess club", "members": 2},
+            {"id": class, "name": "Class 5A", "members": 3},
+        ])
+    );
+
+    let names = |page: &Value| -> Vec<String> {
+        page["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect()
+    };
+    for (query, expected) in [
+        (format!("group={class}"), vec!["ana", "kid1", "kid2", "mei", "rivera"]),
+        (format!("group={class}&role=parent"), vec!["ana", "mei"]),
+        (format!("group={class}&role=parent&q=mei"), vec!["mei"]),
+        (format!("group={class}&limit=2&offset=2"), vec!["kid2", "mei"]),
+        (format!("group={direct}"), vec![]),
+        (format!("group={}", Uuid::now_v7()), vec![]),
+    ] {
+        let (status, page) = server.get(&format!("/api/v1/admin/users?{query}"), Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {page}");
+        assert_eq!(names(&page), expected, "{query}");
+    }
+    let (_, page) = server.get(&format!("/api/v1/admin/users?group={class}&limit=2"), Some(&admin)).await;
+    assert_eq!(page["total"], 5, "the total counts Mei once");
+    let (status, body) = server.get("/api/v1/admin/users?group=class-5a", Some(&admin)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_input"));
 }
 
 #[actix_web::test]

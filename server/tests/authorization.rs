@@ -84,6 +84,7 @@ const OPERATIONS: &[(&str, &str, Rule)] = &[
     ("get", "/api/v1/admin/banned-words", Rule::SchoolAdmin),
     ("put", "/api/v1/admin/banned-words", Rule::SchoolAdmin),
     ("get", "/api/v1/admin/conversations/{id}/export", Rule::SchoolAdmin),
+    ("get", "/api/v1/admin/groups", Rule::SchoolAdmin),
     ("post", "/api/v1/admin/import", Rule::SchoolAdmin),
     ("post", "/api/v1/admin/letters", Rule::SchoolAdmin),
     ("delete", "/api/v1/admin/messages/{id}", Rule::SchoolAdmin),

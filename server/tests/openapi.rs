@@ -161,7 +161,7 @@ async fn documented_endpoints_are_exactly_the_served_ones_with_the_documented_se
     let server = TestServer::start().await;
     let doc = fetch_document(&server).await;
     let operations = documented(&doc);
-    assert_eq!(operations.len(), 74, "operations documented");
+    assert_eq!(operations.len(), 75, "operations documented");
     assert!(
         operations.keys().all(|(_, path)| path.starts_with("/api/v1/") || path == "/healthz" || path == "/readyz"),
         "only the API and health are documented"
@@ -272,7 +272,7 @@ async fn every_admin_route_refuses_a_teacher_before_looking_at_the_request() {
     let (_, tokens) = server.signed_in("mei", Role::Teacher).await;
     let admin_operations: Vec<(String, String)> =
         documented(&doc).into_keys().filter(|(_, path)| path.starts_with("/api/v1/admin/")).collect();
-    assert_eq!(admin_operations.len(), 31, "admin operations documented");
+    assert_eq!(admin_operations.len(), 32, "admin operations documented");
     for (method, path) in admin_operations {
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let url = path.replace('{', "not-a-uuid-").replace('}', "");

@@ -28,8 +28,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::admin::safety::{moderation, reports as report_queue, safeguarding, settings};
 use super::admin::{
-    audit as admin_audit, import as admin_import, letters as admin_letters, people as admin_people,
-    policy as admin_policy, push as admin_push, stats as admin_stats, urgent as admin_urgent,
+    audit as admin_audit, groups as admin_groups, import as admin_import, letters as admin_letters,
+    people as admin_people, policy as admin_policy, push as admin_push, stats as admin_stats, urgent as admin_urgent,
 };
 use super::{
     activate, attachments, auth, avatars, conversations, devices, directory, health, me, messages, reports, sync, ws,
@@ -169,6 +169,7 @@ endpoints! {
     admin_people::reset,
     admin_people::link_child,
     admin_people::unlink_child,
+    admin_groups::list,
     admin_import::import,
     admin_letters::print,
     admin_audit::search,

@@ -57,6 +57,28 @@ pub async fn admin_ids(db: impl PgExecutor<'_>, conversation_id: Uuid) -> Result
         .await
 }
 
+/// A group as school admins list it.
+#[derive(Debug, Clone, FromRow)]
+pub struct GroupSummary {
+    pub id: Uuid,
+    pub name: String,
+    /// How many people are in it.
+    pub members: i64,
+}
+
+/// Every group of the school with its size, ordered by name ignoring case and accents (then by id). A school
+/// has a few hundred groups at most, so the list is not paged.
+pub async fn groups(db: impl PgExecutor<'_>) -> Result<Vec<GroupSummary>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id, coalesce(c.name, '') AS name,
+                (SELECT count(*) FROM conversation_members m WHERE m.conversation_id = c.id) AS members
+         FROM conversations c WHERE c.kind = 'group'
+         ORDER BY hallway_fold(coalesce(c.name, '')), c.id",
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// A conversation's kind, or `None` when it does not exist.
 pub async fn kind(
     db: impl PgExecutor<'_>,

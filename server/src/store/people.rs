@@ -47,11 +47,15 @@ pub struct PeopleQuery<'a> {
     pub role: Option<Role>,
     /// Matched by the rule `views::admin` shows a status by: deactivation wins over activation.
     pub status: Option<UserStatus>,
+    /// The people of a group (a class): its members, and the guardians of its student members, so a class's
+    /// families are found even when only the children are in the group. Each person once, however many of
+    /// their children are in it. Any other conversation matches nobody.
+    pub group: Option<Uuid>,
     pub limit: i64,
     pub offset: i64,
 }
 
-/// The `WHERE` clause shared by the page and its count ($1 words, $2 role, $3 status).
+/// The `WHERE` clause shared by the page and its count ($1 words, $2 role, $3 status, $4 group).
 macro_rules! people_filter {
     () => {
         " FROM users u
@@ -64,7 +68,15 @@ macro_rules! people_filter {
                SELECT 1 FROM unnest($1::text[]) AS w (word)
                WHERE strpos(hallway_fold(u.display_name), hallway_fold(w.word)) = 0
                  AND strpos(hallway_fold(u.username), hallway_fold(w.word)) = 0
-                 AND strpos(hallway_fold(coalesce(u.email, '')), hallway_fold(w.word)) = 0)"
+                 AND strpos(hallway_fold(coalesce(u.email, '')), hallway_fold(w.word)) = 0)
+           AND ($4::uuid IS NULL OR u.id IN (
+               SELECT m.user_id FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+               WHERE c.id = $4 AND c.kind = 'group'
+               UNION
+               SELECT g.parent_id FROM guardianships g
+               JOIN conversation_members m ON m.user_id = g.student_id
+               JOIN conversations c ON c.id = m.conversation_id
+               WHERE c.id = $4 AND c.kind = 'group'))"
     };
 }
 
@@ -80,11 +92,12 @@ pub async fn search(
         "SELECT ",
         admin_user_columns!(),
         people_filter!(),
-        " ORDER BY hallway_fold(u.display_name), u.id LIMIT $4 OFFSET $5"
+        " ORDER BY hallway_fold(u.display_name), u.id LIMIT $5 OFFSET $6"
     ))
     .bind(query.words)
     .bind(role)
     .bind(status)
+    .bind(query.group)
     .bind(query.limit)
     .bind(query.offset)
     .fetch_all(db)
@@ -93,6 +106,7 @@ pub async fn search(
         .bind(query.words)
         .bind(role)
         .bind(status)
+        .bind(query.group)
         .fetch_one(db)
         .await?;
     Ok((rows, total))

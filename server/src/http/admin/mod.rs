@@ -29,6 +29,7 @@
 //! examples to follow.
 
 pub mod audit;
+pub mod groups;
 pub mod import;
 pub mod letters;
 pub mod people;

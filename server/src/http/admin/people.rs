@@ -27,7 +27,7 @@ const DEFAULT_LIMIT: i64 = 50;
 /// Largest page of the people list.
 const MAX_LIMIT: i64 = 200;
 
-/// `?q=&role=&status=&limit=&offset=`
+/// `?q=&role=&status=&group=&limit=&offset=`
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -41,6 +41,10 @@ pub struct ListQuery {
     /// `active`, `deactivated` or `not_activated`.
     #[param(value_type = Option<UserStatus>)]
     status: Option<String>,
+    /// A group's id (`GET /admin/groups`): only the people of that class, its members and the guardians of
+    /// its student members, each once. Any other conversation's id matches nobody.
+    #[param(value_type = Option<Uuid>)]
+    group: Option<String>,
     /// How many people at most: 1 to 200, 50 when absent.
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
@@ -50,7 +54,7 @@ pub struct ListQuery {
 }
 
 /// `GET /admin/users`: everyone (deactivated and not-yet-activated people included), searched by name,
-/// username or email ignoring case and accents, ordered by display name.
+/// username or email ignoring case and accents, optionally only a class's people, ordered by display name.
 #[utoipa::path(
     operation_id = "admin_list_users",
     tag = "admin",
@@ -58,7 +62,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "One page of people and how many match in all", body = AdminUserList),
         (status = 400, body = ErrorBody, description = "`invalid_input`: `role` or `status` is not one of its \
-            values; `invalid_paging`: `limit` is not 1 to 200, or `offset` is negative"),
+            values, or `group` is not an id; `invalid_paging`: `limit` is not 1 to 200, or `offset` is negative"),
         (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = ADMIN_ONLY, body = ErrorBody),
     )
@@ -82,6 +86,10 @@ pub async fn list(
         ),
         None => None,
     };
+    let group = match query.group.as_deref().filter(|g| !g.is_empty()) {
+        Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| ApiError::invalid_input("group", "a group's id"))?),
+        None => None,
+    };
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::new(ErrorCode::InvalidPaging, format!("limit: 1 to {MAX_LIMIT}")));
@@ -91,7 +99,7 @@ pub async fn list(
         return Err(ApiError::new(ErrorCode::InvalidPaging, "offset: 0 or more"));
     }
     let words: Vec<String> = query.q.split_whitespace().map(str::to_owned).collect();
-    let search = PeopleQuery { words: &words, role, status, limit, offset };
+    let search = PeopleQuery { words: &words, role, status, group, limit, offset };
     let (rows, total) = store::people::search(&state.db, &search).await?;
     let users = views::admin::people(&state.db, rows).await?;
     Ok(HttpResponse::Ok().json(AdminUserList { users, total }))
