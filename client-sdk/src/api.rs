@@ -130,12 +130,12 @@ impl Api {
     /// Redeems an activation code with the password the person chose, and signs in as a login does. The
     /// code's shape and the password rules are checked here first, so a typo costs no round trip (and no
     /// failed attempt on the server's rate limit).
-    pub(crate) async fn activate(&self, code: &str, password: &str) -> Result<User> {
+    pub(crate) async fn activate(&self, code: &str, password: &str, username: Option<String>) -> Result<User> {
         check_new_password(password)?;
         let code = hallway_protocol::invitation::normalize_code(code).ok_or_else(|| {
             Error::api(401, ErrorCode::InvalidActivationCode, "this is not an activation code".into())
         })?;
-        let request = ActivateRequest { code, password: password.to_owned() };
+        let request = ActivateRequest { code, password: password.to_owned(), username };
         let response = self.http.post(self.url("auth/activate")?).json(&request).send().await?;
         let tokens = parse(response).await.map_err(|error| match error {
             Error::Api { code: ErrorCode::InvalidInput, message, .. } if message.starts_with("password") => {

@@ -138,10 +138,19 @@ impl Client {
     /// Redeems an activation code (from the school's letter, a QR code or an invitation link: see
     /// `parse_invitation`, whose server URL this client must have been made with) with the password the person
     /// chooses, and signs in, as `login` does. The person signs in on other devices with their username and
-    /// this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
-    /// `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
-    pub async fn activate(&self, code: String, password: String) -> Result<UserInfo, HallwayError> {
-        self.sign_in(move |shared| async move { shared.api.activate(&code, &password).await }).await
+    /// this password, and with `username` when they choose one instead of the school's. Errors:
+    /// `InvalidActivationCode` (unknown, used or expired: ask the school for a new one), `WeakPassword` (8 to
+    /// 256 characters), `InvalidInput { code: "conflict" }` (the username is taken: the code still works with
+    /// another), `InvalidInput { code: "invalid_input" }` (not a username), `Forbidden { code:
+    /// "account_deactivated" }`, `RateLimited`.
+    #[uniffi::method(default(username = None))]
+    pub async fn activate(
+        &self,
+        code: String,
+        password: String,
+        username: Option<String>,
+    ) -> Result<UserInfo, HallwayError> {
+        self.sign_in(move |shared| async move { shared.api.activate(&code, &password, username).await }).await
     }
 
     /// Changes the password; `current_password` proves it is the owner. Every other device of the person is

@@ -71,7 +71,7 @@ async fn a_parent_activates_from_an_invitation_link_then_signs_in_on_a_second_de
     let invitation = parse_invitation(join_link(&server.base_url, &code)).expect("the letter's link");
     assert_eq!(invitation.server_url, server.base_url);
     let (phone, _dir) = client(&invitation.server_url);
-    let user = phone.activate(invitation.code.to_lowercase(), NEW_PASSWORD.into()).await.expect("activated");
+    let user = phone.activate(invitation.code.to_lowercase(), NEW_PASSWORD.into(), None).await.expect("activated");
     assert_eq!(user.username, "mei");
     assert_eq!(phone.user(), Some(user.clone()));
     wait_online(&phone).await;
@@ -88,18 +88,36 @@ async fn a_used_or_mistyped_code_and_a_weak_password_fail_with_their_own_errors(
     let (phone, _dir) = client(&server.base_url);
 
     // Checked before anything is sent, so the code is not used up.
-    assert!(matches!(phone.activate(code.clone(), "short".into()).await, Err(HallwayError::WeakPassword { .. })));
-    assert_eq!(phone.activate("ACDE-FGHJ".into(), NEW_PASSWORD.into()).await, Err(HallwayError::InvalidActivationCode));
+    assert!(matches!(phone.activate(code.clone(), "short".into(), None).await, Err(HallwayError::WeakPassword { .. })));
     assert_eq!(
-        phone.activate("ACDE-FGHJ-KMNP".into(), NEW_PASSWORD.into()).await,
+        phone.activate("ACDE-FGHJ".into(), NEW_PASSWORD.into(), None).await,
+        Err(HallwayError::InvalidActivationCode)
+    );
+    assert_eq!(
+        phone.activate("ACDE-FGHJ-KMNP".into(), NEW_PASSWORD.into(), None).await,
         Err(HallwayError::InvalidActivationCode),
         "well formed, but no such code"
     );
-    phone.activate(code.clone(), NEW_PASSWORD.into()).await.expect("activated");
+    phone.activate(code.clone(), NEW_PASSWORD.into(), None).await.expect("activated");
 
     let (other, _dir) = client(&server.base_url);
-    assert_eq!(other.activate(code, "another password".into()).await, Err(HallwayError::InvalidActivationCode));
+    assert_eq!(other.activate(code, "another password".into(), None).await, Err(HallwayError::InvalidActivationCode));
     assert_eq!(other.user(), None);
+}
+
+#[actix_web::test]
+async fn a_parent_may_choose_their_username_and_a_taken_one_leaves_the_code_usable() {
+    let server = TestServer::start().await;
+    server.create_user("rivera", Role::Teacher).await;
+    let code = parent_with_a_code(&server, "p-4411").await;
+    let (phone, _dir) = client(&server.base_url);
+
+    let taken = phone.activate(code.clone(), NEW_PASSWORD.into(), Some("Rivera".into())).await;
+    assert!(matches!(&taken, Err(HallwayError::InvalidInput { code, .. }) if code == "conflict"), "{taken:?}");
+    let user = phone.activate(code, NEW_PASSWORD.into(), Some("mei.chen".into())).await.expect("activated");
+    assert_eq!(user.username, "mei.chen");
+    let (tablet, _tablet_dir) = client(&server.base_url);
+    assert_eq!(tablet.login("mei.chen".into(), NEW_PASSWORD.into()).await.expect("signed in").id, user.id);
 }
 
 #[actix_web::test]

@@ -44,4 +44,8 @@ pub struct ChangePasswordRequest {
 pub struct ActivateRequest {
     pub code: String,
     pub password: String,
+    /// A username the person chooses instead of the one the school gave (the same rules as an admin's); absent
+    /// or empty keeps the school's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }

@@ -50,6 +50,20 @@ impl ApiError {
         ApiError::new(ErrorCode::InvalidInput, format!("{field}: {problem}"))
     }
 
+    /// A user's insert or rename that broke a unique constraint: `conflict`, saying which (a taken username,
+    /// one that looks like a taken one, a taken email); any other database error as it is.
+    pub fn from_user_conflict(err: sqlx::Error) -> ApiError {
+        match store::violated_unique_constraint(&err) {
+            Some("users_username_key") => ApiError::new(ErrorCode::Conflict, "that username is taken"),
+            Some(crate::usernames::SKELETON_CONSTRAINT) => ApiError::new(
+                ErrorCode::Conflict,
+                "username: too much like an existing username (letters from other scripts that look the same)",
+            ),
+            Some("users_email_key") => ApiError::new(ErrorCode::Conflict, "that email address is taken"),
+            _ => err.into(),
+        }
+    }
+
     /// `not_found`: also what a caller gets for things it may not see.
     pub fn not_found() -> ApiError {
         ApiError::new(ErrorCode::NotFound, "not found")

@@ -137,6 +137,40 @@ async fn a_created_person_activates_once_with_their_code_and_is_signed_in() {
 }
 
 #[actix_web::test]
+async fn a_person_may_choose_their_own_username_when_activating_and_a_taken_one_keeps_the_code() {
+    let server = TestServer::start().await;
+    let admin = admin(&server).await;
+    server.create_user("rivera", Role::Teacher).await;
+    let (_, created) = server
+        .post(
+            "/api/v1/admin/users",
+            Some(&admin),
+            &json!({"username": "p-4411", "display_name": "Mei", "role": "parent"}),
+        )
+        .await;
+    let code = created["activation"]["code"].as_str().unwrap().to_owned();
+    let activate = |username: &str| json!({"code": code, "password": "my own password", "username": username});
+
+    // Taken, or a look-alike of a taken one (Cyrillic "р" and "е"): 409, and the code is not used up.
+    for taken in ["Rivera", "rіvеra"] {
+        let (status, body) = server.post("/api/v1/auth/activate", None, &activate(taken)).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "conflict"), "{taken}: {body}");
+    }
+    let (status, body) = server.post("/api/v1/auth/activate", None, &activate("no spaces allowed")).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_input"), "{body}");
+
+    let (status, tokens) = server.post("/api/v1/auth/activate", None, &activate("mei.chen")).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["user"]["username"], "mei.chen");
+    server.login("Mei.Chen", "my own password").await;
+    let (status, _) =
+        server.post("/api/v1/auth/login", None, &json!({"login": "p-4411", "password": "my own password"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the school's name is gone");
+    let (_, audit) = server.get("/api/v1/admin/audit?action=user.activate", Some(&admin)).await;
+    assert_eq!(audit["entries"][0]["details"]["username"], json!({"from": "p-4411", "to": "mei.chen"}), "{audit}");
+}
+
+#[actix_web::test]
 async fn unknown_and_expired_codes_fail_and_failures_are_rate_limited() {
     let server = TestServer::start_with(|c| c.limits.login_failures_per_address = 4).await;
     let admin = admin(&server).await;

@@ -356,7 +356,7 @@ uint64_t uniffi_hallway_sdk_fn_constructor_client_new(RustBuffer server_url, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_ACTIVATE
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_ACTIVATE
-uint64_t uniffi_hallway_sdk_fn_method_client_activate(uint64_t ptr, RustBuffer code, RustBuffer password
+uint64_t uniffi_hallway_sdk_fn_method_client_activate(uint64_t ptr, RustBuffer code, RustBuffer password, RustBuffer username
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_CHANGE_PASSWORD

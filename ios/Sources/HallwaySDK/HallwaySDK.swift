@@ -641,10 +641,13 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * Redeems an activation code (from the school's letter, a QR code or an invitation link: see
      * `parse_invitation`, whose server URL this client must have been made with) with the password the person
      * chooses, and signs in, as `login` does. The person signs in on other devices with their username and
-     * this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
-     * `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+     * this password, and with `username` when they choose one instead of the school's. Errors:
+     * `InvalidActivationCode` (unknown, used or expired: ask the school for a new one), `WeakPassword` (8 to
+     * 256 characters), `InvalidInput { code: "conflict" }` (the username is taken: the code still works with
+     * another), `InvalidInput { code: "invalid_input" }` (not a username), `Forbidden { code:
+     * "account_deactivated" }`, `RateLimited`.
      */
-    func activate(code: String, password: String) async throws  -> UserInfo
+    func activate(code: String, password: String, username: String?) async throws  -> UserInfo
     
     /**
      * Changes the password; `current_password` proves it is the owner. Every other device of the person is
@@ -877,15 +880,18 @@ public convenience init(serverUrl: String, dataDir: String, secrets: SecretStore
      * Redeems an activation code (from the school's letter, a QR code or an invitation link: see
      * `parse_invitation`, whose server URL this client must have been made with) with the password the person
      * chooses, and signs in, as `login` does. The person signs in on other devices with their username and
-     * this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
-     * `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+     * this password, and with `username` when they choose one instead of the school's. Errors:
+     * `InvalidActivationCode` (unknown, used or expired: ask the school for a new one), `WeakPassword` (8 to
+     * 256 characters), `InvalidInput { code: "conflict" }` (the username is taken: the code still works with
+     * another), `InvalidInput { code: "invalid_input" }` (not a username), `Forbidden { code:
+     * "account_deactivated" }`, `RateLimited`.
      */
-open func activate(code: String, password: String)async throws  -> UserInfo  {
+open func activate(code: String, password: String, username: String? = nil)async throws  -> UserInfo  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_hallway_sdk_fn_method_client_activate(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(code),FfiConverterString.lower(password)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(code),FfiConverterString.lower(password),FfiConverterOptionString.lower(username)
                 )
             },
             pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
@@ -5804,7 +5810,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_func_parse_invitation() != 49501) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hallway_sdk_checksum_method_client_activate() != 9477) {
+    if (uniffi_hallway_sdk_checksum_method_client_activate() != 20680) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_change_password() != 23027) {

@@ -66,6 +66,18 @@ pub async fn insert(db: impl PgExecutor<'_>, new: &NewUser<'_>) -> Result<UserRo
     .await
 }
 
+/// Renames a user (and their skeleton, as [`insert`] derives it). A taken name violates `users_username_key`
+/// or `users_username_skeleton_key`.
+pub async fn set_username(db: impl PgExecutor<'_>, id: Uuid, username: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET username = $2, username_skeleton = $3 WHERE id = $1")
+        .bind(id)
+        .bind(username)
+        .bind(crate::usernames::skeleton(username))
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Finds a user by id.
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1")).bind(id).fetch_optional(db).await

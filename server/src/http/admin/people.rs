@@ -162,20 +162,7 @@ pub async fn create(
         role,
         password_hash: None,
     };
-    let user = match store::users::insert(&mut *tx, &new).await {
-        Ok(user) => user,
-        Err(err) => {
-            return Err(match store::violated_unique_constraint(&err) {
-                Some("users_username_key") => ApiError::new(ErrorCode::Conflict, "that username is taken"),
-                Some(crate::usernames::SKELETON_CONSTRAINT) => ApiError::new(
-                    ErrorCode::Conflict,
-                    "username: too much like an existing username (letters from other scripts that look the same)",
-                ),
-                Some("users_email_key") => ApiError::new(ErrorCode::Conflict, "that email address is taken"),
-                _ => err.into(),
-            });
-        }
-    };
+    let user = store::users::insert(&mut *tx, &new).await.map_err(ApiError::from_user_conflict)?;
     let activation = activation::issue(&mut tx, user.id, Some(admin.id())).await?;
     let details = json!({ "username": user.username, "role": role.as_str() });
     record(&mut *tx, &admin, &req, "user.create", Some(user.id), details).await?;

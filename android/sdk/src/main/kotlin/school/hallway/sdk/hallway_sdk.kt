@@ -934,7 +934,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_hallway_sdk_fn_constructor_client_new(`serverUrl`: RustBuffer.ByValue,`dataDir`: RustBuffer.ByValue,`secrets`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_hallway_sdk_fn_method_client_activate(`ptr`: Long,`code`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,
+    external fun uniffi_hallway_sdk_fn_method_client_activate(`ptr`: Long,`code`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,`username`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_change_password(`ptr`: Long,`currentPassword`: RustBuffer.ByValue,`newPassword`: RustBuffer.ByValue,
     ): Long
@@ -1200,7 +1200,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_func_parse_invitation() and 0xFFFF) != 49501) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_hallway_sdk_checksum_method_client_activate() and 0xFFFF) != 9477) {
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_activate() and 0xFFFF) != 20680) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_change_password() and 0xFFFF) != 23027) {
@@ -1887,10 +1887,13 @@ public interface ClientInterface {
      * Redeems an activation code (from the school's letter, a QR code or an invitation link: see
      * `parse_invitation`, whose server URL this client must have been made with) with the password the person
      * chooses, and signs in, as `login` does. The person signs in on other devices with their username and
-     * this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
-     * `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+     * this password, and with `username` when they choose one instead of the school's. Errors:
+     * `InvalidActivationCode` (unknown, used or expired: ask the school for a new one), `WeakPassword` (8 to
+     * 256 characters), `InvalidInput { code: "conflict" }` (the username is taken: the code still works with
+     * another), `InvalidInput { code: "invalid_input" }` (not a username), `Forbidden { code:
+     * "account_deactivated" }`, `RateLimited`.
      */
-    suspend fun `activate`(`code`: kotlin.String, `password`: kotlin.String): UserInfo
+    suspend fun `activate`(`code`: kotlin.String, `password`: kotlin.String, `username`: kotlin.String? = null): UserInfo
     
     /**
      * Changes the password; `current_password` proves it is the owner. Every other device of the person is
@@ -2174,12 +2177,15 @@ open class Client: Disposable, AutoCloseable, ClientInterface
      * Redeems an activation code (from the school's letter, a QR code or an invitation link: see
      * `parse_invitation`, whose server URL this client must have been made with) with the password the person
      * chooses, and signs in, as `login` does. The person signs in on other devices with their username and
-     * this password. Errors: `InvalidActivationCode` (unknown, used or expired: ask the school for a new one),
-     * `WeakPassword` (8 to 256 characters), `Forbidden { code: "account_deactivated" }`, `RateLimited`.
+     * this password, and with `username` when they choose one instead of the school's. Errors:
+     * `InvalidActivationCode` (unknown, used or expired: ask the school for a new one), `WeakPassword` (8 to
+     * 256 characters), `InvalidInput { code: "conflict" }` (the username is taken: the code still works with
+     * another), `InvalidInput { code: "invalid_input" }` (not a username), `Forbidden { code:
+     * "account_deactivated" }`, `RateLimited`.
      */
     @Throws(HallwayException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `activate`(`code`: kotlin.String, `password`: kotlin.String) : UserInfo {
+    override suspend fun `activate`(`code`: kotlin.String, `password`: kotlin.String, `username`: kotlin.String?) : UserInfo {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_hallway_sdk_fn_method_client_activate(
@@ -2187,6 +2193,7 @@ open class Client: Disposable, AutoCloseable, ClientInterface
                 
         FfiConverterString.lower(`code`),
         FfiConverterString.lower(`password`),
+        FfiConverterOptionalString.lower(`username`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
