@@ -491,6 +491,57 @@ async fn previews_carry_the_sender_and_text_only_when_an_admin_chose_them() {
     assert!(received[1].payload.get("body").is_none(), "{}", received[1].payload);
 }
 
+#[actix_web::test]
+async fn an_unread_messages_edit_and_deletion_update_and_withdraw_its_notification_but_a_read_one_is_left_alone() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let admin = server.signed_in("admin", Role::Admin).await.1.access_token;
+    let (teacher, group, phone, _) = teacher_and_parent(&server).await;
+    let laptop = server.login("parent", PASSWORD).await.access_token;
+    register(&server, &phone, &receiver.subscribe(), "webpush").await;
+    let full = json!({ "previews": "full" });
+    assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &full).await.0, StatusCode::OK);
+    let message = send(&server, &teacher, group, "pick-up at 3").await;
+    let (id, seq) = (message["id"].as_str().unwrap().to_owned(), message["seq"].clone());
+    let first = receiver.wait_for(1, PUSH_TIMEOUT).await;
+
+    let (status, _) =
+        server.patch(&format!("/api/v1/messages/{id}"), Some(&teacher), &json!({ "body": "pick-up at 4" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let edited = receiver.wait_for(2, PUSH_TIMEOUT).await;
+    assert_eq!(
+        edited[1].payload,
+        json!({ "type": "message_edited", "conversation_id": group, "seq": seq, "badge": 1,
+                "sender_name": "teacher Display", "body": "pick-up at 4" })
+    );
+    assert_eq!(edited[1].urgency.as_deref(), Some("normal"));
+    assert_ne!(edited[1].topic, first[0].topic, "a change never takes the place of the chat's pending push");
+
+    let (status, _) = server.delete(&format!("/api/v1/messages/{id}"), Some(&teacher)).await;
+    assert_eq!(status, StatusCode::OK);
+    let deleted = receiver.wait_for(3, PUSH_TIMEOUT).await;
+    assert_eq!(deleted[2].payload["type"], "message_deleted");
+    assert_eq!((&deleted[2].payload["conversation_id"], &deleted[2].payload["seq"]), (&json!(group), &seq));
+    assert!(deleted[2].payload.get("body").is_none());
+
+    // Read on the laptop: the phone's notification is cleared, and a later edit has nothing to update.
+    let read = send(&server, &teacher, group, "bring a coat").await;
+    receiver.wait_for(4, PUSH_TIMEOUT).await;
+    server.post(&format!("/api/v1/conversations/{group}/read"), Some(&laptop), &json!({ "seq": read["seq"] })).await;
+    receiver.wait_for(5, PUSH_TIMEOUT).await;
+    let read_id = read["id"].as_str().unwrap();
+    let (status, _) =
+        server.patch(&format!("/api/v1/messages/{read_id}"), Some(&teacher), &json!({ "body": "bring a hat" })).await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(QUIET).await;
+    let all = receiver.received();
+    assert_eq!(
+        all.iter().map(|p| p.payload["type"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["message", "message_edited", "message_deleted", "message", "read"]
+    );
+    assert!(receiver.problems().is_empty(), "{:?}", receiver.problems());
+}
+
 /// Accepts nothing on its port until `open`, then forwards every connection to the test database: a database
 /// that is away for a while, at an address a pool can be given beforehand.
 struct DatabaseAwayThenBack {

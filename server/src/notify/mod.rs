@@ -154,6 +154,14 @@ impl Notifier {
         });
     }
 
+    /// A committed message of `sender_id` was edited or deleted: the members who may still see its notification
+    /// (not read up to it, not muted, no open socket) get a silent push that updates or withdraws it.
+    pub fn message_changed(&self, conversation_id: Uuid, sender_id: Uuid, seq: i64, change: MessageChange) {
+        self.detached(conversation_id, "could not queue message change pushes", move |this| async move {
+            this.queue_change(conversation_id, sender_id, seq, change).await
+        });
+    }
+
     /// Runs a look-up beside the actor (which does not wait for it), within `MAX_CONCURRENT_LOOKUPS`, tracked so
     /// that a stopping server waits for it; nothing to do when no provider sends anything. The message or read
     /// marker is committed, so its pushes are owed: while the database cannot be reached (a restart, a crash the
@@ -227,6 +235,56 @@ impl Notifier {
         Ok(())
     }
 
+    async fn queue_change(
+        &self,
+        conversation_id: Uuid,
+        sender_id: Uuid,
+        seq: i64,
+        change: MessageChange,
+    ) -> Result<(), sqlx::Error> {
+        let db = &self.inner.db;
+        let targets =
+            store::devices::of_unmuted_members_unread(db, conversation_id, sender_id, seq, &self.inner.platforms)
+                .await?;
+        let targets = self.offline(targets);
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let badges = badges(db, &targets).await?;
+        let (sender_name, body) = match change {
+            MessageChange::Edited => preview(db, conversation_id, seq).await?,
+            MessageChange::Deleted => (None, None),
+        };
+        // Its own topic: a change must not take the place of the chat's pending `message` push at the push
+        // service (Web Push replaces a pending push of the same topic).
+        let topic = message_topic(conversation_id, seq);
+        let pushes: Vec<NewPush> = targets
+            .iter()
+            .map(|t| {
+                let badge = badges.get(&t.user_id).copied().unwrap_or(0);
+                let payload = match change {
+                    MessageChange::Edited => PushPayload::MessageEdited {
+                        conversation_id,
+                        seq,
+                        badge,
+                        sender_name: sender_name.clone(),
+                        body: body.clone(),
+                    },
+                    MessageChange::Deleted => PushPayload::MessageDeleted { conversation_id, seq, badge },
+                };
+                NewPush {
+                    device_id: t.device_id,
+                    payload: payload_json(&payload),
+                    topic: topic.clone(),
+                    urgency: "normal",
+                }
+            })
+            .collect();
+        store::push_queue::enqueue(db, &pushes).await?;
+        self.wake_workers();
+        Ok(())
+    }
+
     async fn queue_read(
         &self,
         conversation_id: Uuid,
@@ -267,6 +325,13 @@ impl Notifier {
     fn offline(&self, targets: Vec<PushTarget>) -> Vec<PushTarget> {
         targets.into_iter().filter(|t| !self.inner.online.is_online(t.session_id)).collect()
     }
+}
+
+/// What happened to a committed message, for [`Notifier::message_changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageChange {
+    Edited,
+    Deleted,
 }
 
 /// The settings key of the school's push previews.
@@ -311,7 +376,16 @@ fn payload_json(payload: &PushPayload) -> serde_json::Value {
 /// The collapse key of a conversation's notifications: a short hash of its id (Web Push's `Topic` allows 32
 /// base64url characters; a hash keeps the id itself off the push service's logs).
 pub fn topic(conversation_id: Uuid) -> String {
+    short_hash(&[conversation_id.as_bytes()])
+}
+
+/// The topic of the pushes about one message (its edit, its deletion), as short and opaque as [`topic`].
+pub fn message_topic(conversation_id: Uuid, seq: i64) -> String {
+    short_hash(&[conversation_id.as_bytes(), &seq.to_be_bytes()])
+}
+
+fn short_hash(parts: &[&[u8]]) -> String {
     use base64::Engine as _;
-    let digest = Sha256::digest(conversation_id.as_bytes());
+    let digest = parts.iter().fold(Sha256::new(), |hash, part| hash.chain_update(part)).finalize();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
