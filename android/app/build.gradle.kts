@@ -16,6 +16,13 @@ android {
         targetSdk = 36
         versionCode = 1
         versionName = "0.1.0"
+        // The school's server whose https://<host>/join/<code> links this build opens as verified app links
+        // (AndroidManifest.xml explains): -PhallwayAppLinkHost=hallway.school.example, or in gradle.properties,
+        // for a school or district that signs its own build and lists it in its server's assetlinks.json
+        // (--android-package, --android-cert-sha256). Unset: hallway.invalid, which never resolves, so the app
+        // claims no site's links and the join page's hallway:// button opens it instead.
+        manifestPlaceholders["appLinkHost"] =
+            providers.gradleProperty("hallwayAppLinkHost").getOrElse("hallway.invalid")
     }
     buildTypes {
         release {
@@ -53,5 +60,7 @@ dependencies {
     implementation(libs.compose.material3)
     implementation(libs.compose.material.icons.extended)
     implementation(libs.coil.compose)
+    // Reads the QR code on an invitation letter (InvitationScreen).
+    implementation(libs.play.services.code.scanner)
     debugImplementation(libs.compose.ui.tooling)
 }
