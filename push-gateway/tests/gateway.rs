@@ -348,6 +348,59 @@ async fn requests_without_a_good_key_get_401_bad_bodies_400_and_a_key_added_late
     gateway.assert_logs_hold_none_of(&["a-device-token-0123", &key]);
 }
 
+#[actix_web::test]
+async fn an_apns_device_goes_to_the_gateway_while_web_push_stays_direct() {
+    // The production setting: no test-only routing, so only apns and fcm go through the gateway.
+    let (gateway, keys) = GatewayProcess::start(&["Riverside Primary"], &[]).await;
+    let (url, key) = (gateway.url.clone(), keys[0].clone());
+    let server = TestServer::start_with(move |config| {
+        config.push.allow_insecure_endpoints = true;
+        config.push.retry_base = Duration::from_millis(200);
+        config.push.poll_interval = Duration::from_millis(200);
+        config.push.gateway =
+            Some(GatewaySettings { url, key: GatewayKey::new(key), concurrency: 4, carries_webpush: false });
+    })
+    .await;
+    let receiver = PushReceiver::start();
+    let subscription = receiver.subscribe();
+    let (teacher, group, parent, _) = teacher_and_parent(&server, &subscription).await;
+    let token = "apns-device-token-0123456789abcdef";
+    let (status, device) =
+        server.post("/api/v1/devices", Some(&parent), &json!({ "platform": "apns", "token": token })).await;
+    assert_eq!(status, StatusCode::CREATED, "{device}");
+
+    send(&server, &teacher, group, "hello both").await;
+
+    // The Web Push device is pushed directly, with the school's own VAPID key...
+    let received = receiver.wait_for(1, TIMEOUT).await;
+    assert_eq!(received.len(), 1);
+    let (_, school_vapid) = server.get("/api/v1/push/vapid-key", Some(&parent)).await;
+    assert_eq!(received[0].vapid_key, school_vapid["public_key"].as_str().unwrap());
+    // ...and the APNs one reaches the gateway, which has no APNs upstream yet: 503, so the school keeps it
+    // pending for a retry rather than losing it.
+    let line = gateway.wait_for_log("platform=\"apns\"").await.unwrap_or_else(|| panic!("{}", gateway.logs()));
+    assert!(line.contains("answered 503"), "{line}");
+    let deadline = Instant::now() + TIMEOUT;
+    let row = loop {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT q.state, q.last_error FROM push_queue q JOIN devices d ON d.id = q.device_id
+             WHERE d.platform = 'apns' AND q.last_error IS NOT NULL",
+        )
+        .fetch_optional(&server.pool)
+        .await
+        .unwrap();
+        match row {
+            Some(row) => break row,
+            None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            None => panic!("the apns push was never tried"),
+        }
+    };
+    assert_eq!(row.0, "pending");
+    assert!(row.1.contains("503") && row.1.contains("no apns push"), "{}", row.1);
+    assert_eq!(gateway.count("platform=\"webpush\""), 0, "Web Push did not go through the gateway");
+    gateway.assert_logs_hold_none_of(&[token, &keys[0]]);
+}
+
 /// Waits for a dead push on the school server and returns its last error and its tries.
 async fn wait_for_dead(pool: &PgPool) -> (String, i32) {
     let deadline = Instant::now() + TIMEOUT;
