@@ -401,6 +401,27 @@ async fn an_apns_device_goes_to_the_gateway_while_web_push_stays_direct() {
     gateway.assert_logs_hold_none_of(&[token, &keys[0]]);
 }
 
+#[actix_web::test]
+async fn with_a_certificate_the_gateway_speaks_https_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("gateway.crt"), dir.path().join("gateway.key"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let tls = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let (gateway, keys) = GatewayProcess::start(&["Riverside Primary"], &tls).await;
+    assert!(gateway.url.starts_with("https://"), "{}", gateway.url);
+
+    let root = reqwest::Certificate::from_pem(generated.cert.pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder().add_root_certificate(root).build().unwrap();
+    let response = client.post(format!("{}/v1/push", gateway.url)).bearer_auth(&keys[0]).json(&json!({})).send().await;
+    let response = response.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "the school key was accepted over TLS, the body was not");
+    let plain = gateway.url.replacen("https://", "http://", 1);
+    let refused = reqwest::Client::new().post(format!("{plain}/v1/push")).bearer_auth(&keys[0]).send().await;
+    assert!(refused.is_err() || !refused.unwrap().status().is_success(), "plain HTTP is not served");
+}
+
 /// Waits for a dead push on the school server and returns its last error and its tries.
 async fn wait_for_dead(pool: &PgPool) -> (String, i32) {
     let deadline = Instant::now() + TIMEOUT;
