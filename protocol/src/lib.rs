@@ -18,6 +18,7 @@ pub mod error;
 pub mod invitation;
 pub mod messages;
 pub mod model;
+pub mod push_gateway;
 pub mod reconnect;
 pub mod safety;
 pub mod sync;

@@ -63,6 +63,16 @@ pub struct PushArgs {
     /// Tries of one push before it is kept as dead.
     #[arg(long, env = "HALLWAY_PUSH_MAX_ATTEMPTS", default_value_t = 8)]
     pub push_max_attempts: u32,
+    /// The app publisher's push gateway (`https://...`): APNs and FCM pushes to the published apps go there.
+    /// APNs or FCM credentials of the school's own (a white-label app) win over it for their platform.
+    #[arg(long, env = "HALLWAY_PUSH_GATEWAY_URL", requires = "push_gateway_key")]
+    pub push_gateway_url: Option<String>,
+    /// This school's key at the push gateway, as the publisher issued it (prefer the environment variable).
+    #[arg(long, env = "HALLWAY_PUSH_GATEWAY_KEY", hide_env_values = true, requires = "push_gateway_url")]
+    pub push_gateway_key: Option<String>,
+    /// Requests to the push gateway in flight at once.
+    #[arg(long, env = "HALLWAY_PUSH_GATEWAY_CONCURRENCY", default_value_t = 32)]
+    pub push_gateway_concurrency: usize,
 }
 
 /// Settings shared by every subcommand that opens the database.
@@ -257,6 +267,42 @@ pub struct PushSettings {
     /// How long a committed message may wait for its push look-up before the recovery sweep does it (the
     /// server that committed it died first); also how often the sweep looks.
     pub pending_grace: Duration,
+    /// The publisher's push gateway, when the school uses one.
+    pub gateway: Option<GatewaySettings>,
+}
+
+/// Where the push gateway is and how the school signs in to it.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// The gateway's base URL (`https://push.hallway.example`).
+    pub url: String,
+    pub key: GatewayKey,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// FOR TESTS ONLY (no flag): Web Push and UnifiedPush go through the gateway too, instead of directly, so a
+    /// test can follow a push through the gateway to a receiver that decrypts it.
+    pub carries_webpush: bool,
+}
+
+/// The school's key at the push gateway; `Debug` does not print it.
+#[derive(Clone)]
+pub struct GatewayKey(String);
+
+impl GatewayKey {
+    pub fn new(key: String) -> GatewayKey {
+        GatewayKey(key)
+    }
+
+    /// The key itself, for the `Authorization` header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for GatewayKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GatewayKey(<redacted>)")
+    }
 }
 
 impl PushSettings {
@@ -277,6 +323,7 @@ impl Default for PushSettings {
             ttl: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_secs(2),
             pending_grace: Duration::from_secs(30),
+            gateway: None,
         }
     }
 }
@@ -441,6 +488,15 @@ impl Config {
             contact: args.push.push_contact,
             webpush_concurrency: args.push.push_webpush_concurrency.max(1),
             max_attempts: args.push.push_max_attempts.max(1),
+            gateway: match (args.push.push_gateway_url, args.push.push_gateway_key) {
+                (Some(url), Some(key)) if !url.trim().is_empty() && !key.trim().is_empty() => Some(GatewaySettings {
+                    url,
+                    key: GatewayKey::new(key),
+                    concurrency: args.push.push_gateway_concurrency.max(1),
+                    carries_webpush: false,
+                }),
+                _ => None,
+            },
             ..PushSettings::default()
         };
         config.onboarding = Onboarding::from(args.onboarding);

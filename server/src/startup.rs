@@ -279,7 +279,8 @@ fn default_headers(tls: bool) -> DefaultHeaders {
     if tls { headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")) } else { headers }
 }
 
-fn rustls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
+/// The TLS configuration of a PEM certificate chain and key (HTTP/2 and HTTP/1.1); the push gateway uses it too.
+pub fn rustls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
     let open = |path: &std::path::Path| {
         std::fs::File::open(path).map(std::io::BufReader::new).with_context(|| format!("opening {}", path.display()))
     };

@@ -9,13 +9,14 @@
 //!   sends them with bounded concurrency, retries with exponential backoff and `Retry-After`, keeps a row that
 //!   failed its last try as `dead`, and deletes devices their push service calls gone (404/410).
 //! - `provider`: the `PushProvider` trait a push service implements; `webpush` implements it for Web Push and
-//!   UnifiedPush (RFC 8030, RFC 8291 encryption, RFC 8292 VAPID). APNs and FCM (directly, or through the
-//!   publisher's push gateway) are further implementations of the same trait, not built yet: devices of those
-//!   platforms are registered and kept, but nothing is queued for them until a provider is configured.
+//!   UnifiedPush (RFC 8030, RFC 8291 encryption, RFC 8292 VAPID); `gateway` for APNs and FCM through the app
+//!   publisher's push gateway (`push-gateway/`). Direct APNs and FCM are further implementations, not built yet:
+//!   devices of a platform no provider sends to are registered and kept, but nothing is queued for them.
 //! - `endpoint`: the SSRF rules for endpoint URLs (https only, no private addresses, checked again at send).
 
 pub mod devices;
 pub mod endpoint;
+pub mod gateway;
 pub mod provider;
 pub mod webpush;
 pub mod worker;
@@ -48,8 +49,19 @@ impl Push {
     /// inside an actix system.
     pub fn start(config: &Config, db: PgPool, background: &Background) -> anyhow::Result<Push> {
         let vapid = Arc::new(VapidKey::load_or_create(config.push.vapid_private_key.as_deref(), &config.data_dir)?);
-        // APNs, FCM and the push gateway join this list as providers once they exist.
-        let providers: Vec<Arc<dyn PushProvider>> = vec![Arc::new(WebPush::new(vapid.clone(), &config.push)?)];
+        // APNs and FCM join this list as providers once they exist.
+        let mut providers: Vec<Arc<dyn PushProvider>> = Vec::new();
+        if !config.push.gateway.as_ref().is_some_and(|g| g.carries_webpush) {
+            providers.push(Arc::new(WebPush::new(vapid.clone(), &config.push)?));
+        }
+        // The publisher's gateway takes the platforms no direct provider above took: direct credentials win.
+        if let Some(settings) = &config.push.gateway {
+            let taken: Vec<&str> = providers.iter().flat_map(|p| p.platforms().iter().copied()).collect();
+            let platforms = gateway::platforms(settings, &taken);
+            if !platforms.is_empty() {
+                providers.push(Arc::new(gateway::Gateway::new(settings, &config.push, platforms)?));
+            }
+        }
         let mut platforms = Vec::new();
         let mut wakes = Vec::new();
         for provider in providers {
