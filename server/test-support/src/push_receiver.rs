@@ -103,7 +103,7 @@ impl PushReceiver {
                 .app_data(web::PayloadConfig::new(8192))
                 .route("/push/{id}", web::post().to(receive))
         })
-        .workers(1)
+        .workers(2)
         .listen(listener)
         .expect("listening")
         .run();
@@ -202,14 +202,18 @@ async fn receive(
 ) -> HttpResponse {
     let endpoint = format!("{}{}", origin.get_ref(), req.path());
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-    let reply = state.replies.pop_front().unwrap_or(Reply::Status(201));
-    let status = match reply {
-        Reply::Status(s) | Reply::RetryAfter(s, _) => s,
+    let (reply, status, keys) = {
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let reply = state.replies.pop_front().unwrap_or(Reply::Status(201));
+        let status = match reply {
+            Reply::Status(s) | Reply::RetryAfter(s, _) => s,
+        };
+        state.attempts.push(Attempt { endpoint: endpoint.clone(), at: Instant::now(), status });
+        (reply, status, state.keys.get(&endpoint).cloned())
     };
-    state.attempts.push(Attempt { endpoint: endpoint.clone(), at: Instant::now(), status });
-    let checked =
-        check(&state, &endpoint, origin.get_ref(), header("authorization"), header("content-encoding"), &body);
+    // Checked and decrypted outside the lock: requests are checked in parallel on the receiver's workers.
+    let checked = check(keys.as_ref(), origin.get_ref(), header("authorization"), header("content-encoding"), &body);
+    let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
     let (payload, encrypted, vapid_key) = match checked {
         Ok(checked) => checked,
         Err(problem) => {
@@ -238,14 +242,13 @@ async fn receive(
 
 /// Checks the VAPID signature and decrypts the body: `(payload, encrypted, vapid key)`.
 fn check(
-    state: &State,
-    endpoint: &str,
+    keys: Option<&Option<(p256::SecretKey, Auth)>>,
     origin: &str,
     authorization: Option<String>,
     encoding: Option<String>,
     body: &[u8],
 ) -> Result<(Value, bool, String), String> {
-    let keys = state.keys.get(endpoint).ok_or("an unknown subscription")?;
+    let keys = keys.ok_or("an unknown subscription")?;
     let authorization = authorization.ok_or("no Authorization header")?;
     let rest = authorization.strip_prefix("vapid ").ok_or("Authorization is not vapid")?;
     let (mut token, mut key) = (None, None);
