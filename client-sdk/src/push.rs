@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use hallway_protocol::ErrorCode;
-use hallway_protocol::devices::{Device, Platform, PushKeys, RegisterDeviceRequest};
+use hallway_protocol::devices::{Device, Platform, PushKeys, RegisterDeviceRequest, VapidKey};
 use reqwest::Method;
 
 use crate::api::NO_BODY;
@@ -136,6 +136,18 @@ impl Client {
             register(&shared, &request).await
         })
         .await?)
+    }
+
+    /// The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+    /// UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+    pub async fn push_vapid_key(&self) -> Result<String, HallwayError> {
+        let shared = self.shared.clone();
+        let key = runtime::run(async move {
+            let key: VapidKey = shared.api.call(Method::GET, "push/vapid-key", &[], NO_BODY).await?;
+            Ok(key)
+        })
+        .await?;
+        Ok(key.public_key)
     }
 
     /// Stops push notifications to this device (the person turned them off): deletes the device on the server

@@ -226,6 +226,8 @@ async fn a_group_notification_names_the_group_and_its_sender_and_fetches_what_th
     let (app, dir) = client(&server.base_url);
     app.login("chen".into(), PASSWORD.into()).await.expect("signed in");
     wait_for_conversation(&app, &group.to_string()).await;
+    let (_, vapid) = server.get("/api/v1/push/vapid-key", Some(&teacher_token)).await;
+    assert_eq!(app.push_vapid_key().await.expect("the VAPID key"), vapid["public_key"].as_str().expect("a key"));
     let subscription = receiver.subscribe();
     let registration = PushRegistration::WebPush {
         endpoint: subscription.endpoint.clone(),

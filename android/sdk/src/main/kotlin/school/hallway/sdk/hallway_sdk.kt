@@ -850,6 +850,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_thumbnail_path(
     ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_push_vapid_key(
+    ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_register_push(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_unregister_push(
@@ -999,6 +1001,8 @@ internal object UniffiLib {
     external fun uniffi_hallway_sdk_fn_method_client_set_media_cache_limit(`ptr`: Long,`bytes`: Long,
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_thumbnail_path(`ptr`: Long,`messageId`: RustBuffer.ByValue,`attachmentId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_push_vapid_key(`ptr`: Long,
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_register_push(`ptr`: Long,`registration`: RustBuffer.ByValue,`appVersion`: RustBuffer.ByValue,`locale`: RustBuffer.ByValue,
     ): Long
@@ -1307,6 +1311,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_thumbnail_path() and 0xFFFF) != 29603) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_push_vapid_key() and 0xFFFF) != 32905) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_client_register_push() and 0xFFFF) != 43611) {
@@ -2095,6 +2102,12 @@ public interface ClientInterface {
     suspend fun `thumbnailPath`(`messageId`: kotlin.String, `attachmentId`: kotlin.String): kotlin.String?
     
     /**
+     * The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+     * UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+     */
+    suspend fun `pushVapidKey`(): kotlin.String
+    
+    /**
      * Registers this device for push notifications with the address the platform gave (call it whenever the
      * platform hands out a token or endpoint, at each start too: the same one again changes nothing). A new
      * address replaces the old registration. Before sign-in it is kept and registered by the sign-in. It stays registered across restarts and is registered again after
@@ -2877,6 +2890,31 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+     * UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `pushVapidKey`() : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_push_vapid_key(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
         // Error FFI converter
         HallwayException.ErrorHandler,
     )
