@@ -489,6 +489,11 @@ uint64_t uniffi_hallway_sdk_fn_method_client_set_media_cache_limit(uint64_t ptr,
 uint64_t uniffi_hallway_sdk_fn_method_client_thumbnail_path(uint64_t ptr, RustBuffer message_id, RustBuffer attachment_id
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_PUSH_VAPID_KEY
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_PUSH_VAPID_KEY
+uint64_t uniffi_hallway_sdk_fn_method_client_push_vapid_key(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_REGISTER_PUSH
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_FN_METHOD_CLIENT_REGISTER_PUSH
 uint64_t uniffi_hallway_sdk_fn_method_client_register_push(uint64_t ptr, RustBuffer registration, RustBuffer app_version, RustBuffer locale
@@ -1179,6 +1184,12 @@ uint16_t uniffi_hallway_sdk_checksum_method_client_set_media_cache_limit(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_THUMBNAIL_PATH
 #define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_THUMBNAIL_PATH
 uint16_t uniffi_hallway_sdk_checksum_method_client_thumbnail_path(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_PUSH_VAPID_KEY
+#define UNIFFI_FFIDEF_UNIFFI_HALLWAY_SDK_CHECKSUM_METHOD_CLIENT_PUSH_VAPID_KEY
+uint16_t uniffi_hallway_sdk_checksum_method_client_push_vapid_key(void
     
 );
 #endif

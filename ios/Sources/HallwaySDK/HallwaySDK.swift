@@ -803,6 +803,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func thumbnailPath(messageId: String, attachmentId: String) async throws  -> String?
     
     /**
+     * The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+     * UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+     */
+    func pushVapidKey() async throws  -> String
+    
+    /**
      * Registers this device for push notifications with the address the platform gave (call it whenever the
      * platform hands out a token or endpoint, at each start too: the same one again changes nothing). A new
      * address replaces the old registration. Before sign-in it is kept and registered by the sign-in. It stays registered across restarts and is registered again after
@@ -1373,6 +1379,26 @@ open func thumbnailPath(messageId: String, attachmentId: String)async throws  ->
             completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
             freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
             liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+     * UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+     */
+open func pushVapidKey()async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_push_vapid_key(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
             errorHandler: FfiConverterTypeHallwayError_lift
         )
 }
@@ -6682,6 +6708,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_thumbnail_path() != 29603) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_push_vapid_key() != 32905) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_client_register_push() != 43611) {

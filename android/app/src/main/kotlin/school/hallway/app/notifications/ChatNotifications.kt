@@ -54,10 +54,7 @@ object ChatNotifications {
                     NotificationChannelKind.URGENT.id,
                     context.getString(R.string.notification_channel_urgent),
                     NotificationManager.IMPORTANCE_HIGH,
-                ).apply {
-                    description = context.getString(R.string.notification_channel_urgent_description)
-                    setBypassDnd(true)
-                },
+                ).apply { description = context.getString(R.string.notification_channel_urgent_description) },
             ),
         )
     }

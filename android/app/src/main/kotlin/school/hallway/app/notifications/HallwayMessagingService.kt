@@ -17,7 +17,7 @@ import school.hallway.sdk.PushRegistration
 class HallwayMessagingService : FirebaseMessagingService() {
     override fun onMessageReceived(message: RemoteMessage) {
         // On FCM's worker thread, which may block for about 20 s; the SDK gives up after about 8.
-        val payload = JSONObject(message.data as Map<*, *>).toString()
+        val payload = JSONObject(message.data).toString()
         runBlocking { ChatNotifications.handlePush(applicationContext, payload) }
     }
 
@@ -38,13 +38,15 @@ class HallwayMessagingService : FirebaseMessagingService() {
                 AppStorage.dataDir(context, serverUrl).path,
                 AppStorage.secrets(context, serverUrl),
             )
-            client.use {
+            client.use { registering ->
                 runBlocking {
                     runCatching {
                         // Paused first: resuming the session in a service must not open a socket.
-                        it.pause()
-                        it.restoreSession()
-                        it.registerPush(registration, appVersion(context), java.util.Locale.getDefault().toLanguageTag())
+                        registering.pause()
+                        registering.restoreSession()
+                        registering.registerPush(
+                            registration, appVersion(context), java.util.Locale.getDefault().toLanguageTag(),
+                        )
                     }.onFailure { error ->
                         android.util.Log.i("Hallway", "registering for pushes failed: ${error.javaClass.simpleName}")
                     }

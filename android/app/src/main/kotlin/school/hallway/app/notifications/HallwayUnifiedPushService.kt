@@ -1,6 +1,9 @@
 package school.hallway.app.notifications
 
-import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.launch
 import org.unifiedpush.android.connector.FailedReason
 import org.unifiedpush.android.connector.PushService
 import org.unifiedpush.android.connector.data.PushEndpoint
@@ -13,15 +16,18 @@ import school.hallway.sdk.PushRegistration
  * keys it made for the endpoint. Same handling as FCM from there.
  */
 class HallwayUnifiedPushService : PushService() {
+    /** The callbacks may come on the main thread: the work (network, at most about 8 s) goes off it. */
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.IO)
+
     override fun onNewEndpoint(endpoint: PushEndpoint, instance: String) {
         val keys = endpoint.pubKeySet
         val registration = PushRegistration.UnifiedPush(endpoint.url, keys?.pubKey, keys?.auth)
-        HallwayMessagingService.registerWithSdk(applicationContext, registration)
+        scope.launch { HallwayMessagingService.registerWithSdk(applicationContext, registration) }
     }
 
     override fun onMessage(message: PushMessage, instance: String) {
         val payload = message.content.toString(Charsets.UTF_8)
-        runBlocking { ChatNotifications.handlePush(applicationContext, payload) }
+        scope.launch { ChatNotifications.handlePush(applicationContext, payload) }
     }
 
     override fun onRegistrationFailed(reason: FailedReason, instance: String) {
