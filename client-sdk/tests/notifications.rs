@@ -407,3 +407,75 @@ async fn refreshes_by_the_notification_client_do_not_sign_the_app_out() {
         std::mem::discriminant(&ConnectionState::SignedOut { reason: hallway_sdk::SignOutReason::SessionEnded })
     );
 }
+
+/// The environment of [`notification_process`], run as a child process of the test binary.
+const CHILD_DIR: &str = "HALLWAY_NOTIFICATION_CHILD_DIR";
+const CHILD_URL: &str = "HALLWAY_NOTIFICATION_CHILD_URL";
+const CHILD_CHAT: &str = "HALLWAY_NOTIFICATION_CHILD_CHAT";
+const CHILD_SEQ: &str = "HALLWAY_NOTIFICATION_CHILD_SEQ";
+
+/// Not a test of its own: the second process of
+/// [`another_process_words_replies_and_marks_read_on_the_store_the_running_app_writes`], as the iOS extension or
+/// Android's service is one. It opens the app's data directory, words the push, replies and marks read, and prints
+/// what it got for the parent to check.
+#[test]
+#[ignore = "run as a child process by another test"]
+fn notification_process() {
+    let var = |name: &str| std::env::var(name).expect("set by the parent test");
+    let (dir, url, chat) = (var(CHILD_DIR), var(CHILD_URL), var(CHILD_CHAT));
+    let seq: i64 = var(CHILD_SEQ).parse().expect("a seq");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let secrets = FileSecrets::of(std::path::Path::new(&dir));
+        let notifications = NotificationClient::new(url, dir.clone(), secrets).expect("a notification client");
+        for _ in 0..5 {
+            let content = notifications.content(message_push(&chat, seq, 1)).await;
+            println!("CONTENT {:?} {}", content.text_source, content.text);
+        }
+        let outcome = notifications.reply(chat.clone(), "From the other process".into()).await.expect("replied");
+        println!("REPLY {outcome:?}");
+        notifications.mark_read(chat.clone(), seq).await.expect("marked read");
+        println!("READ done");
+    });
+}
+
+#[actix_web::test]
+async fn another_process_words_replies_and_marks_read_on_the_store_the_running_app_writes() {
+    let server = TestServer::start().await;
+    let (teacher, chat, app, dir) = parent_app_online(&server, &server.base_url).await;
+    let (timeline, _t) = watch_timeline(&app, &chat);
+    let first = teacher_sends(&server, &teacher, &chat, "Sports day is on").await;
+    timeline.wait_for("the app to hold it", |s| item(s, "Sports day is on").is_some()).await;
+
+    let child = tokio::process::Command::new(std::env::current_exe().expect("this test binary"))
+        .args(["--exact", "notification_process", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD_DIR, dir.path())
+        .env(CHILD_URL, &server.base_url)
+        .env(CHILD_CHAT, &chat)
+        .env(CHILD_SEQ, first["seq"].to_string())
+        .output();
+    // Meanwhile the app keeps writing the same store: messages arrive and it sends its own.
+    let app_writes = async {
+        for i in 0..8 {
+            teacher_sends(&server, &teacher, &chat, &format!("meanwhile {i}")).await;
+            app.timeline(chat.clone()).expect("a timeline").send_text(format!("answer {i}")).await.expect("queued");
+        }
+    };
+    let (output, ()) = tokio::join!(child, app_writes);
+    let output = output.expect("the child process ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the child failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout.matches("CONTENT Message Sports day is on").count(), 5, "{stdout}");
+    assert!(stdout.contains("REPLY Sent") && stdout.contains("READ done"), "{stdout}");
+
+    let settled = timeline
+        .wait_for("everything sent and stored", |s| {
+            item(s, "From the other process").is_some()
+                && (0..8).all(|i| item(s, &format!("answer {i}")).is_some_and(|m| m.send_state == SendState::Sent))
+        })
+        .await;
+    assert_contiguous(&settled);
+    assert_eq!(settled.items.iter().filter(|i| i.body == "From the other process").count(), 1);
+    assert_eq!(stored_count(&server, "From the other process").await, 1);
+    assert_eq!(app.connection_state(), ConnectionState::Online);
+}
