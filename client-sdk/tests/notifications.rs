@@ -223,6 +223,16 @@ async fn a_group_notification_names_the_group_and_its_sender_and_fetches_what_th
     let parent = server.create_user("chen", Role::Parent).await;
     let group = server.create_conversation(ConversationKind::Group, Some("Class 4B"), teacher.id, &[parent.id]).await;
     let teacher_token = server.login("rivera", PASSWORD).await.access_token;
+    // The teacher has a profile picture: the notification shows it, from a file in the app's media folder.
+    let picture = image::RgbImage::from_pixel(64, 64, image::Rgb([10, 120, 40]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut png, image::ImageFormat::Png).expect("encoding a PNG");
+    let part = reqwest::multipart::Part::bytes(png.into_inner()).file_name("me.png");
+    let upload = server
+        .client
+        .put(server.url("/api/v1/me/avatar"))
+        .multipart(reqwest::multipart::Form::new().part("file", part));
+    assert_eq!(server.send(upload, Some(&teacher_token)).await.0, StatusCode::OK);
     let (app, dir) = client(&server.base_url);
     app.login("chen".into(), PASSWORD.into()).await.expect("signed in");
     wait_for_conversation(&app, &group.to_string()).await;
@@ -256,6 +266,9 @@ async fn a_group_notification_names_the_group_and_its_sender_and_fetches_what_th
     );
     assert_eq!(content.seq, message["seq"].as_i64());
     assert_eq!(content.badge, Some(1));
+    let avatar = std::path::PathBuf::from(content.sender_avatar_path.clone().expect("the sender's picture"));
+    assert!(avatar.starts_with(dir.path().join("media")), "{avatar:?}");
+    assert!(std::fs::read(&avatar).expect("the picture's file").starts_with(&[0xff, 0xd8]), "a JPEG");
     // FCM hands the same fields over as strings.
     let as_strings = json!({
         "type": "message", "conversation_id": group.to_string(),
