@@ -68,7 +68,8 @@ pub struct NotificationContent {
     pub kind: NotificationKind,
     /// The conversation: the notification's group, thread and collapse key (empty for `Unknown`).
     pub conversation_id: String,
-    /// The group's name, or the other person's in a direct chat; `None` when it could not be had.
+    /// The group's name, or the other person's in a direct chat; `None` for a `Read` push (nothing is looked
+    /// up to clear) and when it could not be had.
     pub conversation_name: Option<String>,
     /// A group or an announcement channel (Android's `MessagingStyle.isGroupConversation`).
     pub is_group: bool,
@@ -252,11 +253,8 @@ impl Inner {
                 change(&mut content);
             }
         };
-        let (conversation_id, seq) = match push {
-            Push::Message { conversation_id, seq, .. } => (conversation_id, Some(seq)),
-            Push::Read { conversation_id, .. } => (conversation_id, None),
-            Push::Unknown => return Ok(()),
-        };
+        // A read push only clears: it needs nothing looked up (and the extension's time and memory are short).
+        let Push::Message { conversation_id, seq, .. } = push else { return Ok(()) };
         let (shared, me) = self.signed_in().await?;
         let stored = shared.store.run(move |conn| store::conversation(conn, conversation_id)).await?;
         let mut conversation = match stored {
@@ -264,7 +262,6 @@ impl Inner {
             None => fetch_conversation(&shared, conversation_id).await?,
         };
         update(&|content| content.set_conversation(&conversation, me));
-        let Some(seq) = seq else { return Ok(()) };
         let message = match shared.store.run(move |conn| store::message_at(conn, conversation_id, seq)).await? {
             Some(message) => message,
             None => fetch_message(&shared, conversation_id, seq).await?,

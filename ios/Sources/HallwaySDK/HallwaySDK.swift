@@ -3881,7 +3881,8 @@ public struct NotificationContent: Equatable, Hashable {
      */
     public var conversationId: String
     /**
-     * The group's name, or the other person's in a direct chat; `None` when it could not be had.
+     * The group's name, or the other person's in a direct chat; `None` for a `Read` push (nothing is looked
+     * up to clear) and when it could not be had.
      */
     public var conversationName: String?
     /**
@@ -3925,7 +3926,8 @@ public struct NotificationContent: Equatable, Hashable {
          * The conversation: the notification's group, thread and collapse key (empty for `Unknown`).
          */conversationId: String, 
         /**
-         * The group's name, or the other person's in a direct chat; `None` when it could not be had.
+         * The group's name, or the other person's in a direct chat; `None` for a `Read` push (nothing is looked
+         * up to clear) and when it could not be had.
          */conversationName: String?, 
         /**
          * A group or an announcement channel (Android's `MessagingStyle.isGroupConversation`).

@@ -6428,7 +6428,8 @@ data class NotificationContent (
     var `conversationId`: kotlin.String
     , 
     /**
-     * The group's name, or the other person's in a direct chat; `None` when it could not be had.
+     * The group's name, or the other person's in a direct chat; `None` for a `Read` push (nothing is looked
+     * up to clear) and when it could not be had.
      */
     var `conversationName`: kotlin.String?
     , 
