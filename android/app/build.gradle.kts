@@ -22,6 +22,13 @@ android {
         targetSdk = 36
         versionCode = 1
         versionName = "0.1.0"
+        // The school's server whose https://<host>/join/<code> links this build opens as verified app links
+        // (AndroidManifest.xml explains): -PhallwayAppLinkHost=hallway.school.example, or in gradle.properties,
+        // for a school or district that signs its own build and lists it in its server's assetlinks.json
+        // (--android-package, --android-cert-sha256). Unset: hallway.invalid, which never resolves, so the app
+        // claims no site's links and the join page's hallway:// button opens it instead.
+        manifestPlaceholders["appLinkHost"] =
+            providers.gradleProperty("hallwayAppLinkHost").getOrElse("hallway.invalid")
     }
     buildTypes {
         release {
@@ -65,5 +72,7 @@ dependencies {
     implementation(libs.play.services.base)
     implementation(libs.kotlinx.coroutines.play.services)
     implementation(libs.unifiedpush.connector)
+    // Reads the QR code on an invitation letter (InvitationScreen).
+    implementation(libs.play.services.code.scanner)
     debugImplementation(libs.compose.ui.tooling)
 }

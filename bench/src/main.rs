@@ -3,6 +3,7 @@
 //! It talks only to the address it is given (loopback in every documented run).
 
 mod client;
+mod push;
 mod reactions;
 mod scenarios;
 mod storm;
@@ -113,6 +114,19 @@ pub enum Scenario {
         /// A shell command that restarts the server (stops it, starts it again, returns once it answers, and
         /// prints the new process id last): run at the drop, so the phones come back to a server that
         /// restarted rather than one that only lost their sockets.
+        #[arg(long)]
+        restart_command: Option<String>,
+    },
+    /// Every member of an M-member group but the sender offline with a Web Push device, N messages: pushes
+    /// per second to a local receiver (which decrypts each one), commit-to-push latency, lost and repeated
+    /// pushes.
+    Push {
+        #[arg(long, default_value_t = 500)]
+        members: usize,
+        #[arg(long, default_value_t = 20)]
+        messages: usize,
+        /// A shell command that kills the server and starts it again (printing the new process id last): run
+        /// after half the messages, so what the killed server had queued must still arrive.
         #[arg(long)]
         restart_command: Option<String>,
     },

@@ -46,6 +46,9 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Value> {
         Scenario::Reconnect { n, settle_secs, ref restart_command } => {
             crate::storm::storm(cli, &seed, n, settle_secs, restart_command.as_deref()).await
         }
+        Scenario::Push { members, messages, ref restart_command } => {
+            crate::push::push(cli, &seed, members, messages, restart_command.as_deref()).await
+        }
     }
 }
 

@@ -201,7 +201,7 @@ pub async fn storm(
 }
 
 /// Runs the restart command and answers the new server's process id (the last line it printed).
-async fn restart(command: &str) -> anyhow::Result<u32> {
+pub(crate) async fn restart(command: &str) -> anyhow::Result<u32> {
     let output = tokio::process::Command::new("sh").arg("-c").arg(command).output().await?;
     anyhow::ensure!(output.status.success(), "the restart command failed: {}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -139,4 +139,17 @@ pub enum PushPayload {
     },
     /// The member read the conversation on another device: clear its notification, set the badge.
     Read { conversation_id: Uuid, badge: i64 },
+    /// A message the member has not read was edited: show its new text where its notification shows (or show
+    /// it, if the push of the message itself never arrived). Previews as for `message`.
+    MessageEdited {
+        conversation_id: Uuid,
+        seq: i64,
+        badge: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sender_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
+    /// A message the member has not read was deleted (by its sender or a moderator): withdraw its notification.
+    MessageDeleted { conversation_id: Uuid, seq: i64, badge: i64 },
 }

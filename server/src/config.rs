@@ -254,6 +254,9 @@ pub struct PushSettings {
     pub ttl: Duration,
     /// The longest a worker sleeps before looking at the queue again (rows other servers left, leases run out).
     pub poll_interval: Duration,
+    /// How long a committed message may wait for its push look-up before the recovery sweep does it (the
+    /// server that committed it died first); also how often the sweep looks.
+    pub pending_grace: Duration,
 }
 
 impl PushSettings {
@@ -273,6 +276,7 @@ impl Default for PushSettings {
             max_backoff: Duration::from_secs(3600),
             ttl: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_secs(2),
+            pending_grace: Duration::from_secs(30),
         }
     }
 }

@@ -290,6 +290,58 @@ async fn pending_pushes_are_sent_by_the_next_server_after_a_restart() {
 }
 
 #[actix_web::test]
+async fn a_message_whose_server_died_before_its_push_look_up_is_pushed_once_by_the_recovery_sweep() {
+    let server = TestServer::start_with(|config| {
+        fast_retries(config);
+        config.push.pending_grace = Duration::from_millis(300);
+    })
+    .await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    let teacher_id: Uuid = server.get("/api/v1/me", Some(&teacher)).await.1["id"].as_str().unwrap().parse().unwrap();
+
+    // What a server killed right after a commit leaves: the message and its mark, and no look-up ever ran.
+    let text = hallway_server::store::messages::NewText {
+        conversation_id: group,
+        sender_id: teacher_id,
+        client_msg_id: "committed-then-killed".into(),
+        body: "the bus is late".into(),
+    };
+    let row = hallway_server::store::messages::insert_text(&server.pool, &text).await.unwrap().unwrap();
+
+    let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!(received.len(), 1, "{:?}", receiver.problems());
+    assert_eq!(received[0].payload["seq"], json!(row.seq));
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(receiver.received().len(), 1, "pushed once, though the sweep ran again");
+    let marks: i64 = sqlx::query_scalar("SELECT count(*) FROM push_pending").fetch_one(&server.pool).await.unwrap();
+    assert_eq!(marks, 0);
+}
+
+#[actix_web::test]
+async fn the_look_up_and_the_sweep_racing_for_the_same_messages_queue_each_once() {
+    // A grace shorter than a look-up: the sweep finds every message while its own look-up is still running.
+    let server = TestServer::start_with(|config| {
+        fast_retries(config);
+        config.push.pending_grace = Duration::from_millis(1);
+    })
+    .await;
+    let receiver = PushReceiver::start();
+    let (teacher, group, parent, _) = teacher_and_parent(&server).await;
+    register(&server, &parent, &receiver.subscribe(), "webpush").await;
+    for n in 0..20 {
+        send(&server, &teacher, group, &format!("notice {n}")).await;
+    }
+    let received = receiver.wait_for(20, PUSH_TIMEOUT).await;
+    tokio::time::sleep(QUIET).await;
+    let mut seqs: Vec<i64> = receiver.received().iter().map(|p| p.payload["seq"].as_i64().unwrap()).collect();
+    seqs.sort_unstable();
+    assert_eq!(received.len(), 20);
+    assert_eq!(seqs, (1..=20).collect::<Vec<i64>>(), "each message pushed exactly once");
+}
+
+#[actix_web::test]
 async fn unifiedpush_without_keys_gets_the_plain_json_payload() {
     let server = push_server().await;
     let receiver = PushReceiver::start();
@@ -491,6 +543,57 @@ async fn previews_carry_the_sender_and_text_only_when_an_admin_chose_them() {
     assert!(received[1].payload.get("body").is_none(), "{}", received[1].payload);
 }
 
+#[actix_web::test]
+async fn an_unread_messages_edit_and_deletion_update_and_withdraw_its_notification_but_a_read_one_is_left_alone() {
+    let server = push_server().await;
+    let receiver = PushReceiver::start();
+    let admin = server.signed_in("admin", Role::Admin).await.1.access_token;
+    let (teacher, group, phone, _) = teacher_and_parent(&server).await;
+    let laptop = server.login("parent", PASSWORD).await.access_token;
+    register(&server, &phone, &receiver.subscribe(), "webpush").await;
+    let full = json!({ "previews": "full" });
+    assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &full).await.0, StatusCode::OK);
+    let message = send(&server, &teacher, group, "pick-up at 3").await;
+    let (id, seq) = (message["id"].as_str().unwrap().to_owned(), message["seq"].clone());
+    let first = receiver.wait_for(1, PUSH_TIMEOUT).await;
+
+    let (status, _) =
+        server.patch(&format!("/api/v1/messages/{id}"), Some(&teacher), &json!({ "body": "pick-up at 4" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let edited = receiver.wait_for(2, PUSH_TIMEOUT).await;
+    assert_eq!(
+        edited[1].payload,
+        json!({ "type": "message_edited", "conversation_id": group, "seq": seq, "badge": 1,
+                "sender_name": "teacher Display", "body": "pick-up at 4" })
+    );
+    assert_eq!(edited[1].urgency.as_deref(), Some("normal"));
+    assert_ne!(edited[1].topic, first[0].topic, "a change never takes the place of the chat's pending push");
+
+    let (status, _) = server.delete(&format!("/api/v1/messages/{id}"), Some(&teacher)).await;
+    assert_eq!(status, StatusCode::OK);
+    let deleted = receiver.wait_for(3, PUSH_TIMEOUT).await;
+    assert_eq!(deleted[2].payload["type"], "message_deleted");
+    assert_eq!((&deleted[2].payload["conversation_id"], &deleted[2].payload["seq"]), (&json!(group), &seq));
+    assert!(deleted[2].payload.get("body").is_none());
+
+    // Read on the laptop: the phone's notification is cleared, and a later edit has nothing to update.
+    let read = send(&server, &teacher, group, "bring a coat").await;
+    receiver.wait_for(4, PUSH_TIMEOUT).await;
+    server.post(&format!("/api/v1/conversations/{group}/read"), Some(&laptop), &json!({ "seq": read["seq"] })).await;
+    receiver.wait_for(5, PUSH_TIMEOUT).await;
+    let read_id = read["id"].as_str().unwrap();
+    let (status, _) =
+        server.patch(&format!("/api/v1/messages/{read_id}"), Some(&teacher), &json!({ "body": "bring a hat" })).await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(QUIET).await;
+    let all = receiver.received();
+    assert_eq!(
+        all.iter().map(|p| p.payload["type"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["message", "message_edited", "message_deleted", "message", "read"]
+    );
+    assert!(receiver.problems().is_empty(), "{:?}", receiver.problems());
+}
+
 /// Accepts nothing on its port until `open`, then forwards every connection to the test database: a database
 /// that is away for a while, at an address a pool can be given beforehand.
 struct DatabaseAwayThenBack {
@@ -546,11 +649,18 @@ async fn a_push_whose_look_up_found_the_database_away_is_queued_once_it_answers(
     let (teacher, group, parent, _) = teacher_and_parent(&server).await;
     let teacher_id: Uuid = server.get("/api/v1/me", Some(&teacher)).await.1["id"].as_str().unwrap().parse().unwrap();
     register(&server, &parent, &receiver.subscribe(), "webpush").await;
-    let message = send(&server, &teacher, group, "first").await;
+    send(&server, &teacher, group, "first").await;
     assert_eq!(receiver.wait_for(1, PUSH_TIMEOUT).await.len(), 1, "{:?}", receiver.problems());
 
-    // A notifier whose database cannot be reached when the message is committed: its look-up fails, and the
-    // push must not be dropped for that.
+    // A message committed (with its mark) whose look-up is the job of a notifier that cannot reach the
+    // database: its look-up fails, and the push must not be dropped for that.
+    let text = hallway_server::store::messages::NewText {
+        conversation_id: group,
+        sender_id: teacher_id,
+        client_msg_id: "while-away".into(),
+        body: "second".into(),
+    };
+    let row = hallway_server::store::messages::insert_text(&server.pool, &text).await.unwrap().unwrap();
     let away = DatabaseAwayThenBack::new(&server.pool);
     let pool = hallway_server::store::pool_options()
         .min_connections(0)
@@ -558,13 +668,13 @@ async fn a_push_whose_look_up_found_the_database_away_is_queued_once_it_answers(
         .connect_lazy_with(away.options());
     let background = hallway_server::lifecycle::Background::new();
     let notifier = hallway_server::notify::Notifier::new(pool, vec!["webpush"], Vec::new(), background);
-    notifier.message_committed(group, teacher_id, message["seq"].as_i64().unwrap());
+    notifier.message_committed(group, teacher_id, row.seq);
     assert_eq!(receiver.wait_for(2, Duration::from_secs(3)).await.len(), 1, "nothing while the database is away");
 
     // Back: the look-up is tried again and its push queued, which the server's workers send.
     away.open().await;
     let received = receiver.wait_for(2, PUSH_TIMEOUT).await;
     assert_eq!(received.len(), 2, "{:?}", receiver.problems());
-    assert_eq!(received[1].payload["seq"], message["seq"]);
+    assert_eq!(received[1].payload["seq"], json!(row.seq));
     assert_eq!(received[1].payload["conversation_id"], json!(group));
 }

@@ -63,9 +63,12 @@ extension UserMessage {
     var localized: String {
         switch self {
         case .offline: String(localized: "The school's server can't be reached. Check your connection.", bundle: .module)
+        case let .serverUnreachable(address):
+            String(localized: "The school's server at \(address) can't be reached. Check your connection, or ask the school whether the address is right.", bundle: .module)
+        case .accountDeactivated: String(localized: "This account has been deactivated. Contact the school.", bundle: .module)
         case .wrongCredentials: String(localized: "Wrong username or password.", bundle: .module)
         case .invalidActivationCode:
-            String(localized: "This code isn't valid: it may have been used or expired. Ask the school for a new one.", bundle: .module)
+            String(localized: "This code isn't valid: it may have been used or expired. Ask the school for a new letter.", bundle: .module)
         case .notAnInvitation: String(localized: "This isn't a Hallway invitation.", bundle: .module)
         case .notAllowed: String(localized: "You're not allowed to do that.", bundle: .module)
         case .notFound: String(localized: "This is no longer available.", bundle: .module)
@@ -73,6 +76,31 @@ extension UserMessage {
         case let .rateLimited(seconds): String(localized: "Too many attempts. Try again in \(seconds) s.", bundle: .module)
         case .storage: String(localized: "Your device's storage is full or unavailable.", bundle: .module)
         case .unexpected: String(localized: "Something went wrong. Try again.", bundle: .module)
+        }
+    }
+}
+
+extension Validation.NewPasswordProblem {
+    var localized: String {
+        switch self {
+        case let .tooShort(minimum): String(localized: "Use at least \(minimum) characters.", bundle: .module)
+        case let .tooLong(maximum): String(localized: "Use at most \(maximum) characters.", bundle: .module)
+        case .mismatch: String(localized: "The two passwords are not the same.", bundle: .module)
+        }
+    }
+}
+
+extension InvitationViewModel.FormProblem {
+    var localized: String {
+        switch self {
+        case .serverMissing, .serverInvalid:
+            String(localized: "Enter the address of your school's Hallway server.", bundle: .module)
+        case .serverNotSecure:
+            String(localized: "Use https://. Plain http:// works only for a server on this device.", bundle: .module)
+        case .codeMissing: String(localized: "Enter the code from the letter.", bundle: .module)
+        case .codeInvalid:
+            String(localized: "That isn't a code from the letter: it has 12 letters and digits, like ABCD-EFGH-JKMN.", bundle: .module)
+        case let .password(problem): problem.localized
         }
     }
 }

@@ -2,9 +2,10 @@
 import HallwayCore
 import SwiftUI
 
-/// Sign-in: the school's server, username or email, password.
+/// Sign-in: the school's server, username or email, password; or "I have an invitation" (`onInvitation`).
 struct LoginView: View {
     @State var model: LoginViewModel
+    let onInvitation: () -> Void
     @FocusState private var focus: Field?
 
     enum Field { case server, login, password }
@@ -70,6 +71,11 @@ struct LoginView: View {
                         }
                     }
                     .disabled(!model.canSubmit)
+                }
+                // First time: a letter from the school, with a QR code and a code instead of a password.
+                Section {
+                    Button(action: onInvitation) { Text("I have an invitation", bundle: .module) }
+                        .disabled(model.isSubmitting)
                 }
             }
             .navigationTitle(Text("Hallway", bundle: .module))

@@ -21,7 +21,7 @@ public struct RootView: View {
                 ProgressView()
                     .accessibilityLabel(Text("Loading", bundle: .module))
             case .signedOut:
-                LoginView(model: app.makeLoginViewModel())
+                SignedOutView(app: app)
             case .signedIn:
                 if let client = app.client, let me = app.me {
                     SignedInView(app: app, client: client, me: me)
@@ -29,6 +29,42 @@ public struct RootView: View {
             }
         }
         .task { if app.phase == .starting { await app.restore() } }
+        // Both invitation links: the hallway:// scheme and the school's https://<server>/join/ universal link.
+        .onOpenURL { url in app.open(link: url.absoluteString) }
+        .alert(
+            Text("You're already signed in", bundle: .module),
+            isPresented: Binding(get: { app.invitationIgnored }, set: { if !$0 { app.dismissInvitationIgnored() } })
+        ) {
+            Button { app.dismissInvitationIgnored() } label: { Text("OK", bundle: .module) }
+        } message: {
+            Text(
+                "This invitation link sets up an account, and you're signed in as \(app.me?.displayName ?? ""). To use it, sign out first in Settings.",
+                bundle: .module)
+        }
+    }
+}
+
+/// Sign-in, or "I have an invitation": from its button, or at once when the app was opened with an invitation
+/// link (AppModel holds it until this view takes it).
+struct SignedOutView: View {
+    let app: AppModel
+    @State private var invitation: InvitationViewModel?
+
+    var body: some View {
+        Group {
+            if let invitation {
+                InvitationView(model: invitation) { self.invitation = nil }
+            } else {
+                LoginView(model: app.makeLoginViewModel()) { invitation = app.makeInvitationViewModel() }
+            }
+        }
+        .onChange(of: app.invitationLink, initial: true) { _, link in
+            guard let link else { return }
+            let model = invitation ?? app.makeInvitationViewModel()
+            model.open(link: link)
+            invitation = model
+            app.invitationLinkTaken(link)
+        }
     }
 }
 

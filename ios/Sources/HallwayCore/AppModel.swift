@@ -24,6 +24,12 @@ public final class AppModel {
     public private(set) var lastServer: String
     /// Why the server ended the last session (the sign-in screen says so); nil after a sign-in or a sign-out here.
     public private(set) var signOutReason: SignOutReason?
+    /// An invitation link the app was opened with while signed out (or while finding out), waiting for the
+    /// invitation screen to take it (`invitationLinkTaken`).
+    public private(set) var invitationLink: String?
+    /// An invitation link was opened while someone is signed in. It is not used (that would mean signing them
+    /// out, or into another account, behind their back); the screen says so until `dismissInvitationIgnored`.
+    public private(set) var invitationIgnored = false
 
     @ObservationIgnored private let dataRoot: URL
     @ObservationIgnored private let secrets: @Sendable (String) -> SecretStore
@@ -72,6 +78,40 @@ public final class AppModel {
         lastServer = server.absoluteString
         signOutReason = nil
         signedIn(client, user)
+    }
+
+    /// Redeems an invitation with the password the person chose (what the invitation screen calls), on a client
+    /// for the invitation's server, and signs in as `signIn` does; throws the SDK's error for the screen to word.
+    public func activate(_ invitation: Invitation, password: String) async throws {
+        guard let server = URL(string: invitation.serverUrl) else { throw HallwayError.InvalidInvitation(reason: "server") }
+        let client = try openClient(server)
+        let user = try await client.activate(code: invitation.code, password: password)
+        defaults.set(server.absoluteString, forKey: Self.serverKey)
+        lastServer = server.absoluteString
+        signOutReason = nil
+        signedIn(client, user)
+    }
+
+    /// The system opened the app with a link (`.onOpenURL`: the `hallway://` scheme, or a verified `https`
+    /// join link): while signed out it waits in `invitationLink` for the invitation screen; while signed in it is
+    /// not used and `invitationIgnored` says so; while starting, it waits for the outcome. The link is not read
+    /// here: the invitation screen does.
+    public func open(link: String) {
+        if case .signedIn = phase {
+            invitationIgnored = true
+        } else {
+            invitationLink = link
+        }
+    }
+
+    /// The invitation screen took `link` (see `invitationLink`).
+    public func invitationLinkTaken(_ link: String) {
+        if invitationLink == link { invitationLink = nil }
+    }
+
+    /// The user read the "already signed in" note.
+    public func dismissInvitationIgnored() {
+        invitationIgnored = false
     }
 
     /// Signs out: the SDK wipes the local store and ends the session on the server; offline it still signs out
@@ -136,7 +176,18 @@ public final class AppModel {
         }
     }
 
+    /// "I have an invitation", prefilled with the last server for a code typed by hand.
+    public func makeInvitationViewModel() -> InvitationViewModel {
+        InvitationViewModel(lastServer: lastServer) { [weak self] invitation, password in
+            guard let self else { return }
+            try await self.activate(invitation, password: password)
+        }
+    }
+
+    /// The one place the app makes SDK clients (restore, sign-in, activation).
     private func openClient(_ server: URL) throws -> Client {
+        // The stores hold the session's tokens and every message: never in iCloud or computer backups.
+        try BackupExclusion.createExcluded(dataRoot)
         // One directory per server (its host and port), so two schools never share a store.
         let name = SharedStorage.storeName(for: server)
         let client = try Client.open(
@@ -148,6 +199,11 @@ public final class AppModel {
     }
 
     private func signedIn(_ client: Client, _ user: UserInfo) {
+        // A link opened while the session was resuming is not used either.
+        if invitationLink != nil {
+            invitationLink = nil
+            invitationIgnored = true
+        }
         self.client = client
         me = user
         phase = .signedIn(Person(user))

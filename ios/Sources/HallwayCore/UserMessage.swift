@@ -6,6 +6,12 @@ import HallwaySDK
 public enum UserMessage: Equatable, Sendable {
     /// The server cannot be reached (messages are still queued).
     case offline
+    /// The school's server at `address` (as shown: `school.example`) cannot be reached, before any session: the
+    /// phone may be offline, or an invitation names a server that is down or gone. Said instead of `offline`
+    /// where the server is the one the user is about to use, so they can tell the school which address failed.
+    case serverUnreachable(address: String)
+    /// The school deactivated the account: signing in or activating is refused.
+    case accountDeactivated
     /// Wrong login or password (or current password), or the session ended.
     case wrongCredentials
     /// The activation code is unknown, used or expired: the school gives a new one.
@@ -31,7 +37,7 @@ public enum UserMessage: Equatable, Sendable {
         case .InvalidInvitation: self = .notAnInvitation
         case let .WeakPassword(reason): self = .invalid(reason: reason)
         case .SignOutNotConfirmed: self = .offline
-        case let .Forbidden(code): self = .notAllowed(code: code)
+        case let .Forbidden(code): self = code == "account_deactivated" ? .accountDeactivated : .notAllowed(code: code)
         case .NotFound: self = .notFound
         case let .InvalidInput(_, reason): self = .invalid(reason: reason)
         case let .RateLimited(retryAfterMs): self = .rateLimited(seconds: Int((retryAfterMs + 999) / 1000))
@@ -43,8 +49,11 @@ public enum UserMessage: Equatable, Sendable {
     public var englishText: String {
         switch self {
         case .offline: "The school's server can't be reached. Check your connection."
+        case let .serverUnreachable(address):
+            "The school's server at \(address) can't be reached. Check your connection, or ask the school whether the address is right."
+        case .accountDeactivated: "This account has been deactivated. Contact the school."
         case .wrongCredentials: "Wrong username or password."
-        case .invalidActivationCode: "This code isn't valid: it may have been used or expired. Ask the school for a new one."
+        case .invalidActivationCode: "This code isn't valid: it may have been used or expired. Ask the school for a new letter."
         case .notAnInvitation: "This isn't a Hallway invitation."
         case .notAllowed: "You're not allowed to do that."
         case .notFound: "This is no longer available."

@@ -42,6 +42,33 @@ public enum Validation {
         return nil
     }
 
+    /// A new password's length, in characters (Unicode scalars, not trimmed), as the server's password rules say.
+    public static let newPasswordLength = 8...256
+
+    /// Why a new password (an invitation's, or a changed one) cannot be sent.
+    public enum NewPasswordProblem: Equatable, Sendable {
+        case tooShort(minimum: Int)
+        case tooLong(maximum: Int)
+        /// The confirmation is not the same password.
+        case mismatch
+    }
+
+    /// Checks a new password and its confirmation against the server's rule, so a short one costs no round trip;
+    /// the server still has the final word (`WeakPassword`).
+    public static func newPasswordProblem(_ password: String, confirmation: String) -> NewPasswordProblem? {
+        let count = password.unicodeScalars.count
+        if count < newPasswordLength.lowerBound { return .tooShort(minimum: newPasswordLength.lowerBound) }
+        if count > newPasswordLength.upperBound { return .tooLong(maximum: newPasswordLength.upperBound) }
+        if confirmation != password { return .mismatch }
+        return nil
+    }
+
+    /// A server URL as people read it (the school's address on the invitation screen): `https://` is left out,
+    /// as browsers do; any other scheme (a developer's plain `http://`) stays visible.
+    public static func displayAddress(_ server: String) -> String {
+        server.lowercased().hasPrefix("https://") ? String(server.dropFirst("https://".count)) : server
+    }
+
     /// Why the sign-in form cannot be submitted.
     public enum LoginProblem: Equatable, Sendable {
         case serverMissing

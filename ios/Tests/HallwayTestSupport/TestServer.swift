@@ -103,6 +103,45 @@ public struct TestServer: Sendable {
         guard (200..<300).contains(status) else { throw HarnessError("PUT banned-words answered \(status)") }
     }
 
+    /// A person the school just added, who has not activated their account yet.
+    public struct NewPerson: Sendable {
+        public let id: String
+        public let username: String
+        /// Their activation code, as a letter carries it (`ABCD-EFGH-JKMN`).
+        public let code: String
+    }
+
+    /// Adds a parent through the admin API (`POST /admin/users`, as the demo admin does in the console) and
+    /// returns them with their activation code. The username is new on every call.
+    public func createPerson() async throws -> NewPerson {
+        let token = try await accessToken("admin")
+        let username = "invited-\(UUID().uuidString.prefix(8).lowercased())"
+        var post = URLRequest(url: serverURL.appendingPathComponent("api/v1/admin/users"))
+        post.httpMethod = "POST"
+        post.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        post.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        post.httpBody = try JSONSerialization.data(withJSONObject: [
+            "username": username, "display_name": "Invited Parent", "role": "parent",
+        ])
+        let (status, body) = try await send(post)
+        guard status == 201,
+            let answer = try JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let user = answer["user"] as? [String: Any], let id = user["id"] as? String,
+            let activation = answer["activation"] as? [String: Any], let code = activation["code"] as? String
+        else { throw HarnessError("POST /admin/users answered \(status)") }
+        return NewPerson(id: id, username: username, code: code)
+    }
+
+    /// Deactivates a person through the admin API (`POST /admin/users/{id}/deactivate`).
+    public func deactivate(_ id: String) async throws {
+        let token = try await accessToken("admin")
+        var post = URLRequest(url: serverURL.appendingPathComponent("api/v1/admin/users/\(id)/deactivate"))
+        post.httpMethod = "POST"
+        post.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (status, _) = try await send(post)
+        guard (200..<300).contains(status) else { throw HarnessError("deactivating answered \(status)") }
+    }
+
     private func send(_ request: URLRequest) async throws -> (Int, Data) {
         try await withCheckedThrowingContinuation { continuation in
             URLSession.shared.dataTask(with: request) { data, response, error in
@@ -207,4 +246,32 @@ public func firstValue<Element: Sendable>(
         }
         return found
     }
+}
+
+/// A loopback server URL where nothing listens: a port the system handed out and took back at once, so a
+/// client made for it is refused at once (a school's server that is down, or a link to the wrong place).
+public func deadLoopbackURL() throws -> URL {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { throw HarnessError("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw HarnessError("bind() failed") }
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0, let url = URL(string: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))") else {
+        throw HarnessError("getsockname() failed")
+    }
+    return url
 }

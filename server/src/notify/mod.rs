@@ -30,7 +30,7 @@ use sqlx::PgPool;
 use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
-use crate::config::Config;
+use crate::config::{Config, PushSettings};
 use crate::lifecycle::Background;
 use crate::store::{self, devices::PushTarget, push_queue::NewPush};
 use provider::PushProvider;
@@ -58,7 +58,9 @@ impl Push {
             wakes.push(wake.clone());
             worker::spawn(db.clone(), provider, config.push.clone(), wake, background);
         }
-        Ok(Push { notifier: Notifier::new(db, platforms, wakes, background.clone()), vapid })
+        let notifier = Notifier::new(db, platforms, wakes, background.clone());
+        notifier.sweep_pending(&config.push);
+        Ok(Push { notifier, vapid })
     }
 }
 
@@ -95,6 +97,8 @@ impl OnlineSessions {
 /// Notifier look-ups running at once: a burst of messages waits here instead of taking the pool's connections
 /// from the message writers.
 const MAX_CONCURRENT_LOOKUPS: usize = 4;
+/// Messages the recovery sweep hands to the look-ups at a time (the next sweep takes the rest).
+const SWEEP_BATCH: i64 = 500;
 /// The first pause before a look-up that met an unreachable database is tried again; it doubles each time.
 const LOOKUP_RETRY_BASE: Duration = Duration::from_millis(250);
 /// The longest pause between two tries of such a look-up.
@@ -154,6 +158,14 @@ impl Notifier {
         });
     }
 
+    /// A committed message of `sender_id` was edited or deleted: the members who may still see its notification
+    /// (not read up to it, not muted, no open socket) get a silent push that updates or withdraws it.
+    pub fn message_changed(&self, conversation_id: Uuid, sender_id: Uuid, seq: i64, change: MessageChange) {
+        self.detached(conversation_id, "could not queue message change pushes", move |this| async move {
+            this.queue_change(conversation_id, sender_id, seq, change).await
+        });
+    }
+
     /// Runs a look-up beside the actor (which does not wait for it), within `MAX_CONCURRENT_LOOKUPS`, tracked so
     /// that a stopping server waits for it; nothing to do when no provider sends anything. The message or read
     /// marker is committed, so its pushes are owed: while the database cannot be reached (a restart, a crash the
@@ -194,15 +206,17 @@ impl Notifier {
         }));
     }
 
+    /// Queues a message's pushes and takes its `push_pending` mark at once, so they are queued once, even when
+    /// the recovery sweep or another server looks at the same message.
     async fn queue_message(&self, conversation_id: Uuid, sender_id: Uuid, seq: i64) -> Result<(), sqlx::Error> {
         let db = &self.inner.db;
         let targets = store::devices::of_unmuted_members(db, conversation_id, sender_id, &self.inner.platforms).await?;
         let targets = self.offline(targets);
-        if targets.is_empty() {
-            return Ok(());
-        }
-        let badges = badges(db, &targets).await?;
-        let (sender_name, body) = preview(db, conversation_id, seq).await?;
+        let (badges, (sender_name, body)) = if targets.is_empty() {
+            (HashMap::new(), (None, None))
+        } else {
+            (badges(db, &targets).await?, preview(db, conversation_id, seq).await?)
+        };
         let topic = topic(conversation_id);
         let pushes: Vec<NewPush> = targets
             .iter()
@@ -219,6 +233,83 @@ impl Notifier {
                     }),
                     topic: topic.clone(),
                     urgency: "high",
+                }
+            })
+            .collect();
+        if store::push_queue::enqueue_for_message(db, conversation_id, seq, &pushes).await? && !pushes.is_empty() {
+            self.wake_workers();
+        }
+        Ok(())
+    }
+
+    /// Every `pending_grace`, queues the pushes of messages whose look-up never ran (their server died between
+    /// the commit and the look-up: their `push_pending` mark is older than a look-up takes), and forgets marks
+    /// older than a push lives (`ttl`). Runs until `background` stops.
+    fn sweep_pending(&self, settings: &PushSettings) {
+        let (this, grace, ttl) = (self.clone(), settings.pending_grace, settings.ttl);
+        let stopping = self.inner.background.stopping().clone();
+        self.inner.background.spawn_local(async move {
+            while stopping.run_until_cancelled(tokio::time::sleep(grace)).await.is_some() {
+                let found = async {
+                    store::push_queue::forget_pending(&this.inner.db, ttl).await?;
+                    store::push_queue::stale_pending(&this.inner.db, grace, SWEEP_BATCH).await
+                };
+                match found.await {
+                    Ok(stale) => {
+                        for message in stale {
+                            tracing::info!(conversation = %message.conversation_id, seq = message.seq,
+                                "queuing the pushes of a message whose server stopped before it did");
+                            this.message_committed(message.conversation_id, message.sender_id, message.seq);
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "could not look for messages left unpushed"),
+                }
+            }
+        });
+    }
+
+    async fn queue_change(
+        &self,
+        conversation_id: Uuid,
+        sender_id: Uuid,
+        seq: i64,
+        change: MessageChange,
+    ) -> Result<(), sqlx::Error> {
+        let db = &self.inner.db;
+        let targets =
+            store::devices::of_unmuted_members_unread(db, conversation_id, sender_id, seq, &self.inner.platforms)
+                .await?;
+        let targets = self.offline(targets);
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let badges = badges(db, &targets).await?;
+        let (sender_name, body) = match change {
+            MessageChange::Edited => preview(db, conversation_id, seq).await?,
+            MessageChange::Deleted => (None, None),
+        };
+        // Its own topic: a change must not take the place of the chat's pending `message` push at the push
+        // service (Web Push replaces a pending push of the same topic).
+        let topic = message_topic(conversation_id, seq);
+        let pushes: Vec<NewPush> = targets
+            .iter()
+            .map(|t| {
+                let badge = badges.get(&t.user_id).copied().unwrap_or(0);
+                let payload = match change {
+                    MessageChange::Edited => PushPayload::MessageEdited {
+                        conversation_id,
+                        seq,
+                        badge,
+                        sender_name: sender_name.clone(),
+                        body: body.clone(),
+                    },
+                    MessageChange::Deleted => PushPayload::MessageDeleted { conversation_id, seq, badge },
+                };
+                NewPush {
+                    device_id: t.device_id,
+                    payload: payload_json(&payload),
+                    topic: topic.clone(),
+                    urgency: "normal",
                 }
             })
             .collect();
@@ -269,6 +360,13 @@ impl Notifier {
     }
 }
 
+/// What happened to a committed message, for [`Notifier::message_changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageChange {
+    Edited,
+    Deleted,
+}
+
 /// The settings key of the school's push previews.
 pub const PUSH_SETTING: &str = "push";
 
@@ -311,7 +409,16 @@ fn payload_json(payload: &PushPayload) -> serde_json::Value {
 /// The collapse key of a conversation's notifications: a short hash of its id (Web Push's `Topic` allows 32
 /// base64url characters; a hash keeps the id itself off the push service's logs).
 pub fn topic(conversation_id: Uuid) -> String {
+    short_hash(&[conversation_id.as_bytes()])
+}
+
+/// The topic of the pushes about one message (its edit, its deletion), as short and opaque as [`topic`].
+pub fn message_topic(conversation_id: Uuid, seq: i64) -> String {
+    short_hash(&[conversation_id.as_bytes(), &seq.to_be_bytes()])
+}
+
+fn short_hash(parts: &[&[u8]]) -> String {
     use base64::Engine as _;
-    let digest = Sha256::digest(conversation_id.as_bytes());
+    let digest = parts.iter().fold(Sha256::new(), |hash, part| hash.chain_update(part)).finalize();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }

@@ -17,6 +17,7 @@ use crate::announcements;
 use crate::error::ApiError;
 use crate::groups::{self, GroupChange};
 use crate::messaging::{self, Outgoing, Sent};
+use crate::notify::MessageChange;
 use crate::store::conversations::SettingsChange;
 use crate::store::{self, users::UserRow};
 use crate::views::conversations as views;
@@ -468,6 +469,12 @@ impl Handler<SendMessage> for ConversationActor {
     }
 }
 
+/// Tells the notifier that a committed message changed, so a notification of it still showing is updated or
+/// withdrawn.
+fn notify_changed(realtime: &Realtime, message: &Message, change: MessageChange) {
+    realtime.notifier().message_changed(message.conversation_id, message.sender_id, message.seq, change);
+}
+
 impl Handler<EditMessage> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Message, ApiError>>;
 
@@ -477,6 +484,9 @@ impl Handler<EditMessage> for ConversationActor {
         self.change(origin.user_id, Need::Member, async move {
             let (db, keys) = (realtime.db(), realtime.keys());
             let edited = messaging::edit(db, keys, &banned, origin.user_id, message_id, &body).await?;
+            if edited.changed {
+                notify_changed(&realtime, &edited.message, MessageChange::Edited);
+            }
             let frame = edited.changed.then(|| ServerFrame::MessageUpdated { message: edited.message.clone() });
             Ok(Published { frame, audience: Audience::Members, answer: edited.message })
         })
@@ -491,6 +501,9 @@ impl Handler<DeleteMessage> for ConversationActor {
         let DeleteMessage { origin, message_id } = msg;
         self.change(origin.user_id, Need::Member, async move {
             let deleted = messaging::delete(realtime.db(), realtime.keys(), origin.user_id, message_id).await?;
+            if deleted.changed {
+                notify_changed(&realtime, &deleted.message, MessageChange::Deleted);
+            }
             let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
             Ok(Published { frame, audience: Audience::Members, answer: deleted.message })
         })
@@ -507,6 +520,9 @@ impl Handler<ModeratorDelete> for ConversationActor {
             let deleted = messaging::moderator_delete(realtime.db(), realtime.keys(), message_id).await?;
             if deleted.message.conversation_id != conversation_id {
                 return Err(ApiError::not_found());
+            }
+            if deleted.changed {
+                notify_changed(&realtime, &deleted.message, MessageChange::Deleted);
             }
             let frame = deleted.changed.then_some(ServerFrame::MessageDeleted { conversation_id, message_id });
             Ok(Published { frame, audience: Audience::Members, answer: deleted.message })

@@ -138,6 +138,31 @@ pub async fn of_unmuted_members(
     .await
 }
 
+/// Like [`of_unmuted_members`], only of the members who have not read up to `seq` yet (whose notification of
+/// that message may still show).
+pub async fn of_unmuted_members_unread(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+    except: Uuid,
+    seq: i64,
+    platforms: &[&str],
+) -> Result<Vec<PushTarget>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT d.id AS device_id, d.user_id, d.session_id
+         FROM conversation_members cm
+         JOIN devices d ON d.user_id = cm.user_id
+         JOIN sessions s ON s.id = d.session_id
+         WHERE cm.conversation_id = $1 AND cm.user_id <> $2 AND NOT cm.muted AND cm.last_read_seq < $3
+           AND s.revoked_at IS NULL AND d.platform = ANY($4)",
+    )
+    .bind(conversation_id)
+    .bind(except)
+    .bind(seq)
+    .bind(platforms)
+    .fetch_all(db)
+    .await
+}
+
 /// One user's devices (of the given platforms, on live sessions).
 pub async fn of_user(
     db: impl PgExecutor<'_>,

@@ -64,7 +64,8 @@ pub struct NewMessage<'a> {
 /// never produce a duplicate or a gap. A repeated `client_msg_id` returns the original. The attachments are
 /// claimed in the same transaction (`attachments::claim_for_message`: the sender's own uploads, carried by no
 /// other message, row-locked), so two messages can never take one file. The sender's read marker moves to
-/// their own message.
+/// their own message. Every insert here also marks the message for pushing (`push_pending`) in its own
+/// transaction: the notifier takes the mark when it queues the pushes.
 pub async fn insert(db: &PgPool, new: &NewMessage<'_>) -> Result<Inserted, ClaimError> {
     insert_with_urgency(db, new, false).await
 }
@@ -132,6 +133,12 @@ async fn insert_in(tx: &mut PgConnection, new: &NewMessage<'_>, urgent: bool) ->
     .bind(seq)
     .execute(&mut *tx)
     .await?;
+    sqlx::query("INSERT INTO push_pending (conversation_id, seq, sender_id) VALUES ($1, $2, $3)")
+        .bind(new.conversation_id)
+        .bind(seq)
+        .bind(new.sender_id)
+        .execute(&mut *tx)
+        .await?;
     Ok(row)
 }
 
@@ -155,6 +162,9 @@ pub async fn insert_text(db: impl PgExecutor<'_>, new: &NewText) -> Result<Optio
          ), marker AS (
              UPDATE conversation_members SET last_read_seq = greatest(last_read_seq, inserted.seq)
              FROM inserted WHERE conversation_members.conversation_id = $2 AND conversation_members.user_id = $3
+         ), pending AS (
+             INSERT INTO push_pending (conversation_id, seq, sender_id)
+             SELECT conversation_id, seq, sender_id FROM inserted
          )
          SELECT ",
         message_columns!(),
@@ -224,6 +234,9 @@ pub async fn insert_texts(db: impl PgExecutor<'_>, batch: &[NewText]) -> Result<
              FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM inserted
                    GROUP BY conversation_id, sender_id) AS latest
              WHERE m.conversation_id = latest.conversation_id AND m.user_id = latest.sender_id
+         ), pending AS (
+             INSERT INTO push_pending (conversation_id, seq, sender_id)
+             SELECT conversation_id, seq, sender_id FROM inserted
          )
          SELECT ",
         message_columns!(),

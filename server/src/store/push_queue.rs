@@ -135,3 +135,70 @@ pub async fn next_due(db: impl PgExecutor<'_>, platforms: &[&str]) -> Result<Opt
     .fetch_one(db)
     .await
 }
+
+/// A message whose pushes are still to be queued (`push_pending`).
+#[derive(Debug, Clone, Copy, FromRow)]
+pub struct PendingMessage {
+    pub conversation_id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+}
+
+/// Queues a message's pushes and takes its `push_pending` mark, in one statement (so at once or not at all):
+/// nothing is queued when the mark is gone (another server, or the recovery sweep, queued them already).
+/// Answers whether the mark was taken here.
+pub async fn enqueue_for_message(
+    db: impl PgExecutor<'_>,
+    conversation_id: Uuid,
+    seq: i64,
+    pushes: &[NewPush],
+) -> Result<bool, sqlx::Error> {
+    let devices: Vec<Uuid> = pushes.iter().map(|p| p.device_id).collect();
+    let payloads: Vec<serde_json::Value> = pushes.iter().map(|p| p.payload.clone()).collect();
+    let topics: Vec<&str> = pushes.iter().map(|p| p.topic.as_str()).collect();
+    let urgencies: Vec<&str> = pushes.iter().map(|p| p.urgency).collect();
+    sqlx::query_scalar(
+        "WITH taken AS (
+             DELETE FROM push_pending WHERE conversation_id = $5 AND seq = $6 RETURNING 1
+         ), queued AS (
+             INSERT INTO push_queue (device_id, payload, topic, urgency)
+             SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::text[])
+             WHERE EXISTS (SELECT 1 FROM taken)
+         )
+         SELECT EXISTS (SELECT 1 FROM taken)",
+    )
+    .bind(devices)
+    .bind(payloads)
+    .bind(topics)
+    .bind(urgencies)
+    .bind(conversation_id)
+    .bind(seq)
+    .fetch_one(db)
+    .await
+}
+
+/// Up to `limit` messages marked for pushing longer than `older_than` ago (their look-up never ran: a server
+/// died first), oldest first.
+pub async fn stale_pending(
+    db: impl PgExecutor<'_>,
+    older_than: Duration,
+    limit: i64,
+) -> Result<Vec<PendingMessage>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT conversation_id, seq, sender_id FROM push_pending
+         WHERE created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT $2",
+    )
+    .bind(older_than.as_secs_f64())
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Forgets messages marked for pushing longer than `older_than` ago: news too old to push.
+pub async fn forget_pending(db: impl PgExecutor<'_>, older_than: Duration) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM push_pending WHERE created_at < now() - make_interval(secs => $1)")
+        .bind(older_than.as_secs_f64())
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}

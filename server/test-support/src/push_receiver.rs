@@ -51,6 +51,8 @@ pub struct Received {
     pub ttl: Option<String>,
     /// The VAPID public key the request was signed with (`k=`), checked against its JWT.
     pub vapid_key: String,
+    /// When it was accepted (wall clock, to compare with a message's `created_at`).
+    pub at: std::time::SystemTime,
 }
 
 /// One request, whatever it was answered.
@@ -228,6 +230,7 @@ async fn receive(
             urgency: header("urgency"),
             ttl: header("ttl"),
             vapid_key,
+            at: std::time::SystemTime::now(),
         });
     }
     response.finish()

@@ -6,15 +6,18 @@ import androidx.compose.foundation.layout.fillMaxHeight
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.width
 import androidx.compose.foundation.layout.BoxWithConstraints
+import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
 import androidx.compose.material3.VerticalDivider
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.CompositionLocalProvider
 import androidx.compose.runtime.DisposableEffect
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableIntStateOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.saveable.rememberSaveable
@@ -55,14 +58,70 @@ fun HallwayApp() {
         SessionState.Restoring -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) {
             CircularProgressIndicator()
         }
-        is SessionState.SignedOut -> LoginScreen(
+        is SessionState.SignedOut -> SignedOutScreens(session, holder)
+        is SessionState.SignedIn -> {
+            SignedInApp(session.client, holder)
+            InvitationIgnoredNote(session, holder)
+        }
+    }
+}
+
+/**
+ * Sign-in, or "I have an invitation" (from its button, or at once when the app was opened with an invitation
+ * link: the session holds the link until the invitation screen takes it).
+ */
+@Composable
+private fun SignedOutScreens(session: SessionState.SignedOut, holder: SessionHolder) {
+    val link by holder.session.invitationLink.collectAsStateWithLifecycle()
+    // Each visit to the invitation screen gets a view model of its own (a fresh form), kept across rotations.
+    var visit by rememberSaveable { mutableIntStateOf(0) }
+    var inviting by rememberSaveable { mutableStateOf(false) }
+    LaunchedEffect(link) {
+        if (link != null && !inviting) {
+            visit++
+            inviting = true
+        }
+    }
+    if (inviting) {
+        InvitationScreen(
+            key = "invitation-$visit",
+            clients = holder.clientFactory,
+            lastServerUrl = session.serverUrl,
+            link = link,
+            onLinkTaken = holder.session::invitationLinkTaken,
+            onSignedIn = holder.session::signedIn,
+            onClose = { inviting = false },
+        )
+    } else {
+        LoginScreen(
             clients = holder.clientFactory,
             serverUrl = session.serverUrl,
             endedByServer = session.endedByServer,
             onSignedIn = holder.session::signedIn,
+            onInvitation = {
+                visit++
+                inviting = true
+            },
         )
-        is SessionState.SignedIn -> SignedInApp(session.client, holder)
     }
+}
+
+/**
+ * An invitation link was opened while someone is signed in: it is not used (that would sign them out behind
+ * their back), and this says so, naming who is signed in.
+ */
+@Composable
+private fun InvitationIgnoredNote(session: SessionState.SignedIn, holder: SessionHolder) {
+    val extras by holder.session.extras.collectAsStateWithLifecycle()
+    if (!extras.invitationIgnored) return
+    AlertDialog(
+        onDismissRequest = holder.session::dismissInvitationIgnored,
+        title = { Text(stringResource(R.string.invitation_already_signed_in_title)) },
+        text = { Text(stringResource(R.string.invitation_already_signed_in, session.user.displayName)) },
+        confirmButton = {
+            TextButton(onClick = holder.session::dismissInvitationIgnored) { Text(stringResource(android.R.string.ok)) }
+        },
+    )
 }
 
 /**

@@ -17,6 +17,8 @@ import school.hallway.core.BubbleStatus
 import school.hallway.core.ConnectionBanner
 import school.hallway.core.DayLabel
 import school.hallway.core.GroupProblem
+import school.hallway.core.InvitationProblem
+import school.hallway.core.Limits
 import school.hallway.core.LoginProblem
 import school.hallway.core.MessageProblem
 import school.hallway.core.Preview
@@ -106,6 +108,8 @@ fun problemText(problem: Problem): String = when (problem) {
     Problem.InvalidActivationCode -> stringResource(R.string.problem_invalid_activation_code)
     Problem.NotAnInvitation -> stringResource(R.string.problem_not_an_invitation)
     Problem.Offline -> stringResource(R.string.problem_offline)
+    is Problem.ServerUnreachable -> stringResource(R.string.problem_server_unreachable, problem.address)
+    Problem.AccountDeactivated -> stringResource(R.string.problem_account_deactivated)
     is Problem.NotAllowed -> stringResource(R.string.problem_not_allowed)
     Problem.NotFound -> stringResource(R.string.problem_not_found)
     // The server's sentence names the field or the limit; it is English, like the server.
@@ -114,6 +118,17 @@ fun problemText(problem: Problem): String = when (problem) {
         R.plurals.problem_too_many_attempts, problem.retryAfterSeconds.toInt(), problem.retryAfterSeconds.toInt(),
     )
     Problem.Unexpected -> stringResource(R.string.problem_unexpected)
+}
+
+@Composable
+fun invitationProblemText(problem: InvitationProblem): String = when (problem) {
+    InvitationProblem.ServerAddressInvalid -> stringResource(R.string.login_server_invalid)
+    InvitationProblem.ServerAddressNotSecure -> stringResource(R.string.login_server_not_secure)
+    InvitationProblem.CodeMissing -> stringResource(R.string.invitation_code_missing)
+    InvitationProblem.CodeInvalid -> stringResource(R.string.invitation_code_invalid)
+    InvitationProblem.PasswordTooShort -> stringResource(R.string.invitation_password_too_short, Limits.MIN_PASSWORD_CHARS)
+    InvitationProblem.PasswordTooLong -> stringResource(R.string.invitation_password_too_long, Limits.MAX_PASSWORD_CHARS)
+    InvitationProblem.PasswordsDiffer -> stringResource(R.string.invitation_passwords_differ)
 }
 
 @Composable

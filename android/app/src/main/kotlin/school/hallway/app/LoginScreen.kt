@@ -18,6 +18,7 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Scaffold
 import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Alignment
@@ -37,13 +38,14 @@ import school.hallway.core.LoginViewModel
 import school.hallway.sdk.Client
 import school.hallway.sdk.UserInfo
 
-/** Sign-in: the school's server address, username or email, password. */
+/** Sign-in: the school's server address, username or email, password; or "I have an invitation" ([onInvitation]). */
 @Composable
 fun LoginScreen(
     clients: ClientFactory,
     serverUrl: String?,
     endedByServer: Boolean,
     onSignedIn: (Client, UserInfo, String) -> Unit,
+    onInvitation: () -> Unit,
 ) {
     val vm = rememberCore("login") { scope -> LoginViewModel(scope, clients, serverUrl, onSignedIn) }
     val state by vm.state.collectAsStateWithLifecycle()
@@ -112,6 +114,10 @@ fun LoginScreen(
                 } else {
                     Text(stringResource(R.string.login_submit))
                 }
+            }
+            // First time: a letter from the school, with a QR code and a code instead of a password.
+            TextButton(onClick = onInvitation, enabled = !state.submitting) {
+                Text(stringResource(R.string.login_have_invitation))
             }
         }
     }

@@ -19,6 +19,16 @@ sealed interface Problem {
     /** The server cannot be reached: "You're offline". */
     data object Offline : Problem
 
+    /**
+     * The school's server at [address] (as shown: `school.example`) cannot be reached, before any session:
+     * the phone may be offline, or an invitation names a server that is down or gone. Said instead of [Offline]
+     * where the server is the one the user is about to use, so they can tell the school which address failed.
+     */
+    data class ServerUnreachable(val address: String) : Problem
+
+    /** The account has been deactivated by the school: signing in or activating is refused. */
+    data object AccountDeactivated : Problem
+
     /** The school's rules forbid it; [code] is the server's (`policy_forbids`, `forbidden`, ...). */
     data class NotAllowed(val code: String) : Problem
 
@@ -43,11 +53,15 @@ sealed interface Problem {
             is HallwayException.WeakPassword -> Refused("weak_password", error.reason)
             is HallwayException.SignOutNotConfirmed -> Offline
             is HallwayException.Network -> Offline
-            is HallwayException.Forbidden -> NotAllowed(error.code)
+            is HallwayException.Forbidden ->
+                if (error.code == ACCOUNT_DEACTIVATED) AccountDeactivated else NotAllowed(error.code)
             is HallwayException.NotFound -> NotFound
             is HallwayException.InvalidInput -> Refused(error.code, error.reason)
             is HallwayException.RateLimited -> TooManyAttempts((error.retryAfterMs.toLong() + 999) / 1000)
             else -> Unexpected
         }
+
+        /** The contract's code for a deactivated account (`Forbidden { code }`). */
+        private const val ACCOUNT_DEACTIVATED = "account_deactivated"
     }
 }

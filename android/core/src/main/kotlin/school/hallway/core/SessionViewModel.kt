@@ -5,6 +5,7 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.getAndUpdate
 import kotlinx.coroutines.launch
 import school.hallway.sdk.Client
 import school.hallway.sdk.ConnectionState
@@ -43,8 +44,16 @@ sealed interface SessionState {
     data class SignedIn(val client: Client, val user: UserInfo, val serverUrl: String) : SessionState
 }
 
-/** What the settings screen shows besides the session itself. */
-data class SessionExtras(val connection: ConnectionBanner = ConnectionBanner.None, val signingOut: Boolean = false)
+/**
+ * What the signed-in screens show besides the session itself: the connection banner, the sign-out progress, and
+ * [invitationIgnored]: an invitation link was opened while someone is signed in. It is not used (that would
+ * mean signing them out, or into another account, behind their back); the screen says so until dismissed.
+ */
+data class SessionExtras(
+    val connection: ConnectionBanner = ConnectionBanner.None,
+    val signingOut: Boolean = false,
+    val invitationIgnored: Boolean = false,
+)
 
 /**
  * The app's root: resumes the last session at start, switches to the signed-in screens after sign-in, and
@@ -64,6 +73,14 @@ class SessionViewModel(
 
     /** The connection banner and the sign-out progress. */
     val extras: StateFlow<SessionExtras> = _extras.asStateFlow()
+
+    private val _invitationLink = MutableStateFlow<String?>(null)
+
+    /**
+     * An invitation link the app was opened with while signed out (or while finding out), waiting for the
+     * invitation screen to take it ([invitationLinkTaken]); `null` when there is none.
+     */
+    val invitationLink: StateFlow<String?> = _invitationLink.asStateFlow()
 
     private var watch: Job? = null
 
@@ -121,6 +138,29 @@ class SessionViewModel(
         }
     }
 
+    /**
+     * The system opened the app with a link (a deep link, or a verified `https` app link): while signed out it
+     * waits in [invitationLink] for the invitation screen; while signed in it is not used and [SessionExtras.invitationIgnored]
+     * says so. While resuming, it waits for the outcome. The link is not read here: the invitation screen does.
+     */
+    fun openLink(link: String) {
+        if (_state.value is SessionState.SignedIn) {
+            _extras.value = _extras.value.copy(invitationIgnored = true)
+        } else {
+            _invitationLink.value = link
+        }
+    }
+
+    /** The invitation screen took [link] (see [invitationLink]). */
+    fun invitationLinkTaken(link: String) {
+        _invitationLink.compareAndSet(link, null)
+    }
+
+    /** The user read the "already signed in" note. */
+    fun dismissInvitationIgnored() {
+        _extras.value = _extras.value.copy(invitationIgnored = false)
+    }
+
     /** The sign-in screen succeeded (see [LoginViewModel]): the signed-in screens take over. */
     fun signedIn(client: Client, user: UserInfo, serverUrl: String) {
         serverUrls.save(serverUrl)
@@ -128,6 +168,10 @@ class SessionViewModel(
     }
 
     private fun enter(client: Client, user: UserInfo, serverUrl: String) {
+        // A link opened while the session was resuming, or while someone signed in meanwhile, is not used.
+        if (_invitationLink.getAndUpdate { null } != null) {
+            _extras.value = _extras.value.copy(invitationIgnored = true)
+        }
         _state.value = SessionState.SignedIn(client, user, serverUrl)
         synchronized(lifecycle) { followForeground(client) }
         watch?.cancel()

@@ -25,6 +25,12 @@ object Limits {
 
     /** Most people the directory search asks for at once. */
     const val DIRECTORY_PAGE = 50
+
+    /** Shortest new password, in characters (code points, not trimmed), as the server's password rules say. */
+    const val MIN_PASSWORD_CHARS = 8
+
+    /** Longest new password, in characters. */
+    const val MAX_PASSWORD_CHARS = 256
 }
 
 /** How many characters the server counts in [text]: code points, after trimming white space at both ends. */
@@ -76,6 +82,42 @@ fun validateLogin(serverAddress: String, login: String, password: String): Login
         !ServerAddress.isSecureEnough(server) -> LoginProblem.ServerAddressNotSecure
         login.isBlank() -> LoginProblem.LoginMissing
         password.isEmpty() -> LoginProblem.PasswordMissing
+        else -> null
+    }
+}
+
+/** What is wrong with the invitation form (a typed code and its server, or the new password). */
+enum class InvitationProblem {
+    ServerAddressInvalid,
+
+    /** `http://` to a server that is not on the device or the emulator's host (see [ServerAddress.isSecureEnough]). */
+    ServerAddressNotSecure,
+    CodeMissing,
+
+    /** Not the shape of a code from a letter (12 letters and digits); whether it is still valid, the server says. */
+    CodeInvalid,
+
+    /** Fewer than [Limits.MIN_PASSWORD_CHARS] characters. */
+    PasswordTooShort,
+
+    /** More than [Limits.MAX_PASSWORD_CHARS] characters. */
+    PasswordTooLong,
+
+    /** The confirmation is not the same password. */
+    PasswordsDiffer,
+}
+
+/**
+ * Checks a new password and its confirmation against the server's rule (8 to 256 characters, counted as code
+ * points without trimming, as the server counts them), so a short one costs no round trip. The server still has
+ * the final word (`WeakPassword`).
+ */
+fun validateNewPassword(password: String, confirmation: String): InvitationProblem? {
+    val length = password.codePointCount(0, password.length)
+    return when {
+        length < Limits.MIN_PASSWORD_CHARS -> InvitationProblem.PasswordTooShort
+        length > Limits.MAX_PASSWORD_CHARS -> InvitationProblem.PasswordTooLong
+        confirmation != password -> InvitationProblem.PasswordsDiffer
         else -> null
     }
 }
@@ -138,6 +180,12 @@ object ServerAddress {
             else -> false
         }
     }
+
+    /**
+     * A server URL as people read it, on the invitation screen ("the school's address"): `https://` is left
+     * out, as browsers do; any other scheme (a developer's plain `http://`) stays visible.
+     */
+    fun display(url: String): String = if (url.startsWith("https://", ignoreCase = true)) url.substring(8) else url
 
     /** The hosts plain HTTP may reach. Literal addresses only, never a DNS lookup (`127.0.0.1.example` is no loopback). */
     private fun isLocalHost(host: String): Boolean {

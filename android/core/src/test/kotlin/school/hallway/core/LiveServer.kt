@@ -117,6 +117,29 @@ object LiveServer {
         check(status == 204 || status == 404) { "DELETE /me/avatar answered $status" }
     }
 
+    /** A person the school just added, who has not activated their account yet. */
+    data class NewPerson(val id: String, val username: String, val code: String)
+
+    /**
+     * Adds a parent through the admin API (`POST /admin/users`, as the demo admin does in the console) and
+     * returns them with their activation code, the one a letter would carry. The username is new on every call.
+     */
+    fun createPerson(): NewPerson {
+        val username = "invited-${java.util.UUID.randomUUID().toString().take(8)}"
+        val json = """{"username":"$username","display_name":"Invited Parent","role":"parent"}"""
+        val answer = post("admin", "/api/v1/admin/users", json, 201)
+        val id = Regex("\"user\"\\s*:\\s*\\{[^}]*?\"id\"\\s*:\\s*\"([^\"]+)\"").find(answer)?.groupValues?.get(1)
+            ?: error("no user id in $answer")
+        val code = Regex("\"code\"\\s*:\\s*\"([^\"]+)\"").find(answer)?.groupValues?.get(1)
+            ?: error("no activation code in $answer")
+        return NewPerson(id, username, code)
+    }
+
+    /** Deactivates a person through the admin API (`POST /admin/users/{id}/deactivate`). */
+    fun deactivate(userId: String) {
+        post("admin", "/api/v1/admin/users/$userId/deactivate", "{}", null)
+    }
+
     private fun post(login: String, path: String, json: String, expected: Int?): String {
         val request = HttpRequest.newBuilder(URI("$url$path")).timeout(Duration.ofSeconds(10))
             .header("Content-Type", "application/json").header("Authorization", "Bearer ${accessToken(login)}")

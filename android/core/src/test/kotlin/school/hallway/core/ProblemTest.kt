@@ -20,6 +20,7 @@ class ProblemTest {
         )
         assertEquals(Problem.Offline, Problem.from(HallwayException.Network()))
         assertEquals(Problem.NotAllowed("policy_forbids"), Problem.from(HallwayException.Forbidden("policy_forbids")))
+        assertEquals(Problem.AccountDeactivated, Problem.from(HallwayException.Forbidden("account_deactivated")))
         assertEquals(Problem.NotFound, Problem.from(HallwayException.NotFound()))
         assertEquals(
             Problem.Refused("body_too_long", "body: at most 4000 characters"),

@@ -77,4 +77,19 @@ class ValidationTest {
         assertEquals(GroupProblem.TooManyMembers, validateGroup("Class 4B", 1000))
         assertNull(validateGroup("Class 4B", 999))
     }
+
+    @Test
+    fun aNewPasswordHas8To256CharactersAndIsTypedTwiceTheSame() {
+        assertEquals(InvitationProblem.PasswordTooShort, validateNewPassword("1234567", "1234567"))
+        assertEquals("not trimmed, as the server does not trim", null, validateNewPassword("  pass  ", "  pass  "))
+        assertEquals(null, validateNewPassword("x".repeat(256), "x".repeat(256)))
+        assertEquals(InvitationProblem.PasswordTooLong, validateNewPassword("x".repeat(257), "x".repeat(257)))
+        assertEquals(InvitationProblem.PasswordsDiffer, validateNewPassword("12345678", "12345679"))
+    }
+
+    @Test
+    fun aServerIsShownWithoutHttpsButPlainHttpStaysVisible() {
+        assertEquals("hallway.school.example", ServerAddress.display("https://hallway.school.example"))
+        assertEquals("http://127.0.0.1:8080", ServerAddress.display("http://127.0.0.1:8080"))
+    }
 }
