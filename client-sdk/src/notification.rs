@@ -47,6 +47,11 @@ pub enum NotificationKind {
     Message,
     /// The person read the conversation on another device: remove its notification and set the badge.
     Read,
+    /// A message not read yet was edited: update the notification that shows it (or show it), like `Message`.
+    MessageEdited,
+    /// A message not read yet was deleted (by its sender, a group admin or a moderator): withdraw the
+    /// conversation's notification, which may show its text. Nothing is looked up.
+    MessageDeleted,
     /// Not a push this SDK understands: show the fallback, or nothing.
     Unknown,
 }
@@ -123,9 +128,26 @@ impl NotificationContent {
                     content.text_source = NotificationTextSource::Preview;
                 }
             }
+            Push::Edited { conversation_id, seq, badge, sender_name, body } => {
+                content.kind = NotificationKind::MessageEdited;
+                content.conversation_id = conversation_id.to_string();
+                content.seq = Some(*seq);
+                content.badge = *badge;
+                content.sender_name = sender_name.clone();
+                if let Some(body) = body.as_ref().filter(|b| !b.trim().is_empty()) {
+                    content.text = body.clone();
+                    content.text_source = NotificationTextSource::Preview;
+                }
+            }
             Push::Read { conversation_id, badge } => {
                 content.kind = NotificationKind::Read;
                 content.conversation_id = conversation_id.to_string();
+                content.badge = *badge;
+            }
+            Push::Deleted { conversation_id, seq, badge } => {
+                content.kind = NotificationKind::MessageDeleted;
+                content.conversation_id = conversation_id.to_string();
+                content.seq = Some(*seq);
                 content.badge = *badge;
             }
             Push::Unknown => {}
@@ -161,8 +183,31 @@ impl NotificationContent {
 /// the top, or under `data`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Push {
-    Message { conversation_id: Uuid, seq: i64, badge: Option<i64>, sender_name: Option<String>, body: Option<String> },
-    Read { conversation_id: Uuid, badge: Option<i64> },
+    Message {
+        conversation_id: Uuid,
+        seq: i64,
+        badge: Option<i64>,
+        sender_name: Option<String>,
+        body: Option<String>,
+    },
+    /// `message_edited`: as a message, whose stored copy is older than the server's.
+    Edited {
+        conversation_id: Uuid,
+        seq: i64,
+        badge: Option<i64>,
+        sender_name: Option<String>,
+        body: Option<String>,
+    },
+    Read {
+        conversation_id: Uuid,
+        badge: Option<i64>,
+    },
+    /// `message_deleted`.
+    Deleted {
+        conversation_id: Uuid,
+        seq: i64,
+        badge: Option<i64>,
+    },
     Unknown,
 }
 
@@ -193,7 +238,22 @@ impl Push {
                 },
                 None => Push::Unknown,
             },
+            Some("message_edited") => match number("seq") {
+                Some(seq) => Push::Edited {
+                    conversation_id,
+                    seq,
+                    badge: number("badge"),
+                    sender_name: text("sender_name").filter(|n| !n.is_empty()),
+                    body: text("body"),
+                },
+                None => Push::Unknown,
+            },
             Some("read") => Push::Read { conversation_id, badge: number("badge") },
+            Some("message_deleted") => match number("seq") {
+                Some(seq) => Push::Deleted { conversation_id, seq, badge: number("badge") },
+                None => Push::Unknown,
+            },
+            // A type this SDK does not know (the protocol may add some): ignored, as the protocol says.
             _ => Push::Unknown,
         }
     }
@@ -253,8 +313,13 @@ impl Inner {
                 change(&mut content);
             }
         };
-        // A read push only clears: it needs nothing looked up (and the extension's time and memory are short).
-        let Push::Message { conversation_id, seq, .. } = push else { return Ok(()) };
+        // A read or a deletion only clears: it needs nothing looked up (and the extension's time and memory are
+        // short). An edit's stored copy is the old text: it is fetched.
+        let (conversation_id, seq, edited) = match push {
+            Push::Message { conversation_id, seq, .. } => (conversation_id, seq, false),
+            Push::Edited { conversation_id, seq, .. } => (conversation_id, seq, true),
+            Push::Read { .. } | Push::Deleted { .. } | Push::Unknown => return Ok(()),
+        };
         let (shared, me) = self.signed_in().await?;
         let stored = shared.store.run(move |conn| store::conversation(conn, conversation_id)).await?;
         let mut conversation = match stored {
@@ -262,7 +327,12 @@ impl Inner {
             None => fetch_conversation(&shared, conversation_id).await?,
         };
         update(&|content| content.set_conversation(&conversation, me));
-        let message = match shared.store.run(move |conn| store::message_at(conn, conversation_id, seq)).await? {
+        let stored = if edited {
+            None
+        } else {
+            shared.store.run(move |conn| store::message_at(conn, conversation_id, seq)).await?
+        };
+        let message = match stored {
             Some(message) => message,
             None => fetch_message(&shared, conversation_id, seq).await?,
         };
@@ -428,7 +498,15 @@ mod tests {
         assert_eq!(Push::parse(&fcm), expected);
         let nested = format!(r#"{{"data":{{"type":"read","conversation_id":"{id}","badge":"0"}},"from":"x"}}"#);
         assert_eq!(Push::parse(&nested), Push::Read { conversation_id: id, badge: Some(0) });
-        for unknown in ["", "[]", r#"{"type":"message"}"#, r#"{"type":"sparkle","conversation_id":"x"}"#] {
+        let edited =
+            format!(r#"{{"type":"message_edited","conversation_id":"{id}","seq":"4","badge":1,"body":"new"}}"#);
+        let expected =
+            Push::Edited { conversation_id: id, seq: 4, badge: Some(1), sender_name: None, body: Some("new".into()) };
+        assert_eq!(Push::parse(&edited), expected);
+        let deleted = format!(r#"{{"type":"message_deleted","conversation_id":"{id}","seq":4,"badge":0}}"#);
+        assert_eq!(Push::parse(&deleted), Push::Deleted { conversation_id: id, seq: 4, badge: Some(0) });
+        let later = format!(r#"{{"type":"sparkle","conversation_id":"{id}"}}"#);
+        for unknown in ["", "[]", r#"{"type":"message"}"#, r#"{"type":"sparkle","conversation_id":"x"}"#, &later] {
             assert_eq!(Push::parse(unknown), Push::Unknown, "{unknown}");
         }
     }

@@ -279,6 +279,35 @@ async fn a_group_notification_names_the_group_and_its_sender_and_fetches_what_th
 }
 
 #[actix_web::test]
+async fn an_edit_shows_the_new_text_not_the_stored_one_and_a_deletion_withdraws() {
+    let server = TestServer::start().await;
+    let (teacher, chat, app, dir) = parent_app_online(&server, &server.base_url).await;
+    let (timeline, _t) = watch_timeline(&app, &chat);
+    let message = teacher_sends(&server, &teacher, &chat, "Sports day at 3").await;
+    timeline.wait_for("the app to hold it", |s| item(s, "Sports day at 3").is_some()).await;
+    // The phone sleeps, so its store keeps the old text while the teacher corrects it.
+    app.pause();
+    eventually("the app paused", || (app.connection_state() == ConnectionState::Paused).then_some(())).await;
+    let id = message["id"].as_str().expect("an id");
+    let (status, _) =
+        server.patch(&format!("/api/v1/messages/{id}"), Some(&teacher), &json!({ "body": "Sports day at 4" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let seq = message["seq"].as_i64().expect("a seq");
+    let notifications = notification_client(&server.base_url, &dir);
+
+    let edited = json!({ "type": "message_edited", "conversation_id": chat, "seq": seq, "badge": 1 }).to_string();
+    let content = notifications.content(edited).await;
+    assert_eq!(content.kind, NotificationKind::MessageEdited);
+    assert_eq!((content.text.as_str(), content.text_source), ("Sports day at 4", NotificationTextSource::Message));
+    assert_eq!(content.message_id.as_deref(), Some(id));
+
+    let deleted = json!({ "type": "message_deleted", "conversation_id": chat, "seq": seq, "badge": 0 }).to_string();
+    let content = notifications.content(deleted).await;
+    assert_eq!((content.kind, content.seq, content.badge), (NotificationKind::MessageDeleted, Some(seq), Some(0)));
+    assert_eq!(content.text_source, NotificationTextSource::Fallback, "nothing of a deleted message is shown");
+}
+
+#[actix_web::test]
 async fn an_unreachable_server_gives_the_preview_or_the_fallback_text_within_the_timeout() {
     let server = TestServer::start().await;
     let proxy = Proxy::start(server.local_addr()).await;

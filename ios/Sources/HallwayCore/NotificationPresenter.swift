@@ -124,11 +124,12 @@ public struct NotificationPresenter: Sendable {
 
     public func present(_ content: NotificationContent) -> NotificationPresentation {
         switch content.kind {
-        case .read:
+        // Read elsewhere, or a message withdrawn (its text may be on a notification): the chat's go.
+        case .read, .messageDeleted:
             return .clear(threadIdentifier: content.conversationId, badge: content.badge.map { Int($0) })
         case .unknown:
             return .ignore
-        case .message:
+        case .message, .messageEdited:
             let sender = content.senderName ?? strings.someone
             let body = content.textSource == .fallback ? strings.newMessage : shortened(content.text)
             var userInfo = [NotificationIdentifiers.conversationKey: content.conversationId]

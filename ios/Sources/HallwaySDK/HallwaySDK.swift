@@ -5208,6 +5208,15 @@ public enum NotificationKind: Equatable, Hashable {
      */
     case read
     /**
+     * A message not read yet was edited: update the notification that shows it (or show it), like `Message`.
+     */
+    case messageEdited
+    /**
+     * A message not read yet was deleted (by its sender, a group admin or a moderator): withdraw the
+     * conversation's notification, which may show its text. Nothing is looked up.
+     */
+    case messageDeleted
+    /**
      * Not a push this SDK understands: show the fallback, or nothing.
      */
     case unknown
@@ -5236,7 +5245,11 @@ public struct FfiConverterTypeNotificationKind: FfiConverterRustBuffer {
         
         case 2: return .read
         
-        case 3: return .unknown
+        case 3: return .messageEdited
+        
+        case 4: return .messageDeleted
+        
+        case 5: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -5254,8 +5267,16 @@ public struct FfiConverterTypeNotificationKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(2))
         
         
-        case .unknown:
+        case .messageEdited:
             writeInt(&buf, Int32(3))
+        
+        
+        case .messageDeleted:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(5))
         
         }
     }

@@ -94,6 +94,10 @@ final class NotificationPresenterTests: XCTestCase {
         let notifications = try notificationClient(for: parent)
         let read = await notifications.content(payloadJson: #"{"type":"read","conversation_id":"\#(group.id)","badge":"0"}"#)
         XCTAssertEqual(presenter.present(read), .clear(threadIdentifier: group.id, badge: 0))
+        // A message deleted before it was read: the chat's notifications, which may show it, go too.
+        let deleted = await notifications.content(
+            payloadJson: #"{"type":"message_deleted","conversation_id":"\#(group.id)","seq":1,"badge":0}"#)
+        XCTAssertEqual(presenter.present(deleted), .clear(threadIdentifier: group.id, badge: 0))
 
         // Nothing listens on port 9 of loopback: the SDK's fallback becomes the app's own words.
         let offline = try notificationClient(for: parent, serverURL: URL(string: "http://127.0.0.1:9")!)

@@ -10,15 +10,19 @@ import school.hallway.sdk.NotificationTextSource
  * Android, so it is tested on the JVM against the real server.
  *
  * One notification per conversation (tag = the conversation's id, a fixed id), updated with each new message and
- * holding the last [MAX_MESSAGES] of them; the `read` push clears it.
+ * holding the last [MAX_MESSAGES] of them (an edit replaces its line); a `read` push, or the deletion of a
+ * message it may show, clears it.
  */
 class NotificationPresenter(private val strings: NotificationStrings) {
     /** What to do for [content]; [shown] is what the conversation's notification already holds (oldest first). */
     fun present(content: NotificationContent, shown: List<NotificationMessage> = emptyList()): Presentation =
         when (content.kind) {
-            NotificationKind.READ -> Presentation.Clear(tag = content.conversationId, id = NOTIFICATION_ID, badge = content.badge?.toInt())
+            // Read elsewhere, or a message withdrawn (its text may be on the notification): the chat's goes.
+            NotificationKind.READ, NotificationKind.MESSAGE_DELETED ->
+                Presentation.Clear(tag = content.conversationId, id = NOTIFICATION_ID, badge = content.badge?.toInt())
             NotificationKind.UNKNOWN -> Presentation.Ignore
-            NotificationKind.MESSAGE -> Presentation.Show(chat(content, shown))
+            // An edit replaces its line (same key) in the chat's notification, or shows it.
+            NotificationKind.MESSAGE, NotificationKind.MESSAGE_EDITED -> Presentation.Show(chat(content, shown))
         }
 
     private fun chat(content: NotificationContent, shown: List<NotificationMessage>): ChatNotification {

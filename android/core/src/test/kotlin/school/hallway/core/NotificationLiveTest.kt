@@ -103,6 +103,11 @@ class NotificationLiveTest {
         awaitState(parentList.state, "the group on parent1's phone") { state -> state.rows.any { it.id == groupId } }
         val read = runBlocking { notificationClient().content("""{"type":"read","conversation_id":"$groupId","badge":0}""") }
         assertEquals(Presentation.Clear(groupId, NotificationPresenter.NOTIFICATION_ID, 0), presenter.present(read))
+        // A message deleted before it was read: the chat's notification, which may show it, goes too.
+        val deleted = runBlocking {
+            notificationClient().content("""{"type":"message_deleted","conversation_id":"$groupId","seq":"1","badge":"0"}""")
+        }
+        assertEquals(Presentation.Clear(groupId, NotificationPresenter.NOTIFICATION_ID, 0), presenter.present(deleted))
 
         // Port 9 (discard) on loopback: nothing answers. The SDK's fallback becomes the app's translation.
         val offline = NotificationClient("http://127.0.0.1:9", parent.dataDir.toString(), parent.secrets)

@@ -7789,6 +7789,15 @@ enum class NotificationKind {
      */
     READ,
     /**
+     * A message not read yet was edited: update the notification that shows it (or show it), like `Message`.
+     */
+    MESSAGE_EDITED,
+    /**
+     * A message not read yet was deleted (by its sender, a group admin or a moderator): withdraw the
+     * conversation's notification, which may show its text. Nothing is looked up.
+     */
+    MESSAGE_DELETED,
+    /**
      * Not a push this SDK understands: show the fallback, or nothing.
      */
     UNKNOWN;
