@@ -7,6 +7,12 @@ plugins {
     alias(libs.plugins.kotlin.compose)
 }
 
+// FCM: the google-services plugin reads app/google-services.json, which whoever publishes the app adds (it names
+// their Firebase project). Without it the app builds and uses UnifiedPush only.
+if (file("google-services.json").exists()) {
+    apply(plugin = libs.plugins.google.services.get().pluginId)
+}
+
 android {
     namespace = "school.hallway.app"
     compileSdk = 36
@@ -60,6 +66,12 @@ dependencies {
     implementation(libs.compose.material3)
     implementation(libs.compose.material.icons.extended)
     implementation(libs.coil.compose)
+    // Push notifications (see notifications/).
+    implementation(platform(libs.firebase.bom))
+    implementation(libs.firebase.messaging)
+    implementation(libs.play.services.base)
+    implementation(libs.kotlinx.coroutines.play.services)
+    implementation(libs.unifiedpush.connector)
     // Reads the QR code on an invitation letter (InvitationScreen).
     implementation(libs.play.services.code.scanner)
     debugImplementation(libs.compose.ui.tooling)

@@ -228,9 +228,24 @@ impl Api {
 
     /// Trades the refresh token for new tokens, unless another task already did since `stale` was read.
     /// A refused refresh token ends the session: the app must sign in again.
+    ///
+    /// Another process on the same data directory (the app's notification extension or service) may have
+    /// refreshed meanwhile: under a lock the processes share, the session is read again from the store, and its
+    /// newer tokens are taken instead of presenting a refresh token that was already rotated (which the server
+    /// would take as theft). No session left in the store means the other process signed out or saw the session
+    /// end (and wiped the store): this client is signed out too.
     pub(crate) async fn refresh(&self, stale: &str) -> Result<String> {
         let _one_at_a_time = self.refresh_lock.lock().await;
-        let session = self.session().ok_or(Error::NotSignedIn)?;
+        let _other_processes = self.store.lock_session().await?;
+        let Some(session) = self.store.load_session().await? else {
+            self.set_session(None);
+            return Err(Error::NotSignedIn);
+        };
+        if self.user_id() != Some(session.user.id) {
+            // Signed out here meanwhile, or another account signed in elsewhere on this data dir.
+            return Err(Error::NotSignedIn);
+        }
+        self.set_session(Some(session.clone()));
         if session.access_token != stale {
             return Ok(session.access_token);
         }

@@ -21,7 +21,7 @@ use crate::shared::{Change, Shared};
 use crate::store::{self, Store, Unsent};
 use crate::task::TaskHandle;
 use crate::timeline::{Timeline, parse_id};
-use crate::{runtime, sync};
+use crate::{push, runtime, sync};
 
 /// The entry point of the SDK: one per account, for the app's lifetime.
 #[derive(uniffi::Object)]
@@ -50,6 +50,8 @@ impl Client {
         })
         .await?;
         self.start_connection()?;
+        // The new session has no devices yet: the phone's push address is registered again, beside the sign-in.
+        runtime::handle()?.spawn(push::register_again(self.shared.clone(), false));
         Ok(UserInfo::from(&user))
     }
 
@@ -168,6 +170,7 @@ impl Client {
         let user = runtime::run(async move { shared.api.restore().await }).await?;
         if user.is_some() {
             self.start_connection()?;
+            runtime::handle()?.spawn(push::register_again(self.shared.clone(), true));
         }
         Ok(user.as_ref().map(UserInfo::from))
     }

@@ -16,6 +16,8 @@ mod list;
 mod listeners;
 mod media;
 mod models;
+mod notification;
+mod push;
 mod runtime;
 mod secrets;
 mod send_pacer;
@@ -36,6 +38,10 @@ pub use models::{
     ReportInfo, ReportReason, SendState, SignOutReason, TimelineDetails, TimelineItem, TimelineSnapshot,
     UploadProgress, UserInfo, UserRole,
 };
+pub use notification::{
+    NotificationClient, NotificationContent, NotificationKind, NotificationTextSource, ReplyOutcome,
+};
+pub use push::PushRegistration;
 pub use secrets::{SecretStore, SecretStoreError};
 pub use task::TaskHandle;
 pub use timeline::Timeline;

@@ -564,6 +564,38 @@ async fn write_body(response: reqwest::Response, path: &Path) -> Result<(u64, Ve
     Ok((written, head))
 }
 
+/// A person's profile picture for a process beside the app (a notification extension or service), which keeps
+/// no index of the cache: the app's cached file when there is one, else a download written under a name of its
+/// own and renamed into place, as the app names it (the app counts it in its cap from its next start). `None`
+/// when the person has no picture.
+pub(crate) async fn avatar_beside_app(
+    data_dir: &Path,
+    shared: &Shared,
+    user: Uuid,
+    avatar_url: &str,
+) -> Result<Option<PathBuf>> {
+    let dir = data_dir.join(MEDIA_DIR);
+    let path = dir.join(Item::Avatar { user, version: avatar_version(avatar_url) }.file_name(None));
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(Some(path));
+    }
+    let response = match shared.api.get_file(&format!("users/{user}/avatar")).await {
+        Err(error) if error.code() == Some(ErrorCode::NotFound) => return Ok(None),
+        other => other?,
+    };
+    tokio::fs::create_dir_all(&dir).await.map_err(|e| cache_error("creating the media folder", &e))?;
+    let partial = dir.join(format!("{}.{}{PARTIAL_SUFFIX}", Uuid::now_v7().simple(), user.simple()));
+    if let Err(error) = write_body(response, &partial).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(error);
+    }
+    if let Err(error) = tokio::fs::rename(&partial, &path).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(cache_error("keeping a downloaded file", &error));
+    }
+    Ok(Some(path))
+}
+
 /// Deletes files the index let go of; one that cannot be deleted now is found again by the next start.
 async fn remove_files(paths: Vec<PathBuf>) {
     for path in paths {

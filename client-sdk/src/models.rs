@@ -173,7 +173,7 @@ fn other_member(conversation: &Conversation, me: Option<uuid::Uuid>) -> Option<&
 }
 
 /// The display name of member `id`, if they are one.
-fn member_name(conversation: &Conversation, id: uuid::Uuid) -> Option<String> {
+pub(crate) fn member_name(conversation: &Conversation, id: uuid::Uuid) -> Option<String> {
     conversation.members.iter().find(|member| member.id == id).map(|member| member.display_name.clone())
 }
 

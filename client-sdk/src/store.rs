@@ -93,7 +93,26 @@ CREATE TABLE sync_state (
 -- The refresh token moved to the app's secret store (Keystore, Keychain).
 ALTER TABLE session DROP COLUMN refresh_token;
 "#,
+    r#"
+-- Where this device receives pushes: the `POST /devices` body the app last registered (its token or endpoint),
+-- kept across sign-outs so the next sign-in registers again, and the server's device id while the current
+-- session has one (NULL after a sign-out, which ends it on the server, or while registering failed).
+CREATE TABLE push_registration (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    request TEXT NOT NULL,
+    device_id TEXT
+);
+"#,
 ];
+
+/// The file beside the store that processes sharing the data directory (the app and its notification
+/// extension or service) lock while they refresh the session: refresh tokens rotate, and the server takes an old
+/// one presented after its successor was used as theft, revoking the session.
+const SESSION_LOCK_FILE: &str = "session.lock";
+/// How long a process waits for another one's refresh (which a request timeout bounds) before giving up.
+const SESSION_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(40);
+/// How long SQLite waits for the other process's write before answering busy.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The folder inside the data directory that keeps a copy of each file waiting in the outbox, so that the
 /// app's picked file may go away and a restarted app still has it.
@@ -110,7 +129,13 @@ pub(crate) struct Store {
     files_dir: Arc<PathBuf>,
     /// The app's secret store: the database's key, and the refresh token (see [`StoredSession`]).
     secrets: Arc<dyn SecretStore>,
+    /// The session's lock file (see `SESSION_LOCK_FILE`).
+    session_lock: Arc<PathBuf>,
 }
+
+/// Held while this process refreshes the session: no other process on the data directory refreshes meanwhile.
+/// Dropping it unlocks.
+pub(crate) struct SessionLock(#[expect(dead_code, reason = "held for its lock, released on drop")] std::fs::File);
 
 impl Store {
     /// Opens (creating it if needed) the store in `data_dir` with its key from `secrets`, and brings its
@@ -129,7 +154,7 @@ impl Store {
             }
         };
         let path = data_dir.join(DATABASE_FILE);
-        let mut conn = match open_encrypted(&path, &key) {
+        let conn = match open_encrypted(&path, &key) {
             Err(Error::Storage(rusqlite::Error::SqliteFailure(failure, _)))
                 if failure.code == rusqlite::ErrorCode::NotADatabase =>
             {
@@ -149,11 +174,27 @@ impl Store {
             }
             other => other?,
         };
+        Store::prepare(data_dir, conn, secrets)
+    }
+
+    /// Opens the store an app's client made in `data_dir`, for a second process beside the app (a notification
+    /// extension or service): unlike [`Store::open`] it never creates a key nor discards a file it cannot read,
+    /// which would destroy the app's store. Fails (`NotSignedIn`) when there is no store yet.
+    pub(crate) fn open_existing(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Store> {
+        let path = data_dir.join(DATABASE_FILE);
+        let key = secrets.get(secrets::STORE_KEY.into())?.filter(|key| secrets::is_store_key(key));
+        let (Some(key), true) = (key, path.is_file()) else { return Err(Error::NotSignedIn) };
+        let conn = open_encrypted(&path, &key)?;
+        Store::prepare(data_dir, conn, secrets)
+    }
+
+    /// Sets up an open connection (write-ahead log, so that another process's reads and writes do not block
+    /// this one's reads), brings the schema up to date, and makes the outbox's folder.
+    fn prepare(data_dir: &Path, mut conn: Connection, secrets: Arc<dyn SecretStore>) -> Result<Store> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Deleted rows are overwritten, not just unlinked: after a sign-out the file keeps no old messages.
         conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
         let files_dir = data_dir.join(OUTBOX_FILES_DIR);
         std::fs::create_dir_all(&files_dir)
@@ -164,7 +205,34 @@ impl Store {
             uses: Arc::default(),
             files_dir: Arc::new(files_dir),
             secrets,
+            session_lock: Arc::new(data_dir.join(SESSION_LOCK_FILE)),
         })
+    }
+
+    /// Locks the session against refreshes by other processes on the same data directory (and waits for
+    /// theirs), for as long as the returned guard lives.
+    pub(crate) async fn lock_session(&self) -> Result<SessionLock> {
+        let path = self.session_lock.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            std::fs::File::options().create(true).truncate(false).write(true).open(path.as_path())
+        })
+        .await?
+        .map_err(|e| Error::Internal(format!("opening the session's lock file: {}", e.kind())))?;
+        let deadline = tokio::time::Instant::now() + SESSION_LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(SessionLock(file)),
+                Err(std::fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::Internal("another process kept the session locked".into()));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::Internal(format!("locking the session: {}", e.kind())));
+                }
+            }
+        }
     }
 
     /// The session kept from the last run: its row, and the refresh token from the secret store. A row whose
@@ -275,14 +343,17 @@ impl Store {
         .await?
     }
 
-    /// Runs `f` in one transaction, on the blocking pool: all of it is stored, or none.
+    /// Runs `f` in one transaction, on the blocking pool: all of it is stored, or none. The transaction takes
+    /// the write lock when it begins: another process writing the same store (a notification extension beside
+    /// the app) is then waited for, whereas a read upgraded to a write after the other's commit would fail at
+    /// once (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out).
     pub(crate) async fn transaction<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
         self.run(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let result = f(&tx)?;
             tx.commit()?;
             Ok(result)
@@ -297,19 +368,23 @@ impl Store {
 fn open_encrypted(path: &Path, key: &str) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))?;
+    // Another process (the app, its notification extension) may be writing: wait for it rather than fail.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
     Ok(conn)
 }
 
+/// Applies the migrations not applied yet, each in a transaction that takes the write lock first and reads the
+/// version under it, so two processes opening the store at once apply each migration once.
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let applied: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let Some(sql) = MIGRATIONS.get(applied) else { return Ok(()) };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.pragma_update(None, "user_version", applied + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
@@ -368,12 +443,61 @@ fn save_session(conn: &Connection, session: &StoredSession) -> Result<()> {
 }
 
 /// Forgets everything: the session, the conversations, the messages and the outbox.
+/// The push registration's token stays (it names this phone, not the account) for the next sign-in to register.
 fn wipe(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM session; DELETE FROM conversations; DELETE FROM messages; DELETE FROM read_markers;
-         DELETE FROM outbox; DELETE FROM sync_state;",
+         DELETE FROM outbox; DELETE FROM sync_state; UPDATE push_registration SET device_id = NULL;",
     )?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Push
+
+/// The push registration this device keeps: the `POST /devices` body (JSON) and the server's device id while
+/// the session has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PushRow {
+    pub request: String,
+    pub device_id: Option<Uuid>,
+}
+
+pub(crate) fn push_registration(conn: &Connection) -> Result<Option<PushRow>> {
+    let row = conn
+        .query_row("SELECT request, device_id FROM push_registration WHERE id = 1", [], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+        })
+        .optional()?;
+    Ok(row
+        .map(|(request, device_id)| PushRow { request, device_id: device_id.and_then(|id| Uuid::parse_str(&id).ok()) }))
+}
+
+pub(crate) fn save_push_registration(conn: &Connection, row: &PushRow) -> Result<()> {
+    conn.execute(
+        "INSERT INTO push_registration (id, request, device_id) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET request = ?1, device_id = ?2",
+        params![row.request, row.device_id.map(|id| id.to_string())],
+    )?;
+    Ok(())
+}
+
+/// Forgets the registration: the next sign-in registers nothing.
+pub(crate) fn forget_push_registration(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM push_registration", [])?;
+    Ok(())
+}
+
+/// One stored message of a conversation, by its `seq`.
+pub(crate) fn message_at(conn: &Connection, id: Uuid, seq: i64) -> Result<Option<Message>> {
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM messages WHERE conversation_id = ?1 AND seq = ?2",
+            params![id.to_string(), seq],
+            |row| row.get(0),
+        )
+        .optional()?;
+    data.map(|d| from_json(&d)).transpose()
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -218,7 +218,7 @@ async fn enqueue(shared: &Shared, entry: OutboxEntry) -> Result<String> {
 }
 
 /// Checks a message body (a caption may be empty when a file goes with it).
-fn parse_body(body: &str, has_file: bool) -> Result<String> {
+pub(crate) fn parse_body(body: &str, has_file: bool) -> Result<String> {
     MessageBody::parse(body, has_file)
         .map(MessageBody::into_inner)
         .map_err(|invalid| Error::Invalid { code: invalid.code, message: invalid.message })

@@ -8,9 +8,11 @@ import SwiftUI
 /// scene phase, so the SDK holds no socket in the background.
 @main
 struct HallwayMain: App {
+    // The store lives in the App Group container, its secrets in the shared keychain group, and the last server
+    // in the group's defaults: the Notification Service Extension opens the same store (PushDelegate.swift).
     @State private var app = AppModel(
-        dataRoot: URL.applicationSupportDirectory.appending(path: "Hallway", directoryHint: .isDirectory),
-        secrets: { KeychainSecretStore(scope: $0) })
+        dataRoot: AppGroup.dataRoot, secrets: { AppGroup.secrets($0) }, defaults: AppGroup.defaults)
+    @UIApplicationDelegateAdaptor(PushDelegate.self) private var pushDelegate
     @State private var network = NetworkWatcher()
     /// The app's phase, across all its scenes.
     @Environment(\.scenePhase) private var scenePhase
@@ -18,6 +20,7 @@ struct HallwayMain: App {
     var body: some Scene {
         WindowGroup {
             RootView(app: app)
+                .task { pushDelegate.app = app }
                 .task { await network.run { app.networkBecameAvailable() } }
         }
         .onChange(of: scenePhase) { _, phase in

@@ -114,6 +114,12 @@ struct SignedInView: View {
                     }
                 }
                 .safeAreaInset(edge: .top) { ConnectionBanner(state: app.connection) }
+                // A tapped notification opens its chat.
+                .onChange(of: app.requestedConversationId, initial: true) { _, requested in
+                    guard let requested else { return }
+                    selection = requested
+                    app.requestedConversationId = nil
+                }
         } detail: {
             if let id = selection, let summary = list.summaries[id] {
                 ThreadView(client: client, conversation: summary, me: me)

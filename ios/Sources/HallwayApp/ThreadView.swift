@@ -6,6 +6,7 @@ import QuickLook
 import SwiftUI
 import UIKit
 import UniformTypeIdentifiers
+import UserNotifications
 
 /// One conversation: bubbles with day separators, send states and reactions, a context menu per message,
 /// the typing line, and the composer with photo and document attachments.
@@ -35,6 +36,11 @@ struct ThreadView: View {
                 model = try? ThreadViewModel(client: client, conversation: conversation, me: me)
                 failedToOpen = model == nil
             }
+        }
+        // The first open conversation is when to ask for notifications (the person now sees what they would
+        // be told about), never at launch; iOS asks only once.
+        .task {
+            _ = try? await UNUserNotificationCenter.current().requestAuthorization(options: [.alert, .badge, .sound])
         }
     }
 }

@@ -38,7 +38,10 @@ public final class AppModel {
     @ObservationIgnored public let clock: Clock
     /// The app is in the foreground (the default: an app starts with a screen); see `setForeground`.
     @ObservationIgnored private var foreground = true
-    private static let serverKey = "hallway.server"
+    private static let serverKey = SharedStorage.serverKey
+    /// The APNs token the app delegate handed over, registered with each client opened (the SDK keeps it and
+    /// registers it again after every sign-in).
+    @ObservationIgnored private var pushRegistration: PushRegistration?
 
     /// `dataRoot` is the app's private directory (Application Support); each server gets its own store in it,
     /// and its own secrets from `secrets` (given the store's folder name: the app's `KeychainSecretStore`).
@@ -123,6 +126,29 @@ public final class AppModel {
         phase = .signedOut
     }
 
+    /// The conversation a tapped notification asks to open; the signed-in screen selects it and clears it.
+    public var requestedConversationId: String?
+
+    /// A notification was tapped: its chat opens once the conversations show.
+    public func openConversationFromNotification(_ conversationId: String) {
+        requestedConversationId = conversationId
+    }
+
+    /// The APNs device token (from `didRegisterForRemoteNotificationsWithDeviceToken`): registered with the
+    /// server as this phone's push address, now if a client is open, else with the next one (before sign-in
+    /// the SDK keeps it and registers it when someone signs in).
+    public func registerForPush(apnsToken deviceToken: Data) {
+        let registration = PushRegistration.apns(token: SharedStorage.apnsToken(deviceToken))
+        pushRegistration = registration
+        if let client { register(registration, with: client) }
+    }
+
+    private func register(_ registration: PushRegistration, with client: Client) {
+        let version = Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String
+        let locale = Locale.current.identifier.replacingOccurrences(of: "_", with: "-")
+        Task { try? await client.registerPush(registration: registration, appVersion: version, locale: locale) }
+    }
+
     /// Tell the SDK the network is back (from NWPathMonitor) so it skips its backoff wait.
     public func networkBecameAvailable() {
         client?.reconnectNow()
@@ -163,11 +189,12 @@ public final class AppModel {
         // The stores hold the session's tokens and every message: never in iCloud or computer backups.
         try BackupExclusion.createExcluded(dataRoot)
         // One directory per server (its host and port), so two schools never share a store.
-        let name = [server.host ?? "server", server.port.map(String.init)].compactMap { $0 }.joined(separator: "_")
+        let name = SharedStorage.storeName(for: server)
         let client = try Client.open(
             serverURL: server, dataDirectory: dataRoot.appendingPathComponent(name), secrets: secrets(name))
         // Before it signs in or resumes a session: in the background it opens no socket at all.
         followForeground(client)
+        if let pushRegistration { register(pushRegistration, with: client) }
         return client
     }
 

@@ -802,6 +802,27 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func thumbnailPath(messageId: String, attachmentId: String) async throws  -> String?
     
+    /**
+     * The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+     * UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+     */
+    func pushVapidKey() async throws  -> String
+    
+    /**
+     * Registers this device for push notifications with the address the platform gave (call it whenever the
+     * platform hands out a token or endpoint, at each start too: the same one again changes nothing). A new
+     * address replaces the old registration. Before sign-in it is kept and registered by the sign-in. It stays registered across restarts and is registered again after
+     * each sign-in; sign-out ends it on the server. `app_version` and `locale` (`fr-CA`) help the school's
+     * support. Errors: `InvalidInput` (a token or endpoint the server refuses), `Network`.
+     */
+    func registerPush(registration: PushRegistration, appVersion: String?, locale: String?) async throws 
+    
+    /**
+     * Stops push notifications to this device (the person turned them off): deletes the device on the server
+     * and forgets the registration, so the next sign-in does not register it again.
+     */
+    func unregisterPush() async throws 
+    
 }
 /**
  * The entry point of the SDK: one per account, for the app's lifetime.
@@ -1358,6 +1379,69 @@ open func thumbnailPath(messageId: String, attachmentId: String)async throws  ->
             completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
             freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
             liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+     * UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+     */
+open func pushVapidKey()async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_push_vapid_key(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * Registers this device for push notifications with the address the platform gave (call it whenever the
+     * platform hands out a token or endpoint, at each start too: the same one again changes nothing). A new
+     * address replaces the old registration. Before sign-in it is kept and registered by the sign-in. It stays registered across restarts and is registered again after
+     * each sign-in; sign-out ends it on the server. `app_version` and `locale` (`fr-CA`) help the school's
+     * support. Errors: `InvalidInput` (a token or endpoint the server refuses), `Network`.
+     */
+open func registerPush(registration: PushRegistration, appVersion: String? = nil, locale: String? = nil)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_register_push(
+                        self.uniffiCloneHandle(),FfiConverterTypePushRegistration_lower(registration),FfiConverterOptionString.lower(appVersion),FfiConverterOptionString.lower(locale)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_void,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_void,
+            freeFunc: ffi_hallway_sdk_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * Stops push notifications to this device (the person turned them off): deletes the device on the server
+     * and forgets the registration, so the next sign-in does not register it again.
+     */
+open func unregisterPush()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_client_unregister_push(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_void,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_void,
+            freeFunc: ffi_hallway_sdk_rust_future_free_void,
+            liftFunc: { $0 },
             errorHandler: FfiConverterTypeHallwayError_lift
         )
 }
@@ -1975,6 +2059,222 @@ public func FfiConverterTypeConversationListListener_lift(_ handle: UInt64) thro
 #endif
 public func FfiConverterTypeConversationListListener_lower(_ value: ConversationListListener) -> UInt64 {
     return FfiConverterTypeConversationListListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Works out notifications, and answers them, beside the app: see the module's documentation.
+ */
+public protocol NotificationClientProtocol: AnyObject, Sendable {
+    
+    /**
+     * What to show for a push whose payload is `payload_json` (the server's JSON; FCM's data map with string
+     * values, or the whole payload under `data`, works too). Takes at most about 8 s and never fails: what
+     * could not be had in time is left out, down to `text` = "New message" (`text_source` = `Fallback`).
+     */
+    func content(payloadJson: String) async  -> NotificationContent
+    
+    /**
+     * Marks the conversation read up to `seq` (the notification's message) on the server and in the app's
+     * store; the server then clears the conversation's notifications on the person's other devices.
+     */
+    func markRead(conversationId: String, seq: Int64) async throws 
+    
+    /**
+     * Answers a conversation from its notification: the text goes into the outbox with a new `client_msg_id`
+     * (as a send from the app would), then to the server over REST. `Sent` once the server stored it;
+     * `Queued` when the server could not be reached in time (the app sends it when it next connects; a copy
+     * the app sends meanwhile is stored only once). Errors: `InvalidInput` (`body_empty`, `body_too_long`),
+     * `Forbidden`/`NotFound` (the server refused it: it shows failed in the chat), `Unauthorized`.
+     */
+    func reply(conversationId: String, text: String) async throws  -> ReplyOutcome
+    
+}
+/**
+ * Works out notifications, and answers them, beside the app: see the module's documentation.
+ */
+open class NotificationClient: NotificationClientProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hallway_sdk_fn_clone_notificationclient(self.handle, $0) }
+    }
+    /**
+     * A notification client on the app's data directory and secret store (the same `data_dir` and `secrets`
+     * the app's `Client` was made with; on iOS an App Group container and a shared keychain access group).
+     * It opens no socket and never creates, wipes or replaces the app's store; it may be made while the app
+     * runs. Fails only for a server URL that is not one.
+     */
+public convenience init(serverUrl: String, dataDir: String, secrets: SecretStore)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeHallwayError_lift) {
+        uniffiCallStatus in
+    uniffi_hallway_sdk_fn_constructor_notificationclient_new(
+        FfiConverterString.lower(serverUrl),
+        FfiConverterString.lower(dataDir),
+        FfiConverterTypeSecretStore_lower(secrets),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hallway_sdk_fn_free_notificationclient(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * What to show for a push whose payload is `payload_json` (the server's JSON; FCM's data map with string
+     * values, or the whole payload under `data`, works too). Takes at most about 8 s and never fails: what
+     * could not be had in time is left out, down to `text` = "New message" (`text_source` = `Fallback`).
+     */
+open func content(payloadJson: String)async  -> NotificationContent  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_notificationclient_content(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(payloadJson)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNotificationContent_lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * Marks the conversation read up to `seq` (the notification's message) on the server and in the app's
+     * store; the server then clears the conversation's notifications on the person's other devices.
+     */
+open func markRead(conversationId: String, seq: Int64)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_notificationclient_mark_read(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(conversationId),FfiConverterInt64.lower(seq)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_void,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_void,
+            freeFunc: ffi_hallway_sdk_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+    /**
+     * Answers a conversation from its notification: the text goes into the outbox with a new `client_msg_id`
+     * (as a send from the app would), then to the server over REST. `Sent` once the server stored it;
+     * `Queued` when the server could not be reached in time (the app sends it when it next connects; a copy
+     * the app sends meanwhile is stored only once). Errors: `InvalidInput` (`body_empty`, `body_too_long`),
+     * `Forbidden`/`NotFound` (the server refused it: it shows failed in the chat), `Unauthorized`.
+     */
+open func reply(conversationId: String, text: String)async throws  -> ReplyOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hallway_sdk_fn_method_notificationclient_reply(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(conversationId),FfiConverterString.lower(text)
+                )
+            },
+            pollFunc: ffi_hallway_sdk_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hallway_sdk_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hallway_sdk_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeReplyOutcome_lift,
+            errorHandler: FfiConverterTypeHallwayError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationClient: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = NotificationClient
+
+    public static func lift(_ handle: UInt64) throws -> NotificationClient {
+        return NotificationClient(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: NotificationClient) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationClient {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: NotificationClient, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationClient_lift(_ handle: UInt64) throws -> NotificationClient {
+    return try FfiConverterTypeNotificationClient.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationClient_lower(_ value: NotificationClient) -> UInt64 {
+    return FfiConverterTypeNotificationClient.lower(value)
 }
 
 
@@ -3572,6 +3872,169 @@ public func FfiConverterTypeMessagePreview_lower(_ value: MessagePreview) -> Rus
 
 
 /**
+ * What to show for one push.
+ */
+public struct NotificationContent: Equatable, Hashable {
+    public var kind: NotificationKind
+    /**
+     * The conversation: the notification's group, thread and collapse key (empty for `Unknown`).
+     */
+    public var conversationId: String
+    /**
+     * The group's name, or the other person's in a direct chat; `None` for a `Read` push (nothing is looked
+     * up to clear) and when it could not be had.
+     */
+    public var conversationName: String?
+    /**
+     * A group or an announcement channel (Android's `MessagingStyle.isGroupConversation`).
+     */
+    public var isGroup: Bool
+    /**
+     * The message's place in the conversation (`Message` pushes); `mark_read` takes it.
+     */
+    public var seq: Int64?
+    public var messageId: String?
+    public var senderId: String?
+    public var senderName: String?
+    /**
+     * A local file of the sender's profile picture, when they have one and it could be had in time.
+     */
+    public var senderAvatarPath: String?
+    /**
+     * Never empty: the message's text (or `📎 <file name>` for a file without a caption), the push's preview,
+     * or [`FALLBACK_TEXT`].
+     */
+    public var text: String
+    public var textSource: NotificationTextSource
+    /**
+     * Sent as urgent: the app may use a more insistent channel or interruption level.
+     */
+    public var urgent: Bool
+    /**
+     * When the message was sent, in Unix milliseconds.
+     */
+    public var sentAtMs: Int64?
+    /**
+     * The person's unread total over all conversations, for the app icon; `None` when the push had none.
+     */
+    public var badge: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(kind: NotificationKind, 
+        /**
+         * The conversation: the notification's group, thread and collapse key (empty for `Unknown`).
+         */conversationId: String, 
+        /**
+         * The group's name, or the other person's in a direct chat; `None` for a `Read` push (nothing is looked
+         * up to clear) and when it could not be had.
+         */conversationName: String?, 
+        /**
+         * A group or an announcement channel (Android's `MessagingStyle.isGroupConversation`).
+         */isGroup: Bool, 
+        /**
+         * The message's place in the conversation (`Message` pushes); `mark_read` takes it.
+         */seq: Int64?, messageId: String?, senderId: String?, senderName: String?, 
+        /**
+         * A local file of the sender's profile picture, when they have one and it could be had in time.
+         */senderAvatarPath: String?, 
+        /**
+         * Never empty: the message's text (or `📎 <file name>` for a file without a caption), the push's preview,
+         * or [`FALLBACK_TEXT`].
+         */text: String, textSource: NotificationTextSource, 
+        /**
+         * Sent as urgent: the app may use a more insistent channel or interruption level.
+         */urgent: Bool, 
+        /**
+         * When the message was sent, in Unix milliseconds.
+         */sentAtMs: Int64?, 
+        /**
+         * The person's unread total over all conversations, for the app icon; `None` when the push had none.
+         */badge: Int64?) {
+        self.kind = kind
+        self.conversationId = conversationId
+        self.conversationName = conversationName
+        self.isGroup = isGroup
+        self.seq = seq
+        self.messageId = messageId
+        self.senderId = senderId
+        self.senderName = senderName
+        self.senderAvatarPath = senderAvatarPath
+        self.text = text
+        self.textSource = textSource
+        self.urgent = urgent
+        self.sentAtMs = sentAtMs
+        self.badge = badge
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NotificationContent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationContent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationContent {
+        return
+            try NotificationContent(
+                kind: FfiConverterTypeNotificationKind.read(from: &buf), 
+                conversationId: FfiConverterString.read(from: &buf), 
+                conversationName: FfiConverterOptionString.read(from: &buf), 
+                isGroup: FfiConverterBool.read(from: &buf), 
+                seq: FfiConverterOptionInt64.read(from: &buf), 
+                messageId: FfiConverterOptionString.read(from: &buf), 
+                senderId: FfiConverterOptionString.read(from: &buf), 
+                senderName: FfiConverterOptionString.read(from: &buf), 
+                senderAvatarPath: FfiConverterOptionString.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                textSource: FfiConverterTypeNotificationTextSource.read(from: &buf), 
+                urgent: FfiConverterBool.read(from: &buf), 
+                sentAtMs: FfiConverterOptionInt64.read(from: &buf), 
+                badge: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NotificationContent, into buf: inout [UInt8]) {
+        FfiConverterTypeNotificationKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.conversationId, into: &buf)
+        FfiConverterOptionString.write(value.conversationName, into: &buf)
+        FfiConverterBool.write(value.isGroup, into: &buf)
+        FfiConverterOptionInt64.write(value.seq, into: &buf)
+        FfiConverterOptionString.write(value.messageId, into: &buf)
+        FfiConverterOptionString.write(value.senderId, into: &buf)
+        FfiConverterOptionString.write(value.senderName, into: &buf)
+        FfiConverterOptionString.write(value.senderAvatarPath, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterTypeNotificationTextSource.write(value.textSource, into: &buf)
+        FfiConverterBool.write(value.urgent, into: &buf)
+        FfiConverterOptionInt64.write(value.sentAtMs, into: &buf)
+        FfiConverterOptionInt64.write(value.badge, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationContent_lift(_ buf: RustBuffer) throws -> NotificationContent {
+    return try FfiConverterTypeNotificationContent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationContent_lower(_ value: NotificationContent) -> RustBuffer {
+    return FfiConverterTypeNotificationContent.lower(value)
+}
+
+
+/**
  * One reaction emoji on a message.
  */
 public struct ReactionInfo: Equatable, Hashable {
@@ -4728,6 +5191,385 @@ public func FfiConverterTypeHallwayError_lift(_ buf: RustBuffer) throws -> Hallw
 public func FfiConverterTypeHallwayError_lower(_ value: HallwayError) -> RustBuffer {
     return FfiConverterTypeHallwayError.lower(value)
 }
+
+
+/**
+ * What a push is about.
+ */
+
+public enum NotificationKind: Equatable, Hashable {
+    
+    /**
+     * A new message: show (or update) the conversation's notification.
+     */
+    case message
+    /**
+     * The person read the conversation on another device: remove its notification and set the badge.
+     */
+    case read
+    /**
+     * A message not read yet was edited: update the notification that shows it (or show it), like `Message`.
+     */
+    case messageEdited
+    /**
+     * A message not read yet was deleted (by its sender, a group admin or a moderator): withdraw the
+     * conversation's notification, which may show its text. Nothing is looked up.
+     */
+    case messageDeleted
+    /**
+     * Not a push this SDK understands: show the fallback, or nothing.
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NotificationKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationKind: FfiConverterRustBuffer {
+    typealias SwiftType = NotificationKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .message
+        
+        case 2: return .read
+        
+        case 3: return .messageEdited
+        
+        case 4: return .messageDeleted
+        
+        case 5: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NotificationKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .message:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .read:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .messageEdited:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .messageDeleted:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationKind_lift(_ buf: RustBuffer) throws -> NotificationKind {
+    return try FfiConverterTypeNotificationKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationKind_lower(_ value: NotificationKind) -> RustBuffer {
+    return FfiConverterTypeNotificationKind.lower(value)
+}
+
+
+
+/**
+ * Where a notification's text came from.
+ */
+
+public enum NotificationTextSource: Equatable, Hashable {
+    
+    /**
+     * The message itself, from the store or fetched.
+     */
+    case message
+    /**
+     * The preview the push carried (the school chose previews), when the message could not be had.
+     */
+    case preview
+    /**
+     * Nothing could be had: the text is [`FALLBACK_TEXT`].
+     */
+    case fallback
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NotificationTextSource: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationTextSource: FfiConverterRustBuffer {
+    typealias SwiftType = NotificationTextSource
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationTextSource {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .message
+        
+        case 2: return .preview
+        
+        case 3: return .fallback
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NotificationTextSource, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .message:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .preview:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .fallback:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationTextSource_lift(_ buf: RustBuffer) throws -> NotificationTextSource {
+    return try FfiConverterTypeNotificationTextSource.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationTextSource_lower(_ value: NotificationTextSource) -> RustBuffer {
+    return FfiConverterTypeNotificationTextSource.lower(value)
+}
+
+
+
+/**
+ * Where this device receives pushes, as its platform gave it.
+ */
+
+public enum PushRegistration: Equatable, Hashable {
+    
+    /**
+     * iOS: the APNs device token, as hex.
+     */
+    case apns(token: String
+    )
+    /**
+     * Android with Google Play services: the FCM registration token.
+     */
+    case fcm(token: String
+    )
+    /**
+     * A browser's Web Push subscription (`PushSubscription.toJSON()`): its endpoint and RFC 8291 keys.
+     */
+    case webPush(endpoint: String, p256dh: String, auth: String
+    )
+    /**
+     * Android without Google: the UnifiedPush distributor's endpoint, and its keys when it encrypts (the
+     * current UnifiedPush spec does).
+     */
+    case unifiedPush(endpoint: String, p256dh: String?, auth: String?
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PushRegistration: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePushRegistration: FfiConverterRustBuffer {
+    typealias SwiftType = PushRegistration
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PushRegistration {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .apns(token: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .fcm(token: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .webPush(endpoint: try FfiConverterString.read(from: &buf), p256dh: try FfiConverterString.read(from: &buf), auth: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .unifiedPush(endpoint: try FfiConverterString.read(from: &buf), p256dh: try FfiConverterOptionString.read(from: &buf), auth: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PushRegistration, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .apns(token):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(token, into: &buf)
+            
+        
+        case let .fcm(token):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(token, into: &buf)
+            
+        
+        case let .webPush(endpoint,p256dh,auth):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(endpoint, into: &buf)
+            FfiConverterString.write(p256dh, into: &buf)
+            FfiConverterString.write(auth, into: &buf)
+            
+        
+        case let .unifiedPush(endpoint,p256dh,auth):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(endpoint, into: &buf)
+            FfiConverterOptionString.write(p256dh, into: &buf)
+            FfiConverterOptionString.write(auth, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePushRegistration_lift(_ buf: RustBuffer) throws -> PushRegistration {
+    return try FfiConverterTypePushRegistration.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePushRegistration_lower(_ value: PushRegistration) -> RustBuffer {
+    return FfiConverterTypePushRegistration.lower(value)
+}
+
+
+
+/**
+ * How a reply from a notification went.
+ */
+
+public enum ReplyOutcome: Equatable, Hashable {
+    
+    /**
+     * The server stored it.
+     */
+    case sent
+    /**
+     * The server could not be reached in time: it waits in the outbox, and the app sends it (exactly once)
+     * when it next connects.
+     */
+    case queued
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ReplyOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReplyOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = ReplyOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReplyOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .sent
+        
+        case 2: return .queued
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ReplyOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .sent:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .queued:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReplyOutcome_lift(_ buf: RustBuffer) throws -> ReplyOutcome {
+    return try FfiConverterTypeReplyOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReplyOutcome_lower(_ value: ReplyOutcome) -> RustBuffer {
+    return FfiConverterTypeReplyOutcome.lower(value)
+}
+
 
 
 /**
@@ -5891,6 +6733,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hallway_sdk_checksum_method_client_thumbnail_path() != 29603) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hallway_sdk_checksum_method_client_push_vapid_key() != 32905) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_register_push() != 43611) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_client_unregister_push() != 17923) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hallway_sdk_checksum_method_conversationlist_conversations() != 8756) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5910,6 +6761,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing() != 51919) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_notificationclient_content() != 35617) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_notificationclient_mark_read() != 7930) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_method_notificationclient_reply() != 25208) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_method_secretstore_get() != 23824) {
@@ -5970,6 +6830,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hallway_sdk_checksum_constructor_client_new() != 48243) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hallway_sdk_checksum_constructor_notificationclient_new() != 30118) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -161,6 +161,8 @@ public struct SignedInUser: Sendable {
     public let client: Client
     public let user: UserInfo
     public let dataDirectory: URL
+    /// The client's secret store, which a second process on the same data directory shares (notifications).
+    public let secrets: MemorySecretStore
 
     public var id: String { user.id }
 }
@@ -182,10 +184,11 @@ public final class TestSession: @unchecked Sendable {
     /// Signs `login` in on a fresh client with its own data directory, and returns once it is online.
     public func signIn(_ login: String) async throws -> SignedInUser {
         let directory = root.appendingPathComponent("\(login)-\(UUID().uuidString.prefix(8))")
-        let client = try Client.open(serverURL: server.serverURL, dataDirectory: directory, secrets: MemorySecretStore())
+        let secrets = MemorySecretStore()
+        let client = try Client.open(serverURL: server.serverURL, dataDirectory: directory, secrets: secrets)
         let user = try await client.login(login: login, password: TestServer.password)
         _ = try await firstValue(of: client.connectionStates(), "\(login) is online") { $0 == .online }
-        let signedIn = SignedInUser(client: client, user: user, dataDirectory: directory)
+        let signedIn = SignedInUser(client: client, user: user, dataDirectory: directory, secrets: secrets)
         lock.withLock { users.append(signedIn) }
         return signedIn
     }

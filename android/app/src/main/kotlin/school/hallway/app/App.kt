@@ -131,6 +131,13 @@ private fun InvitationIgnoredNote(session: SessionState.SignedIn, holder: Sessio
 @Composable
 private fun SignedInApp(client: Client, holder: SessionHolder) {
     ReconnectOnNetworkChange(client)
+    // Registers this phone for pushes (FCM, else UnifiedPush); the SDK keeps it across restarts and sign-ins.
+    val activity = LocalContext.current as? android.app.Activity
+    LaunchedEffect(client) {
+        if (activity != null) {
+            runCatching { school.hallway.app.notifications.PushSetup.register(activity, client) }
+        }
+    }
     // Pictures, previews and photos come from the SDK's cache as local files (see Avatar and ChatScreen).
     val media = remember(client) { MediaFiles(client) }
     CompositionLocalProvider(LocalMedia provides media) { SignedInNavigation(client, holder) }
@@ -140,6 +147,13 @@ private fun SignedInApp(client: Client, holder: SessionHolder) {
 @Composable
 private fun SignedInNavigation(client: Client, holder: SessionHolder) {
     val nav = rememberNavController()
+    // A tapped notification names its chat (MainActivity hands it over).
+    val requested by OpenChatRequests.conversationId.collectAsStateWithLifecycle()
+    LaunchedEffect(requested) {
+        val id = requested ?: return@LaunchedEffect
+        OpenChatRequests.conversationId.value = null
+        nav.navigate("chat/$id") { launchSingleTop = true }
+    }
     NavHost(nav, startDestination = "home") {
         composable("home") {
             BoxWithConstraints(Modifier.fillMaxSize()) {

@@ -139,6 +139,8 @@ fun ChatScreen(
 ) {
     val vm = rememberCore("chat-$conversationId@${client.hashCode()}") { scope -> ChatViewModel(client, conversationId, scope) }
     val state by vm.state.collectAsStateWithLifecycle()
+    // The first open conversation is the moment to ask for notifications (Android 13+), never the launch.
+    school.hallway.app.notifications.AskForNotificationsOnce()
     val context = LocalContext.current
     val scope = rememberCoroutineScope()
 

@@ -1,7 +1,6 @@
 package school.hallway.app
 
 import android.app.Application
-import android.content.Context
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.CompositionLocalProvider
 import androidx.compose.runtime.remember
@@ -17,8 +16,6 @@ import androidx.lifecycle.viewmodel.compose.LocalViewModelStoreOwner
 import androidx.lifecycle.viewmodel.compose.viewModel
 import androidx.lifecycle.viewmodel.initializer
 import androidx.lifecycle.viewmodel.viewModelFactory
-import java.io.File
-import java.security.MessageDigest
 import kotlinx.coroutines.CoroutineScope
 import school.hallway.core.ClientFactory
 import school.hallway.core.ServerUrlStore
@@ -82,16 +79,12 @@ fun PaneScope(key: String, content: @Composable () -> Unit) {
  */
 class SessionHolder(application: Application) : AndroidViewModel(application) {
     private val clients = ClientFactory { serverUrl ->
-        val digest = MessageDigest.getInstance("SHA-256").digest(serverUrl.toByteArray())
-        val name = digest.take(8).joinToString("") { "%02x".format(it) }
-        val dir = File(application.filesDir, "hallway/$name").apply { mkdirs() }
-        Client(serverUrl, dir.path, KeystoreSecretStore(application, name))
+        Client(serverUrl, AppStorage.dataDir(application, serverUrl).path, AppStorage.secrets(application, serverUrl))
     }
 
     private val urls = object : ServerUrlStore {
-        private val prefs = application.getSharedPreferences("hallway", Context.MODE_PRIVATE)
-        override fun load(): String? = prefs.getString(KEY_SERVER_URL, null)
-        override fun save(serverUrl: String?) = prefs.edit().putString(KEY_SERVER_URL, serverUrl).apply()
+        override fun load(): String? = AppStorage.serverUrl(application)
+        override fun save(serverUrl: String?) = AppStorage.saveServerUrl(application, serverUrl)
     }
 
     val session = SessionViewModel(viewModelScope, clients, urls).also { it.start() }
@@ -113,8 +106,4 @@ class SessionHolder(application: Application) : AndroidViewModel(application) {
 
     /** The factory the sign-in screen uses: the same directories as the session's. */
     val clientFactory: ClientFactory get() = clients
-
-    private companion object {
-        const val KEY_SERVER_URL = "server_url"
-    }
 }

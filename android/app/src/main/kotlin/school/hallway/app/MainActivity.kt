@@ -6,6 +6,8 @@ import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
 import androidx.activity.enableEdgeToEdge
 import androidx.activity.viewModels
+import kotlinx.coroutines.flow.MutableStateFlow
+import school.hallway.app.notifications.ChatNotifications
 
 /**
  * The one activity: Compose draws every screen, edge to edge, in the system's light or dark theme. It is also
@@ -19,8 +21,12 @@ class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         enableEdgeToEdge()
-        // Not after a rotation or a process restore: that intent's link was handled when it arrived.
-        if (savedInstanceState == null) openLink(intent)
+        ChatNotifications.createChannels(this)
+        // Not after a rotation or a process restore: that intent's link (or chat) was handled when it arrived.
+        if (savedInstanceState == null) {
+            openLink(intent)
+            openChatFrom(intent)
+        }
         setContent {
             HallwayTheme {
                 HallwayApp()
@@ -28,11 +34,12 @@ class MainActivity : ComponentActivity() {
         }
     }
 
-    /** A link opened while the app runs (launchMode singleTask: this activity, not a second one). */
+    /** A link, or a tapped notification's chat, while the app runs (launchMode singleTask: this activity). */
     override fun onNewIntent(intent: Intent) {
         super.onNewIntent(intent)
         setIntent(intent)
         openLink(intent)
+        openChatFrom(intent)
     }
 
     private fun openLink(intent: Intent?) {
@@ -40,4 +47,13 @@ class MainActivity : ComponentActivity() {
         val link = intent.dataString ?: return
         holder.session.openLink(link)
     }
+
+    private fun openChatFrom(intent: Intent?) {
+        intent?.getStringExtra(ChatNotifications.EXTRA_CONVERSATION_ID)?.let { OpenChatRequests.conversationId.value = it }
+    }
+}
+
+/** The chat a tapped notification (or a conversation shortcut) asks to open; the navigation takes it and clears it. */
+object OpenChatRequests {
+    val conversationId = MutableStateFlow<String?>(null)
 }

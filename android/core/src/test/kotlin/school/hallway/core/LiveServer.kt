@@ -166,8 +166,10 @@ object LiveServer {
  * scope for the view models, all removed by [close].
  */
 class Device(val login: String) : AutoCloseable {
-    private val dataDir: Path = Files.createTempDirectory("hallway-core-$login")
-    val client = Client(LiveServer.url, dataDir.toString(), MemorySecretStore())
+    val dataDir: Path = Files.createTempDirectory("hallway-core-$login")
+    /** The device's secret store, which a second process on the same data directory shares (notifications). */
+    val secrets = MemorySecretStore()
+    val client = Client(LiveServer.url, dataDir.toString(), secrets)
     val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     val user: UserInfo = runBlocking { client.login(login, LiveServer.PASSWORD) }
 

@@ -850,6 +850,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_client_thumbnail_path(
     ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_push_vapid_key(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_register_push(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_client_unregister_push(
+    ): Int
     external fun uniffi_hallway_sdk_checksum_method_conversationlist_conversations(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_conversationlist_subscribe(
@@ -863,6 +869,12 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hallway_sdk_checksum_method_timelinelistener_on_details(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_notificationclient_content(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_notificationclient_mark_read(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_method_notificationclient_reply(
     ): Int
     external fun uniffi_hallway_sdk_checksum_method_secretstore_get(
     ): Int
@@ -903,6 +915,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hallway_sdk_checksum_method_timeline_subscribe(
     ): Int
     external fun uniffi_hallway_sdk_checksum_constructor_client_new(
+    ): Int
+    external fun uniffi_hallway_sdk_checksum_constructor_notificationclient_new(
     ): Int
     external fun ffi_hallway_sdk_uniffi_contract_version(
     ): Int
@@ -988,6 +1002,12 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_hallway_sdk_fn_method_client_thumbnail_path(`ptr`: Long,`messageId`: RustBuffer.ByValue,`attachmentId`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_push_vapid_key(`ptr`: Long,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_register_push(`ptr`: Long,`registration`: RustBuffer.ByValue,`appVersion`: RustBuffer.ByValue,`locale`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_client_unregister_push(`ptr`: Long,
+    ): Long
     external fun uniffi_hallway_sdk_fn_clone_conversationlist(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_hallway_sdk_fn_free_conversationlist(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1024,6 +1044,18 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_hallway_sdk_fn_method_timelinelistener_on_typing(`ptr`: Long,`userIds`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_hallway_sdk_fn_clone_notificationclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_hallway_sdk_fn_free_notificationclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_hallway_sdk_fn_constructor_notificationclient_new(`serverUrl`: RustBuffer.ByValue,`dataDir`: RustBuffer.ByValue,`secrets`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_notificationclient_content(`ptr`: Long,`payloadJson`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_notificationclient_mark_read(`ptr`: Long,`conversationId`: RustBuffer.ByValue,`seq`: Long,
+    ): Long
+    external fun uniffi_hallway_sdk_fn_method_notificationclient_reply(`ptr`: Long,`conversationId`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_hallway_sdk_fn_clone_secretstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_hallway_sdk_fn_free_secretstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1281,6 +1313,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_hallway_sdk_checksum_method_client_thumbnail_path() and 0xFFFF) != 29603) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_push_vapid_key() and 0xFFFF) != 32905) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_register_push() and 0xFFFF) != 43611) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_client_unregister_push() and 0xFFFF) != 17923) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_hallway_sdk_checksum_method_conversationlist_conversations() and 0xFFFF) != 8756) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1300,6 +1341,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_timelinelistener_on_typing() and 0xFFFF) != 51919) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_notificationclient_content() and 0xFFFF) != 35617) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_notificationclient_mark_read() and 0xFFFF) != 7930) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_method_notificationclient_reply() and 0xFFFF) != 25208) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_method_secretstore_get() and 0xFFFF) != 23824) {
@@ -1360,6 +1410,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_hallway_sdk_checksum_constructor_client_new() and 0xFFFF) != 48243) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_hallway_sdk_checksum_constructor_notificationclient_new() and 0xFFFF) != 30118) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2047,6 +2100,27 @@ public interface ClientInterface {
      * as `media_path` does; `None` for a file that has none (not an image).
      */
     suspend fun `thumbnailPath`(`messageId`: kotlin.String, `attachmentId`: kotlin.String): kotlin.String?
+    
+    /**
+     * The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+     * UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+     */
+    suspend fun `pushVapidKey`(): kotlin.String
+    
+    /**
+     * Registers this device for push notifications with the address the platform gave (call it whenever the
+     * platform hands out a token or endpoint, at each start too: the same one again changes nothing). A new
+     * address replaces the old registration. Before sign-in it is kept and registered by the sign-in. It stays registered across restarts and is registered again after
+     * each sign-in; sign-out ends it on the server. `app_version` and `locale` (`fr-CA`) help the school's
+     * support. Errors: `InvalidInput` (a token or endpoint the server refuses), `Network`.
+     */
+    suspend fun `registerPush`(`registration`: PushRegistration, `appVersion`: kotlin.String? = null, `locale`: kotlin.String? = null)
+    
+    /**
+     * Stops push notifications to this device (the person turned them off): deletes the device on the server
+     * and forgets the registration, so the next sign-in does not register it again.
+     */
+    suspend fun `unregisterPush`()
     
     companion object
 }
@@ -2816,6 +2890,89 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The server's VAPID public key (base64url, an uncompressed P-256 point): the `applicationServerKey` a
+     * UnifiedPush distributor or a browser subscribes with, so that only this server can push to the endpoint.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `pushVapidKey`() : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_push_vapid_key(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Registers this device for push notifications with the address the platform gave (call it whenever the
+     * platform hands out a token or endpoint, at each start too: the same one again changes nothing). A new
+     * address replaces the old registration. Before sign-in it is kept and registered by the sign-in. It stays registered across restarts and is registered again after
+     * each sign-in; sign-out ends it on the server. `app_version` and `locale` (`fr-CA`) help the school's
+     * support. Errors: `InvalidInput` (a token or endpoint the server refuses), `Network`.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `registerPush`(`registration`: PushRegistration, `appVersion`: kotlin.String?, `locale`: kotlin.String?) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_register_push(
+                uniffiHandle,
+                
+        FfiConverterTypePushRegistration.lower(`registration`),
+        FfiConverterOptionalString.lower(`appVersion`),
+        FfiConverterOptionalString.lower(`locale`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Stops push notifications to this device (the person turned them off): deletes the device on the server
+     * and forgets the registration, so the next sign-in does not register it again.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `unregisterPush`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_client_unregister_push(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_void(future) },
+        // lift function
+        { },
+        
         // Error FFI converter
         HallwayException.ErrorHandler,
     )
@@ -3794,6 +3951,375 @@ public object FfiConverterTypeConversationListListener: FfiConverter<Conversatio
     override fun allocationSize(value: ConversationListListener) = 8UL
 
     override fun write(value: ConversationListListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Works out notifications, and answers them, beside the app: see the module's documentation.
+ */
+public interface NotificationClientInterface {
+    
+    /**
+     * What to show for a push whose payload is `payload_json` (the server's JSON; FCM's data map with string
+     * values, or the whole payload under `data`, works too). Takes at most about 8 s and never fails: what
+     * could not be had in time is left out, down to `text` = "New message" (`text_source` = `Fallback`).
+     */
+    suspend fun `content`(`payloadJson`: kotlin.String): NotificationContent
+    
+    /**
+     * Marks the conversation read up to `seq` (the notification's message) on the server and in the app's
+     * store; the server then clears the conversation's notifications on the person's other devices.
+     */
+    suspend fun `markRead`(`conversationId`: kotlin.String, `seq`: kotlin.Long)
+    
+    /**
+     * Answers a conversation from its notification: the text goes into the outbox with a new `client_msg_id`
+     * (as a send from the app would), then to the server over REST. `Sent` once the server stored it;
+     * `Queued` when the server could not be reached in time (the app sends it when it next connects; a copy
+     * the app sends meanwhile is stored only once). Errors: `InvalidInput` (`body_empty`, `body_too_long`),
+     * `Forbidden`/`NotFound` (the server refused it: it shows failed in the chat), `Unauthorized`.
+     */
+    suspend fun `reply`(`conversationId`: kotlin.String, `text`: kotlin.String): ReplyOutcome
+    
+    companion object
+}
+
+/**
+ * Works out notifications, and answers them, beside the app: see the module's documentation.
+ */
+open class NotificationClient: Disposable, AutoCloseable, NotificationClientInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A notification client on the app's data directory and secret store (the same `data_dir` and `secrets`
+     * the app's `Client` was made with; on iOS an App Group container and a shared keychain access group).
+     * It opens no socket and never creates, wipes or replaces the app's store; it may be made while the app
+     * runs. Fails only for a server URL that is not one.
+     */
+    constructor(`serverUrl`: kotlin.String, `dataDir`: kotlin.String, `secrets`: SecretStore) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(HallwayException) { _status ->
+    UniffiLib.uniffi_hallway_sdk_fn_constructor_notificationclient_new(
+    
+        
+        FfiConverterString.lower(`serverUrl`),
+        FfiConverterString.lower(`dataDir`),
+        FfiConverterTypeSecretStore.lower(`secrets`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hallway_sdk_fn_free_notificationclient(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hallway_sdk_fn_clone_notificationclient(handle, status)
+        }
+    }
+
+    
+    /**
+     * What to show for a push whose payload is `payload_json` (the server's JSON; FCM's data map with string
+     * values, or the whole payload under `data`, works too). Takes at most about 8 s and never fails: what
+     * could not be had in time is left out, down to `text` = "New message" (`text_source` = `Fallback`).
+     */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `content`(`payloadJson`: kotlin.String) : NotificationContent {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_notificationclient_content(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`payloadJson`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeNotificationContent.lift(it) },
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Marks the conversation read up to `seq` (the notification's message) on the server and in the app's
+     * store; the server then clears the conversation's notifications on the person's other devices.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `markRead`(`conversationId`: kotlin.String, `seq`: kotlin.Long) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_notificationclient_mark_read(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`conversationId`),
+        FfiConverterLong.lower(`seq`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Answers a conversation from its notification: the text goes into the outbox with a new `client_msg_id`
+     * (as a send from the app would), then to the server over REST. `Sent` once the server stored it;
+     * `Queued` when the server could not be reached in time (the app sends it when it next connects; a copy
+     * the app sends meanwhile is stored only once). Errors: `InvalidInput` (`body_empty`, `body_too_long`),
+     * `Forbidden`/`NotFound` (the server refused it: it shows failed in the chat), `Unauthorized`.
+     */
+    @Throws(HallwayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `reply`(`conversationId`: kotlin.String, `text`: kotlin.String) : ReplyOutcome {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hallway_sdk_fn_method_notificationclient_reply(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`conversationId`),
+        FfiConverterString.lower(`text`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hallway_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hallway_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeReplyOutcome.lift(it) },
+        // Error FFI converter
+        HallwayException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNotificationClient: FfiConverter<NotificationClient, Long> {
+    override fun lower(value: NotificationClient): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): NotificationClient {
+        return NotificationClient(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): NotificationClient {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: NotificationClient) = 8UL
+
+    override fun write(value: NotificationClient, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -5891,6 +6417,136 @@ public object FfiConverterTypeMessagePreview: FfiConverterRustBuffer<MessagePrev
 
 
 /**
+ * What to show for one push.
+ */
+data class NotificationContent (
+    var `kind`: NotificationKind
+    , 
+    /**
+     * The conversation: the notification's group, thread and collapse key (empty for `Unknown`).
+     */
+    var `conversationId`: kotlin.String
+    , 
+    /**
+     * The group's name, or the other person's in a direct chat; `None` for a `Read` push (nothing is looked
+     * up to clear) and when it could not be had.
+     */
+    var `conversationName`: kotlin.String?
+    , 
+    /**
+     * A group or an announcement channel (Android's `MessagingStyle.isGroupConversation`).
+     */
+    var `isGroup`: kotlin.Boolean
+    , 
+    /**
+     * The message's place in the conversation (`Message` pushes); `mark_read` takes it.
+     */
+    var `seq`: kotlin.Long?
+    , 
+    var `messageId`: kotlin.String?
+    , 
+    var `senderId`: kotlin.String?
+    , 
+    var `senderName`: kotlin.String?
+    , 
+    /**
+     * A local file of the sender's profile picture, when they have one and it could be had in time.
+     */
+    var `senderAvatarPath`: kotlin.String?
+    , 
+    /**
+     * Never empty: the message's text (or `📎 <file name>` for a file without a caption), the push's preview,
+     * or [`FALLBACK_TEXT`].
+     */
+    var `text`: kotlin.String
+    , 
+    var `textSource`: NotificationTextSource
+    , 
+    /**
+     * Sent as urgent: the app may use a more insistent channel or interruption level.
+     */
+    var `urgent`: kotlin.Boolean
+    , 
+    /**
+     * When the message was sent, in Unix milliseconds.
+     */
+    var `sentAtMs`: kotlin.Long?
+    , 
+    /**
+     * The person's unread total over all conversations, for the app icon; `None` when the push had none.
+     */
+    var `badge`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNotificationContent: FfiConverterRustBuffer<NotificationContent> {
+    override fun read(buf: ByteBuffer): NotificationContent {
+        return NotificationContent(
+            FfiConverterTypeNotificationKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeNotificationTextSource.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NotificationContent) = (
+            FfiConverterTypeNotificationKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`conversationId`) +
+            FfiConverterOptionalString.allocationSize(value.`conversationName`) +
+            FfiConverterBoolean.allocationSize(value.`isGroup`) +
+            FfiConverterOptionalLong.allocationSize(value.`seq`) +
+            FfiConverterOptionalString.allocationSize(value.`messageId`) +
+            FfiConverterOptionalString.allocationSize(value.`senderId`) +
+            FfiConverterOptionalString.allocationSize(value.`senderName`) +
+            FfiConverterOptionalString.allocationSize(value.`senderAvatarPath`) +
+            FfiConverterString.allocationSize(value.`text`) +
+            FfiConverterTypeNotificationTextSource.allocationSize(value.`textSource`) +
+            FfiConverterBoolean.allocationSize(value.`urgent`) +
+            FfiConverterOptionalLong.allocationSize(value.`sentAtMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`badge`)
+    )
+
+    override fun write(value: NotificationContent, buf: ByteBuffer) {
+            FfiConverterTypeNotificationKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`conversationId`, buf)
+            FfiConverterOptionalString.write(value.`conversationName`, buf)
+            FfiConverterBoolean.write(value.`isGroup`, buf)
+            FfiConverterOptionalLong.write(value.`seq`, buf)
+            FfiConverterOptionalString.write(value.`messageId`, buf)
+            FfiConverterOptionalString.write(value.`senderId`, buf)
+            FfiConverterOptionalString.write(value.`senderName`, buf)
+            FfiConverterOptionalString.write(value.`senderAvatarPath`, buf)
+            FfiConverterString.write(value.`text`, buf)
+            FfiConverterTypeNotificationTextSource.write(value.`textSource`, buf)
+            FfiConverterBoolean.write(value.`urgent`, buf)
+            FfiConverterOptionalLong.write(value.`sentAtMs`, buf)
+            FfiConverterOptionalLong.write(value.`badge`, buf)
+    }
+}
+
+
+
+/**
  * One reaction emoji on a message.
  */
 data class ReactionInfo (
@@ -7115,6 +7771,316 @@ public object FfiConverterTypeHallwayError : FfiConverterRustBuffer<HallwayExcep
     }
 
 }
+
+
+
+/**
+ * What a push is about.
+ */
+
+enum class NotificationKind {
+    
+    /**
+     * A new message: show (or update) the conversation's notification.
+     */
+    MESSAGE,
+    /**
+     * The person read the conversation on another device: remove its notification and set the badge.
+     */
+    READ,
+    /**
+     * A message not read yet was edited: update the notification that shows it (or show it), like `Message`.
+     */
+    MESSAGE_EDITED,
+    /**
+     * A message not read yet was deleted (by its sender, a group admin or a moderator): withdraw the
+     * conversation's notification, which may show its text. Nothing is looked up.
+     */
+    MESSAGE_DELETED,
+    /**
+     * Not a push this SDK understands: show the fallback, or nothing.
+     */
+    UNKNOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNotificationKind: FfiConverterRustBuffer<NotificationKind> {
+    override fun read(buf: ByteBuffer) = try {
+        NotificationKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: NotificationKind) = 4UL
+
+    override fun write(value: NotificationKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where a notification's text came from.
+ */
+
+enum class NotificationTextSource {
+    
+    /**
+     * The message itself, from the store or fetched.
+     */
+    MESSAGE,
+    /**
+     * The preview the push carried (the school chose previews), when the message could not be had.
+     */
+    PREVIEW,
+    /**
+     * Nothing could be had: the text is [`FALLBACK_TEXT`].
+     */
+    FALLBACK;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNotificationTextSource: FfiConverterRustBuffer<NotificationTextSource> {
+    override fun read(buf: ByteBuffer) = try {
+        NotificationTextSource.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: NotificationTextSource) = 4UL
+
+    override fun write(value: NotificationTextSource, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where this device receives pushes, as its platform gave it.
+ */
+sealed class PushRegistration {
+    
+    /**
+     * iOS: the APNs device token, as hex.
+     */
+    data class Apns(
+        val `token`: kotlin.String) : PushRegistration()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Android with Google Play services: the FCM registration token.
+     */
+    data class Fcm(
+        val `token`: kotlin.String) : PushRegistration()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A browser's Web Push subscription (`PushSubscription.toJSON()`): its endpoint and RFC 8291 keys.
+     */
+    data class WebPush(
+        val `endpoint`: kotlin.String, 
+        val `p256dh`: kotlin.String, 
+        val `auth`: kotlin.String) : PushRegistration()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Android without Google: the UnifiedPush distributor's endpoint, and its keys when it encrypts (the
+     * current UnifiedPush spec does).
+     */
+    data class UnifiedPush(
+        val `endpoint`: kotlin.String, 
+        val `p256dh`: kotlin.String?, 
+        val `auth`: kotlin.String?) : PushRegistration()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePushRegistration : FfiConverterRustBuffer<PushRegistration>{
+    override fun read(buf: ByteBuffer): PushRegistration {
+        return when(buf.getInt()) {
+            1 -> PushRegistration.Apns(
+                FfiConverterString.read(buf),
+                )
+            2 -> PushRegistration.Fcm(
+                FfiConverterString.read(buf),
+                )
+            3 -> PushRegistration.WebPush(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            4 -> PushRegistration.UnifiedPush(
+                FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: PushRegistration): ULong = when(value) {
+        is PushRegistration.Apns -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`token`)
+            )
+        }
+        is PushRegistration.Fcm -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`token`)
+            )
+        }
+        is PushRegistration.WebPush -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`endpoint`)
+                + FfiConverterString.allocationSize(value.`p256dh`)
+                + FfiConverterString.allocationSize(value.`auth`)
+            )
+        }
+        is PushRegistration.UnifiedPush -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`endpoint`)
+                + FfiConverterOptionalString.allocationSize(value.`p256dh`)
+                + FfiConverterOptionalString.allocationSize(value.`auth`)
+            )
+        }
+    }
+
+    override fun write(value: PushRegistration, buf: ByteBuffer) {
+        when(value) {
+            is PushRegistration.Apns -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`token`, buf)
+                Unit
+            }
+            is PushRegistration.Fcm -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`token`, buf)
+                Unit
+            }
+            is PushRegistration.WebPush -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`endpoint`, buf)
+                FfiConverterString.write(value.`p256dh`, buf)
+                FfiConverterString.write(value.`auth`, buf)
+                Unit
+            }
+            is PushRegistration.UnifiedPush -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`endpoint`, buf)
+                FfiConverterOptionalString.write(value.`p256dh`, buf)
+                FfiConverterOptionalString.write(value.`auth`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * How a reply from a notification went.
+ */
+
+enum class ReplyOutcome {
+    
+    /**
+     * The server stored it.
+     */
+    SENT,
+    /**
+     * The server could not be reached in time: it waits in the outbox, and the app sends it (exactly once)
+     * when it next connects.
+     */
+    QUEUED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReplyOutcome: FfiConverterRustBuffer<ReplyOutcome> {
+    override fun read(buf: ByteBuffer) = try {
+        ReplyOutcome.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ReplyOutcome) = 4UL
+
+    override fun write(value: ReplyOutcome, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
