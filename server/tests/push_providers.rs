@@ -329,6 +329,58 @@ async fn an_fcm_401_earns_a_new_access_token_and_the_push_is_sent() {
     assert_no_problems(&apns, &fcm);
 }
 
+#[actix_web::test]
+async fn other_refusals_are_kept_as_dead_at_once_and_the_device_is_kept() {
+    let (apns, fcm) = (ApnsReceiver::start(), FcmReceiver::start());
+    let server = server_for(&apns, &fcm).await;
+    let class = class_with_phones(&server).await;
+    // A token for another app (a misconfigured topic must not delete every device) and a sender mismatch.
+    apns.script([ApnsReply::Status(400, "DeviceTokenNotForTopic")]);
+    fcm.script([FcmReply::Status(403)]);
+
+    send(&server, &class.teacher, class.group, "to the wrong app").await;
+
+    let deadline = Instant::now() + PUSH_TIMEOUT;
+    let dead = loop {
+        let dead: Vec<(String, i32)> =
+            sqlx::query_as("SELECT last_error, attempts FROM push_queue WHERE state = 'dead' ORDER BY last_error")
+                .fetch_all(&server.pool)
+                .await
+                .unwrap();
+        if dead.len() == 2 || Instant::now() >= deadline {
+            break dead;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert!(dead[0].0.contains("APNs answered 400") && dead[0].0.contains("DeviceTokenNotForTopic"), "{dead:?}");
+    assert!(dead[1].0.contains("FCM answered 403"), "{dead:?}");
+    assert!(dead.iter().all(|(error, tries)| *tries == 1 && !error.contains(APNS_TOKEN) && !error.contains(FCM_TOKEN)));
+    assert_eq!(device_count(&server.pool, class.ios_parent_id).await, 1);
+    assert_eq!(device_count(&server.pool, class.android_parent_id).await, 1);
+    tokio::time::sleep(QUIET).await;
+    assert_eq!((apns.attempts().len(), fcm.attempts().len()), (1, 1));
+}
+
+#[actix_web::test]
+async fn a_platform_whose_provider_is_not_configured_gets_nothing_queued() {
+    let apns = ApnsReceiver::start();
+    let server = TestServer::start_with(|config| {
+        fast_retries(config);
+        apns.configure(config);
+    })
+    .await;
+    let class = class_with_phones(&server).await;
+
+    send(&server, &class.teacher, class.group, "only iPhones here").await;
+
+    assert_eq!(apns.wait_for(1, PUSH_TIMEOUT).await.len(), 1);
+    tokio::time::sleep(QUIET).await;
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM push_queue").fetch_one(&server.pool).await.unwrap();
+    assert_eq!(queued, 0, "nothing waits for an FCM provider that is not there");
+    assert_eq!(device_count(&server.pool, class.android_parent_id).await, 1, "the Android device is kept");
+}
+
 /// The error `Application::build` gives for this push configuration, with its whole cause chain.
 async fn build_error(adjust: impl FnOnce(&mut Config)) -> String {
     let dir = reachable_temp_dir().unwrap();

@@ -44,17 +44,19 @@ fn serve_tls<F>(routes: F) -> (SocketAddr, actix_web::dev::ServerHandle)
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
     let (cert_pem, key_pem) = local_tls();
-    let certs = rustls_pemfile_certs(cert_pem);
-    let key =
-        rustls::pki_types::PrivateKeyDer::try_from(rustls_pemfile_key(key_pem).expect("the receivers' key is PEM"))
-            .expect("the receivers' key");
+    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("the receivers' certificate is PEM");
+    let key = PrivatePkcs8KeyDer::from_pem_slice(key_pem.as_bytes()).expect("the receivers' key is PKCS#8 PEM");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("TLS versions")
         .with_no_client_auth()
-        .with_single_cert(certs, key)
+        .with_single_cert(certs, key.into())
         .expect("the receivers' certificate and key");
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding a receiver");
@@ -68,18 +70,6 @@ where
     let handle = server.handle();
     actix_rt::spawn(server);
     (addr, handle)
-}
-
-fn rustls_pemfile_certs(pem: &str) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .expect("the receivers' certificate is PEM")
-}
-
-fn rustls_pemfile_key(pem: &str) -> Option<Vec<u8>> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).ok().map(|k| k.secret_pkcs8_der().to_vec())
 }
 
 /// Writes the receivers' certificate into the config's data dir and trusts it for APNs and FCM.
