@@ -254,6 +254,50 @@ async fn reading_on_another_device_sends_a_background_apns_push_and_a_data_only_
 }
 
 #[actix_web::test]
+async fn an_unread_messages_edit_and_deletion_reach_both_phones_as_silent_pushes_of_their_own_topic() {
+    let (apns, fcm) = (ApnsReceiver::start(), FcmReceiver::start());
+    let server = server_for(&apns, &fcm).await;
+    let class = class_with_phones(&server).await;
+    let message = send(&server, &class.teacher, class.group, "pick-up at 3").await;
+    let (id, seq) = (message["id"].as_str().unwrap().to_owned(), message["seq"].clone());
+    let first_ios = apns.wait_for(1, PUSH_TIMEOUT).await;
+    let first_android = fcm.wait_for(1, PUSH_TIMEOUT).await;
+    assert_eq!((first_ios.len(), first_android.len()), (1, 1));
+
+    let edit = json!({ "body": "pick-up at 4" });
+    assert_eq!(server.patch(&format!("/api/v1/messages/{id}"), Some(&class.teacher), &edit).await.0, StatusCode::OK);
+    let on_iphone = apns.wait_for(2, PUSH_TIMEOUT).await;
+    let on_android = fcm.wait_for(2, PUSH_TIMEOUT).await;
+    assert_no_problems(&apns, &fcm);
+    let edited = &on_iphone[1];
+    assert_eq!((edited.push_type.as_str(), edited.priority.as_str()), ("background", "5"));
+    assert_eq!(
+        edited.payload,
+        json!({ "aps": { "content-available": 1 }, "type": "message_edited", "conversation_id": class.group,
+                "seq": seq, "badge": 1 })
+    );
+    assert_ne!(edited.collapse_id, first_ios[0].collapse_id, "a change never takes the place of the chat's push");
+    let edited = &on_android[1];
+    assert_eq!(
+        edited.data,
+        json!({ "type": "message_edited", "conversation_id": class.group.to_string(), "seq": "1", "badge": "1" })
+    );
+    assert_eq!(edited.android["priority"], "NORMAL");
+    assert!(edited.notification.is_none());
+    assert_ne!(edited.android["collapse_key"], first_android[0].android["collapse_key"]);
+
+    assert_eq!(server.delete(&format!("/api/v1/messages/{id}"), Some(&class.teacher)).await.0, StatusCode::OK);
+    let on_iphone = apns.wait_for(3, PUSH_TIMEOUT).await;
+    let on_android = fcm.wait_for(3, PUSH_TIMEOUT).await;
+    assert_no_problems(&apns, &fcm);
+    assert_eq!(on_iphone[2].push_type, "background");
+    assert_eq!(on_iphone[2].payload["type"], "message_deleted");
+    assert_eq!(on_iphone[2].payload["aps"], json!({ "content-available": 1 }));
+    assert_eq!(on_android[2].data["type"], "message_deleted");
+    assert_eq!(on_android[2].data["seq"], "1");
+}
+
+#[actix_web::test]
 async fn apns_unregistered_and_fcm_unregistered_remove_the_device() {
     let (apns, fcm) = (ApnsReceiver::start(), FcmReceiver::start());
     let server = server_for(&apns, &fcm).await;
