@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use hallway_protocol::{ConversationKind, Role};
-use hallway_server::config::Config;
+use hallway_server::config::{Config, GatewayKey, GatewaySettings};
 use hallway_server::startup::Application;
 use hallway_test_support::vendor_push::{ApnsReceiver, ApnsReply, FcmReceiver, FcmReply};
 use hallway_test_support::ws::WsClient;
@@ -423,6 +423,43 @@ async fn a_platform_whose_provider_is_not_configured_gets_nothing_queued() {
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM push_queue").fetch_one(&server.pool).await.unwrap();
     assert_eq!(queued, 0, "nothing waits for an FCM provider that is not there");
     assert_eq!(device_count(&server.pool, class.android_parent_id).await, 1, "the Android device is kept");
+}
+
+#[actix_web::test]
+async fn the_schools_own_apns_credentials_win_over_the_gateway_which_keeps_fcm() {
+    let apns = ApnsReceiver::start();
+    let server = TestServer::start_with(|config| {
+        fast_retries(config);
+        apns.configure(config);
+        // A gateway nobody listens at (a closed loopback port): what it is given stays queued.
+        config.push.gateway = Some(GatewaySettings {
+            url: "https://127.0.0.1:9".to_owned(),
+            key: GatewayKey::new("school-key".to_owned()),
+            concurrency: 1,
+            carries_webpush: false,
+        });
+    })
+    .await;
+    let class = class_with_phones(&server).await;
+
+    send(&server, &class.teacher, class.group, "which way?").await;
+
+    assert_eq!(apns.wait_for(1, PUSH_TIMEOUT).await.len(), 1, "APNs went straight to Apple's stand-in");
+    let deadline = Instant::now() + PUSH_TIMEOUT;
+    let tried_at_gateway = loop {
+        let platforms: Vec<(String, i32)> = sqlx::query_as(
+            "SELECT d.platform, q.attempts FROM push_queue q JOIN devices d ON d.id = q.device_id WHERE q.attempts > 0",
+        )
+        .fetch_all(&server.pool)
+        .await
+        .unwrap();
+        if !platforms.is_empty() || Instant::now() >= deadline {
+            break platforms;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(tried_at_gateway.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["fcm"]);
+    assert_eq!(apns.attempts().len(), 1);
 }
 
 /// The error `Application::build` gives for this push configuration, with its whole cause chain.
