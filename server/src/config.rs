@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use url::Url;
 
 /// `hallway-server serve` flags; each may also come from the environment.
 #[derive(Debug, Clone, Args)]
@@ -73,6 +74,33 @@ pub struct PushArgs {
     /// Requests to the push gateway in flight at once.
     #[arg(long, env = "HALLWAY_PUSH_GATEWAY_CONCURRENCY", default_value_t = 32)]
     pub push_gateway_concurrency: usize,
+    /// APNs: the token-signing key (`AuthKey_<key id>.p8`) from the Apple developer account. APNs pushes are
+    /// sent only when this, the key id, the team id and the topic are all set.
+    #[arg(long, env = "HALLWAY_PUSH_APNS_KEY_FILE")]
+    pub push_apns_key_file: Option<PathBuf>,
+    /// APNs: the id of that key (10 characters).
+    #[arg(long, env = "HALLWAY_PUSH_APNS_KEY_ID")]
+    pub push_apns_key_id: Option<String>,
+    /// APNs: the Apple developer team id the key belongs to.
+    #[arg(long, env = "HALLWAY_PUSH_APNS_TEAM_ID")]
+    pub push_apns_team_id: Option<String>,
+    /// APNs: the iOS app's bundle id (`apns-topic`).
+    #[arg(long, env = "HALLWAY_PUSH_APNS_TOPIC")]
+    pub push_apns_topic: Option<String>,
+    /// APNs: where pushes go; `https://api.sandbox.push.apple.com` for development builds of the app.
+    #[arg(long, env = "HALLWAY_PUSH_APNS_ENDPOINT", default_value = ApnsSettings::PRODUCTION)]
+    pub push_apns_endpoint: Url,
+    /// FCM: the Firebase project's service-account key (the JSON file from the Firebase console). FCM pushes
+    /// are sent only when this is set.
+    #[arg(long, env = "HALLWAY_PUSH_FCM_SERVICE_ACCOUNT")]
+    pub push_fcm_service_account: Option<PathBuf>,
+    /// FCM: the HTTP v1 API's base URL.
+    #[arg(long, env = "HALLWAY_PUSH_FCM_ENDPOINT", default_value = FcmSettings::PRODUCTION)]
+    pub push_fcm_endpoint: Url,
+    /// FOR TESTS AND PRIVATE DEPLOYMENTS: a PEM certificate the APNs and FCM clients trust besides the public
+    /// roots (a test's local receivers, or a private relay in front of Apple and Google).
+    #[arg(long, env = "HALLWAY_PUSH_EXTRA_ROOT_CERT")]
+    pub push_extra_root_cert: Option<PathBuf>,
 }
 
 /// Settings shared by every subcommand that opens the database.
@@ -267,6 +295,12 @@ pub struct PushSettings {
     /// How long a committed message may wait for its push look-up before the recovery sweep does it (the
     /// server that committed it died first); also how often the sweep looks.
     pub pending_grace: Duration,
+    /// APNs, as configured; checked (all or nothing, the key readable) when the server starts.
+    pub apns: ApnsSettings,
+    /// FCM, as configured; checked (the service account readable) when the server starts.
+    pub fcm: FcmSettings,
+    /// A PEM certificate the APNs and FCM clients trust besides the public roots (tests, private relays).
+    pub extra_root_cert: Option<PathBuf>,
     /// The publisher's push gateway, when the school uses one.
     pub gateway: Option<GatewaySettings>,
 }
@@ -309,6 +343,56 @@ impl PushSettings {
     pub const DEFAULT_CONTACT: &str = "mailto:admin@hallway.invalid";
 }
 
+/// The APNs flags as given: none set means no APNs; some but not all is refused at start (`notify::apns`).
+#[derive(Debug, Clone)]
+pub struct ApnsSettings {
+    pub key_file: Option<PathBuf>,
+    pub key_id: Option<String>,
+    pub team_id: Option<String>,
+    /// The app's bundle id.
+    pub topic: Option<String>,
+    pub endpoint: Url,
+}
+
+impl ApnsSettings {
+    pub const PRODUCTION: &str = "https://api.push.apple.com";
+    pub const SANDBOX: &str = "https://api.sandbox.push.apple.com";
+}
+
+impl Default for ApnsSettings {
+    fn default() -> Self {
+        ApnsSettings {
+            key_file: None,
+            key_id: None,
+            team_id: None,
+            topic: None,
+            // A literal URL always parses.
+            endpoint: Url::parse(ApnsSettings::PRODUCTION).unwrap_or_else(|_| unreachable!()),
+        }
+    }
+}
+
+/// The FCM flags as given: no service account means no FCM.
+#[derive(Debug, Clone)]
+pub struct FcmSettings {
+    pub service_account: Option<PathBuf>,
+    pub endpoint: Url,
+}
+
+impl FcmSettings {
+    pub const PRODUCTION: &str = "https://fcm.googleapis.com";
+}
+
+impl Default for FcmSettings {
+    fn default() -> Self {
+        // A literal URL always parses.
+        FcmSettings {
+            service_account: None,
+            endpoint: Url::parse(FcmSettings::PRODUCTION).unwrap_or_else(|_| unreachable!()),
+        }
+    }
+}
+
 impl Default for PushSettings {
     fn default() -> Self {
         PushSettings {
@@ -324,6 +408,9 @@ impl Default for PushSettings {
             poll_interval: Duration::from_secs(2),
             pending_grace: Duration::from_secs(30),
             gateway: None,
+            apns: ApnsSettings::default(),
+            fcm: FcmSettings::default(),
+            extra_root_cert: None,
         }
     }
 }
@@ -497,6 +584,18 @@ impl Config {
                 }),
                 _ => None,
             },
+            apns: ApnsSettings {
+                key_file: args.push.push_apns_key_file,
+                key_id: non_empty(args.push.push_apns_key_id),
+                team_id: non_empty(args.push.push_apns_team_id),
+                topic: non_empty(args.push.push_apns_topic),
+                endpoint: args.push.push_apns_endpoint,
+            },
+            fcm: FcmSettings {
+                service_account: args.push.push_fcm_service_account,
+                endpoint: args.push.push_fcm_endpoint,
+            },
+            extra_root_cert: args.push.push_extra_root_cert,
             ..PushSettings::default()
         };
         config.onboarding = Onboarding::from(args.onboarding);
@@ -532,5 +631,62 @@ impl Config {
             },
             ..Config::new(data_dir)
         }
+    }
+}
+
+/// A flag's value trimmed, `None` when empty (an environment variable set to nothing counts as unset).
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn push_settings(flags: &[&str]) -> PushSettings {
+        let argv = std::iter::once("serve").chain(flags.iter().copied());
+        match Serve::try_parse_from(argv) {
+            Ok(serve) => Config::from_serve_args(serve.args).push,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    #[test]
+    fn apns_and_fcm_are_off_by_default_and_point_at_apple_and_google() {
+        let push = push_settings(&[]);
+        assert!(push.apns.key_file.is_none() && push.apns.key_id.is_none() && push.fcm.service_account.is_none());
+        assert_eq!(push.apns.endpoint.as_str(), "https://api.push.apple.com/");
+        assert_eq!(push.fcm.endpoint.as_str(), "https://fcm.googleapis.com/");
+        assert!(push.extra_root_cert.is_none());
+    }
+
+    #[test]
+    fn apns_and_fcm_flags_reach_the_push_settings_trimmed() {
+        let push = push_settings(&[
+            "--push-apns-key-file=/keys/AuthKey_K1.p8",
+            "--push-apns-key-id= K1 ",
+            "--push-apns-team-id=T1",
+            "--push-apns-topic=",
+            "--push-apns-endpoint",
+            ApnsSettings::SANDBOX,
+            "--push-fcm-service-account=/keys/fcm.json",
+            "--push-fcm-endpoint=https://fcm.example.org",
+            "--push-extra-root-cert=/keys/ca.pem",
+        ]);
+        assert_eq!(push.apns.key_file, Some(PathBuf::from("/keys/AuthKey_K1.p8")));
+        assert_eq!(push.apns.key_id.as_deref(), Some("K1"));
+        assert_eq!(push.apns.team_id.as_deref(), Some("T1"));
+        assert_eq!(push.apns.topic, None, "an empty flag counts as unset");
+        assert_eq!(push.apns.endpoint.host_str(), Some("api.sandbox.push.apple.com"));
+        assert_eq!(push.fcm.service_account, Some(PathBuf::from("/keys/fcm.json")));
+        assert_eq!(push.fcm.endpoint.host_str(), Some("fcm.example.org"));
+        assert_eq!(push.extra_root_cert, Some(PathBuf::from("/keys/ca.pem")));
     }
 }

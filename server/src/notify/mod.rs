@@ -8,14 +8,19 @@
 //! - `worker`: one draining loop per provider, started with the server and stopped with it (`lifecycle`): leases due rows,
 //!   sends them with bounded concurrency, retries with exponential backoff and `Retry-After`, keeps a row that
 //!   failed its last try as `dead`, and deletes devices their push service calls gone (404/410).
-//! - `provider`: the `PushProvider` trait a push service implements; `webpush` implements it for Web Push and
-//!   UnifiedPush (RFC 8030, RFC 8291 encryption, RFC 8292 VAPID); `gateway` for APNs and FCM through the app
-//!   publisher's push gateway (`push-gateway/`). Direct APNs and FCM are further implementations, not built yet:
-//!   devices of a platform no provider sends to are registered and kept, but nothing is queued for them.
+//! - `provider`: the `PushProvider` trait a push service implements, and what its implementations share.
+//!   `webpush` implements it for Web Push and UnifiedPush (RFC 8030, RFC 8291 encryption, RFC 8292 VAPID);
+//!   `apns` for iOS (HTTP/2, a provider token from the school's `.p8` key) and `fcm` for Android (HTTP v1, a
+//!   service account's OAuth2 token), each when the school configured its own credentials (a white-label app);
+//!   `gateway` for APNs and FCM through the app publisher's push gateway (`push-gateway/`), for the platforms
+//!   no direct provider took. Devices of a platform no provider sends to are registered and kept, but nothing is
+//!   queued for them.
 //! - `endpoint`: the SSRF rules for endpoint URLs (https only, no private addresses, checked again at send).
 
+pub mod apns;
 pub mod devices;
 pub mod endpoint;
+pub mod fcm;
 pub mod gateway;
 pub mod provider;
 pub mod webpush;
@@ -34,6 +39,9 @@ use uuid::Uuid;
 use crate::config::{Config, PushSettings};
 use crate::lifecycle::Background;
 use crate::store::{self, devices::PushTarget, push_queue::NewPush};
+use anyhow::Context as _;
+use apns::Apns;
+use fcm::Fcm;
 use provider::PushProvider;
 use webpush::{VapidKey, WebPush};
 
@@ -49,10 +57,17 @@ impl Push {
     /// inside an actix system.
     pub fn start(config: &Config, db: PgPool, background: &Background) -> anyhow::Result<Push> {
         let vapid = Arc::new(VapidKey::load_or_create(config.push.vapid_private_key.as_deref(), &config.data_dir)?);
-        // APNs and FCM join this list as providers once they exist.
         let mut providers: Vec<Arc<dyn PushProvider>> = Vec::new();
         if !config.push.gateway.as_ref().is_some_and(|g| g.carries_webpush) {
             providers.push(Arc::new(WebPush::new(vapid.clone(), &config.push)?));
+        }
+        if let Some(apns) = Apns::from_settings(&config.push).context("configuring APNs")? {
+            tracing::info!(endpoint = %config.push.apns.endpoint, "APNs pushes are on");
+            providers.push(Arc::new(apns));
+        }
+        if let Some(fcm) = Fcm::from_settings(&config.push).context("configuring FCM")? {
+            tracing::info!(endpoint = %config.push.fcm.endpoint, "FCM pushes are on");
+            providers.push(Arc::new(fcm));
         }
         // The publisher's gateway takes the platforms no direct provider above took: direct credentials win.
         if let Some(settings) = &config.push.gateway {

@@ -12,13 +12,13 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use futures_util::future::BoxFuture;
-use reqwest::header::{HeaderValue, RETRY_AFTER};
+use reqwest::header::HeaderValue;
 use reqwest::{StatusCode, Url};
 use web_push_native::jwt_simple::prelude::{Claims, ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair};
 use web_push_native::{Auth, WebPushBuilder, p256};
 
 use super::endpoint::{CheckedResolver, EndpointError, EndpointRules};
-use super::provider::{Outcome, PushProvider};
+use super::provider::{Outcome, PushProvider, retry_after, unanswered};
 use crate::config::PushSettings;
 use crate::store::push_queue::QueuedPush;
 
@@ -28,8 +28,6 @@ const VAPID_KEY_FILE: &str = "vapid-private-key";
 const VAPID_JWT_VALIDITY: Duration = Duration::from_secs(12 * 3600);
 /// ...and reused for one push service this long, so most pushes cost no signature.
 const VAPID_JWT_REUSE: Duration = Duration::from_secs(3600);
-/// Longest `Retry-After` honoured; a longer one is taken as this.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// The server's VAPID key pair: it signs every push, and its public half is what browsers and distributors
 /// subscribe with (`GET /api/v1/push/vapid-key`).
@@ -185,17 +183,15 @@ impl WebPush {
         };
         let response = match self.client.execute(request).await {
             Ok(response) => response,
-            Err(err) if err.is_timeout() => return Outcome::Retry { after: None, reason: "timed out".to_owned() },
-            Err(err) => return Outcome::Retry { after: None, reason: format!("sending: {}", error_chain(&err)) },
+            Err(err) => return unanswered(err),
         };
         let status = response.status();
         match status {
             s if s.is_success() => Outcome::Delivered,
             StatusCode::NOT_FOUND | StatusCode::GONE => Outcome::Gone,
-            s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => Outcome::Retry {
-                after: response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after),
-                reason: format!("the push service answered {s}"),
-            },
+            s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => {
+                Outcome::Retry { after: retry_after(&response), reason: format!("the push service answered {s}") }
+            }
             s => Outcome::Failed(format!("the push service answered {s}")),
         }
     }
@@ -234,43 +230,9 @@ pub fn subscription_keys(p256dh: &str, auth: &str) -> Result<(p256::PublicKey, A
     Ok((public, Auth::from(auth)))
 }
 
-/// `Retry-After` as seconds or as an HTTP date, capped.
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    let wait = match value.parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => {
-            let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-            let secs = (at - time::OffsetDateTime::now_utc()).whole_seconds().max(0);
-            Duration::from_secs(secs.unsigned_abs())
-        }
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
-}
-
-/// An error and its causes on one line (reqwest hides the useful part in the sources).
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_takes_seconds_and_dates() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("999999"), Some(MAX_RETRY_AFTER));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon"), None);
-    }
 
     #[test]
     fn subscription_keys_must_be_a_point_and_sixteen_bytes() {

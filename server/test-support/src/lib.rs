@@ -244,6 +244,7 @@ impl Drop for TestServer {
 }
 
 pub mod push_receiver;
+pub mod vendor_push;
 pub mod ws;
 
 /// The error code of an error envelope, or `""` when the body is not one.
