@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::provider::{Outcome, PushProvider};
@@ -44,6 +44,7 @@ async fn run(
 ) {
     let stop = background.stopping().clone();
     let settings = Arc::new(settings);
+    let delivered = spawn_deleter(db.clone(), &background);
     let permits = Arc::new(Semaphore::new(provider.concurrency()));
     let platforms = provider.platforms();
     while !stop.is_cancelled() {
@@ -73,10 +74,11 @@ async fn run(
                 },
             };
             let (db, provider, settings, wake) = (db.clone(), provider.clone(), settings.clone(), wake.clone());
+            let delivered = delivered.clone();
             // Tracked: a push being sent when the server stops is settled before the pool closes.
             background.spawn_local(async move {
                 let outcome = provider.send(&push).await;
-                if let Err(err) = settle(&db, &settings, &push, outcome).await {
+                if let Err(err) = settle(&db, &settings, &delivered, &push, outcome).await {
                     tracing::error!(push = push.id, error = %err, "could not record a push's outcome");
                 }
                 drop(permit);
@@ -108,10 +110,42 @@ fn until(at: OffsetDateTime) -> Duration {
     if secs > 0.0 { Duration::from_secs_f64(secs) } else { Duration::ZERO }
 }
 
-/// Records what a try did to a queued push.
-async fn settle(db: &PgPool, settings: &PushSettings, push: &QueuedPush, outcome: Outcome) -> Result<(), sqlx::Error> {
+/// Most delivered rows deleted in one statement.
+const DELETE_BATCH: usize = 500;
+
+/// Deletes delivered rows in batches: whatever was delivered while the last statement ran goes in the next,
+/// so the queue costs one statement per batch, not a transaction per push (which held the pool's connections
+/// and bounded the pushes sent per second). Tracked by `background`, it ends once every sender is gone (the
+/// worker stopped and its pushes were settled), after deleting what it was sent.
+fn spawn_deleter(db: PgPool, background: &Background) -> mpsc::UnboundedSender<i64> {
+    let (sender, mut ids) = mpsc::unbounded_channel::<i64>();
+    background.spawn_local(async move {
+        let mut batch = Vec::with_capacity(DELETE_BATCH);
+        while ids.recv_many(&mut batch, DELETE_BATCH).await > 0 {
+            if let Err(err) = store::push_queue::delete(&db, &batch).await {
+                // Their leases run out and they are sent again: a repeated push, never a lost one.
+                tracing::error!(pushes = batch.len(), error = %err, "could not delete delivered pushes");
+            }
+            batch.clear();
+        }
+    });
+    sender
+}
+
+/// Records what a try did to a queued push (a delivered one through the batch `deleter`).
+async fn settle(
+    db: &PgPool,
+    settings: &PushSettings,
+    deleter: &mpsc::UnboundedSender<i64>,
+    push: &QueuedPush,
+    outcome: Outcome,
+) -> Result<(), sqlx::Error> {
     match outcome {
-        Outcome::Delivered => store::push_queue::delete(db, push.id).await,
+        Outcome::Delivered => {
+            // Only closed once every sender is gone, and this task holds one.
+            let _ = deleter.send(push.id);
+            Ok(())
+        }
         Outcome::Gone => {
             tracing::info!(device = %push.device_id, "the push service says the device is gone: removing it");
             store::devices::delete(db, push.device_id).await.map(|_| ())

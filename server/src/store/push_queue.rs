@@ -84,8 +84,8 @@ pub async fn claim(
 }
 
 /// A push its service accepted: gone from the queue.
-pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM push_queue WHERE id = $1").bind(id).execute(db).await.map(|_| ())
+pub async fn delete(db: impl PgExecutor<'_>, ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM push_queue WHERE id = ANY($1)").bind(ids).execute(db).await.map(|_| ())
 }
 
 /// A failed try to be repeated at `at`.
