@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use hallway_server::config::{PushSettings, TlsFiles};
+use hallway_server::config::{PushSettings, TlsFiles, VendorPushArgs};
 
 /// `hallway-push-gateway serve` flags.
 #[derive(Debug, Clone, Args)]
@@ -52,8 +52,9 @@ pub struct ServeArgs {
     /// FOR TESTS ONLY: let Web Push go to `http://` and loopback endpoints.
     #[arg(long, env = "HALLWAY_GATEWAY_ALLOW_INSECURE_ENDPOINTS")]
     pub allow_insecure_endpoints: bool,
-    // APNs and FCM flags (the publisher's `.p8` key, team and key ids, topic; the FCM service account) join
-    // here once `hallway_server::notify::{apns, fcm}` land, mirrored from the school server's own flags.
+    /// The publisher's APNs key and FCM service account: the same flags as a school server's own.
+    #[command(flatten)]
+    pub vendors: VendorPushArgs,
 }
 
 /// Where the keys file is (shared by `serve` and `keys`).
@@ -95,7 +96,11 @@ impl Config {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             _ => None,
         };
+        let (apns, fcm, extra_root_cert) = args.vendors.into_settings();
         let push = PushSettings {
+            apns,
+            fcm,
+            extra_root_cert,
             allow_insecure_endpoints: args.allow_insecure_endpoints,
             vapid_private_key: args.vapid_private_key.filter(|k| !k.is_empty()),
             contact: args.contact,

@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use anyhow::Context;
 use hallway_protocol::devices::Platform;
+use hallway_server::notify::apns::Apns;
+use hallway_server::notify::fcm::Fcm;
 use hallway_server::notify::provider::PushProvider;
 use hallway_server::notify::webpush::{VapidKey, WebPush};
 use tokio::sync::Semaphore;
@@ -27,14 +30,19 @@ pub fn build(config: &Config) -> anyhow::Result<HashMap<Platform, Upstream>> {
     } else {
         None
     };
+    let apns: Option<Arc<dyn PushProvider>> = match Apns::from_settings(settings).context("configuring APNs")? {
+        Some(apns) => Some(Arc::new(apns)),
+        None => None,
+    };
+    let fcm: Option<Arc<dyn PushProvider>> = match Fcm::from_settings(settings).context("configuring FCM")? {
+        Some(fcm) => Some(Arc::new(fcm)),
+        None => None,
+    };
     let mut routes = HashMap::new();
     for platform in [Platform::Apns, Platform::Fcm, Platform::Webpush, Platform::Unifiedpush] {
         let provider = match platform {
-            // APNs plugs in here once `hallway_server::notify::apns` lands: build it from the publisher's
-            // `.p8` key flags (see config.rs) and return it.
-            Platform::Apns => None,
-            // FCM plugs in here once `hallway_server::notify::fcm` lands, from the publisher's service account.
-            Platform::Fcm => None,
+            Platform::Apns => apns.clone(),
+            Platform::Fcm => fcm.clone(),
             Platform::Webpush | Platform::Unifiedpush => webpush.clone(),
         };
         if let Some(provider) = provider {

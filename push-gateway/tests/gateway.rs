@@ -3,9 +3,9 @@
 //! is the real server on a fresh database, configured to send through the gateway, and the receiver checks
 //! each request's VAPID signature and decrypts its RFC 8291 body with the subscription's private key.
 //!
-//! APNs and FCM upstreams are not built yet, so the school server routes `webpush` through the gateway (the
-//! test-only `carries_webpush` setting) and the gateway forwards it with its own Web Push upstream: the path
-//! school server → gateway → push service is the one APNs and FCM pushes take, with real encryption at the end.
+//! APNs and FCM pushes go to the local stand-ins of Apple and Google (`vendor_push`), which check the publisher's
+//! provider token and grant. The other tests route `webpush` through the gateway too (the test-only
+//! `carries_webpush` setting), so that a push can be followed to a receiver that decrypts it.
 #![expect(clippy::unwrap_used, reason = "helpers of a test fail the test loudly when setup breaks")]
 
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use hallway_protocol::{ConversationKind, Role};
 use hallway_server::config::{GatewayKey, GatewaySettings};
 use hallway_test_support::TestServer;
 use hallway_test_support::push_receiver::{PushReceiver, Reply, Subscription};
+use hallway_test_support::vendor_push::{ApnsReceiver, ApnsReply, FcmReceiver};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -348,10 +349,34 @@ async fn requests_without_a_good_key_get_401_bad_bodies_400_and_a_key_added_late
     gateway.assert_logs_hold_none_of(&["a-device-token-0123", &key]);
 }
 
+/// The gateway's flags for APNs and FCM upstreams at these local receivers: the publisher's `.p8` key and
+/// service account (made by the receivers), and the receivers' certificate to trust. Written into `dir`.
+fn vendor_flags(apns: &ApnsReceiver, fcm: &FcmReceiver, dir: &Path) -> Vec<String> {
+    let mut config = hallway_test_support::test_config(dir);
+    apns.configure(&mut config);
+    fcm.configure(&mut config);
+    let (apns, fcm) = (&config.push.apns, &config.push.fcm);
+    let path = |p: &Option<PathBuf>| p.as_ref().unwrap().to_string_lossy().into_owned();
+    vec![
+        format!("--push-apns-key-file={}", path(&apns.key_file)),
+        format!("--push-apns-key-id={}", apns.key_id.clone().unwrap()),
+        format!("--push-apns-team-id={}", apns.team_id.clone().unwrap()),
+        format!("--push-apns-topic={}", apns.topic.clone().unwrap()),
+        format!("--push-apns-endpoint={}", apns.endpoint),
+        format!("--push-fcm-service-account={}", path(&fcm.service_account)),
+        format!("--push-fcm-endpoint={}", fcm.endpoint),
+        format!("--push-extra-root-cert={}", path(&config.push.extra_root_cert)),
+    ]
+}
+
 #[actix_web::test]
-async fn an_apns_device_goes_to_the_gateway_while_web_push_stays_direct() {
+async fn apns_and_fcm_pushes_travel_through_the_gateway_to_apple_and_google_while_web_push_stays_direct() {
+    let (apns, fcm) = (ApnsReceiver::start(), FcmReceiver::start());
+    let credentials = tempfile::tempdir().unwrap();
+    let flags = vendor_flags(&apns, &fcm, credentials.path());
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     // The production setting: no test-only routing, so only apns and fcm go through the gateway.
-    let (gateway, keys) = GatewayProcess::start(&["Riverside Primary"], &[]).await;
+    let (gateway, keys) = GatewayProcess::start(&["Riverside Primary"], &flags).await;
     let (url, key) = (gateway.url.clone(), keys[0].clone());
     let server = TestServer::start_with(move |config| {
         config.push.allow_insecure_endpoints = true;
@@ -363,42 +388,53 @@ async fn an_apns_device_goes_to_the_gateway_while_web_push_stays_direct() {
     .await;
     let receiver = PushReceiver::start();
     let subscription = receiver.subscribe();
-    let (teacher, group, parent, _) = teacher_and_parent(&server, &subscription).await;
-    let token = "apns-device-token-0123456789abcdef";
-    let (status, device) =
-        server.post("/api/v1/devices", Some(&parent), &json!({ "platform": "apns", "token": token })).await;
-    assert_eq!(status, StatusCode::CREATED, "{device}");
+    let (teacher, group, parent, parent_id) = teacher_and_parent(&server, &subscription).await;
+    let (iphone, android) = ("apns-device-token-0123456789abcdef", "fcm-registration-token-0123456789");
+    for (platform, token) in [("apns", iphone), ("fcm", android)] {
+        let (status, device) =
+            server.post("/api/v1/devices", Some(&parent), &json!({ "platform": platform, "token": token })).await;
+        assert_eq!(status, StatusCode::CREATED, "{device}");
+    }
 
-    send(&server, &teacher, group, "hello both").await;
+    let message = send(&server, &teacher, group, "hello all three").await;
 
     // The Web Push device is pushed directly, with the school's own VAPID key...
     let received = receiver.wait_for(1, TIMEOUT).await;
     assert_eq!(received.len(), 1);
     let (_, school_vapid) = server.get("/api/v1/push/vapid-key", Some(&parent)).await;
     assert_eq!(received[0].vapid_key, school_vapid["public_key"].as_str().unwrap());
-    // ...and the APNs one reaches the gateway, which has no APNs upstream yet: 503, so the school keeps it
-    // pending for a retry rather than losing it.
-    let line = gateway.wait_for_log("platform=\"apns\"").await.unwrap_or_else(|| panic!("{}", gateway.logs()));
-    assert!(line.contains("answered 503"), "{line}");
-    let deadline = Instant::now() + TIMEOUT;
-    let row = loop {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT q.state, q.last_error FROM push_queue q JOIN devices d ON d.id = q.device_id
-             WHERE d.platform = 'apns' AND q.last_error IS NOT NULL",
-        )
-        .fetch_optional(&server.pool)
-        .await
-        .unwrap();
-        match row {
-            Some(row) => break row,
-            None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
-            None => panic!("the apns push was never tried"),
-        }
-    };
-    assert_eq!(row.0, "pending");
-    assert!(row.1.contains("503") && row.1.contains("no apns push"), "{}", row.1);
+    // ...and the iPhone and the Android phone through the gateway, which signs with the publisher's
+    // credentials (the receivers check the APNs token and the FCM grant against them): ids and badge only.
+    let to_apple = apns.wait_for(1, TIMEOUT).await;
+    assert_eq!(to_apple.len(), 1, "{:?}\n{}", apns.problems(), gateway.logs());
+    assert_eq!(to_apple[0].device_token, iphone);
+    assert_eq!(to_apple[0].payload["seq"], message["seq"]);
+    assert_eq!(to_apple[0].payload["conversation_id"], json!(group));
+    let to_google = fcm.wait_for(1, TIMEOUT).await;
+    assert_eq!(to_google.len(), 1, "{:?}\n{}", fcm.problems(), gateway.logs());
+    assert!(!to_apple[0].payload.to_string().contains("hello") && !format!("{:?}", to_google[0]).contains("hello"));
     assert_eq!(gateway.count("platform=\"webpush\""), 0, "Web Push did not go through the gateway");
-    gateway.assert_logs_hold_none_of(&[token, &keys[0]]);
+
+    // Apple says the iPhone's token is dead: the gateway answers 410 and the school server deletes the device.
+    apns.script([ApnsReply::Status(410, "Unregistered")]);
+    send(&server, &teacher, group, "is anyone there").await;
+    apns.wait_for_attempts(2, TIMEOUT).await;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let apns_devices: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM devices WHERE user_id = $1 AND platform = 'apns'")
+                .bind(parent_id)
+                .fetch_one(&server.pool)
+                .await
+                .unwrap();
+        if apns_devices == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the dead iPhone token was not pruned\n{}", gateway.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(apns.problems().is_empty() && fcm.problems().is_empty(), "{:?} {:?}", apns.problems(), fcm.problems());
+    gateway.assert_logs_hold_none_of(&[iphone, android, &keys[0], "hello all three"]);
 }
 
 #[actix_web::test]

@@ -74,6 +74,13 @@ pub struct PushArgs {
     /// Requests to the push gateway in flight at once.
     #[arg(long, env = "HALLWAY_PUSH_GATEWAY_CONCURRENCY", default_value_t = 32)]
     pub push_gateway_concurrency: usize,
+    #[command(flatten)]
+    pub vendors: VendorPushArgs,
+}
+
+/// The APNs and FCM flags: a school's own credentials on `serve`, the publisher's on the push gateway.
+#[derive(Debug, Clone, Args)]
+pub struct VendorPushArgs {
     /// APNs: the token-signing key (`AuthKey_<key id>.p8`) from the Apple developer account. APNs pushes are
     /// sent only when this, the key id, the team id and the topic are all set.
     #[arg(long, env = "HALLWAY_PUSH_APNS_KEY_FILE")]
@@ -101,6 +108,21 @@ pub struct PushArgs {
     /// roots (a test's local receivers, or a private relay in front of Apple and Google).
     #[arg(long, env = "HALLWAY_PUSH_EXTRA_ROOT_CERT")]
     pub push_extra_root_cert: Option<PathBuf>,
+}
+
+impl VendorPushArgs {
+    /// The APNs settings, the FCM settings and the extra root certificate these flags give.
+    pub fn into_settings(self) -> (ApnsSettings, FcmSettings, Option<PathBuf>) {
+        let apns = ApnsSettings {
+            key_file: self.push_apns_key_file,
+            key_id: non_empty(self.push_apns_key_id),
+            team_id: non_empty(self.push_apns_team_id),
+            topic: non_empty(self.push_apns_topic),
+            endpoint: self.push_apns_endpoint,
+        };
+        let fcm = FcmSettings { service_account: self.push_fcm_service_account, endpoint: self.push_fcm_endpoint };
+        (apns, fcm, self.push_extra_root_cert)
+    }
 }
 
 /// Settings shared by every subcommand that opens the database.
@@ -569,6 +591,7 @@ impl Config {
             // Zero would make the cleanup loop spin.
             cleanup_interval: Duration::from_secs(args.upload_cleanup_interval_secs.max(1)),
         };
+        let (apns, fcm, extra_root_cert) = args.push.vendors.into_settings();
         config.push = PushSettings {
             allow_insecure_endpoints: args.push.push_allow_insecure_endpoints,
             vapid_private_key: args.push.push_vapid_private_key.filter(|k| !k.is_empty()),
@@ -584,18 +607,9 @@ impl Config {
                 }),
                 _ => None,
             },
-            apns: ApnsSettings {
-                key_file: args.push.push_apns_key_file,
-                key_id: non_empty(args.push.push_apns_key_id),
-                team_id: non_empty(args.push.push_apns_team_id),
-                topic: non_empty(args.push.push_apns_topic),
-                endpoint: args.push.push_apns_endpoint,
-            },
-            fcm: FcmSettings {
-                service_account: args.push.push_fcm_service_account,
-                endpoint: args.push.push_fcm_endpoint,
-            },
-            extra_root_cert: args.push.push_extra_root_cert,
+            apns,
+            fcm,
+            extra_root_cert,
             ..PushSettings::default()
         };
         config.onboarding = Onboarding::from(args.onboarding);
