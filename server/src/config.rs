@@ -59,7 +59,7 @@ pub struct PushArgs {
     #[arg(long, env = "HALLWAY_PUSH_CONTACT", default_value = PushSettings::DEFAULT_CONTACT)]
     pub push_contact: String,
     /// Web Push and UnifiedPush requests in flight at once.
-    #[arg(long, env = "HALLWAY_PUSH_WEBPUSH_CONCURRENCY", default_value_t = 64)]
+    #[arg(long, env = "HALLWAY_PUSH_WEBPUSH_CONCURRENCY", default_value_t = 256)]
     pub push_webpush_concurrency: usize,
     /// Tries of one push before it is kept as dead.
     #[arg(long, env = "HALLWAY_PUSH_MAX_ATTEMPTS", default_value_t = 8)]
@@ -421,7 +421,7 @@ impl Default for PushSettings {
             allow_insecure_endpoints: false,
             vapid_private_key: None,
             contact: PushSettings::DEFAULT_CONTACT.to_owned(),
-            webpush_concurrency: 64,
+            webpush_concurrency: 256,
             timeout: Duration::from_secs(15),
             max_attempts: 8,
             retry_base: Duration::from_secs(5),

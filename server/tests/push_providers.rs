@@ -124,7 +124,7 @@ async fn offline_members_get_one_apns_and_one_fcm_push_with_ids_badge_and_collap
                 "badge": 1,
                 "sound": "default",
                 "thread-id": class.group,
-                "category": "MESSAGE",
+                "category": "school.hallway.message",
                 "mutable-content": 1,
             },
             "type": "message",
@@ -196,7 +196,7 @@ async fn with_full_previews_the_alert_and_the_notification_show_the_sender_and_t
     assert_no_problems(&apns, &fcm);
     assert_eq!(on_iphone[1].payload["aps"]["alert"], json!({ "title": "teacher Display", "loc-key": "New message" }));
     assert_eq!(on_android[1].notification, Some(json!({ "title": "teacher Display" })));
-    assert_eq!(on_android[1].android["notification"]["body_loc_key"], "new_message");
+    assert_eq!(on_android[1].android["notification"]["body_loc_key"], "notification_new_message");
     for text in [on_iphone[1].payload.to_string(), on_android[1].data.to_string()] {
         assert!(!text.contains("lunch"), "{text}");
     }

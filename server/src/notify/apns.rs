@@ -40,7 +40,7 @@ const PROVIDER_TOKEN_REUSE: Duration = Duration::from_secs(50 * 60);
 /// Requests in flight at once; APNs multiplexes them as streams of one HTTP/2 connection.
 const CONCURRENCY: usize = 32;
 /// The category the iOS app registers with the reply and mark-read actions.
-pub const MESSAGE_CATEGORY: &str = "MESSAGE";
+pub const MESSAGE_CATEGORY: &str = "school.hallway.message";
 /// The alert text when previews are off: a key of the app's `Localizable.strings`, shown as is where the app
 /// has no translation.
 pub const NEW_MESSAGE_LOC_KEY: &str = "New message";

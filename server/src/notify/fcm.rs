@@ -40,7 +40,7 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// Requests in flight at once.
 const CONCURRENCY: usize = 32;
 /// The Android string resource the app localizes the body of a sender-only preview with.
-const NEW_MESSAGE_ANDROID_KEY: &str = "new_message";
+const NEW_MESSAGE_ANDROID_KEY: &str = "notification_new_message";
 
 /// The fields of a service-account key file that earning a token needs. No `Debug`: it holds the key.
 #[derive(Deserialize)]

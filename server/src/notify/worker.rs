@@ -47,31 +47,25 @@ async fn run(
     let delivered = spawn_deleter(db.clone(), &background);
     let permits = Arc::new(Semaphore::new(provider.concurrency()));
     let platforms = provider.platforms();
+    // Rows are claimed a batch of `concurrency` at a time, and each waits for a free slot: claiming for each slot
+    // as it freed took one write transaction per push, which bounded a worker to about 600 pushes/s. A claimed
+    // row waits at most for the sends ahead of it, well within its lease (twice the send timeout, and more).
+    let batch = provider.concurrency() as i64;
     while !stop.is_cancelled() {
-        // Wait for a free slot before claiming, so no claimed row waits behind a full pipeline.
-        let first = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
-            _ = stop.cancelled() => return,
-        };
-        let free = permits.available_permits() + 1;
-        let claimed = match store::push_queue::claim(&db, platforms, free as i64, lease(&settings)).await {
+        let claimed = match store::push_queue::claim(&db, platforms, batch, lease(&settings)).await {
             Ok(rows) => rows,
             Err(err) => {
                 tracing::error!(provider = provider.name(), error = %err, "could not claim pushes");
-                drop(first);
                 sleep_or_stop(&stop, &wake, settings.poll_interval).await;
                 continue;
             }
         };
-        let drained = claimed.len() < free;
-        let mut first = Some(first);
+        let drained = (claimed.len() as i64) < batch;
         for push in claimed {
-            let permit = match first.take() {
-                Some(permit) => permit,
-                None => match permits.clone().try_acquire_owned() {
-                    Ok(permit) => permit,
-                    Err(_) => break, // Cannot happen: only this loop takes permits.
-                },
+            let permit = tokio::select! {
+                permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
+                // Unsent claimed rows come back when their lease runs out.
+                _ = stop.cancelled() => return,
             };
             let (db, provider, settings, wake) = (db.clone(), provider.clone(), settings.clone(), wake.clone());
             let delivered = delivered.clone();
@@ -86,7 +80,6 @@ async fn run(
                 wake.notify_one();
             });
         }
-        drop(first);
         if drained {
             let wait = match store::push_queue::next_due(&db, platforms).await {
                 Ok(Some(at)) => until(at).min(settings.poll_interval),
