@@ -117,19 +117,13 @@ impl NotificationContent {
             badge: None,
         };
         match push {
-            Push::Message { conversation_id, seq, badge, sender_name, body } => {
-                content.kind = NotificationKind::Message;
-                content.conversation_id = conversation_id.to_string();
-                content.seq = Some(*seq);
-                content.badge = *badge;
-                content.sender_name = sender_name.clone();
-                if let Some(body) = body.as_ref().filter(|b| !b.trim().is_empty()) {
-                    content.text = body.clone();
-                    content.text_source = NotificationTextSource::Preview;
-                }
-            }
-            Push::Edited { conversation_id, seq, badge, sender_name, body } => {
-                content.kind = NotificationKind::MessageEdited;
+            Push::Message { conversation_id, seq, badge, sender_name, body }
+            | Push::Edited { conversation_id, seq, badge, sender_name, body } => {
+                content.kind = if matches!(push, Push::Edited { .. }) {
+                    NotificationKind::MessageEdited
+                } else {
+                    NotificationKind::Message
+                };
                 content.conversation_id = conversation_id.to_string();
                 content.seq = Some(*seq);
                 content.badge = *badge;

@@ -237,7 +237,8 @@ impl Notifier {
     /// the recovery sweep or another server looks at the same message.
     async fn queue_message(&self, conversation_id: Uuid, sender_id: Uuid, seq: i64) -> Result<(), sqlx::Error> {
         let db = &self.inner.db;
-        let targets = store::devices::of_unmuted_members(db, conversation_id, sender_id, &self.inner.platforms).await?;
+        let targets =
+            store::devices::of_unmuted_members(db, conversation_id, sender_id, None, &self.inner.platforms).await?;
         let targets = self.offline(targets);
         let (badges, (sender_name, body)) = if targets.is_empty() {
             (HashMap::new(), (None, None))
@@ -303,9 +304,8 @@ impl Notifier {
         change: MessageChange,
     ) -> Result<(), sqlx::Error> {
         let db = &self.inner.db;
-        let targets =
-            store::devices::of_unmuted_members_unread(db, conversation_id, sender_id, seq, &self.inner.platforms)
-                .await?;
+        let platforms = &self.inner.platforms;
+        let targets = store::devices::of_unmuted_members(db, conversation_id, sender_id, Some(seq), platforms).await?;
         let targets = self.offline(targets);
         if targets.is_empty() {
             return Ok(());

@@ -116,11 +116,13 @@ pub struct PushTarget {
 }
 
 /// The devices (of the given platforms, on live sessions) of a conversation's members other than `except`,
-/// leaving out members who muted it.
+/// leaving out members who muted it, and with `unread_up_to`, members who have read up to that `seq` (whose
+/// notification of that message no longer shows).
 pub async fn of_unmuted_members(
     db: impl PgExecutor<'_>,
     conversation_id: Uuid,
     except: Uuid,
+    unread_up_to: Option<i64>,
     platforms: &[&str],
 ) -> Result<Vec<PushTarget>, sqlx::Error> {
     sqlx::query_as(
@@ -129,35 +131,12 @@ pub async fn of_unmuted_members(
          JOIN devices d ON d.user_id = cm.user_id
          JOIN sessions s ON s.id = d.session_id
          WHERE cm.conversation_id = $1 AND cm.user_id <> $2 AND NOT cm.muted
-           AND s.revoked_at IS NULL AND d.platform = ANY($3)",
-    )
-    .bind(conversation_id)
-    .bind(except)
-    .bind(platforms)
-    .fetch_all(db)
-    .await
-}
-
-/// Like [`of_unmuted_members`], only of the members who have not read up to `seq` yet (whose notification of
-/// that message may still show).
-pub async fn of_unmuted_members_unread(
-    db: impl PgExecutor<'_>,
-    conversation_id: Uuid,
-    except: Uuid,
-    seq: i64,
-    platforms: &[&str],
-) -> Result<Vec<PushTarget>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT d.id AS device_id, d.user_id, d.session_id
-         FROM conversation_members cm
-         JOIN devices d ON d.user_id = cm.user_id
-         JOIN sessions s ON s.id = d.session_id
-         WHERE cm.conversation_id = $1 AND cm.user_id <> $2 AND NOT cm.muted AND cm.last_read_seq < $3
+           AND ($3::bigint IS NULL OR cm.last_read_seq < $3)
            AND s.revoked_at IS NULL AND d.platform = ANY($4)",
     )
     .bind(conversation_id)
     .bind(except)
-    .bind(seq)
+    .bind(unread_up_to)
     .bind(platforms)
     .fetch_all(db)
     .await
