@@ -146,14 +146,6 @@ async fn teacher_and_parent(server: &TestServer, subscription: &Subscription) ->
     (teacher_tokens.access_token, group, parent_tokens.access_token, parent.id)
 }
 
-async fn send(server: &TestServer, token: &str, conversation: Uuid, body: &str) -> Value {
-    let request = json!({ "client_msg_id": Uuid::now_v7().to_string(), "body": body });
-    let (status, message) =
-        server.post(&format!("/api/v1/conversations/{conversation}/messages"), Some(token), &request).await;
-    assert_eq!(status, StatusCode::CREATED, "{message}");
-    message
-}
-
 /// What must never reach the gateway's logs for this subscription and conversation.
 fn secrets<'a>(subscription: &'a Subscription, conversation: &'a str, key: &'a str) -> Vec<&'a str> {
     let endpoint_id = subscription.endpoint.rsplit('/').next().unwrap();
@@ -180,7 +172,7 @@ async fn a_message_to_an_offline_member_travels_through_the_gateway_and_arrives_
     let subscription = receiver.subscribe();
     let (teacher, group, parent, _) = teacher_and_parent(&server, &subscription).await;
 
-    let message = send(&server, &teacher, group, "the secret words of the teacher").await;
+    let message = server.send_message(&teacher, group, "the secret words of the teacher").await;
 
     let received = receiver.wait_for(1, TIMEOUT).await;
     assert_eq!(received.len(), 1, "{:?}\n{}", receiver.problems(), gateway.logs());
@@ -210,14 +202,14 @@ async fn a_revoked_school_key_is_refused_with_401_and_the_push_is_kept_as_dead_o
     let receiver = PushReceiver::start();
     let subscription = receiver.subscribe();
     let (teacher, group, _, _) = teacher_and_parent(&server, &subscription).await;
-    send(&server, &teacher, group, "while the key is good").await;
+    server.send_message(&teacher, group, "while the key is good").await;
     assert_eq!(receiver.wait_for(1, TIMEOUT).await.len(), 1, "{}", gateway.logs());
 
     // Revoked while the gateway runs: it re-reads the file without a restart.
     keys_cli(&gateway.keys_file, &["revoke", "Riverside Primary"]);
     assert_eq!(keys_cli(&gateway.keys_file, &["list"]).lines().count(), 1);
     gateway.wait_for_log("keys reloaded").await.unwrap_or_else(|| panic!("{}", gateway.logs()));
-    send(&server, &teacher, group, "after the revocation").await;
+    server.send_message(&teacher, group, "after the revocation").await;
 
     let (error, attempts) = wait_for_dead(&server.pool).await;
     assert!(error.contains("401") && error.contains("revoked"), "{error}");
@@ -238,7 +230,7 @@ async fn a_dead_token_is_answered_410_and_the_school_server_deletes_the_device()
     let (teacher, group, parent, parent_id) = teacher_and_parent(&server, &subscription).await;
     receiver.script([Reply::Status(410)]);
 
-    send(&server, &teacher, group, "anyone there?").await;
+    server.send_message(&teacher, group, "anyone there?").await;
 
     assert_eq!(receiver.wait_for_attempts(1, TIMEOUT).await.len(), 1);
     let deadline = Instant::now() + TIMEOUT;
@@ -263,8 +255,8 @@ async fn the_school_rate_limit_answers_429_with_retry_after_and_the_school_serve
     let subscription = receiver.subscribe();
     let (teacher, group, _, _) = teacher_and_parent(&server, &subscription).await;
 
-    send(&server, &teacher, group, "one").await;
-    send(&server, &teacher, group, "two").await;
+    server.send_message(&teacher, group, "one").await;
+    server.send_message(&teacher, group, "two").await;
 
     let received = receiver.wait_for(2, TIMEOUT).await;
     assert_eq!(received.len(), 2, "{}", gateway.logs());
@@ -295,7 +287,7 @@ async fn the_push_service_asking_to_wait_is_passed_back_as_429_and_honoured() {
     let (teacher, group, _, _) = teacher_and_parent(&server, &receiver.subscribe()).await;
     receiver.script([Reply::RetryAfter(429, 2)]);
 
-    send(&server, &teacher, group, "later, please").await;
+    server.send_message(&teacher, group, "later, please").await;
 
     assert_eq!(receiver.wait_for(1, TIMEOUT).await.len(), 1, "{}", gateway.logs());
     let attempts = receiver.attempts();
@@ -396,7 +388,7 @@ async fn apns_and_fcm_pushes_travel_through_the_gateway_to_apple_and_google_whil
         assert_eq!(status, StatusCode::CREATED, "{device}");
     }
 
-    let message = send(&server, &teacher, group, "hello all three").await;
+    let message = server.send_message(&teacher, group, "hello all three").await;
 
     // The Web Push device is pushed directly, with the school's own VAPID key...
     let received = receiver.wait_for(1, TIMEOUT).await;
@@ -417,7 +409,7 @@ async fn apns_and_fcm_pushes_travel_through_the_gateway_to_apple_and_google_whil
 
     // Apple says the iPhone's token is dead: the gateway answers 410 and the school server deletes the device.
     apns.script([ApnsReply::Status(410, "Unregistered")]);
-    send(&server, &teacher, group, "is anyone there").await;
+    server.send_message(&teacher, group, "is anyone there").await;
     apns.wait_for_attempts(2, TIMEOUT).await;
     let deadline = Instant::now() + TIMEOUT;
     loop {

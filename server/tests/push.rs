@@ -36,14 +36,6 @@ async fn register(server: &TestServer, token: &str, subscription: &Subscription,
     device
 }
 
-async fn send(server: &TestServer, token: &str, conversation: Uuid, body: &str) -> Value {
-    let request = json!({ "client_msg_id": Uuid::now_v7().to_string(), "body": body });
-    let (status, message) =
-        server.post(&format!("/api/v1/conversations/{conversation}/messages"), Some(token), &request).await;
-    assert_eq!(status, StatusCode::CREATED, "{message}");
-    message
-}
-
 /// A teacher and a parent in a group; the parent signed in (and offline).
 async fn teacher_and_parent(server: &TestServer) -> (String, Uuid, String, Uuid) {
     let (teacher, teacher_tokens) = server.signed_in("teacher", Role::Teacher).await;
@@ -67,12 +59,12 @@ async fn offline_member_gets_one_encrypted_push_with_ids_and_badge_but_no_text()
     // after a send may still get that message's push.)
     let other = server.create_conversation(ConversationKind::Group, Some("Trip"), teacher_id, &[parent_id]).await;
     register(&server, &parent, &receiver.subscribe(), "webpush").await;
-    send(&server, &teacher, other, "an older note").await;
+    server.send_message(&teacher, other, "an older note").await;
     let older = receiver.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!(older.len(), 1, "{:?}", receiver.problems());
     assert_eq!(older[0].payload["badge"], json!(1));
 
-    let message = send(&server, &teacher, group, "the secret words of the teacher").await;
+    let message = server.send_message(&teacher, group, "the secret words of the teacher").await;
 
     let received = receiver.wait_for(2, PUSH_TIMEOUT).await;
     assert_eq!(received.len(), 2, "{:?}", receiver.problems());
@@ -107,7 +99,7 @@ async fn a_device_whose_session_has_an_open_socket_gets_the_frame_not_a_push() {
     let mut socket = WsClient::connect(&server, &phone).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    send(&server, &teacher, group, "hello").await;
+    server.send_message(&teacher, group, "hello").await;
 
     socket.expect("message").await;
     let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
@@ -131,8 +123,8 @@ async fn a_muted_conversation_is_not_pushed() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
-    send(&server, &teacher, group, "muted news").await;
-    send(&server, &teacher, loud, "loud news").await;
+    server.send_message(&teacher, group, "muted news").await;
+    server.send_message(&teacher, loud, "loud news").await;
 
     receiver.wait_for(1, PUSH_TIMEOUT).await;
     tokio::time::sleep(QUIET).await;
@@ -149,7 +141,7 @@ async fn reading_on_another_device_sends_a_silent_read_push_on_the_same_topic() 
     let (teacher, group, phone, _) = teacher_and_parent(&server).await;
     let laptop = server.login("parent", PASSWORD).await.access_token;
     register(&server, &phone, &receiver.subscribe(), "webpush").await;
-    let message = send(&server, &teacher, group, "read me").await;
+    let message = server.send_message(&teacher, group, "read me").await;
     let first = receiver.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!(first.len(), 1);
 
@@ -171,7 +163,7 @@ async fn reading_on_the_pushed_device_itself_sends_it_no_read_push() {
     let receiver = PushReceiver::start();
     let (teacher, group, phone, _) = teacher_and_parent(&server).await;
     register(&server, &phone, &receiver.subscribe(), "webpush").await;
-    let message = send(&server, &teacher, group, "read me").await;
+    let message = server.send_message(&teacher, group, "read me").await;
     receiver.wait_for(1, PUSH_TIMEOUT).await;
 
     server.post(&format!("/api/v1/conversations/{group}/read"), Some(&phone), &json!({ "seq": message["seq"] })).await;
@@ -188,7 +180,7 @@ async fn an_endpoint_answering_410_removes_the_device() {
     register(&server, &parent, &receiver.subscribe(), "webpush").await;
     receiver.script([Reply::Status(410)]);
 
-    send(&server, &teacher, group, "anyone there?").await;
+    server.send_message(&teacher, group, "anyone there?").await;
 
     assert_eq!(receiver.wait_for_attempts(1, PUSH_TIMEOUT).await.len(), 1);
     let deadline = std::time::Instant::now() + PUSH_TIMEOUT;
@@ -209,7 +201,7 @@ async fn too_many_requests_is_retried_no_sooner_than_retry_after() {
     register(&server, &parent, &receiver.subscribe(), "webpush").await;
     receiver.script([Reply::RetryAfter(429, 2)]);
 
-    send(&server, &teacher, group, "later, please").await;
+    server.send_message(&teacher, group, "later, please").await;
 
     let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!(received.len(), 1);
@@ -232,7 +224,7 @@ async fn the_last_failed_try_leaves_a_dead_letter() {
     register(&server, &parent, &receiver.subscribe(), "webpush").await;
     receiver.script([Reply::Status(503), Reply::Status(503)]);
 
-    send(&server, &teacher, group, "down").await;
+    server.send_message(&teacher, group, "down").await;
 
     assert_eq!(receiver.wait_for_attempts(2, PUSH_TIMEOUT).await.len(), 2);
     let row = wait_for_dead(&server.pool).await;
@@ -271,7 +263,7 @@ async fn pending_pushes_are_sent_by_the_next_server_after_a_restart() {
     register(&first, &parent, &receiver.subscribe(), "webpush").await;
     let (_, first_key) = first.get("/api/v1/push/vapid-key", Some(&parent)).await;
     receiver.script([Reply::Status(503)]);
-    send(&first, &teacher, group, "before the restart").await;
+    first.send_message(&teacher, group, "before the restart").await;
     assert_eq!(receiver.wait_for_attempts(1, PUSH_TIMEOUT).await.len(), 1);
 
     // The push is queued for a retry when the server stops; a new server on the same database sends it.
@@ -331,7 +323,7 @@ async fn the_look_up_and_the_sweep_racing_for_the_same_messages_queue_each_once(
     let (teacher, group, parent, _) = teacher_and_parent(&server).await;
     register(&server, &parent, &receiver.subscribe(), "webpush").await;
     for n in 0..20 {
-        send(&server, &teacher, group, &format!("notice {n}")).await;
+        server.send_message(&teacher, group, &format!("notice {n}")).await;
     }
     let received = receiver.wait_for(20, PUSH_TIMEOUT).await;
     tokio::time::sleep(QUIET).await;
@@ -348,7 +340,7 @@ async fn unifiedpush_without_keys_gets_the_plain_json_payload() {
     let (teacher, group, parent, _) = teacher_and_parent(&server).await;
     register(&server, &parent, &receiver.subscribe_plain(), "unifiedpush").await;
 
-    send(&server, &teacher, group, "plain").await;
+    server.send_message(&teacher, group, "plain").await;
 
     let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!(received.len(), 1, "{:?}", receiver.problems());
@@ -403,7 +395,7 @@ async fn a_name_that_resolves_to_a_loopback_address_is_refused_at_send() {
     let endpoint = subscription.endpoint.replace("http://127.0.0.1", "https://localhost");
     register(&server, &parent, &Subscription { endpoint, ..subscription }, "webpush").await;
 
-    send(&server, &teacher, group, "to localhost").await;
+    server.send_message(&teacher, group, "to localhost").await;
 
     let (error, tries) = wait_for_dead(&server.pool).await;
     assert!(error.contains("not allowed"), "{error}");
@@ -527,7 +519,7 @@ async fn previews_carry_the_sender_and_text_only_when_an_admin_chose_them() {
 
     assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &full).await.0, StatusCode::OK);
     let long = "word ".repeat(100);
-    send(&server, &teacher, group, &long).await;
+    server.send_message(&teacher, group, &long).await;
     let received = receiver.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!(received[0].payload["sender_name"], "teacher Display");
     let body = received[0].payload["body"].as_str().unwrap();
@@ -536,7 +528,7 @@ async fn previews_carry_the_sender_and_text_only_when_an_admin_chose_them() {
 
     let sender = json!({ "previews": "sender" });
     assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &sender).await.0, StatusCode::OK);
-    send(&server, &teacher, group, "only the name shows").await;
+    server.send_message(&teacher, group, "only the name shows").await;
     let received = receiver.wait_for(2, PUSH_TIMEOUT).await;
     assert_eq!(received.len(), 2);
     assert_eq!(received[1].payload["sender_name"], "teacher Display");
@@ -553,7 +545,7 @@ async fn an_unread_messages_edit_and_deletion_update_and_withdraw_its_notificati
     register(&server, &phone, &receiver.subscribe(), "webpush").await;
     let full = json!({ "previews": "full" });
     assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &full).await.0, StatusCode::OK);
-    let message = send(&server, &teacher, group, "pick-up at 3").await;
+    let message = server.send_message(&teacher, group, "pick-up at 3").await;
     let (id, seq) = (message["id"].as_str().unwrap().to_owned(), message["seq"].clone());
     let first = receiver.wait_for(1, PUSH_TIMEOUT).await;
 
@@ -577,7 +569,7 @@ async fn an_unread_messages_edit_and_deletion_update_and_withdraw_its_notificati
     assert!(deleted[2].payload.get("body").is_none());
 
     // Read on the laptop: the phone's notification is cleared, and a later edit has nothing to update.
-    let read = send(&server, &teacher, group, "bring a coat").await;
+    let read = server.send_message(&teacher, group, "bring a coat").await;
     receiver.wait_for(4, PUSH_TIMEOUT).await;
     server.post(&format!("/api/v1/conversations/{group}/read"), Some(&laptop), &json!({ "seq": read["seq"] })).await;
     receiver.wait_for(5, PUSH_TIMEOUT).await;
@@ -649,7 +641,7 @@ async fn a_push_whose_look_up_found_the_database_away_is_queued_once_it_answers(
     let (teacher, group, parent, _) = teacher_and_parent(&server).await;
     let teacher_id: Uuid = server.get("/api/v1/me", Some(&teacher)).await.1["id"].as_str().unwrap().parse().unwrap();
     register(&server, &parent, &receiver.subscribe(), "webpush").await;
-    send(&server, &teacher, group, "first").await;
+    server.send_message(&teacher, group, "first").await;
     assert_eq!(receiver.wait_for(1, PUSH_TIMEOUT).await.len(), 1, "{:?}", receiver.problems());
 
     // A message committed (with its mark) whose look-up is the job of a notifier that cannot reach the

@@ -14,7 +14,7 @@ use hallway_test_support::vendor_push::{ApnsReceiver, ApnsReply, FcmReceiver, Fc
 use hallway_test_support::ws::WsClient;
 use hallway_test_support::{PASSWORD, TestServer, fresh_database, reachable_temp_dir, test_config};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -46,14 +46,6 @@ async fn register(server: &TestServer, token: &str, platform: &str, device_token
     let body = json!({ "platform": platform, "token": device_token });
     let (status, device) = server.post("/api/v1/devices", Some(token), &body).await;
     assert_eq!(status, StatusCode::CREATED, "{device}");
-}
-
-async fn send(server: &TestServer, token: &str, conversation: Uuid, body: &str) -> Value {
-    let request = json!({ "client_msg_id": Uuid::now_v7().to_string(), "body": body });
-    let (status, message) =
-        server.post(&format!("/api/v1/conversations/{conversation}/messages"), Some(token), &request).await;
-    assert_eq!(status, StatusCode::CREATED, "{message}");
-    message
 }
 
 /// A teacher's group with an iPhone parent and an Android parent, both signed in and offline:
@@ -107,7 +99,7 @@ async fn offline_members_get_one_apns_and_one_fcm_push_with_ids_badge_and_collap
     let server = server_for(&apns, &fcm).await;
     let class = class_with_phones(&server).await;
 
-    let message = send(&server, &class.teacher, class.group, "the secret words of the teacher").await;
+    let message = server.send_message(&class.teacher, class.group, "the secret words of the teacher").await;
 
     let on_iphone = apns.wait_for(1, PUSH_TIMEOUT).await;
     let on_android = fcm.wait_for(1, PUSH_TIMEOUT).await;
@@ -148,7 +140,7 @@ async fn offline_members_get_one_apns_and_one_fcm_push_with_ids_badge_and_collap
     }
 
     // A second message in the same chat collapses onto the same key; exactly one push per device each time.
-    send(&server, &class.teacher, class.group, "and another").await;
+    server.send_message(&class.teacher, class.group, "and another").await;
     let on_iphone = apns.wait_for(2, PUSH_TIMEOUT).await;
     let on_android = fcm.wait_for(2, PUSH_TIMEOUT).await;
     assert_eq!(on_iphone[1].collapse_id, on_iphone[0].collapse_id);
@@ -172,7 +164,7 @@ async fn with_full_previews_the_alert_and_the_notification_show_the_sender_and_t
     let full = json!({ "previews": "full" });
     assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &full).await.0, StatusCode::OK);
 
-    send(&server, &class.teacher, class.group, "Trip money is due Friday").await;
+    server.send_message(&class.teacher, class.group, "Trip money is due Friday").await;
 
     let on_iphone = apns.wait_for(1, PUSH_TIMEOUT).await;
     let on_android = fcm.wait_for(1, PUSH_TIMEOUT).await;
@@ -190,7 +182,7 @@ async fn with_full_previews_the_alert_and_the_notification_show_the_sender_and_t
     // `sender`: the name, and the localizable generic text instead of the words.
     let sender = json!({ "previews": "sender" });
     assert_eq!(server.put("/api/v1/admin/settings/push", Some(&admin), &sender).await.0, StatusCode::OK);
-    send(&server, &class.teacher, class.group, "Bring a packed lunch").await;
+    server.send_message(&class.teacher, class.group, "Bring a packed lunch").await;
     let on_iphone = apns.wait_for(2, PUSH_TIMEOUT).await;
     let on_android = fcm.wait_for(2, PUSH_TIMEOUT).await;
     assert_no_problems(&apns, &fcm);
@@ -211,7 +203,7 @@ async fn members_with_an_open_socket_get_the_frame_and_no_apns_or_fcm_push() {
     let mut on_android = WsClient::connect(&server, &class.android_parent).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    send(&server, &class.teacher, class.group, "hello").await;
+    server.send_message(&class.teacher, class.group, "hello").await;
 
     on_iphone.expect("message").await;
     on_android.expect("message").await;
@@ -226,7 +218,7 @@ async fn reading_on_another_device_sends_a_background_apns_push_and_a_data_only_
     let class = class_with_phones(&server).await;
     let ios_laptop = server.login("iphone", PASSWORD).await.access_token;
     let android_laptop = server.login("android", PASSWORD).await.access_token;
-    let message = send(&server, &class.teacher, class.group, "read me").await;
+    let message = server.send_message(&class.teacher, class.group, "read me").await;
     let first_ios = apns.wait_for(1, PUSH_TIMEOUT).await;
     let first_android = fcm.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!((first_ios.len(), first_android.len()), (1, 1));
@@ -258,7 +250,7 @@ async fn an_unread_messages_edit_and_deletion_reach_both_phones_as_silent_pushes
     let (apns, fcm) = (ApnsReceiver::start(), FcmReceiver::start());
     let server = server_for(&apns, &fcm).await;
     let class = class_with_phones(&server).await;
-    let message = send(&server, &class.teacher, class.group, "pick-up at 3").await;
+    let message = server.send_message(&class.teacher, class.group, "pick-up at 3").await;
     let (id, seq) = (message["id"].as_str().unwrap().to_owned(), message["seq"].clone());
     let first_ios = apns.wait_for(1, PUSH_TIMEOUT).await;
     let first_android = fcm.wait_for(1, PUSH_TIMEOUT).await;
@@ -305,7 +297,7 @@ async fn apns_unregistered_and_fcm_unregistered_remove_the_device() {
     apns.script([ApnsReply::Status(410, "Unregistered")]);
     fcm.script([FcmReply::Unregistered]);
 
-    send(&server, &class.teacher, class.group, "anyone there?").await;
+    server.send_message(&class.teacher, class.group, "anyone there?").await;
 
     wait_for_no_devices(&server.pool, class.ios_parent_id).await;
     wait_for_no_devices(&server.pool, class.android_parent_id).await;
@@ -324,7 +316,7 @@ async fn too_many_requests_is_retried_no_sooner_than_retry_after_on_apns_and_fcm
     apns.script([ApnsReply::RetryAfter(429, 2)]);
     fcm.script([FcmReply::RetryAfter(429, 2)]);
 
-    send(&server, &class.teacher, class.group, "later, please").await;
+    server.send_message(&class.teacher, class.group, "later, please").await;
 
     assert_eq!(apns.wait_for(1, PUSH_TIMEOUT).await.len(), 1);
     assert_eq!(fcm.wait_for(1, PUSH_TIMEOUT).await.len(), 1);
@@ -346,7 +338,7 @@ async fn an_expired_apns_provider_token_is_made_anew_and_the_push_sent() {
     // so only a token made anew gets through.
     apns.script([ApnsReply::ExpireProviderToken]);
 
-    send(&server, &class.teacher, class.group, "still there?").await;
+    server.send_message(&class.teacher, class.group, "still there?").await;
 
     let received = apns.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!(received.len(), 1, "{:?}", apns.attempts());
@@ -364,7 +356,7 @@ async fn an_fcm_401_earns_a_new_access_token_and_the_push_is_sent() {
     let class = class_with_phones(&server).await;
     fcm.script([FcmReply::Unauthenticated]);
 
-    send(&server, &class.teacher, class.group, "knock knock").await;
+    server.send_message(&class.teacher, class.group, "knock knock").await;
 
     let received = fcm.wait_for(1, PUSH_TIMEOUT).await;
     assert_eq!(received.len(), 1);
@@ -382,7 +374,7 @@ async fn other_refusals_are_kept_as_dead_at_once_and_the_device_is_kept() {
     apns.script([ApnsReply::Status(400, "DeviceTokenNotForTopic")]);
     fcm.script([FcmReply::Status(403)]);
 
-    send(&server, &class.teacher, class.group, "to the wrong app").await;
+    server.send_message(&class.teacher, class.group, "to the wrong app").await;
 
     let deadline = Instant::now() + PUSH_TIMEOUT;
     let dead = loop {
@@ -416,7 +408,7 @@ async fn a_platform_whose_provider_is_not_configured_gets_nothing_queued() {
     .await;
     let class = class_with_phones(&server).await;
 
-    send(&server, &class.teacher, class.group, "only iPhones here").await;
+    server.send_message(&class.teacher, class.group, "only iPhones here").await;
 
     assert_eq!(apns.wait_for(1, PUSH_TIMEOUT).await.len(), 1);
     tokio::time::sleep(QUIET).await;
@@ -442,7 +434,7 @@ async fn the_schools_own_apns_credentials_win_over_the_gateway_which_keeps_fcm()
     .await;
     let class = class_with_phones(&server).await;
 
-    send(&server, &class.teacher, class.group, "which way?").await;
+    server.send_message(&class.teacher, class.group, "which way?").await;
 
     assert_eq!(apns.wait_for(1, PUSH_TIMEOUT).await.len(), 1, "APNs went straight to Apple's stand-in");
     let deadline = Instant::now() + PUSH_TIMEOUT;

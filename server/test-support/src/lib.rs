@@ -221,6 +221,16 @@ impl TestServer {
         self.send(self.client.delete(self.url(path)), token).await
     }
 
+    /// Posts a text message to `conversation` as the holder of `token` over REST, asserts it was created
+    /// (201) and answers the message.
+    pub async fn send_message(&self, token: &str, conversation: Uuid, body: &str) -> Value {
+        let request = serde_json::json!({ "client_msg_id": Uuid::now_v7().to_string(), "body": body });
+        let (status, message) =
+            self.post(&format!("/api/v1/conversations/{conversation}/messages"), Some(token), &request).await;
+        assert_eq!(status, StatusCode::CREATED, "{message}");
+        message
+    }
+
     /// Sends a prepared request with an optional Bearer token.
     pub async fn send(&self, request: reqwest::RequestBuilder, token: Option<&str>) -> (StatusCode, Value) {
         let request = match token {
